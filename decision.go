@@ -1,0 +1,91 @@
+package healthcode
+
+import (
+	"context"
+	"time"
+)
+
+// Decision is the colour a person holds and everything that explains it.
+// Decisions are produced only by a published rule set applied to recorded
+// evidence (or, later, by an approved override) and are logged in the same
+// transaction that stores them.
+type Decision struct {
+	Subject        string
+	Colour         Colour
+	Reason         string // reason code, e.g. "close_contact"
+	RuleID         string
+	RuleSetVersion string
+	RuleSetHash    string // hex SHA-256 of the rule set source
+	EvidenceIDs    []int64
+	EvidenceDigest string // EvidenceSetDigest of the evidence used
+	Text           Text   // the reason in plain words
+	Lift           Text   // the condition that lifts it
+	Basis          string // legal basis
+	// LiftsAt is when the colour lifts by time alone, if the rule says so.
+	LiftsAt *time.Time
+	// ReviewAt is when the decision must be re-evaluated even with no new
+	// evidence (lift conditions, expiries).
+	ReviewAt  time.Time
+	DecidedAt time.Time
+	LogIndex  int64 // index of the log entry that records it
+	Actor     string
+}
+
+// Text is a sentence in Chinese and English.
+type Text struct {
+	ZH string `json:"zh" yaml:"zh"`
+	EN string `json:"en" yaml:"en"`
+}
+
+// Same reports whether d and o give the same colour for the same reason from
+// the same evidence and rule set: a re-evaluation that changes nothing of
+// this is not a new decision.
+func (d *Decision) Same(o *Decision) bool {
+	if d == nil || o == nil {
+		return false
+	}
+	if d.Colour != o.Colour || d.Reason != o.Reason || d.RuleID != o.RuleID ||
+		d.RuleSetHash != o.RuleSetHash || d.EvidenceDigest != o.EvidenceDigest {
+		return false
+	}
+	if (d.LiftsAt == nil) != (o.LiftsAt == nil) || (d.LiftsAt != nil && !d.LiftsAt.Equal(*o.LiftsAt)) {
+		return false
+	}
+	return true
+}
+
+// RuleSet is a compiled, published rule set that turns a person's evidence
+// into a decision. Evaluate must be deterministic: the same evidence and time
+// give the same decision. It fills every field but LogIndex and Actor.
+type RuleSet interface {
+	Version() string
+	Hash() string
+	Evaluate(subject string, evidence []Evidence, now time.Time) (*Decision, error)
+}
+
+// RuleSetRecord is a rule set as stored: its source and who published it.
+type RuleSetRecord struct {
+	Version     string
+	Hash        string
+	Source      []byte
+	PublishedAt time.Time
+	PublishedBy string
+}
+
+// RuleSetLoader compiles a stored rule set. Implemented by rules/.
+type RuleSetLoader func(source []byte) (RuleSet, error)
+
+// CodeView is what a citizen sees of their own code.
+type CodeView struct {
+	Person   *Person
+	Decision *Decision
+	Evidence []Evidence // the evidence the decision used
+	History  []Decision
+}
+
+// CodeService answers citizens' questions about their codes.
+type CodeService interface {
+	// Code returns the current code of the person. Returns ENOTFOUND if the
+	// person is unknown.
+	Code(ctx context.Context, pseudonym string) (*CodeView, error)
+}

@@ -1,0 +1,188 @@
+package healthcode
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"strconv"
+	"time"
+)
+
+// EvidenceKind names a kind of evidence. The list is closed: rules can only
+// speak of what is here.
+type EvidenceKind string
+
+const (
+	NucleicAcidTest  EvidenceKind = "nucleic_acid_test"
+	AntigenTest      EvidenceKind = "antigen_test"
+	Vaccination      EvidenceKind = "vaccination"
+	Diagnosis        EvidenceKind = "diagnosis"
+	CloseContact     EvidenceKind = "close_contact"
+	SecondaryContact EvidenceKind = "secondary_contact"
+	Travel           EvidenceKind = "travel"
+	QuarantineStart  EvidenceKind = "quarantine_start"
+	QuarantineEnd    EvidenceKind = "quarantine_end"
+)
+
+// EvidenceKinds lists every kind, in a stable order.
+var EvidenceKinds = []EvidenceKind{NucleicAcidTest, AntigenTest, Vaccination, Diagnosis,
+	CloseContact, SecondaryContact, Travel, QuarantineStart, QuarantineEnd}
+
+// Valid reports whether k is a known kind.
+func (k EvidenceKind) Valid() bool {
+	for _, x := range EvidenceKinds {
+		if k == x {
+			return true
+		}
+	}
+	return false
+}
+
+// Test results.
+const (
+	Positive = "positive"
+	Negative = "negative"
+)
+
+// Diagnoses a clinic may record.
+const (
+	DiagnosisSuspected    = "suspected"
+	DiagnosisConfirmed    = "confirmed"
+	DiagnosisAsymptomatic = "asymptomatic"
+	DiagnosisFever        = "fever"      // fever or respiratory symptoms at a fever clinic
+	DiagnosisDischarged   = "discharged" // a recovered patient leaving hospital
+)
+
+// Risk levels of an area or venue.
+const (
+	RiskHigh   = "high"
+	RiskMedium = "medium"
+	RiskLow    = "low"
+)
+
+// MaxClockSkew is how far in the future an observation time may lie before it
+// is refused: submitters' clocks drift, but a result from tomorrow is an error.
+const MaxClockSkew = 5 * time.Minute
+
+// Evidence is one immutable fact about a person, submitted by a lab, a clinic
+// or an official. It is never updated; a correction is new evidence.
+type Evidence struct {
+	ID      int64 // assigned by the store
+	Kind    EvidenceKind
+	Subject string // the person's pseudonym
+	// Submitter is the institution or official that vouches for the fact; with
+	// ExternalID (the sample id, record number…) it makes submissions idempotent.
+	Submitter     string
+	SubmitterName string
+	SubmitterRole Role
+	ExternalID    string
+	ObservedAt    time.Time // sampled, diagnosed, exposed, arrived…
+	RecordedAt    time.Time // set by the node when accepted
+
+	Result    string // tests: positive or negative
+	Pooled    bool   // nucleic-acid tests: sampled in a mixed tube
+	PoolID    string // the mixed tube's id
+	Diagnosis string // diagnosis: one of the Diagnosis* values
+	CaseRef   string // close/secondary contact, diagnosis: the case it concerns
+	RiskLevel string // travel: risk level of the area visited
+	Area      string // travel: GB/T 2260 code of the area visited
+	Dose      int    // vaccination: dose number
+}
+
+// Validate checks e against the closed list of kinds and their fields, and
+// refuses observations dated after now.
+func (e *Evidence) Validate(now time.Time) error {
+	if !e.Kind.Valid() {
+		return Errorfd(EINVALID, "evidence.kind", "unknown evidence kind %q", e.Kind)
+	}
+	if e.Subject == "" {
+		return Errorfd(EINVALID, "evidence.subject", "evidence needs a subject")
+	}
+	if e.Submitter == "" {
+		return Errorfd(EINVALID, "evidence.submitter", "evidence needs a submitter")
+	}
+	if e.ExternalID == "" || len(e.ExternalID) > 128 {
+		return Errorfd(EINVALID, "evidence.external_id", "evidence needs an external id (sample or record number) of at most 128 bytes")
+	}
+	if e.ObservedAt.IsZero() {
+		return Errorfd(EINVALID, "evidence.observed_at", "evidence needs the time it was observed")
+	}
+	if e.ObservedAt.After(now.Add(MaxClockSkew)) {
+		return Errorfd(EINVALID, "evidence.future_time", "evidence is dated %s, in the future", e.ObservedAt.UTC().Format(time.RFC3339))
+	}
+	switch e.Kind {
+	case NucleicAcidTest, AntigenTest:
+		if e.Result != Positive && e.Result != Negative {
+			return Errorfd(EINVALID, "evidence.result", "test result must be positive or negative, not %q", e.Result)
+		}
+		if e.Kind == AntigenTest && e.Pooled {
+			return Errorfd(EINVALID, "evidence.pooled", "antigen tests are not pooled")
+		}
+		if e.Pooled && e.PoolID == "" {
+			return Errorfd(EINVALID, "evidence.pool_id", "a pooled sample needs its tube id")
+		}
+	case Diagnosis:
+		switch e.Diagnosis {
+		case DiagnosisSuspected, DiagnosisConfirmed, DiagnosisAsymptomatic, DiagnosisFever, DiagnosisDischarged:
+		default:
+			return Errorfd(EINVALID, "evidence.diagnosis", "unknown diagnosis %q", e.Diagnosis)
+		}
+	case CloseContact, SecondaryContact:
+		if e.CaseRef == "" {
+			return Errorfd(EINVALID, "evidence.case_ref", "a contact designation must name the case it is linked to")
+		}
+	case Travel:
+		switch e.RiskLevel {
+		case RiskHigh, RiskMedium, RiskLow:
+		default:
+			return Errorfd(EINVALID, "evidence.risk_level", "travel risk level must be high, medium or low, not %q", e.RiskLevel)
+		}
+		if err := ValidateRegion(e.Area); err != nil {
+			return err
+		}
+	case Vaccination:
+		if e.Dose < 1 || e.Dose > 10 {
+			return Errorfd(EINVALID, "evidence.dose", "vaccination dose must be between 1 and 10")
+		}
+	}
+	return nil
+}
+
+// Digest returns a SHA-256 over the canonical content of e, the value the log
+// commits to when it records the evidence.
+func (e *Evidence) Digest() [32]byte {
+	h := sha256.New()
+	var b [8]byte
+	w := func(s string) {
+		binary.BigEndian.PutUint64(b[:], uint64(len(s)))
+		h.Write(b[:])
+		h.Write([]byte(s))
+	}
+	w(string(e.Kind))
+	w(e.Subject)
+	w(e.Submitter)
+	w(e.ExternalID)
+	w(e.ObservedAt.UTC().Format(time.RFC3339Nano))
+	w(e.Result)
+	w(strconv.FormatBool(e.Pooled))
+	w(e.PoolID)
+	w(e.Diagnosis)
+	w(e.CaseRef)
+	w(e.RiskLevel)
+	w(e.Area)
+	w(strconv.Itoa(e.Dose))
+	var out [32]byte
+	h.Sum(out[:0])
+	return out
+}
+
+// EvidenceSetDigest is the hex SHA-256 over the digests of the evidence a
+// decision used, in the order given.
+func EvidenceSetDigest(evs []Evidence) string {
+	h := sha256.New()
+	for i := range evs {
+		d := evs[i].Digest()
+		h.Write(d[:])
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}

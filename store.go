@@ -1,0 +1,98 @@
+package healthcode
+
+import (
+	"context"
+	"time"
+)
+
+// Store keeps the state of one region's node. Every change to a person's
+// state happens inside Update, in one transaction, together with the log
+// entries that record it: if the function returns an error, or the log append
+// fails, nothing of it is committed.
+type Store interface {
+	// Update runs fn in one read-write transaction and commits if fn returns nil.
+	Update(ctx context.Context, fn func(Tx) error) error
+	// View runs fn in one read-only transaction.
+	View(ctx context.Context, fn func(ReadTx) error) error
+	Close() error
+}
+
+// ReadTx reads a consistent snapshot of the store.
+type ReadTx interface {
+	// Person returns the person with the pseudonym, with WrappedKey and Sealed
+	// set (DataKey is not). Returns ENOTFOUND if there is none.
+	Person(ctx context.Context, pseudonym string) (*Person, error)
+	// PersonByIDHash finds a person by the keyed hash of the ID number.
+	// Returns ENOTFOUND if there is none.
+	PersonByIDHash(ctx context.Context, idHash []byte) (*Person, error)
+	// PeopleCount returns the number of people.
+	PeopleCount(ctx context.Context) (int64, error)
+	// Pseudonyms returns up to limit pseudonyms greater than after, in order.
+	Pseudonyms(ctx context.Context, after string, limit int) ([]string, error)
+
+	// Evidence returns the person's evidence ordered by ObservedAt, then ID.
+	Evidence(ctx context.Context, subject string) ([]Evidence, error)
+	// EvidenceByExternalID returns the evidence a submitter filed under an
+	// external id. Returns ENOTFOUND if there is none.
+	EvidenceByExternalID(ctx context.Context, submitter, externalID string) (*Evidence, error)
+
+	// Decision returns the person's current decision. Returns ENOTFOUND if
+	// the person has none yet.
+	Decision(ctx context.Context, subject string) (*Decision, error)
+	// Decisions returns every decision the person has held, oldest first.
+	Decisions(ctx context.Context, subject string) ([]Decision, error)
+	// DueForReview returns up to limit pseudonyms whose decision must be
+	// reviewed at or before t, earliest first.
+	DueForReview(ctx context.Context, t time.Time, limit int) ([]string, error)
+	// ColourCounts returns how many people hold each colour now.
+	ColourCounts(ctx context.Context) (map[Colour]int64, error)
+
+	// PrincipalByToken returns the caller a token hash belongs to. Returns
+	// EUNAUTHORIZED if the token is unknown.
+	PrincipalByToken(ctx context.Context, tokenHash []byte) (*Principal, error)
+
+	// ActiveRuleSet returns the rule set in force. Returns ENOTFOUND if none
+	// has been published.
+	ActiveRuleSet(ctx context.Context) (*RuleSetRecord, error)
+	// RuleSet returns a rule set by version, in force or not. Returns ENOTFOUND.
+	RuleSet(ctx context.Context, version string) (*RuleSetRecord, error)
+
+	// LogSize returns the number of leaves in the log.
+	LogSize(ctx context.Context) (int64, error)
+	// LogHashes returns the stored hashes at the given storage indexes (in the
+	// numbering of golang.org/x/mod/sumdb/tlog). Returns ENOTFOUND if any is
+	// beyond the tree.
+	LogHashes(ctx context.Context, indexes []int64) ([][32]byte, error)
+	// LogLeaf returns the leaf bytes at index; ENOTFOUND if the index is
+	// beyond the tree or its personal content has been deleted.
+	LogLeaf(ctx context.Context, index int64) ([]byte, error)
+	// LatestCheckpoint returns the last checkpoint signed. Returns ENOTFOUND
+	// if none has been.
+	LatestCheckpoint(ctx context.Context) (*Checkpoint, error)
+}
+
+// Tx is a read-write transaction.
+type Tx interface {
+	ReadTx
+	// CreatePerson stores a new person. Returns ECONFLICT if the pseudonym or
+	// ID hash exists.
+	CreatePerson(ctx context.Context, p *Person) error
+	// InsertEvidence stores e and sets e.ID. Returns ECONFLICT if the
+	// submitter has already filed e.ExternalID.
+	InsertEvidence(ctx context.Context, e *Evidence) error
+	// PutDecision makes d the person's current decision and adds it to the
+	// history.
+	PutDecision(ctx context.Context, d *Decision) error
+	// SetReviewAt moves the review time of the person's current decision
+	// (every person if subject is empty).
+	SetReviewAt(ctx context.Context, subject string, t time.Time) error
+	// AppendLeaf stores the log leaf at index with the stored hashes that
+	// adding it creates. Returns ECONFLICT if index is not the log's size.
+	AppendLeaf(ctx context.Context, index int64, leaf []byte, hashes [][32]byte) error
+	// PutCheckpoint records a signed checkpoint.
+	PutCheckpoint(ctx context.Context, c *Checkpoint) error
+	// CreateToken stores the hash of a bearer token for p.
+	CreateToken(ctx context.Context, tokenHash []byte, p *Principal) error
+	// PutRuleSet stores a rule set; if activate, it becomes the one in force.
+	PutRuleSet(ctx context.Context, r *RuleSetRecord, activate bool) error
+}
