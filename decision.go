@@ -61,6 +61,19 @@ type RuleSet interface {
 	Version() string
 	Hash() string
 	Evaluate(subject string, evidence []Evidence, now time.Time) (*Decision, error)
+	// Rule returns what the rule with the id says, for explaining stored
+	// decisions.
+	Rule(id string) (RuleInfo, bool)
+}
+
+// RuleInfo is what one rule says, in words.
+type RuleInfo struct {
+	ID     string
+	Colour Colour
+	Reason string
+	Text   Text
+	Lift   Text
+	Basis  string
 }
 
 // RuleSetRecord is a rule set as stored: its source and who published it.

@@ -1,0 +1,82 @@
+package engine
+
+import (
+	"context"
+
+	"healthcode"
+)
+
+var _ healthcode.CodeService = (*Engine)(nil)
+
+// Code returns what a person may see of their own code: the decision they
+// hold with its words, the evidence it rests on, and every earlier decision.
+// A person about whom nothing was ever decided holds the default of the rule
+// set in force, computed here and marked with LogIndex -1.
+// Returns ENOTFOUND if the person is unknown.
+func (e *Engine) Code(ctx context.Context, pseudonym string) (*healthcode.CodeView, error) {
+	v := &healthcode.CodeView{}
+	err := e.Store.View(ctx, func(tx healthcode.ReadTx) error {
+		var err error
+		if v.Person, err = tx.Person(ctx, pseudonym); err != nil {
+			return err
+		}
+		if v.History, err = tx.Decisions(ctx, pseudonym); err != nil {
+			return err
+		}
+		all, err := tx.Evidence(ctx, pseudonym)
+		if err != nil {
+			return err
+		}
+		d, err := tx.Decision(ctx, pseudonym)
+		if healthcode.ErrorCode(err) == healthcode.ENOTFOUND {
+			rs, _, err := e.ActiveRuleSet()
+			if err != nil {
+				return err
+			}
+			if d, err = rs.Evaluate(pseudonym, nil, e.now()); err != nil {
+				return err
+			}
+			d.LogIndex = -1
+		} else if err != nil {
+			return err
+		}
+		v.Decision = d
+		used := map[int64]bool{}
+		for _, id := range d.EvidenceIDs {
+			used[id] = true
+		}
+		for _, ev := range all {
+			if used[ev.ID] {
+				v.Evidence = append(v.Evidence, ev)
+			}
+		}
+		if err := e.explain(ctx, tx, v.Decision); err != nil {
+			return err
+		}
+		for i := range v.History {
+			if err := e.explain(ctx, tx, &v.History[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// explain fills a stored decision's words from the rule set that made it.
+func (e *Engine) explain(ctx context.Context, tx healthcode.ReadTx, d *healthcode.Decision) error {
+	if d.Text.EN != "" {
+		return nil
+	}
+	rs, err := e.ruleSetByVersion(ctx, tx, d.RuleSetVersion)
+	if err != nil {
+		return err
+	}
+	if r, ok := rs.Rule(d.RuleID); ok {
+		d.Text, d.Lift, d.Basis = r.Text, r.Lift, r.Basis
+	}
+	return nil
+}

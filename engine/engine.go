@@ -1,0 +1,219 @@
+// Package engine is the one place where a person's state changes. Evidence
+// accepted, the decision it leads to and the log entries that record both are
+// committed together in one store transaction, so "decided" always implies
+// "logged" and a failed log append undoes the change.
+//
+// The engine never talks SQL, HTTP or Merkle maths: it composes the domain's
+// Store, RuleSet and the Log defined here.
+package engine
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"healthcode"
+)
+
+// Log appends entries to the transparency log inside the caller's
+// transaction. Each entry's Index is already set to the next free index, in
+// order; Append writes the leaves and the stored hashes they create.
+type Log interface {
+	Append(ctx context.Context, tx healthcode.Tx, entries []*healthcode.LogEntry) error
+}
+
+// Engine turns evidence into decisions.
+type Engine struct {
+	Store  healthcode.Store
+	Log    Log
+	Keys   *healthcode.Keys
+	Region string
+	Clock  healthcode.Clock
+	// LoadRuleSet compiles a stored rule set (rules.Load).
+	LoadRuleSet healthcode.RuleSetLoader
+
+	active   atomic.Pointer[ruleSetEntry]
+	mu       sync.Mutex
+	compiled map[string]healthcode.RuleSet // by version
+}
+
+type ruleSetEntry struct {
+	rs  healthcode.RuleSet
+	rec *healthcode.RuleSetRecord
+}
+
+// Open loads the rule set in force. It returns an engine with no rule set
+// (every submission refused) if none has been published yet.
+func (e *Engine) Open(ctx context.Context) error {
+	var rec *healthcode.RuleSetRecord
+	err := e.Store.View(ctx, func(tx healthcode.ReadTx) error {
+		var err error
+		rec, err = tx.ActiveRuleSet(ctx)
+		return err
+	})
+	if healthcode.ErrorCode(err) == healthcode.ENOTFOUND {
+		return nil
+	} else if err != nil {
+		return fmt.Errorf("engine.Open: %w", err)
+	}
+	rs, err := e.ruleSet(ctx, rec)
+	if err != nil {
+		return fmt.Errorf("engine.Open: rule set %s: %w", rec.Version, err)
+	}
+	e.active.Store(&ruleSetEntry{rs: rs, rec: rec})
+	return nil
+}
+
+// ActiveRuleSet returns the rule set in force, or ENOTFOUND.
+func (e *Engine) ActiveRuleSet() (healthcode.RuleSet, *healthcode.RuleSetRecord, error) {
+	a := e.active.Load()
+	if a == nil {
+		return nil, nil, healthcode.Errorfd(healthcode.EUNAVAILABLE, "ruleset.none", "no rule set has been published")
+	}
+	return a.rs, a.rec, nil
+}
+
+func (e *Engine) ruleSet(ctx context.Context, rec *healthcode.RuleSetRecord) (healthcode.RuleSet, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.compiled == nil {
+		e.compiled = map[string]healthcode.RuleSet{}
+	}
+	if rs, ok := e.compiled[rec.Version]; ok {
+		return rs, nil
+	}
+	rs, err := e.LoadRuleSet(rec.Source)
+	if err != nil {
+		return nil, err
+	}
+	e.compiled[rec.Version] = rs
+	return rs, nil
+}
+
+// ruleSetByVersion returns a compiled rule set, loading it from the store if
+// needed.
+func (e *Engine) ruleSetByVersion(ctx context.Context, tx healthcode.ReadTx, version string) (healthcode.RuleSet, error) {
+	e.mu.Lock()
+	rs, ok := e.compiled[version]
+	e.mu.Unlock()
+	if ok {
+		return rs, nil
+	}
+	rec, err := tx.RuleSet(ctx, version)
+	if err != nil {
+		return nil, err
+	}
+	return e.ruleSet(ctx, rec)
+}
+
+// unit is one transaction's work: the log entries it must append before it
+// commits.
+type unit struct {
+	tx      healthcode.Tx
+	next    int64
+	entries []*healthcode.LogEntry
+}
+
+// update runs fn in one store transaction and appends the log entries fn
+// produced in that same transaction, just before it commits.
+func (e *Engine) update(ctx context.Context, fn func(u *unit) error) error {
+	return e.Store.Update(ctx, func(tx healthcode.Tx) error {
+		size, err := tx.LogSize(ctx)
+		if err != nil {
+			return err
+		}
+		u := &unit{tx: tx, next: size}
+		if err := fn(u); err != nil {
+			return err
+		}
+		if len(u.entries) == 0 {
+			return nil
+		}
+		if err := e.Log.Append(ctx, tx, u.entries); err != nil {
+			return fmt.Errorf("engine: log append: %w", err)
+		}
+		return nil
+	})
+}
+
+// log reserves the next log index for entry and queues it for append.
+func (u *unit) log(entry *healthcode.LogEntry) int64 {
+	entry.Index = u.next
+	u.next++
+	u.entries = append(u.entries, entry)
+	return entry.Index
+}
+
+func (e *Engine) now() time.Time { return e.Clock.Now().UTC() }
+
+// RegisterPerson creates a person in the engine's region. Returns ECONFLICT
+// if the ID number is already registered.
+func (e *Engine) RegisterPerson(ctx context.Context, pd healthcode.PersonalData) (*healthcode.Person, error) {
+	p, err := e.Keys.NewPerson(e.Region, pd, e.now())
+	if err != nil {
+		return nil, err
+	}
+	err = e.Store.Update(ctx, func(tx healthcode.Tx) error { return tx.CreatePerson(ctx, p) })
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// RegisterPeople creates many people in one transaction (for imports of a
+// population register and the synthetic city).
+func (e *Engine) RegisterPeople(ctx context.Context, pds []healthcode.PersonalData) error {
+	now := e.now()
+	people := make([]*healthcode.Person, len(pds))
+	for i, pd := range pds {
+		p, err := e.Keys.NewPerson(e.Region, pd, now)
+		if err != nil {
+			return fmt.Errorf("person %d: %w", i, err)
+		}
+		people[i] = p
+	}
+	return e.Store.Update(ctx, func(tx healthcode.Tx) error {
+		for _, p := range people {
+			if err := tx.CreatePerson(ctx, p); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// PublishRuleSet compiles source (refusing it if any of its examples fails),
+// stores it, puts it in force, logs the publication, and marks everyone for
+// re-evaluation under it.
+func (e *Engine) PublishRuleSet(ctx context.Context, actor *healthcode.Principal, source []byte) (*healthcode.RuleSetRecord, error) {
+	if actor == nil || (actor.Role != healthcode.RoleAdmin && actor.Role != healthcode.RoleSystem) {
+		return nil, healthcode.Errorfd(healthcode.EFORBIDDEN, "auth.role", "only an admin may publish a rule set")
+	}
+	rs, err := e.LoadRuleSet(source)
+	if err != nil {
+		return nil, err
+	}
+	now := e.now()
+	rec := &healthcode.RuleSetRecord{Version: rs.Version(), Hash: rs.Hash(), Source: source, PublishedAt: now, PublishedBy: actor.Name}
+	err = e.update(ctx, func(u *unit) error {
+		if err := u.tx.PutRuleSet(ctx, rec, true); err != nil {
+			return err
+		}
+		u.log(&healthcode.LogEntry{Type: healthcode.LogRuleSet, Time: now, Region: e.Region, RuleSetHash: rec.Hash,
+			ActorName: actor.Name, ActorRole: actor.Role, Ref: rec.Version})
+		return u.tx.SetReviewAt(ctx, "", now)
+	})
+	if err != nil {
+		return nil, err
+	}
+	e.mu.Lock()
+	if e.compiled == nil {
+		e.compiled = map[string]healthcode.RuleSet{}
+	}
+	e.compiled[rec.Version] = rs
+	e.mu.Unlock()
+	e.active.Store(&ruleSetEntry{rs: rs, rec: rec})
+	return rec, nil
+}

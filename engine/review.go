@@ -1,0 +1,99 @@
+package engine
+
+import (
+	"context"
+	"time"
+
+	"healthcode"
+)
+
+// ReviewBatch is how many people one review transaction re-evaluates.
+const ReviewBatch = 500
+
+// Progress is told how far a bulk job has come. total may be -1 if unknown.
+type Progress func(done, total int64)
+
+// ReviewDue re-evaluates everyone whose decision is due for review at the
+// engine's current time: lift conditions reached, expiries passed, or a new
+// rule set in force. It works in batches, each its own transaction, so a crash
+// loses at most one batch and a rerun carries on where it stopped. It returns
+// how many people were reviewed and how many changed colour or reason.
+func (e *Engine) ReviewDue(ctx context.Context, progress Progress) (reviewed, changed int64, err error) {
+	rs, _, err := e.ActiveRuleSet()
+	if err != nil {
+		return 0, 0, err
+	}
+	now := e.now()
+	var total int64 = -1
+	for {
+		if err := ctx.Err(); err != nil {
+			return reviewed, changed, err
+		}
+		var due []string
+		err := e.Store.View(ctx, func(tx healthcode.ReadTx) error {
+			var err error
+			due, err = tx.DueForReview(ctx, now, ReviewBatch)
+			return err
+		})
+		if err != nil {
+			return reviewed, changed, err
+		}
+		if len(due) == 0 {
+			return reviewed, changed, nil
+		}
+		err = e.update(ctx, func(u *unit) error {
+			for _, s := range due {
+				cur, err := u.tx.Decision(ctx, s)
+				if err != nil {
+					return err
+				}
+				d, err := e.reevaluate(ctx, u, rs, s, now)
+				if err != nil {
+					return err
+				}
+				if d == nil || !d.Same(cur) {
+					changed++
+				}
+				if d != nil && !d.ReviewAt.After(now) {
+					// A rule set that asks for review "now" would spin
+					// this loop: push it to the next interval.
+					if err := u.tx.SetReviewAt(ctx, s, now.Add(time.Minute)); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return reviewed, changed, err
+		}
+		reviewed += int64(len(due))
+		if progress != nil {
+			progress(reviewed, total)
+		}
+	}
+}
+
+// Reevaluate re-evaluates the named people now, in one transaction.
+func (e *Engine) Reevaluate(ctx context.Context, subjects []string) ([]*healthcode.Decision, error) {
+	rs, _, err := e.ActiveRuleSet()
+	if err != nil {
+		return nil, err
+	}
+	now := e.now()
+	out := make([]*healthcode.Decision, len(subjects))
+	err = e.update(ctx, func(u *unit) error {
+		for i, s := range subjects {
+			if _, err := u.tx.Person(ctx, s); err != nil {
+				return err
+			}
+			d, err := e.reevaluate(ctx, u, rs, s, now)
+			if err != nil {
+				return err
+			}
+			out[i] = d
+		}
+		return nil
+	})
+	return out, err
+}

@@ -1,0 +1,143 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"healthcode"
+
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+// LogSize implements healthcode.ReadTx.
+func (tx *Tx) LogSize(ctx context.Context) (int64, error) {
+	var n int64
+	if err := tx.tx.QueryRowContext(ctx, `SELECT coalesce(max(leaf) + 1, 0) FROM log_hashes`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("sqlite.LogSize: %w", err)
+	}
+	return n, nil
+}
+
+// leafOfStorageIndex returns the leaf whose row holds stored hash i, and the
+// hash's position in that row.
+func leafOfStorageIndex(i int64) (leaf int64, offset int) {
+	// The largest n with StoredHashIndex(0, n) <= i.
+	n := int64(sort.Search(int(i+1), func(n int) bool { return tlog.StoredHashIndex(0, int64(n)) > i })) - 1
+	return n, int(i - tlog.StoredHashIndex(0, n))
+}
+
+// LogHashes implements healthcode.ReadTx.
+func (tx *Tx) LogHashes(ctx context.Context, indexes []int64) ([][32]byte, error) {
+	out := make([][32]byte, len(indexes))
+	if len(indexes) == 0 {
+		return out, nil
+	}
+	leaves := map[int64][]byte{}
+	args := make([]any, 0, len(indexes))
+	for _, i := range indexes {
+		if i < 0 {
+			return nil, healthcode.Errorfd(healthcode.EINVALID, "tlog.index", "negative hash index %d", i)
+		}
+		n, _ := leafOfStorageIndex(i)
+		if _, ok := leaves[n]; !ok {
+			leaves[n] = nil
+			args = append(args, n)
+		}
+	}
+	q := `SELECT leaf, hashes FROM log_hashes WHERE leaf IN (?` + strings.Repeat(",?", len(args)-1) + `)`
+	rows, err := tx.tx.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite.LogHashes: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var n int64
+		var b []byte
+		if err := rows.Scan(&n, &b); err != nil {
+			return nil, fmt.Errorf("sqlite.LogHashes: %w", err)
+		}
+		leaves[n] = b
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite.LogHashes: %w", err)
+	}
+	for k, i := range indexes {
+		n, off := leafOfStorageIndex(i)
+		b := leaves[n]
+		if len(b) < (off+1)*32 {
+			return nil, healthcode.Errorfd(healthcode.ENOTFOUND, "tlog.hash_missing", "stored hash %d (leaf %d) is not in the log", i, n)
+		}
+		copy(out[k][:], b[off*32:])
+	}
+	return out, nil
+}
+
+// LogLeaf implements healthcode.ReadTx.
+func (tx *Tx) LogLeaf(ctx context.Context, index int64) ([]byte, error) {
+	var b []byte
+	err := tx.tx.QueryRowContext(ctx, `SELECT data FROM log_leaves WHERE leaf = ?`, index).Scan(&b)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, healthcode.Errorfd(healthcode.ENOTFOUND, "tlog.leaf_missing", "no leaf %d in the log", index)
+	} else if err != nil {
+		return nil, fmt.Errorf("sqlite.LogLeaf: %w", err)
+	}
+	return b, nil
+}
+
+// AppendLeaf implements healthcode.Tx.
+func (tx *Tx) AppendLeaf(ctx context.Context, index int64, leaf []byte, hashes [][32]byte) error {
+	buf := make([]byte, 0, 32*len(hashes))
+	for _, h := range hashes {
+		buf = append(buf, h[:]...)
+	}
+	// The primary key makes a second append at the same index fail; the
+	// check below makes a gap fail too.
+	if index > 0 {
+		var prev int64
+		err := tx.tx.QueryRowContext(ctx, `SELECT leaf FROM log_hashes WHERE leaf = ?`, index-1).Scan(&prev)
+		if errors.Is(err, sql.ErrNoRows) {
+			return healthcode.Errorfd(healthcode.ECONFLICT, "tlog.gap", "log append at %d leaves a gap", index)
+		} else if err != nil {
+			return fmt.Errorf("sqlite.AppendLeaf: %w", err)
+		}
+	}
+	if _, err := tx.tx.ExecContext(ctx, `INSERT INTO log_hashes (leaf, hashes) VALUES (?, ?)`, index, buf); isUnique(err) {
+		return healthcode.Errorfd(healthcode.ECONFLICT, "tlog.exists", "log leaf %d already exists", index)
+	} else if err != nil {
+		return fmt.Errorf("sqlite.AppendLeaf: %w", err)
+	}
+	if _, err := tx.tx.ExecContext(ctx, `INSERT INTO log_leaves (leaf, data) VALUES (?, ?)`, index, leaf); err != nil {
+		return fmt.Errorf("sqlite.AppendLeaf: %w", err)
+	}
+	return nil
+}
+
+// PutCheckpoint implements healthcode.Tx.
+func (tx *Tx) PutCheckpoint(ctx context.Context, c *healthcode.Checkpoint) error {
+	_, err := tx.tx.ExecContext(ctx, `INSERT INTO checkpoints (size, root, note, created_at) VALUES (?, ?, ?, ?)
+		ON CONFLICT (size) DO NOTHING`, c.Size, c.Root[:], c.Note, nanos(c.Time))
+	if err != nil {
+		return fmt.Errorf("sqlite.PutCheckpoint: %w", err)
+	}
+	return nil
+}
+
+// LatestCheckpoint implements healthcode.ReadTx.
+func (tx *Tx) LatestCheckpoint(ctx context.Context) (*healthcode.Checkpoint, error) {
+	var c healthcode.Checkpoint
+	var root []byte
+	var t int64
+	err := tx.tx.QueryRowContext(ctx, `SELECT size, root, note, created_at FROM checkpoints ORDER BY size DESC LIMIT 1`).Scan(&c.Size, &root, &c.Note, &t)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, healthcode.Errorfd(healthcode.ENOTFOUND, "tlog.no_checkpoint", "no checkpoint signed yet")
+	} else if err != nil {
+		return nil, fmt.Errorf("sqlite.LatestCheckpoint: %w", err)
+	}
+	copy(c.Root[:], root)
+	c.Time = fromNanos(t)
+	return &c, nil
+}

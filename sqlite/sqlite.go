@@ -1,0 +1,545 @@
+// Package sqlite stores a healthcode node in one embedded SQLite file. It
+// implements healthcode.Store with the pure-Go modernc.org/sqlite driver: one
+// writer connection (transactions begin IMMEDIATE, so writers queue instead of
+// failing on upgrade) and a pool of read-only connections under WAL.
+//
+// It never decides a colour or builds a log leaf: it keeps what the engine
+// hands it, in the transaction the engine opens.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"healthcode"
+
+	sqlite3 "modernc.org/sqlite"
+	sqlite3lib "modernc.org/sqlite/lib"
+)
+
+//go:embed migrations/*.sql
+var migrationFS embed.FS
+
+// DB is a healthcode store on SQLite.
+type DB struct {
+	path  string
+	write *sql.DB
+	read  *sql.DB
+}
+
+var _ healthcode.Store = (*DB)(nil)
+
+// Open opens (creating if needed) the database file at path and applies the
+// embedded migrations.
+func Open(ctx context.Context, path string) (*DB, error) {
+	if path == "" {
+		return nil, healthcode.Errorf(healthcode.EINVALID, "sqlite: database path required")
+	}
+	pragmas := url.Values{}
+	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "foreign_keys(1)", "synchronous(NORMAL)"} {
+		pragmas.Add("_pragma", p)
+	}
+	w, err := sql.Open("sqlite", "file:"+path+"?"+pragmas.Encode()+"&_txlock=immediate")
+	if err != nil {
+		return nil, fmt.Errorf("sqlite.Open: %w", err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetConnMaxIdleTime(0)
+	db := &DB{path: path, write: w}
+	if err := db.migrate(ctx); err != nil {
+		w.Close()
+		return nil, err
+	}
+	pragmas.Add("_pragma", "query_only(1)")
+	r, err := sql.Open("sqlite", "file:"+path+"?"+pragmas.Encode())
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlite.Open: %w", err)
+	}
+	n := max(4, runtime.GOMAXPROCS(0)*2)
+	r.SetMaxOpenConns(n)
+	r.SetMaxIdleConns(n)
+	db.read = r
+	return db, nil
+}
+
+// Close closes both pools.
+func (db *DB) Close() error {
+	err1 := db.read.Close()
+	err2 := db.write.Close()
+	return errors.Join(err1, err2)
+}
+
+// Path returns the database file's path.
+func (db *DB) Path() string { return db.path }
+
+func (db *DB) migrate(ctx context.Context) error {
+	if _, err := db.write.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
+		return fmt.Errorf("sqlite.migrate: %w", err)
+	}
+	names, err := fs.Glob(migrationFS, "migrations/*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		tx, err := db.write.BeginTx(ctx, nil)
+		if err != nil {
+			return fmt.Errorf("sqlite.migrate: %w", err)
+		}
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE name = ?`, name).Scan(&n); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("sqlite.migrate: %w", err)
+		}
+		if n > 0 {
+			tx.Rollback()
+			continue
+		}
+		body, _ := migrationFS.ReadFile(name)
+		if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("sqlite.migrate %s: %w", name, err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)`, name, time.Now().Unix()); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("sqlite.migrate: %w", err)
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("sqlite.migrate: %w", err)
+		}
+	}
+	return nil
+}
+
+// Update runs fn in one IMMEDIATE transaction on the writer connection.
+func (db *DB) Update(ctx context.Context, fn func(healthcode.Tx) error) error {
+	sqlTx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlite.Update: begin: %w", err)
+	}
+	tx := &Tx{tx: sqlTx}
+	if err := fn(tx); err != nil {
+		sqlTx.Rollback()
+		return err
+	}
+	if err := sqlTx.Commit(); err != nil {
+		return fmt.Errorf("sqlite.Update: commit: %w", err)
+	}
+	return nil
+}
+
+// View runs fn in one read transaction on a reader connection.
+func (db *DB) View(ctx context.Context, fn func(healthcode.ReadTx) error) error {
+	sqlTx, err := db.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return fmt.Errorf("sqlite.View: begin: %w", err)
+	}
+	defer sqlTx.Rollback()
+	return fn(&Tx{tx: sqlTx})
+}
+
+// Exec runs raw SQL on the writer: for tests and tamper drills only.
+func (db *DB) Exec(ctx context.Context, query string, args ...any) error {
+	_, err := db.write.ExecContext(ctx, query, args...)
+	return err
+}
+
+// Tx is a transaction; it implements healthcode.Tx.
+type Tx struct {
+	tx *sql.Tx
+}
+
+func nanos(t time.Time) int64 { return t.UnixNano() }
+
+func fromNanos(n int64) time.Time { return time.Unix(0, n).UTC() }
+
+func isUnique(err error) bool {
+	var se *sqlite3.Error
+	if errors.As(err, &se) {
+		return se.Code() == sqlite3lib.SQLITE_CONSTRAINT_UNIQUE || se.Code() == sqlite3lib.SQLITE_CONSTRAINT_PRIMARYKEY
+	}
+	return false
+}
+
+func isForeignKey(err error) bool {
+	var se *sqlite3.Error
+	if errors.As(err, &se) {
+		return se.Code() == sqlite3lib.SQLITE_CONSTRAINT_FOREIGNKEY
+	}
+	return false
+}
+
+const personCols = `p.pseudonym, p.region, p.masked_name, p.id_hash, p.sealed, p.created_at, coalesce(k.wrapped, x'')`
+
+func scanPerson(row interface{ Scan(...any) error }) (*healthcode.Person, error) {
+	var p healthcode.Person
+	var created int64
+	if err := row.Scan(&p.Pseudonym, &p.Region, &p.MaskedName, &p.IDHash, &p.Sealed, &created, &p.WrappedKey); err != nil {
+		return nil, err
+	}
+	p.CreatedAt = fromNanos(created)
+	return &p, nil
+}
+
+// Person implements healthcode.ReadTx.
+func (tx *Tx) Person(ctx context.Context, pseudonym string) (*healthcode.Person, error) {
+	p, err := scanPerson(tx.tx.QueryRowContext(ctx, `SELECT `+personCols+` FROM people p LEFT JOIN person_keys k USING (pseudonym) WHERE p.pseudonym = ?`, pseudonym))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, healthcode.Errorfd(healthcode.ENOTFOUND, "person.unknown", "no person %q", pseudonym)
+	} else if err != nil {
+		return nil, fmt.Errorf("sqlite.Person: %w", err)
+	}
+	return p, nil
+}
+
+// PersonByIDHash implements healthcode.ReadTx.
+func (tx *Tx) PersonByIDHash(ctx context.Context, idHash []byte) (*healthcode.Person, error) {
+	p, err := scanPerson(tx.tx.QueryRowContext(ctx, `SELECT `+personCols+` FROM people p LEFT JOIN person_keys k USING (pseudonym) WHERE p.id_hash = ?`, idHash))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, healthcode.Errorfd(healthcode.ENOTFOUND, "person.unknown", "no person with that ID number")
+	} else if err != nil {
+		return nil, fmt.Errorf("sqlite.PersonByIDHash: %w", err)
+	}
+	return p, nil
+}
+
+// PeopleCount implements healthcode.ReadTx.
+func (tx *Tx) PeopleCount(ctx context.Context) (int64, error) {
+	var n int64
+	err := tx.tx.QueryRowContext(ctx, `SELECT count(*) FROM people`).Scan(&n)
+	return n, err
+}
+
+// Pseudonyms implements healthcode.ReadTx.
+func (tx *Tx) Pseudonyms(ctx context.Context, after string, limit int) ([]string, error) {
+	return queryStrings(ctx, tx.tx, `SELECT pseudonym FROM people WHERE pseudonym > ? ORDER BY pseudonym LIMIT ?`, after, limit)
+}
+
+func queryStrings(ctx context.Context, q *sql.Tx, query string, args ...any) ([]string, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// CreatePerson implements healthcode.Tx.
+func (tx *Tx) CreatePerson(ctx context.Context, p *healthcode.Person) error {
+	if err := p.Validate(); err != nil {
+		return err
+	}
+	_, err := tx.tx.ExecContext(ctx, `INSERT INTO people (pseudonym, region, masked_name, id_hash, sealed, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+		p.Pseudonym, p.Region, p.MaskedName, p.IDHash, p.Sealed, nanos(p.CreatedAt))
+	if isUnique(err) {
+		return healthcode.Errorfd(healthcode.ECONFLICT, "person.exists", "person already registered")
+	} else if err != nil {
+		return fmt.Errorf("sqlite.CreatePerson: %w", err)
+	}
+	if _, err := tx.tx.ExecContext(ctx, `INSERT INTO person_keys (pseudonym, wrapped) VALUES (?, ?)`, p.Pseudonym, p.WrappedKey); err != nil {
+		return fmt.Errorf("sqlite.CreatePerson: key: %w", err)
+	}
+	return nil
+}
+
+const evidenceCols = `id, kind, subject, submitter, submitter_name, submitter_role, external_id, observed_at, recorded_at,
+	result, pooled, pool_id, diagnosis, case_ref, risk_level, area, dose`
+
+func scanEvidence(row interface{ Scan(...any) error }) (*healthcode.Evidence, error) {
+	var e healthcode.Evidence
+	var observed, recorded int64
+	if err := row.Scan(&e.ID, &e.Kind, &e.Subject, &e.Submitter, &e.SubmitterName, &e.SubmitterRole, &e.ExternalID,
+		&observed, &recorded, &e.Result, &e.Pooled, &e.PoolID, &e.Diagnosis, &e.CaseRef, &e.RiskLevel, &e.Area, &e.Dose); err != nil {
+		return nil, err
+	}
+	e.ObservedAt, e.RecordedAt = fromNanos(observed), fromNanos(recorded)
+	return &e, nil
+}
+
+// Evidence implements healthcode.ReadTx.
+func (tx *Tx) Evidence(ctx context.Context, subject string) ([]healthcode.Evidence, error) {
+	rows, err := tx.tx.QueryContext(ctx, `SELECT `+evidenceCols+` FROM evidence WHERE subject = ? ORDER BY observed_at, id`, subject)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite.Evidence: %w", err)
+	}
+	defer rows.Close()
+	var out []healthcode.Evidence
+	for rows.Next() {
+		e, err := scanEvidence(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite.Evidence: %w", err)
+		}
+		out = append(out, *e)
+	}
+	return out, rows.Err()
+}
+
+// EvidenceByExternalID implements healthcode.ReadTx.
+func (tx *Tx) EvidenceByExternalID(ctx context.Context, submitter, externalID string) (*healthcode.Evidence, error) {
+	e, err := scanEvidence(tx.tx.QueryRowContext(ctx, `SELECT `+evidenceCols+` FROM evidence WHERE submitter = ? AND external_id = ?`, submitter, externalID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, healthcode.Errorfd(healthcode.ENOTFOUND, "evidence.unknown", "no evidence %q from %q", externalID, submitter)
+	} else if err != nil {
+		return nil, fmt.Errorf("sqlite.EvidenceByExternalID: %w", err)
+	}
+	return e, nil
+}
+
+// InsertEvidence implements healthcode.Tx.
+func (tx *Tx) InsertEvidence(ctx context.Context, e *healthcode.Evidence) error {
+	res, err := tx.tx.ExecContext(ctx, `INSERT INTO evidence (kind, subject, submitter, submitter_name, submitter_role, external_id,
+		observed_at, recorded_at, result, pooled, pool_id, diagnosis, case_ref, risk_level, area, dose)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		e.Kind, e.Subject, e.Submitter, e.SubmitterName, e.SubmitterRole, e.ExternalID, nanos(e.ObservedAt), nanos(e.RecordedAt),
+		e.Result, e.Pooled, e.PoolID, e.Diagnosis, e.CaseRef, e.RiskLevel, e.Area, e.Dose)
+	if isUnique(err) {
+		return healthcode.Errorfd(healthcode.ECONFLICT, "evidence.duplicate", "%s already submitted %q", e.Submitter, e.ExternalID)
+	} else if isForeignKey(err) {
+		return healthcode.Errorfd(healthcode.ENOTFOUND, "person.unknown", "no person %q", e.Subject)
+	} else if err != nil {
+		return fmt.Errorf("sqlite.InsertEvidence: %w", err)
+	}
+	e.ID, err = res.LastInsertId()
+	return err
+}
+
+const decisionCols = `subject, colour, reason, rule_id, ruleset_version, ruleset_hash, evidence_ids, evidence_digest,
+	lifts_at, review_at, decided_at, log_index, actor`
+
+func scanDecision(row interface{ Scan(...any) error }) (*healthcode.Decision, error) {
+	var d healthcode.Decision
+	var ids string
+	var lifts sql.NullInt64
+	var review, decided int64
+	if err := row.Scan(&d.Subject, &d.Colour, &d.Reason, &d.RuleID, &d.RuleSetVersion, &d.RuleSetHash, &ids, &d.EvidenceDigest,
+		&lifts, &review, &decided, &d.LogIndex, &d.Actor); err != nil {
+		return nil, err
+	}
+	if lifts.Valid {
+		t := fromNanos(lifts.Int64)
+		d.LiftsAt = &t
+	}
+	d.ReviewAt, d.DecidedAt = fromNanos(review), fromNanos(decided)
+	var err error
+	d.EvidenceIDs, err = parseIDs(ids)
+	return &d, err
+}
+
+func formatIDs(ids []int64) string {
+	var b strings.Builder
+	for i, id := range ids {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(strconv.FormatInt(id, 10))
+	}
+	return b.String()
+}
+
+func parseIDs(s string) ([]int64, error) {
+	if s == "" {
+		return nil, nil
+	}
+	parts := strings.Split(s, ",")
+	out := make([]int64, len(parts))
+	for i, p := range parts {
+		n, err := strconv.ParseInt(p, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: bad evidence id list %q", s)
+		}
+		out[i] = n
+	}
+	return out, nil
+}
+
+// Decision implements healthcode.ReadTx.
+func (tx *Tx) Decision(ctx context.Context, subject string) (*healthcode.Decision, error) {
+	d, err := scanDecision(tx.tx.QueryRowContext(ctx, `SELECT `+decisionCols+` FROM decisions
+		WHERE id = (SELECT decision_id FROM current_codes WHERE subject = ?)`, subject))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, healthcode.Errorfd(healthcode.ENOTFOUND, "decision.none", "no decision for %q", subject)
+	} else if err != nil {
+		return nil, fmt.Errorf("sqlite.Decision: %w", err)
+	}
+	return d, nil
+}
+
+// Decisions implements healthcode.ReadTx.
+func (tx *Tx) Decisions(ctx context.Context, subject string) ([]healthcode.Decision, error) {
+	rows, err := tx.tx.QueryContext(ctx, `SELECT `+decisionCols+` FROM decisions WHERE subject = ? ORDER BY id`, subject)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite.Decisions: %w", err)
+	}
+	defer rows.Close()
+	var out []healthcode.Decision
+	for rows.Next() {
+		d, err := scanDecision(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite.Decisions: %w", err)
+		}
+		out = append(out, *d)
+	}
+	return out, rows.Err()
+}
+
+// PutDecision implements healthcode.Tx.
+func (tx *Tx) PutDecision(ctx context.Context, d *healthcode.Decision) error {
+	var lifts any
+	if d.LiftsAt != nil {
+		lifts = nanos(*d.LiftsAt)
+	}
+	res, err := tx.tx.ExecContext(ctx, `INSERT INTO decisions (`+decisionCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		d.Subject, d.Colour, d.Reason, d.RuleID, d.RuleSetVersion, d.RuleSetHash, formatIDs(d.EvidenceIDs), d.EvidenceDigest,
+		lifts, nanos(d.ReviewAt), nanos(d.DecidedAt), d.LogIndex, d.Actor)
+	if isForeignKey(err) {
+		return healthcode.Errorfd(healthcode.ENOTFOUND, "person.unknown", "no person %q", d.Subject)
+	} else if err != nil {
+		return fmt.Errorf("sqlite.PutDecision: %w", err)
+	}
+	id, err := res.LastInsertId()
+	if err != nil {
+		return err
+	}
+	_, err = tx.tx.ExecContext(ctx, `INSERT INTO current_codes (subject, decision_id, colour, review_at) VALUES (?, ?, ?, ?)
+		ON CONFLICT (subject) DO UPDATE SET decision_id = excluded.decision_id, colour = excluded.colour, review_at = excluded.review_at`,
+		d.Subject, id, d.Colour, nanos(d.ReviewAt))
+	if err != nil {
+		return fmt.Errorf("sqlite.PutDecision: current: %w", err)
+	}
+	return nil
+}
+
+// SetReviewAt implements healthcode.Tx.
+func (tx *Tx) SetReviewAt(ctx context.Context, subject string, t time.Time) error {
+	var err error
+	if subject == "" {
+		_, err = tx.tx.ExecContext(ctx, `UPDATE current_codes SET review_at = ?`, nanos(t))
+	} else {
+		_, err = tx.tx.ExecContext(ctx, `UPDATE current_codes SET review_at = ? WHERE subject = ?`, nanos(t), subject)
+	}
+	if err != nil {
+		return fmt.Errorf("sqlite.SetReviewAt: %w", err)
+	}
+	return nil
+}
+
+// DueForReview implements healthcode.ReadTx.
+func (tx *Tx) DueForReview(ctx context.Context, t time.Time, limit int) ([]string, error) {
+	out, err := queryStrings(ctx, tx.tx, `SELECT subject FROM current_codes WHERE review_at <= ? ORDER BY review_at, subject LIMIT ?`, nanos(t), limit)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite.DueForReview: %w", err)
+	}
+	return out, nil
+}
+
+// ColourCounts implements healthcode.ReadTx.
+func (tx *Tx) ColourCounts(ctx context.Context) (map[healthcode.Colour]int64, error) {
+	rows, err := tx.tx.QueryContext(ctx, `SELECT colour, count(*) FROM current_codes GROUP BY colour`)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite.ColourCounts: %w", err)
+	}
+	defer rows.Close()
+	out := map[healthcode.Colour]int64{}
+	for rows.Next() {
+		var c healthcode.Colour
+		var n int64
+		if err := rows.Scan(&c, &n); err != nil {
+			return nil, err
+		}
+		out[c] = n
+	}
+	return out, rows.Err()
+}
+
+// PrincipalByToken implements healthcode.ReadTx.
+func (tx *Tx) PrincipalByToken(ctx context.Context, tokenHash []byte) (*healthcode.Principal, error) {
+	var p healthcode.Principal
+	err := tx.tx.QueryRowContext(ctx, `SELECT id, name, role, unit, subject FROM tokens WHERE hash = ?`, tokenHash).
+		Scan(&p.ID, &p.Name, &p.Role, &p.Unit, &p.Subject)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, healthcode.Errorfd(healthcode.EUNAUTHORIZED, "auth.unknown_token", "unknown token")
+	} else if err != nil {
+		return nil, fmt.Errorf("sqlite.PrincipalByToken: %w", err)
+	}
+	return &p, nil
+}
+
+// CreateToken implements healthcode.Tx.
+func (tx *Tx) CreateToken(ctx context.Context, tokenHash []byte, p *healthcode.Principal) error {
+	_, err := tx.tx.ExecContext(ctx, `INSERT INTO tokens (hash, id, name, role, unit, subject) VALUES (?, ?, ?, ?, ?, ?)`,
+		tokenHash, p.ID, p.Name, p.Role, p.Unit, p.Subject)
+	if isUnique(err) {
+		return healthcode.Errorfd(healthcode.ECONFLICT, "token.exists", "token already exists")
+	} else if err != nil {
+		return fmt.Errorf("sqlite.CreateToken: %w", err)
+	}
+	return nil
+}
+
+func scanRuleSet(row interface{ Scan(...any) error }) (*healthcode.RuleSetRecord, error) {
+	var r healthcode.RuleSetRecord
+	var published int64
+	if err := row.Scan(&r.Version, &r.Hash, &r.Source, &published, &r.PublishedBy); err != nil {
+		return nil, err
+	}
+	r.PublishedAt = fromNanos(published)
+	return &r, nil
+}
+
+// ActiveRuleSet implements healthcode.ReadTx.
+func (tx *Tx) ActiveRuleSet(ctx context.Context) (*healthcode.RuleSetRecord, error) {
+	r, err := scanRuleSet(tx.tx.QueryRowContext(ctx, `SELECT version, hash, source, published_at, published_by FROM rulesets WHERE active = 1`))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, healthcode.Errorfd(healthcode.ENOTFOUND, "ruleset.none", "no rule set is in force")
+	} else if err != nil {
+		return nil, fmt.Errorf("sqlite.ActiveRuleSet: %w", err)
+	}
+	return r, nil
+}
+
+// RuleSet implements healthcode.ReadTx.
+func (tx *Tx) RuleSet(ctx context.Context, version string) (*healthcode.RuleSetRecord, error) {
+	r, err := scanRuleSet(tx.tx.QueryRowContext(ctx, `SELECT version, hash, source, published_at, published_by FROM rulesets WHERE version = ?`, version))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, healthcode.Errorfd(healthcode.ENOTFOUND, "ruleset.unknown", "no rule set %q", version)
+	} else if err != nil {
+		return nil, fmt.Errorf("sqlite.RuleSet: %w", err)
+	}
+	return r, nil
+}
+
+// PutRuleSet implements healthcode.Tx.
+func (tx *Tx) PutRuleSet(ctx context.Context, r *healthcode.RuleSetRecord, activate bool) error {
+	if activate {
+		if _, err := tx.tx.ExecContext(ctx, `UPDATE rulesets SET active = 0 WHERE active = 1`); err != nil {
+			return fmt.Errorf("sqlite.PutRuleSet: %w", err)
+		}
+	}
+	_, err := tx.tx.ExecContext(ctx, `INSERT INTO rulesets (version, hash, source, published_at, published_by, active) VALUES (?, ?, ?, ?, ?, ?)`,
+		r.Version, r.Hash, r.Source, nanos(r.PublishedAt), r.PublishedBy, activate)
+	if isUnique(err) {
+		return healthcode.Errorfd(healthcode.ECONFLICT, "ruleset.exists", "rule set version %q already published", r.Version)
+	} else if err != nil {
+		return fmt.Errorf("sqlite.PutRuleSet: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,404 @@
+// Package storetest is the conformance suite every healthcode.Store backend
+// must pass: SQLite today, PostgreSQL next. It speaks only through the domain
+// interfaces, so a backend is free to be as native as it likes underneath.
+package storetest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"healthcode"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// Opener returns a fresh, empty, migrated store for one test.
+type Opener func(t *testing.T) healthcode.Store
+
+var t0 = time.Date(2022, 6, 14, 8, 0, 0, 0, time.UTC)
+
+var keys = &healthcode.Keys{Pseudonym: bytes.Repeat([]byte{1}, 32), IDLookup: bytes.Repeat([]byte{2}, 32), Wrap: bytes.Repeat([]byte{3}, 32)}
+
+// Run runs the whole suite against the backend open returns.
+func Run(t *testing.T, open Opener) {
+	tests := []struct {
+		name string
+		fn   func(*testing.T, healthcode.Store)
+	}{
+		{"People", testPeople},
+		{"Evidence", testEvidence},
+		{"Decisions", testDecisions},
+		{"RollbackLeavesNothing", testRollback},
+		{"Tokens", testTokens},
+		{"RuleSets", testRuleSets},
+		{"LogLeaves", testLogLeaves},
+		{"Checkpoints", testCheckpoints},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			tt.fn(t, open(t))
+		})
+	}
+}
+
+func update(t *testing.T, s healthcode.Store, fn func(healthcode.Tx) error) {
+	t.Helper()
+	if err := s.Update(context.Background(), fn); err != nil {
+		t.Fatalf("Update: %v", err)
+	}
+}
+
+func view(t *testing.T, s healthcode.Store, fn func(healthcode.ReadTx) error) {
+	t.Helper()
+	if err := s.View(context.Background(), fn); err != nil {
+		t.Fatalf("View: %v", err)
+	}
+}
+
+func wantCode(t *testing.T, err error, code string) {
+	t.Helper()
+	if got := healthcode.ErrorCode(err); got != code {
+		t.Fatalf("error code = %q (%v), want %q", got, err, code)
+	}
+}
+
+// MustPerson creates a person with the given ID number in s.
+func MustPerson(t *testing.T, s healthcode.Store, name, id string) *healthcode.Person {
+	t.Helper()
+	p, err := keys.NewPerson("410100", healthcode.PersonalData{Name: name, IDNumber: id, Phone: "13800000000"}, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	update(t, s, func(tx healthcode.Tx) error { return tx.CreatePerson(context.Background(), p) })
+	return p
+}
+
+func testPeople(t *testing.T, s healthcode.Store) {
+	ctx := context.Background()
+	p := MustPerson(t, s, "张小明", "410102199001011234")
+	view(t, s, func(tx healthcode.ReadTx) error {
+		got, err := tx.Person(ctx, p.Pseudonym)
+		if err != nil {
+			return err
+		}
+		if got.MaskedName != "张*明" || got.Region != "410100" || !got.CreatedAt.Equal(t0) {
+			t.Errorf("person = %+v", got)
+		}
+		dk, err := keys.UnwrapKey(got.WrappedKey, got.Pseudonym)
+		if err != nil {
+			t.Fatalf("unwrap: %v", err)
+		}
+		got.DataKey = dk
+		if err := got.Unseal(); err != nil {
+			t.Fatalf("unseal: %v", err)
+		}
+		if got.Personal.Name != "张小明" {
+			t.Errorf("unsealed name = %q", got.Personal.Name)
+		}
+		byID, err := tx.PersonByIDHash(ctx, keys.IDHash("410102199001011234"))
+		if err != nil || byID.Pseudonym != p.Pseudonym {
+			t.Errorf("PersonByIDHash = %v, %v", byID, err)
+		}
+		_, err = tx.Person(ctx, "nobody")
+		wantCode(t, err, healthcode.ENOTFOUND)
+		_, err = tx.PersonByIDHash(ctx, keys.IDHash("x"))
+		wantCode(t, err, healthcode.ENOTFOUND)
+		n, err := tx.PeopleCount(ctx)
+		if err != nil || n != 1 {
+			t.Errorf("PeopleCount = %d, %v", n, err)
+		}
+		ps, err := tx.Pseudonyms(ctx, "", 10)
+		if err != nil || len(ps) != 1 || ps[0] != p.Pseudonym {
+			t.Errorf("Pseudonyms = %v, %v", ps, err)
+		}
+		return nil
+	})
+	err := s.Update(ctx, func(tx healthcode.Tx) error { return tx.CreatePerson(ctx, p) })
+	wantCode(t, err, healthcode.ECONFLICT)
+}
+
+func testEvidence(t *testing.T, s healthcode.Store) {
+	ctx := context.Background()
+	p := MustPerson(t, s, "李四", "410102199001011235")
+	e1 := healthcode.Evidence{Kind: healthcode.NucleicAcidTest, Subject: p.Pseudonym, Submitter: "lab-1", SubmitterName: "第一检测所",
+		SubmitterRole: healthcode.RoleLab, ExternalID: "S1", ObservedAt: t0.Add(time.Hour), RecordedAt: t0.Add(2 * time.Hour),
+		Result: healthcode.Positive, Pooled: true, PoolID: "T9"}
+	e2 := e1
+	e2.ExternalID, e2.ObservedAt, e2.Pooled, e2.PoolID, e2.Result = "S2", t0, false, "", healthcode.Negative
+	update(t, s, func(tx healthcode.Tx) error {
+		if err := tx.InsertEvidence(ctx, &e1); err != nil {
+			return err
+		}
+		return tx.InsertEvidence(ctx, &e2)
+	})
+	if e1.ID == 0 || e2.ID == 0 || e1.ID == e2.ID {
+		t.Fatalf("ids not assigned: %d %d", e1.ID, e2.ID)
+	}
+	view(t, s, func(tx healthcode.ReadTx) error {
+		got, err := tx.Evidence(ctx, p.Pseudonym)
+		if err != nil {
+			return err
+		}
+		if diff := cmp.Diff([]healthcode.Evidence{e2, e1}, got); diff != "" {
+			t.Errorf("Evidence (-want +got):\n%s", diff)
+		}
+		one, err := tx.EvidenceByExternalID(ctx, "lab-1", "S1")
+		if err != nil || one.ID != e1.ID {
+			t.Errorf("EvidenceByExternalID = %v, %v", one, err)
+		}
+		_, err = tx.EvidenceByExternalID(ctx, "lab-2", "S1")
+		wantCode(t, err, healthcode.ENOTFOUND)
+		return nil
+	})
+	dup := e1
+	err := s.Update(ctx, func(tx healthcode.Tx) error { return tx.InsertEvidence(ctx, &dup) })
+	wantCode(t, err, healthcode.ECONFLICT)
+	orphan := e1
+	orphan.ExternalID, orphan.Subject = "S3", "nobody"
+	err = s.Update(ctx, func(tx healthcode.Tx) error { return tx.InsertEvidence(ctx, &orphan) })
+	wantCode(t, err, healthcode.ENOTFOUND)
+}
+
+func testDecisions(t *testing.T, s healthcode.Store) {
+	ctx := context.Background()
+	p := MustPerson(t, s, "王五", "410102199001011236")
+	q := MustPerson(t, s, "赵六", "410102199001011237")
+	lifts := t0.Add(7 * 24 * time.Hour)
+	d1 := healthcode.Decision{Subject: p.Pseudonym, Colour: healthcode.Red, Reason: "close_contact", RuleID: "r1",
+		RuleSetVersion: "v1", RuleSetHash: "abc", EvidenceIDs: []int64{3, 4}, EvidenceDigest: "dd", LiftsAt: &lifts,
+		ReviewAt: t0.Add(time.Hour), DecidedAt: t0, LogIndex: 7, Actor: "rules:v1"}
+	d2 := d1
+	d2.Colour, d2.Reason, d2.LiftsAt, d2.EvidenceIDs, d2.ReviewAt, d2.DecidedAt, d2.LogIndex = healthcode.Green, "clear", nil, nil, t0.Add(48*time.Hour), t0.Add(time.Hour), 9
+	d3 := d1
+	d3.Subject, d3.ReviewAt = q.Pseudonym, t0.Add(30*time.Minute)
+	update(t, s, func(tx healthcode.Tx) error {
+		for _, d := range []*healthcode.Decision{&d1, &d2, &d3} {
+			if err := tx.PutDecision(ctx, d); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	view(t, s, func(tx healthcode.ReadTx) error {
+		cur, err := tx.Decision(ctx, p.Pseudonym)
+		if err != nil {
+			return err
+		}
+		if diff := cmp.Diff(&d2, cur); diff != "" {
+			t.Errorf("Decision (-want +got):\n%s", diff)
+		}
+		hist, err := tx.Decisions(ctx, p.Pseudonym)
+		if err != nil {
+			return err
+		}
+		if diff := cmp.Diff([]healthcode.Decision{d1, d2}, hist); diff != "" {
+			t.Errorf("Decisions (-want +got):\n%s", diff)
+		}
+		due, err := tx.DueForReview(ctx, t0.Add(2*time.Hour), 10)
+		if err != nil {
+			return err
+		}
+		if diff := cmp.Diff([]string{q.Pseudonym}, due); diff != "" {
+			t.Errorf("DueForReview (-want +got):\n%s", diff)
+		}
+		counts, err := tx.ColourCounts(ctx)
+		if err != nil {
+			return err
+		}
+		if diff := cmp.Diff(map[healthcode.Colour]int64{healthcode.Green: 1, healthcode.Red: 1}, counts); diff != "" {
+			t.Errorf("ColourCounts (-want +got):\n%s", diff)
+		}
+		_, err = tx.Decision(ctx, "nobody")
+		wantCode(t, err, healthcode.ENOTFOUND)
+		return nil
+	})
+	update(t, s, func(tx healthcode.Tx) error { return tx.SetReviewAt(ctx, "", t0) })
+	view(t, s, func(tx healthcode.ReadTx) error {
+		due, err := tx.DueForReview(ctx, t0, 10)
+		if err != nil {
+			return err
+		}
+		if len(due) != 2 {
+			t.Errorf("after SetReviewAt(all), due = %v", due)
+		}
+		return nil
+	})
+}
+
+func testRollback(t *testing.T, s healthcode.Store) {
+	ctx := context.Background()
+	p := MustPerson(t, s, "钱七", "410102199001011238")
+	boom := errors.New("log append failed")
+	err := s.Update(ctx, func(tx healthcode.Tx) error {
+		e := healthcode.Evidence{Kind: healthcode.AntigenTest, Subject: p.Pseudonym, Submitter: "clinic-1", SubmitterName: "c",
+			SubmitterRole: healthcode.RoleClinic, ExternalID: "A1", ObservedAt: t0, RecordedAt: t0, Result: healthcode.Positive}
+		if err := tx.InsertEvidence(ctx, &e); err != nil {
+			return err
+		}
+		if err := tx.PutDecision(ctx, &healthcode.Decision{Subject: p.Pseudonym, Colour: healthcode.Yellow, Reason: "x", RuleID: "r",
+			RuleSetVersion: "v", RuleSetHash: "h", ReviewAt: t0, DecidedAt: t0}); err != nil {
+			return err
+		}
+		if err := tx.AppendLeaf(ctx, 0, []byte("leaf"), [][32]byte{{1}}); err != nil {
+			return err
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("Update error = %v, want %v", err, boom)
+	}
+	view(t, s, func(tx healthcode.ReadTx) error {
+		evs, err := tx.Evidence(ctx, p.Pseudonym)
+		if err != nil || len(evs) != 0 {
+			t.Errorf("evidence after rollback = %v, %v", evs, err)
+		}
+		_, err = tx.Decision(ctx, p.Pseudonym)
+		wantCode(t, err, healthcode.ENOTFOUND)
+		n, err := tx.LogSize(ctx)
+		if err != nil || n != 0 {
+			t.Errorf("log size after rollback = %d, %v", n, err)
+		}
+		return nil
+	})
+}
+
+func testTokens(t *testing.T, s healthcode.Store) {
+	ctx := context.Background()
+	want := &healthcode.Principal{ID: "lab-1", Name: "第一检测所", Role: healthcode.RoleLab, Unit: "lab-1"}
+	update(t, s, func(tx healthcode.Tx) error { return tx.CreateToken(ctx, []byte("h1"), want) })
+	view(t, s, func(tx healthcode.ReadTx) error {
+		got, err := tx.PrincipalByToken(ctx, []byte("h1"))
+		if err != nil {
+			return err
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("PrincipalByToken (-want +got):\n%s", diff)
+		}
+		_, err = tx.PrincipalByToken(ctx, []byte("h2"))
+		wantCode(t, err, healthcode.EUNAUTHORIZED)
+		return nil
+	})
+	err := s.Update(ctx, func(tx healthcode.Tx) error { return tx.CreateToken(ctx, []byte("h1"), want) })
+	wantCode(t, err, healthcode.ECONFLICT)
+}
+
+func testRuleSets(t *testing.T, s healthcode.Store) {
+	ctx := context.Background()
+	view(t, s, func(tx healthcode.ReadTx) error {
+		_, err := tx.ActiveRuleSet(ctx)
+		wantCode(t, err, healthcode.ENOTFOUND)
+		return nil
+	})
+	r1 := &healthcode.RuleSetRecord{Version: "v1", Hash: "h1", Source: []byte("a"), PublishedAt: t0, PublishedBy: "admin"}
+	r2 := &healthcode.RuleSetRecord{Version: "v2", Hash: "h2", Source: []byte("b"), PublishedAt: t0.Add(time.Hour), PublishedBy: "admin"}
+	update(t, s, func(tx healthcode.Tx) error {
+		if err := tx.PutRuleSet(ctx, r1, true); err != nil {
+			return err
+		}
+		return tx.PutRuleSet(ctx, r2, true)
+	})
+	view(t, s, func(tx healthcode.ReadTx) error {
+		got, err := tx.ActiveRuleSet(ctx)
+		if err != nil {
+			return err
+		}
+		if diff := cmp.Diff(r2, got); diff != "" {
+			t.Errorf("ActiveRuleSet (-want +got):\n%s", diff)
+		}
+		old, err := tx.RuleSet(ctx, "v1")
+		if err != nil {
+			return err
+		}
+		if diff := cmp.Diff(r1, old); diff != "" {
+			t.Errorf("RuleSet(v1) (-want +got):\n%s", diff)
+		}
+		return nil
+	})
+	err := s.Update(ctx, func(tx healthcode.Tx) error { return tx.PutRuleSet(ctx, r1, false) })
+	wantCode(t, err, healthcode.ECONFLICT)
+}
+
+func testLogLeaves(t *testing.T, s healthcode.Store) {
+	ctx := context.Background()
+	// Leaf n stores as many hashes as adding it creates: 1 + trailing ones of n.
+	counts := []int{1, 2, 1, 3, 1, 2, 1, 4}
+	var next int64
+	update(t, s, func(tx healthcode.Tx) error {
+		for n, c := range counts {
+			hs := make([][32]byte, c)
+			for i := range hs {
+				hs[i] = [32]byte{byte(n), byte(i)}
+			}
+			if err := tx.AppendLeaf(ctx, int64(n), []byte{byte(n)}, hs); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	view(t, s, func(tx healthcode.ReadTx) error {
+		size, err := tx.LogSize(ctx)
+		if err != nil || size != int64(len(counts)) {
+			t.Errorf("LogSize = %d, %v", size, err)
+		}
+		var idx []int64
+		var want [][32]byte
+		for n, c := range counts {
+			for i := 0; i < c; i++ {
+				idx = append(idx, next)
+				want = append(want, [32]byte{byte(n), byte(i)})
+				next++
+			}
+		}
+		got, err := tx.LogHashes(ctx, idx)
+		if err != nil {
+			return err
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("LogHashes (-want +got):\n%s", diff)
+		}
+		_, err = tx.LogHashes(ctx, []int64{next})
+		wantCode(t, err, healthcode.ENOTFOUND)
+		leaf, err := tx.LogLeaf(ctx, 3)
+		if err != nil || !bytes.Equal(leaf, []byte{3}) {
+			t.Errorf("LogLeaf(3) = %v, %v", leaf, err)
+		}
+		_, err = tx.LogLeaf(ctx, 99)
+		wantCode(t, err, healthcode.ENOTFOUND)
+		return nil
+	})
+	err := s.Update(ctx, func(tx healthcode.Tx) error { return tx.AppendLeaf(ctx, 3, []byte{9}, [][32]byte{{9}}) })
+	wantCode(t, err, healthcode.ECONFLICT)
+	err = s.Update(ctx, func(tx healthcode.Tx) error { return tx.AppendLeaf(ctx, 20, []byte{9}, [][32]byte{{9}}) })
+	wantCode(t, err, healthcode.ECONFLICT)
+}
+
+func testCheckpoints(t *testing.T, s healthcode.Store) {
+	ctx := context.Background()
+	view(t, s, func(tx healthcode.ReadTx) error {
+		_, err := tx.LatestCheckpoint(ctx)
+		wantCode(t, err, healthcode.ENOTFOUND)
+		return nil
+	})
+	c1 := &healthcode.Checkpoint{Size: 1, Root: [32]byte{1}, Note: []byte("one"), Time: t0}
+	c2 := &healthcode.Checkpoint{Size: 5, Root: [32]byte{5}, Note: []byte("five"), Time: t0.Add(time.Minute)}
+	update(t, s, func(tx healthcode.Tx) error {
+		if err := tx.PutCheckpoint(ctx, c2); err != nil {
+			return err
+		}
+		return tx.PutCheckpoint(ctx, c1)
+	})
+	view(t, s, func(tx healthcode.ReadTx) error {
+		got, err := tx.LatestCheckpoint(ctx)
+		if err != nil {
+			return err
+		}
+		if diff := cmp.Diff(c2, got); diff != "" {
+			t.Errorf("LatestCheckpoint (-want +got):\n%s", diff)
+		}
+		return nil
+	})
+}
