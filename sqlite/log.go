@@ -5,12 +5,10 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 
 	"healthcode"
-
-	"golang.org/x/mod/sumdb/tlog"
+	"healthcode/tlog"
 )
 
 // LogSize implements healthcode.ReadTx.
@@ -20,14 +18,6 @@ func (tx *Tx) LogSize(ctx context.Context) (int64, error) {
 		return 0, fmt.Errorf("sqlite.LogSize: %w", err)
 	}
 	return n, nil
-}
-
-// leafOfStorageIndex returns the leaf whose row holds stored hash i, and the
-// hash's position in that row.
-func leafOfStorageIndex(i int64) (leaf int64, offset int) {
-	// The largest n with StoredHashIndex(0, n) <= i.
-	n := int64(sort.Search(int(i+1), func(n int) bool { return tlog.StoredHashIndex(0, int64(n)) > i })) - 1
-	return n, int(i - tlog.StoredHashIndex(0, n))
 }
 
 // LogHashes implements healthcode.ReadTx.
@@ -42,7 +32,7 @@ func (tx *Tx) LogHashes(ctx context.Context, indexes []int64) ([][32]byte, error
 		if i < 0 {
 			return nil, healthcode.Errorfd(healthcode.EINVALID, "tlog.index", "negative hash index %d", i)
 		}
-		n, _ := leafOfStorageIndex(i)
+		n, _ := tlog.LeafOfStorageIndex(i)
 		if _, ok := leaves[n]; !ok {
 			leaves[n] = nil
 			args = append(args, n)
@@ -66,7 +56,7 @@ func (tx *Tx) LogHashes(ctx context.Context, indexes []int64) ([][32]byte, error
 		return nil, fmt.Errorf("sqlite.LogHashes: %w", err)
 	}
 	for k, i := range indexes {
-		n, off := leafOfStorageIndex(i)
+		n, off := tlog.LeafOfStorageIndex(i)
 		b := leaves[n]
 		if len(b) < (off+1)*32 {
 			return nil, healthcode.Errorfd(healthcode.ENOTFOUND, "tlog.hash_missing", "stored hash %d (leaf %d) is not in the log", i, n)
@@ -89,9 +79,10 @@ func (tx *Tx) LogLeaf(ctx context.Context, index int64) ([]byte, error) {
 }
 
 // AppendLeaf implements healthcode.Tx.
-func (tx *Tx) AppendLeaf(ctx context.Context, index int64, leaf []byte, hashes [][32]byte) error {
-	buf := make([]byte, 0, 32*len(hashes))
-	for _, h := range hashes {
+func (tx *Tx) AppendLeaf(ctx context.Context, r *healthcode.LogRecord) error {
+	index := r.Index
+	buf := make([]byte, 0, 32*len(r.Hashes))
+	for _, h := range r.Hashes {
 		buf = append(buf, h[:]...)
 	}
 	// The primary key makes a second append at the same index fail; the
@@ -110,10 +101,28 @@ func (tx *Tx) AppendLeaf(ctx context.Context, index int64, leaf []byte, hashes [
 	} else if err != nil {
 		return fmt.Errorf("sqlite.AppendLeaf: %w", err)
 	}
-	if _, err := tx.tx.ExecContext(ctx, `INSERT INTO log_leaves (leaf, data) VALUES (?, ?)`, index, leaf); err != nil {
+	if _, err := tx.tx.ExecContext(ctx, `INSERT INTO log_leaves (leaf, data) VALUES (?, ?)`, index, r.Leaf); err != nil {
 		return fmt.Errorf("sqlite.AppendLeaf: %w", err)
 	}
+	if r.Subject != "" {
+		if _, err := tx.tx.ExecContext(ctx, `INSERT INTO log_openings (leaf, subject, salt) VALUES (?, ?, ?)`, index, r.Subject, r.Salt); err != nil {
+			return fmt.Errorf("sqlite.AppendLeaf: opening: %w", err)
+		}
+	}
 	return nil
+}
+
+// LogOpening implements healthcode.ReadTx.
+func (tx *Tx) LogOpening(ctx context.Context, index int64) (string, []byte, error) {
+	var subject string
+	var salt []byte
+	err := tx.tx.QueryRowContext(ctx, `SELECT subject, salt FROM log_openings WHERE leaf = ?`, index).Scan(&subject, &salt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil, healthcode.Errorfd(healthcode.ENOTFOUND, "tlog.no_opening", "leaf %d has no subject opening", index)
+	} else if err != nil {
+		return "", nil, fmt.Errorf("sqlite.LogOpening: %w", err)
+	}
+	return subject, salt, nil
 }
 
 // PutCheckpoint implements healthcode.Tx.

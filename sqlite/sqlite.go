@@ -543,3 +543,45 @@ func (tx *Tx) PutRuleSet(ctx context.Context, r *healthcode.RuleSetRecord, activ
 	}
 	return nil
 }
+
+// BenchInsertEvidence inserts evs into a scratch table with the evidence
+// table's columns and indexes, batch rows per transaction, with one prepared statement:
+// the bare-insert baseline of the import benchmark. Nothing reads the table.
+func (db *DB) BenchInsertEvidence(ctx context.Context, evs []healthcode.Evidence, batch int) error {
+	// The same columns and the same two indexes as evidence: what storing
+	// these rows, findable and unique, costs at the least.
+	for _, q := range []string{
+		`CREATE TABLE IF NOT EXISTS bench_evidence AS SELECT * FROM evidence WHERE 0`,
+		`CREATE UNIQUE INDEX IF NOT EXISTS bench_evidence_ext ON bench_evidence(submitter, external_id)`,
+		`CREATE INDEX IF NOT EXISTS bench_evidence_subject ON bench_evidence(subject, observed_at, id)`,
+	} {
+		if _, err := db.write.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("sqlite.BenchInsertEvidence: %w", err)
+		}
+	}
+	for i := 0; i < len(evs); i += batch {
+		tx, err := db.write.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		stmt, err := tx.PrepareContext(ctx, `INSERT INTO bench_evidence (kind, subject, submitter, submitter_name, submitter_role, external_id,
+			observed_at, recorded_at, result, pooled, pool_id, diagnosis, case_ref, risk_level, area, dose)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		if err != nil {
+			tx.Rollback()
+			return err
+		}
+		for _, e := range evs[i:min(i+batch, len(evs))] {
+			if _, err := stmt.ExecContext(ctx, e.Kind, e.Subject, e.Submitter, e.SubmitterName, e.SubmitterRole, e.ExternalID,
+				nanos(e.ObservedAt), nanos(e.RecordedAt), e.Result, e.Pooled, e.PoolID, e.Diagnosis, e.CaseRef, e.RiskLevel, e.Area, e.Dose); err != nil {
+				tx.Rollback()
+				return err
+			}
+		}
+		stmt.Close()
+		if err := tx.Commit(); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -97,6 +97,14 @@ CREATE TABLE log_leaves (
 	data BLOB NOT NULL
 );
 
+-- Openings of the leaves' subject commitments: personal, deletable.
+CREATE TABLE log_openings (
+	leaf    INTEGER PRIMARY KEY,
+	subject TEXT NOT NULL,
+	salt    BLOB NOT NULL
+);
+CREATE INDEX log_openings_subject ON log_openings(subject);
+
 CREATE TABLE checkpoints (
 	size       INTEGER PRIMARY KEY,
 	root       BLOB NOT NULL,

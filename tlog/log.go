@@ -1,0 +1,57 @@
+package tlog
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"healthcode"
+)
+
+// Log appends log entries inside the caller's store transaction (it
+// implements engine.Log). It keeps no state between transactions: each
+// Append loads the tree's right edge once (one read of at most 64 hashes)
+// and computes every leaf of the batch in memory, so a rolled-back
+// transaction leaves nothing behind to discard.
+type Log struct {
+	// Random supplies the subject salts; crypto/rand if nil.
+	Random io.Reader
+}
+
+// Append encodes entries (whose Index fields must run on from the log's
+// size, in order) with a fresh salt for each subject, and writes each leaf
+// with its stored hashes and its subject opening through tx.AppendLeaf. Any error leaves the transaction to be rolled
+// back: a change whose log append fails does not happen.
+func (l *Log) Append(ctx context.Context, tx healthcode.Tx, entries []*healthcode.LogEntry) error {
+	if len(entries) == 0 {
+		return nil
+	}
+	a, err := NewAppender(entries[0].Index, StoreHashReader(ctx, tx))
+	if err != nil {
+		return fmt.Errorf("tlog.Log.Append: %w", err)
+	}
+	for _, e := range entries {
+		if e.Index != a.Size() {
+			return healthcode.Errorfd(healthcode.EINVALID, "tlog.index", "log entry has index %d, the log's next is %d", e.Index, a.Size())
+		}
+		var salt []byte
+		if e.Subject != "" {
+			if salt, err = NewSalt(l.Random); err != nil {
+				return err
+			}
+		}
+		leaf, err := EncodeLeaf(e, salt)
+		if err != nil {
+			return err
+		}
+		i, hs, err := a.Append(leaf)
+		if err != nil {
+			return err
+		}
+		r := &healthcode.LogRecord{Index: i, Leaf: leaf, Hashes: HashArrays(hs), Subject: e.Subject, Salt: salt}
+		if err := tx.AppendLeaf(ctx, r); err != nil {
+			return fmt.Errorf("tlog.Log.Append: leaf %d: %w", i, err)
+		}
+	}
+	return nil
+}
