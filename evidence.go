@@ -1,6 +1,7 @@
 package healthcode
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
@@ -185,4 +186,37 @@ func EvidenceSetDigest(evs []Evidence) string {
 		h.Write(d[:])
 	}
 	return hex.EncodeToString(h.Sum(nil))
+}
+
+// Submission is one piece of evidence as a lab, clinic or official sends it.
+// The person is named by pseudonym or, as labs know them, by ID number.
+type Submission struct {
+	Line     int // position in a batch (file line or array index), for reports
+	IDNumber string
+	Evidence Evidence
+}
+
+// Outcome says what became of one submission.
+type Outcome struct {
+	Line       int
+	Status     string // "accepted", "duplicate" or "rejected"
+	EvidenceID int64
+	Subject    string
+	Err        error     // why it was rejected
+	Decision   *Decision // the person's decision after it, if it changed
+}
+
+// Outcome statuses.
+const (
+	Accepted  = "accepted"
+	Duplicate = "duplicate"
+	Rejected  = "rejected"
+)
+
+// EvidenceService accepts evidence from labs, clinics and officials.
+type EvidenceService interface {
+	// Submit accepts a batch in one transaction; see engine.Engine.Submit.
+	// Returns EFORBIDDEN if actor may not submit evidence at all, and
+	// EUNAVAILABLE if no rule set is in force.
+	Submit(ctx context.Context, actor *Principal, items []Submission) ([]Outcome, error)
 }

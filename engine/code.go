@@ -6,7 +6,10 @@ import (
 	"healthcode"
 )
 
-var _ healthcode.CodeService = (*Engine)(nil)
+var (
+	_ healthcode.CodeService     = (*Engine)(nil)
+	_ healthcode.EvidenceService = (*Engine)(nil)
+)
 
 // Code returns what a person may see of their own code: the decision they
 // hold with its words, the evidence it rests on, and every earlier decision.

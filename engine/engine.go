@@ -34,7 +34,12 @@ type Engine struct {
 	// LoadRuleSet compiles a stored rule set (rules.Load).
 	LoadRuleSet healthcode.RuleSetLoader
 
+	// OnChange, if set, is called after a commit with the people whose
+	// decisions changed (for caches of their codes).
+	OnChange func(subjects []string)
+
 	active   atomic.Pointer[ruleSetEntry]
+	tokens   tokenCache
 	mu       sync.Mutex
 	compiled map[string]healthcode.RuleSet // by version
 }
@@ -114,17 +119,19 @@ type unit struct {
 	tx      healthcode.Tx
 	next    int64
 	entries []*healthcode.LogEntry
+	changed []string // people whose decision changed
 }
 
 // update runs fn in one store transaction and appends the log entries fn
 // produced in that same transaction, just before it commits.
 func (e *Engine) update(ctx context.Context, fn func(u *unit) error) error {
-	return e.Store.Update(ctx, func(tx healthcode.Tx) error {
+	var u *unit
+	err := e.Store.Update(ctx, func(tx healthcode.Tx) error {
 		size, err := tx.LogSize(ctx)
 		if err != nil {
 			return err
 		}
-		u := &unit{tx: tx, next: size}
+		u = &unit{tx: tx, next: size}
 		if err := fn(u); err != nil {
 			return err
 		}
@@ -136,6 +143,10 @@ func (e *Engine) update(ctx context.Context, fn func(u *unit) error) error {
 		}
 		return nil
 	})
+	if err == nil && len(u.changed) > 0 && e.OnChange != nil {
+		e.OnChange(u.changed)
+	}
+	return err
 }
 
 // log reserves the next log index for entry and queues it for append.

@@ -8,37 +8,12 @@ import (
 	"healthcode"
 )
 
-// Submission is one piece of evidence as a lab, clinic or official sends it.
-// The person is named by pseudonym or, as labs know them, by ID number.
-type Submission struct {
-	Line     int // position in a batch (file line or array index), for reports
-	IDNumber string
-	Evidence healthcode.Evidence
-}
-
-// Outcome says what became of one submission.
-type Outcome struct {
-	Line       int
-	Status     string // "accepted", "duplicate" or "rejected"
-	EvidenceID int64
-	Subject    string
-	Err        error                // why it was rejected
-	Decision   *healthcode.Decision // the person's decision after it, if it changed
-}
-
-// Outcome statuses.
-const (
-	Accepted  = "accepted"
-	Duplicate = "duplicate"
-	Rejected  = "rejected"
-)
-
 // Submit accepts a batch of evidence from actor in one transaction: each item
 // is validated, deduplicated by the submitter's external id, stored and
 // logged, then every person it concerns is re-evaluated at once and any new
 // decision logged. A bad item is rejected on its own (its Outcome says why)
 // and changes nothing; a storage or log failure fails the whole batch.
-func (e *Engine) Submit(ctx context.Context, actor *healthcode.Principal, items []Submission) ([]Outcome, error) {
+func (e *Engine) Submit(ctx context.Context, actor *healthcode.Principal, items []healthcode.Submission) ([]healthcode.Outcome, error) {
 	if actor == nil || !actor.Official() {
 		return nil, healthcode.Errorfd(healthcode.EFORBIDDEN, "auth.role", "only labs, clinics and officials submit evidence")
 	}
@@ -47,9 +22,9 @@ func (e *Engine) Submit(ctx context.Context, actor *healthcode.Principal, items 
 		return nil, err
 	}
 	now := e.now()
-	var out []Outcome
+	var out []healthcode.Outcome
 	err = e.update(ctx, func(u *unit) error {
-		out = make([]Outcome, len(items))
+		out = make([]healthcode.Outcome, len(items))
 		var touched []string
 		seen := map[string]bool{}
 		for i := range items {
@@ -59,10 +34,10 @@ func (e *Engine) Submit(ctx context.Context, actor *healthcode.Principal, items 
 			}
 			o.Line, o.Err = items[i].Line, err
 			if err != nil {
-				o.Status = Rejected
+				o.Status = healthcode.Rejected
 			}
 			out[i] = o
-			if o.Status == Accepted && !seen[o.Subject] {
+			if o.Status == healthcode.Accepted && !seen[o.Subject] {
 				seen[o.Subject] = true
 				touched = append(touched, o.Subject)
 			}
@@ -76,7 +51,7 @@ func (e *Engine) Submit(ctx context.Context, actor *healthcode.Principal, items 
 			decided[s] = d
 		}
 		for i := range out {
-			if out[i].Status == Accepted {
+			if out[i].Status == healthcode.Accepted {
 				out[i].Decision = decided[out[i].Subject]
 			}
 		}
@@ -89,46 +64,46 @@ func (e *Engine) Submit(ctx context.Context, actor *healthcode.Principal, items 
 }
 
 // accept validates, stores and logs one submission.
-func (e *Engine) accept(ctx context.Context, u *unit, actor *healthcode.Principal, s *Submission, now time.Time) (Outcome, error) {
+func (e *Engine) accept(ctx context.Context, u *unit, actor *healthcode.Principal, s *healthcode.Submission, now time.Time) (healthcode.Outcome, error) {
 	ev := s.Evidence
 	if !actor.Role.SubmitsEvidence(ev.Kind) {
 		if !ev.Kind.Valid() {
-			return Outcome{}, healthcode.Errorfd(healthcode.EINVALID, "evidence.kind", "unknown evidence kind %q", ev.Kind)
+			return healthcode.Outcome{}, healthcode.Errorfd(healthcode.EINVALID, "evidence.kind", "unknown evidence kind %q", ev.Kind)
 		}
-		return Outcome{}, healthcode.Errorfd(healthcode.EFORBIDDEN, "evidence.kind_not_allowed", "a %s may not submit %s evidence", actor.Role, ev.Kind)
+		return healthcode.Outcome{}, healthcode.Errorfd(healthcode.EFORBIDDEN, "evidence.kind_not_allowed", "a %s may not submit %s evidence", actor.Role, ev.Kind)
 	}
 	ev.Submitter, ev.SubmitterName, ev.SubmitterRole = actor.ID, actor.Name, actor.Role
 	ev.RecordedAt = now
 	if ev.Subject == "" && s.IDNumber != "" {
 		p, err := u.tx.PersonByIDHash(ctx, e.Keys.IDHash(s.IDNumber))
 		if err != nil {
-			return Outcome{}, err
+			return healthcode.Outcome{}, err
 		}
 		ev.Subject = p.Pseudonym
 	} else if ev.Subject != "" {
 		if _, err := u.tx.Person(ctx, ev.Subject); err != nil {
-			return Outcome{}, err
+			return healthcode.Outcome{}, err
 		}
 	}
 	if err := ev.Validate(now); err != nil {
-		return Outcome{}, err
+		return healthcode.Outcome{}, err
 	}
 	if old, err := u.tx.EvidenceByExternalID(ctx, ev.Submitter, ev.ExternalID); err == nil {
 		if old.Digest() != ev.Digest() {
-			return Outcome{}, healthcode.Errorfd(healthcode.ECONFLICT, "evidence.conflict",
+			return healthcode.Outcome{}, healthcode.Errorfd(healthcode.ECONFLICT, "evidence.conflict",
 				"%s was already submitted with different content; submit a correction under a new id", ev.ExternalID)
 		}
-		return Outcome{Status: Duplicate, EvidenceID: old.ID, Subject: old.Subject}, nil
+		return healthcode.Outcome{Status: healthcode.Duplicate, EvidenceID: old.ID, Subject: old.Subject}, nil
 	} else if healthcode.ErrorCode(err) != healthcode.ENOTFOUND {
-		return Outcome{}, err
+		return healthcode.Outcome{}, err
 	}
 	if err := u.tx.InsertEvidence(ctx, &ev); err != nil {
-		return Outcome{}, err
+		return healthcode.Outcome{}, err
 	}
 	u.log(&healthcode.LogEntry{Type: healthcode.LogEvidence, Time: now, Region: e.Region, Subject: ev.Subject,
 		EvidenceDigest: healthcode.EvidenceSetDigest([]healthcode.Evidence{ev}), ActorName: actor.Name, ActorRole: actor.Role,
 		Ref: fmt.Sprintf("evidence/%d", ev.ID)})
-	return Outcome{Status: Accepted, EvidenceID: ev.ID, Subject: ev.Subject}, nil
+	return healthcode.Outcome{Status: healthcode.Accepted, EvidenceID: ev.ID, Subject: ev.Subject}, nil
 }
 
 // reevaluate applies rs to the person's evidence and, if the result differs
@@ -168,6 +143,7 @@ func (e *Engine) reevaluate(ctx context.Context, u *unit, rs healthcode.RuleSet,
 	if err := u.tx.PutDecision(ctx, d); err != nil {
 		return nil, err
 	}
+	u.changed = append(u.changed, subject)
 	return d, nil
 }
 

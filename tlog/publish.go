@@ -28,7 +28,7 @@ type Publisher struct {
 	// LastPath is the file holding the last published checkpoint.
 	LastPath string
 
-	mu       sync.Mutex
+	mu      sync.Mutex
 	problem error // set when the store disagrees with the published log
 }
 

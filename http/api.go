@@ -1,0 +1,405 @@
+package http
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"healthcode"
+)
+
+var (
+	officials   = []healthcode.Role{healthcode.RoleLab, healthcode.RoleClinic, healthcode.RoleEpidemiologist}
+	citizenOnly = []healthcode.Role{healthcode.RoleCitizen}
+	adminOnly   = []healthcode.Role{healthcode.RoleAdmin}
+)
+
+// routes is the authorization table: which role may call which endpoint.
+// A test walks every line of it with every role.
+func (s *Server) routes() []route {
+	return []route{
+		{Method: "GET", Path: "/healthz", h: s.healthz},
+		{Method: "GET", Path: "/metrics", h: s.serveMetrics},
+		{Method: "GET", Path: "/api/v1/openapi.json", h: serveOpenAPI},
+		{Method: "GET", Path: "/api/v1/trust", h: s.trust},
+		{Method: "POST", Path: "/api/v1/verify", h: s.verify},
+		{Method: "GET", Path: "/api/v1/rulesets/active", h: s.activeRuleSet},
+		{Method: "POST", Path: "/api/v1/rulesets", Roles: adminOnly, h: s.publishRuleSet},
+		{Method: "POST", Path: "/api/v1/evidence", Roles: officials, h: s.submitEvidence},
+		{Method: "GET", Path: "/api/v1/me/code", Roles: citizenOnly, h: s.myCode},
+		{Method: "GET", Path: "/api/v1/me/qr.png", Roles: citizenOnly, h: s.myQRPNG},
+		{Method: "GET", Path: "/api/v1/me/qr.svg", Roles: citizenOnly, h: s.myQRSVG},
+		{Method: "GET", Path: "/{$}", Page: true, h: s.citizenPage},
+		{Method: "POST", Path: "/login", Page: true, h: s.login},
+		{Method: "POST", Path: "/logout", Page: true, h: s.logout},
+		{Method: "GET", Path: "/static/{file}", h: serveStatic},
+	}
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request, _ *healthcode.Principal) error {
+	if s.Health != nil {
+		if err := s.Health(r.Context()); err != nil {
+			status := http.StatusServiceUnavailable
+			return writeJSON(w, status, map[string]any{"status": "failing", "problem": healthcode.ErrorMessage(err), "code": healthcode.ErrorCode(err)})
+		}
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"status": "ok"})
+}
+
+func (s *Server) trust(w http.ResponseWriter, r *http.Request, _ *healthcode.Principal) error {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	_, err := w.Write(s.Signer.TrustList())
+	return err
+}
+
+// CodeJSON is the public face of a verified health code.
+type CodeJSON struct {
+	Region         string    `json:"region"`
+	Subject        string    `json:"subject"`
+	MaskedName     string    `json:"masked_name"`
+	Colour         string    `json:"colour"`
+	Shape          string    `json:"shape"`
+	IssuedAt       time.Time `json:"issued_at"`
+	Expires        time.Time `json:"expires"`
+	RuleSetVersion string    `json:"ruleset_version"`
+	LogIndex       int64     `json:"log_index"`
+}
+
+func codeJSON(c *healthcode.HealthCode) CodeJSON {
+	return CodeJSON{Region: c.Region, Subject: c.Subject, MaskedName: c.MaskedName, Colour: c.Colour.String(), Shape: c.Colour.Shape(),
+		IssuedAt: c.IssuedAt, Expires: c.Expires, RuleSetVersion: c.RuleSetVersion, LogIndex: c.LogIndex}
+}
+
+func (s *Server) verify(w http.ResponseWriter, r *http.Request, _ *healthcode.Principal) error {
+	var req struct {
+		Code string `json:"code"`
+	}
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	c, err := s.Signer.VerifyCode(strings.TrimSpace(req.Code), s.Clock.Now())
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"valid": true, "code": codeJSON(c)})
+}
+
+// RuleJSON describes one rule of the rule set in force.
+type RuleJSON struct {
+	ID     string          `json:"id"`
+	Colour string          `json:"colour"`
+	Reason string          `json:"reason"`
+	Text   healthcode.Text `json:"text"`
+	Lift   healthcode.Text `json:"lift"`
+	Basis  string          `json:"basis"`
+}
+
+func (s *Server) activeRuleSet(w http.ResponseWriter, r *http.Request, _ *healthcode.Principal) error {
+	_, rec, err := s.Rules.ActiveRuleSet()
+	if err != nil {
+		return err
+	}
+	if r.URL.Query().Get("format") == "yaml" {
+		w.Header().Set("Content-Type", "application/yaml; charset=utf-8")
+		_, err := w.Write(rec.Source)
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"version": rec.Version, "hash": rec.Hash,
+		"published_at": rec.PublishedAt, "published_by": rec.PublishedBy, "source": string(rec.Source)})
+}
+
+func (s *Server) publishRuleSet(w http.ResponseWriter, r *http.Request, p *healthcode.Principal) error {
+	src, err := io.ReadAll(r.Body)
+	if err != nil {
+		return err
+	}
+	rec, err := s.Rules.PublishRuleSet(r.Context(), p, src)
+	if err != nil {
+		return err
+	}
+	s.codes.clear()
+	return writeJSON(w, http.StatusCreated, map[string]any{"version": rec.Version, "hash": rec.Hash, "published_at": rec.PublishedAt})
+}
+
+// EvidenceJSON is evidence as submitters send it. Person by subject
+// (pseudonym) or id_number.
+type EvidenceJSON struct {
+	Kind       string    `json:"kind"`
+	Subject    string    `json:"subject,omitempty"`
+	IDNumber   string    `json:"id_number,omitempty"`
+	ExternalID string    `json:"external_id"`
+	ObservedAt time.Time `json:"observed_at"`
+	Result     string    `json:"result,omitempty"`
+	Pooled     bool      `json:"pooled,omitempty"`
+	PoolID     string    `json:"pool_id,omitempty"`
+	Diagnosis  string    `json:"diagnosis,omitempty"`
+	CaseRef    string    `json:"case_ref,omitempty"`
+	RiskLevel  string    `json:"risk_level,omitempty"`
+	Area       string    `json:"area,omitempty"`
+	Dose       int       `json:"dose,omitempty"`
+}
+
+func (e *EvidenceJSON) submission(line int) healthcode.Submission {
+	return healthcode.Submission{Line: line, IDNumber: e.IDNumber, Evidence: healthcode.Evidence{
+		Kind: healthcode.EvidenceKind(e.Kind), Subject: e.Subject, ExternalID: e.ExternalID, ObservedAt: e.ObservedAt.UTC(),
+		Result: e.Result, Pooled: e.Pooled, PoolID: e.PoolID, Diagnosis: e.Diagnosis, CaseRef: e.CaseRef,
+		RiskLevel: e.RiskLevel, Area: e.Area, Dose: e.Dose}}
+}
+
+// MaxBatch is the most items one evidence request may carry; larger imports
+// go in chunks.
+const MaxBatch = 5000
+
+// OutcomeJSON reports one submitted item.
+type OutcomeJSON struct {
+	Index      int           `json:"index"`
+	Status     string        `json:"status"`
+	EvidenceID int64         `json:"evidence_id,omitempty"`
+	Subject    string        `json:"subject,omitempty"`
+	Error      *Problem      `json:"error,omitempty"`
+	Decision   *DecisionJSON `json:"decision,omitempty"`
+}
+
+// submitEvidence takes one item ({"kind":…}) or a chunk ({"items":[…]}).
+// A single item answers 201, or its problem; a chunk answers 200 with each
+// item's outcome and a summary.
+func (s *Server) submitEvidence(w http.ResponseWriter, r *http.Request, p *healthcode.Principal) error {
+	var req struct {
+		EvidenceJSON
+		Items []EvidenceJSON `json:"items"`
+	}
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	single := req.Items == nil
+	items := req.Items
+	if single {
+		items = []EvidenceJSON{req.EvidenceJSON}
+	} else if req.Kind != "" {
+		return healthcode.Errorfd(healthcode.EINVALID, "evidence.shape", "send one item or {\"items\": [...]}, not both")
+	}
+	if len(items) == 0 {
+		return healthcode.Errorfd(healthcode.EINVALID, "evidence.empty", "no items")
+	}
+	if len(items) > MaxBatch {
+		return healthcode.Errorfd(healthcode.ETOOLARGE, "evidence.batch_too_large", "at most %d items per request; send chunks", MaxBatch)
+	}
+	subs := make([]healthcode.Submission, len(items))
+	for i := range items {
+		subs[i] = items[i].submission(i)
+	}
+	outs, err := s.Evidence.Submit(r.Context(), p, subs)
+	if err != nil {
+		return err
+	}
+	if single {
+		o := outs[0]
+		if o.Status == healthcode.Rejected {
+			return o.Err
+		}
+		status := http.StatusCreated
+		if o.Status == healthcode.Duplicate {
+			status = http.StatusOK
+		}
+		return writeJSON(w, status, s.outcomeJSON(r, o))
+	}
+	summary := map[string]int{healthcode.Accepted: 0, healthcode.Duplicate: 0, healthcode.Rejected: 0}
+	res := make([]OutcomeJSON, len(outs))
+	for i, o := range outs {
+		summary[o.Status]++
+		res[i] = s.outcomeJSON(r, o)
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"summary": summary, "items": res})
+}
+
+func (s *Server) outcomeJSON(r *http.Request, o healthcode.Outcome) OutcomeJSON {
+	out := OutcomeJSON{Index: o.Line, Status: o.Status, EvidenceID: o.EvidenceID, Subject: o.Subject}
+	if o.Err != nil {
+		code := healthcode.ErrorCode(o.Err)
+		out.Error = &Problem{Status: statusOf[code], Code: code, Reason: healthcode.ErrorDetail(o.Err), Detail: healthcode.ErrorMessage(o.Err)}
+	}
+	if o.Decision != nil {
+		d := decisionJSON(o.Decision)
+		out.Decision = &d
+	}
+	return out
+}
+
+// DecisionJSON is a decision as a citizen or submitter sees it.
+type DecisionJSON struct {
+	Colour         string          `json:"colour"`
+	Shape          string          `json:"shape"`
+	Reason         string          `json:"reason"`
+	RuleID         string          `json:"rule_id"`
+	RuleSetVersion string          `json:"ruleset_version"`
+	RuleSetHash    string          `json:"ruleset_hash"`
+	EvidenceIDs    []int64         `json:"evidence_ids"`
+	Text           healthcode.Text `json:"text"`
+	Lift           healthcode.Text `json:"lift"`
+	Basis          string          `json:"basis,omitempty"`
+	LiftsAt        *time.Time      `json:"lifts_at,omitempty"`
+	DecidedAt      time.Time       `json:"decided_at"`
+	LogIndex       int64           `json:"log_index"`
+	Actor          string          `json:"actor"`
+}
+
+func decisionJSON(d *healthcode.Decision) DecisionJSON {
+	ids := d.EvidenceIDs
+	if ids == nil {
+		ids = []int64{}
+	}
+	return DecisionJSON{Colour: d.Colour.String(), Shape: d.Colour.Shape(), Reason: d.Reason, RuleID: d.RuleID,
+		RuleSetVersion: d.RuleSetVersion, RuleSetHash: d.RuleSetHash, EvidenceIDs: ids, Text: d.Text, Lift: d.Lift,
+		Basis: d.Basis, LiftsAt: d.LiftsAt, DecidedAt: d.DecidedAt, LogIndex: d.LogIndex, Actor: d.Actor}
+}
+
+// EvidenceOutJSON is a piece of evidence as its subject sees it.
+type EvidenceOutJSON struct {
+	ID            int64     `json:"id"`
+	Kind          string    `json:"kind"`
+	ObservedAt    time.Time `json:"observed_at"`
+	Result        string    `json:"result,omitempty"`
+	Pooled        bool      `json:"pooled,omitempty"`
+	Diagnosis     string    `json:"diagnosis,omitempty"`
+	CaseRef       string    `json:"case_ref,omitempty"`
+	RiskLevel     string    `json:"risk_level,omitempty"`
+	SubmitterName string    `json:"submitter"`
+}
+
+// MyCodeJSON is the answer of GET /api/v1/me/code.
+type MyCodeJSON struct {
+	Subject    string            `json:"subject"`
+	MaskedName string            `json:"masked_name"`
+	Region     string            `json:"region"`
+	Decision   DecisionJSON      `json:"decision"`
+	Evidence   []EvidenceOutJSON `json:"evidence"`
+	History    []DecisionJSON    `json:"history"`
+	QR         string            `json:"qr"`
+	QRExpires  time.Time         `json:"qr_expires"`
+}
+
+// codeCache keeps each citizen's answer, with its signed QR, until the
+// person's decision changes or the QR passes half its validity: signatures
+// are cached for at most half the QR's life.
+type codeCache struct {
+	mu sync.Mutex
+	m  map[string]*cachedCode
+}
+
+type cachedCode struct {
+	body    []byte
+	view    *healthcode.CodeView
+	qr      string
+	refresh time.Time
+}
+
+func newCodeCache() *codeCache { return &codeCache{m: map[string]*cachedCode{}} }
+
+func (c *codeCache) drop(subjects []string) {
+	c.mu.Lock()
+	for _, s := range subjects {
+		delete(c.m, s)
+	}
+	c.mu.Unlock()
+}
+
+func (c *codeCache) clear() { c.mu.Lock(); c.m = map[string]*cachedCode{}; c.mu.Unlock() }
+
+// myCodeCached returns the caller's code, from the cache when still fresh.
+func (s *Server) myCodeCached(r *http.Request, subject string) (*cachedCode, error) {
+	now := s.Clock.Now()
+	s.codes.mu.Lock()
+	cc, ok := s.codes.m[subject]
+	s.codes.mu.Unlock()
+	if ok && now.Before(cc.refresh) {
+		return cc, nil
+	}
+	v, err := s.Codes.Code(r.Context(), subject)
+	if err != nil {
+		return nil, err
+	}
+	hc := &healthcode.HealthCode{Region: v.Person.Region, Subject: v.Person.Pseudonym, MaskedName: v.Person.MaskedName,
+		Colour: v.Decision.Colour, IssuedAt: now, Expires: now.Add(s.QRValidity), RuleSetVersion: v.Decision.RuleSetVersion,
+		LogIndex: max(v.Decision.LogIndex, 0)}
+	text, err := s.Signer.SignCode(hc)
+	if err != nil {
+		return nil, err
+	}
+	out := MyCodeJSON{Subject: v.Person.Pseudonym, MaskedName: v.Person.MaskedName, Region: v.Person.Region,
+		Decision: decisionJSON(v.Decision), Evidence: []EvidenceOutJSON{}, History: []DecisionJSON{}, QR: text, QRExpires: hc.Expires}
+	for _, e := range v.Evidence {
+		out.Evidence = append(out.Evidence, EvidenceOutJSON{ID: e.ID, Kind: string(e.Kind), ObservedAt: e.ObservedAt, Result: e.Result,
+			Pooled: e.Pooled, Diagnosis: e.Diagnosis, CaseRef: e.CaseRef, RiskLevel: e.RiskLevel, SubmitterName: e.SubmitterName})
+	}
+	for i := len(v.History) - 1; i >= 0; i-- {
+		out.History = append(out.History, decisionJSON(&v.History[i]))
+	}
+	body, err := json.Marshal(out)
+	if err != nil {
+		return nil, err
+	}
+	cc = &cachedCode{body: body, view: v, qr: text, refresh: now.Add(s.QRValidity / 2)}
+	if v.Decision.LiftsAt != nil && v.Decision.LiftsAt.Before(cc.refresh) {
+		cc.refresh = *v.Decision.LiftsAt
+	}
+	s.codes.mu.Lock()
+	s.codes.m[subject] = cc
+	s.codes.mu.Unlock()
+	return cc, nil
+}
+
+func (s *Server) myCode(w http.ResponseWriter, r *http.Request, p *healthcode.Principal) error {
+	cc, err := s.myCodeCached(r, p.Subject)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Length", strconv.Itoa(len(cc.body)+1))
+	w.Write(cc.body)
+	_, err = w.Write([]byte("\n"))
+	return err
+}
+
+func (s *Server) myQRPNG(w http.ResponseWriter, r *http.Request, p *healthcode.Principal) error {
+	cc, err := s.myCodeCached(r, p.Subject)
+	if err != nil {
+		return err
+	}
+	size := 384
+	if v := r.URL.Query().Get("size"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 128 || n > 2048 {
+			return healthcode.Errorfd(healthcode.EINVALID, "qr.size", "size must be an integer between 128 and 2048")
+		}
+		size = n
+	}
+	png, err := s.Signer.PNG(cc.qr, size)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "image/png")
+	w.Header().Set("Cache-Control", "no-store")
+	_, err = w.Write(png)
+	return err
+}
+
+func (s *Server) myQRSVG(w http.ResponseWriter, r *http.Request, p *healthcode.Principal) error {
+	cc, err := s.myCodeCached(r, p.Subject)
+	if err != nil {
+		return err
+	}
+	svg, err := s.Signer.SVG(cc.qr)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "image/svg+xml")
+	w.Header().Set("Cache-Control", "no-store")
+	_, err = w.Write(svg)
+	return err
+}

@@ -1,0 +1,304 @@
+// Package http serves a healthcode node: the JSON REST API under /api/v1
+// (described by the embedded OpenAPI document), the server-rendered pages,
+// /healthz and /metrics. It authenticates callers, authorizes every route
+// from one table, and maps domain errors to application/problem+json. It
+// never decides a colour or touches storage directly: it calls the domain's
+// services.
+package http
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"healthcode"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Authenticator maps a bearer token to a caller.
+type Authenticator interface {
+	Authenticate(ctx context.Context, token string) (*healthcode.Principal, error)
+}
+
+// CodeSigner signs and verifies health QR codes.
+type CodeSigner interface {
+	SignCode(c *healthcode.HealthCode) (string, error)
+	VerifyCode(text string, now time.Time) (*healthcode.HealthCode, error)
+	// TrustList returns the public keys a checkpoint needs, as JSON.
+	TrustList() []byte
+	// PNG and SVG render a code's text as an image.
+	PNG(text string, size int) ([]byte, error)
+	SVG(text string) ([]byte, error)
+}
+
+// RuleSetPublisher puts a new rule set in force.
+type RuleSetPublisher interface {
+	PublishRuleSet(ctx context.Context, actor *healthcode.Principal, source []byte) (*healthcode.RuleSetRecord, error)
+	ActiveRuleSet() (healthcode.RuleSet, *healthcode.RuleSetRecord, error)
+}
+
+// Health reports integrity problems for /healthz; nil means healthy.
+type Health func(ctx context.Context) error
+
+// Server is the HTTP face of a node.
+type Server struct {
+	Auth     Authenticator
+	Codes    healthcode.CodeService
+	Evidence healthcode.EvidenceService
+	Rules    RuleSetPublisher
+	Signer   CodeSigner
+	Health   Health
+	Clock    healthcode.Clock
+	Region   string
+	Logger   *slog.Logger
+	// QRValidity is how long a signed QR is valid (short: a screenshot
+	// must go stale).
+	QRValidity time.Duration
+	// Registry collects the node's metrics; Server adds its own.
+	Registry *prometheus.Registry
+
+	mux     *http.ServeMux
+	codes   *codeCache
+	metrics *metrics
+	srv     *http.Server
+	ln      net.Listener
+}
+
+// MaxBodyBytes caps a request body (a chunk of a batch import included).
+const MaxBodyBytes = 8 << 20
+
+// Handler builds the routes; call once before serving.
+func (s *Server) Handler() http.Handler {
+	if s.mux != nil {
+		return s.mux
+	}
+	if s.Logger == nil {
+		s.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if s.QRValidity == 0 {
+		s.QRValidity = 5 * time.Minute
+	}
+	if s.Registry == nil {
+		s.Registry = prometheus.NewRegistry()
+	}
+	s.codes = newCodeCache()
+	s.metrics = newMetrics(s.Registry)
+	s.mux = http.NewServeMux()
+	for _, rt := range s.routes() {
+		s.mux.Handle(rt.Method+" "+rt.Path, s.wrap(rt))
+	}
+	s.mux.Handle("/", s.wrap(route{Path: "/", h: func(w http.ResponseWriter, r *http.Request, _ *healthcode.Principal) error {
+		return healthcode.Errorfd(healthcode.ENOTFOUND, "http.no_route", "no such page or endpoint: %s %s", r.Method, r.URL.Path)
+	}}))
+	return s.mux
+}
+
+// Invalidate drops cached codes of people whose decisions changed.
+func (s *Server) Invalidate(subjects []string) {
+	if s.codes != nil {
+		s.codes.drop(subjects)
+	}
+}
+
+// Open listens on addr (":0" picks a port) and serves in the background.
+func (s *Server) Open(addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("http.Open: %w", err)
+	}
+	s.ln = ln
+	s.srv = &http.Server{
+		Handler:           s.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+	}
+	go s.srv.Serve(ln)
+	return nil
+}
+
+// URL returns the server's base URL once open.
+func (s *Server) URL() string {
+	addr := s.ln.Addr().(*net.TCPAddr)
+	host := addr.IP.String()
+	if addr.IP.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return fmt.Sprintf("http://%s", net.JoinHostPort(host, fmt.Sprint(addr.Port)))
+}
+
+// Close shuts the server down gracefully within ctx.
+func (s *Server) Close(ctx context.Context) error {
+	if s.srv == nil {
+		return nil
+	}
+	return s.srv.Shutdown(ctx)
+}
+
+// handlerFunc is a route's handler; an error becomes a problem response.
+type handlerFunc func(w http.ResponseWriter, r *http.Request, p *healthcode.Principal) error
+
+// route is one line of the authorization table.
+type route struct {
+	Method string
+	Path   string
+	// Roles may call the route; nil means anyone, authenticated or not.
+	Roles []healthcode.Role
+	// Page routes take the token from the session cookie and answer in HTML.
+	Page bool
+	h    handlerFunc
+}
+
+func (rt route) allows(role healthcode.Role) bool {
+	if rt.Roles == nil {
+		return true
+	}
+	for _, r := range rt.Roles {
+		if r == role {
+			return true
+		}
+	}
+	return false
+}
+
+// sessionCookie holds a citizen's token on the pages.
+const sessionCookie = "hc_session"
+
+func (s *Server) wrap(rt route) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w, status: 200}
+		err := s.serve(sw, r, rt)
+		if err != nil {
+			s.problem(sw, r, err)
+		}
+		s.metrics.observe(rt.Method+" "+rt.Path, sw.status, time.Since(start))
+	})
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request, rt route) error {
+	r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+	token := ""
+	if h := r.Header.Get("Authorization"); h != "" {
+		var ok bool
+		if token, ok = strings.CutPrefix(h, "Bearer "); !ok {
+			return healthcode.Errorfd(healthcode.EUNAUTHORIZED, "auth.scheme", "use Authorization: Bearer <token>")
+		}
+	} else if c, err := r.Cookie(sessionCookie); err == nil && rt.Page {
+		token = c.Value
+	}
+	var p *healthcode.Principal
+	if token != "" {
+		var err error
+		if p, err = s.Auth.Authenticate(r.Context(), token); err != nil {
+			return err
+		}
+		r = r.WithContext(healthcode.NewContextWithPrincipal(r.Context(), p))
+	}
+	if rt.Roles != nil {
+		if p == nil {
+			return healthcode.Errorfd(healthcode.EUNAUTHORIZED, "auth.required", "this endpoint needs a bearer token")
+		}
+		if !rt.allows(p.Role) {
+			return healthcode.Errorfd(healthcode.EFORBIDDEN, "auth.role", "a %s may not call %s %s", p.Role, rt.Method, rt.Path)
+		}
+	}
+	return rt.h(w, r, p)
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) { w.status = code; w.ResponseWriter.WriteHeader(code) }
+
+// statusOf maps error codes to HTTP statuses: the one table.
+var statusOf = map[string]int{
+	healthcode.EINVALID:      http.StatusBadRequest,
+	healthcode.EUNAUTHORIZED: http.StatusUnauthorized,
+	healthcode.EFORBIDDEN:    http.StatusForbidden,
+	healthcode.ENOTFOUND:     http.StatusNotFound,
+	healthcode.ECONFLICT:     http.StatusConflict,
+	healthcode.ETOOLARGE:     http.StatusRequestEntityTooLarge,
+	healthcode.EUNAVAILABLE:  http.StatusServiceUnavailable,
+	healthcode.ETAMPERED:     http.StatusServiceUnavailable,
+	healthcode.EINTERNAL:     http.StatusInternalServerError,
+}
+
+// Problem is an RFC 9457 problem body.
+type Problem struct {
+	Type   string `json:"type"`
+	Title  string `json:"title"`
+	Status int    `json:"status"`
+	Detail string `json:"detail"`
+	Code   string `json:"code"`
+	// Reason is the stable sub-code, e.g. "evidence.future_time".
+	Reason string `json:"reason,omitempty"`
+}
+
+func (s *Server) problem(w http.ResponseWriter, r *http.Request, err error) {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		err = healthcode.Errorfd(healthcode.ETOOLARGE, "http.body_too_large", "request body above %d bytes", MaxBodyBytes)
+	}
+	code := healthcode.ErrorCode(err)
+	status := statusOf[code]
+	if code == healthcode.EINTERNAL {
+		s.Logger.Error("internal error", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	if status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", "5")
+	}
+	if status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="healthcode"`)
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(Problem{
+		Type:   "https://healthcode.invalid/problems/" + code,
+		Title:  http.StatusText(status),
+		Status: status,
+		Detail: healthcode.ErrorMessage(err),
+		Code:   code,
+		Reason: healthcode.ErrorDetail(err),
+	})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) error {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	return json.NewEncoder(w).Encode(v)
+}
+
+// decodeJSON reads one JSON value into v, refusing unknown fields and
+// trailing data.
+func decodeJSON(r *http.Request, v any) error {
+	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
+		return healthcode.Errorfd(healthcode.EINVALID, "http.content_type", "send application/json, not %q", ct)
+	}
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return err
+		}
+		return healthcode.Errorfd(healthcode.EINVALID, "http.malformed_json", "malformed JSON body: %v", err)
+	}
+	if dec.More() {
+		return healthcode.Errorfd(healthcode.EINVALID, "http.malformed_json", "malformed JSON body: trailing data")
+	}
+	return nil
+}

@@ -1,0 +1,96 @@
+package qr
+
+import (
+	"crypto"
+	"fmt"
+	"strings"
+	"time"
+
+	"healthcode"
+
+	"github.com/fxamacker/cbor/v2"
+	"github.com/veraison/go-cose"
+)
+
+// Service signs the health codes of one region and verifies codes against
+// its trust list: what the HTTP server needs of this package.
+type Service struct {
+	signer    *Signer
+	region    string
+	trust     *Trust
+	trustJSON []byte
+}
+
+// NewService returns a service signing with key for region; its trust list
+// holds the key's public half.
+func NewService(key crypto.Signer, region string) (*Service, error) {
+	s, err := NewSigner(key)
+	if err != nil {
+		return nil, err
+	}
+	t := NewTrust()
+	if err := t.Add(region, s.Public()); err != nil {
+		return nil, err
+	}
+	b, err := t.Marshal()
+	if err != nil {
+		return nil, err
+	}
+	return &Service{signer: s, region: region, trust: t, trustJSON: b}, nil
+}
+
+// SignCode issues the QR text of c.
+func (s *Service) SignCode(c *healthcode.HealthCode) (string, error) {
+	return s.signer.Issue(&Claims{Region: c.Region, Subject: c.Subject, MaskedName: c.MaskedName, Colour: c.Colour,
+		IssuedAt: c.IssuedAt, Expires: c.Expires, RuleSetVersion: c.RuleSetVersion, LogIndex: c.LogIndex})
+}
+
+// VerifyCode verifies text against the service's trust list at now.
+func (s *Service) VerifyCode(text string, now time.Time) (*healthcode.HealthCode, error) {
+	c, err := Verify(text, s.trust, now)
+	if err != nil {
+		return nil, err
+	}
+	return &healthcode.HealthCode{Region: c.Region, Subject: c.Subject, MaskedName: c.MaskedName, Colour: c.Colour,
+		IssuedAt: c.IssuedAt, Expires: c.Expires, RuleSetVersion: c.RuleSetVersion, LogIndex: c.LogIndex}, nil
+}
+
+// TrustList returns the trust file (JSON) a checkpoint needs offline.
+func (s *Service) TrustList() []byte { return s.trustJSON }
+
+// PNG renders text as a PNG image.
+func (s *Service) PNG(text string, size int) ([]byte, error) { return PNG(text, size) }
+
+// SVG renders text as an SVG image.
+func (s *Service) SVG(text string) ([]byte, error) { return SVG(text) }
+
+// SignedSize returns the size of the COSE Sig_structure that a token's
+// signature covers: the message size that raw signing and verification are
+// measured on when they serve as a benchmark's baseline.
+func SignedSize(text string) (int, error) {
+	body, ok := strings.CutPrefix(text, Prefix)
+	if !ok {
+		return 0, malformed("token does not start with %q", Prefix)
+	}
+	z, err := base45Decode(body)
+	if err != nil {
+		return 0, malformed("%v", err)
+	}
+	signed, err := decompress(z)
+	if err != nil {
+		return 0, malformed("decompressing: %v", err)
+	}
+	var msg cose.Sign1Message
+	if err := msg.UnmarshalCBOR(signed); err != nil {
+		return 0, malformed("COSE_Sign1: %v", err)
+	}
+	protected, err := msg.Headers.MarshalProtected()
+	if err != nil {
+		return 0, fmt.Errorf("qr.SignedSize: %w", err)
+	}
+	sig, err := cbor.Marshal([]any{"Signature1", cbor.RawMessage(protected), []byte{}, msg.Payload})
+	if err != nil {
+		return 0, fmt.Errorf("qr.SignedSize: %w", err)
+	}
+	return len(sig), nil
+}
