@@ -102,3 +102,16 @@ type CodeService interface {
 	// person is unknown.
 	Code(ctx context.Context, pseudonym string) (*CodeView, error)
 }
+
+// HealthCode is what a citizen's QR says, and all that a checkpoint learns:
+// colour, masked name, validity and issuer — nothing medical.
+type HealthCode struct {
+	Region         string
+	Subject        string
+	MaskedName     string
+	Colour         Colour
+	IssuedAt       time.Time
+	Expires        time.Time
+	RuleSetVersion string
+	LogIndex       int64
+}

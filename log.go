@@ -43,3 +43,15 @@ type Checkpoint struct {
 	Note []byte
 	Time time.Time
 }
+
+// LogRecord is a log leaf as the store keeps it: the public leaf bytes, the
+// stored hashes that adding it created (golang.org/x/mod/sumdb/tlog
+// numbering, contiguous), and — kept apart so it can be deleted without
+// breaking the tree — the opening of the leaf's subject commitment.
+type LogRecord struct {
+	Index   int64
+	Leaf    []byte
+	Hashes  [][32]byte
+	Subject string // empty for an entry about no one person
+	Salt    []byte
+}

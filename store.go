@@ -64,8 +64,12 @@ type ReadTx interface {
 	// beyond the tree.
 	LogHashes(ctx context.Context, indexes []int64) ([][32]byte, error)
 	// LogLeaf returns the leaf bytes at index; ENOTFOUND if the index is
-	// beyond the tree or its personal content has been deleted.
+	// beyond the tree.
 	LogLeaf(ctx context.Context, index int64) ([]byte, error)
+	// LogOpening returns the subject and salt that open the leaf's subject
+	// commitment. Returns ENOTFOUND if the leaf has no subject or its
+	// opening has been deleted (retention, sunset).
+	LogOpening(ctx context.Context, index int64) (subject string, salt []byte, err error)
 	// LatestCheckpoint returns the last checkpoint signed. Returns ENOTFOUND
 	// if none has been.
 	LatestCheckpoint(ctx context.Context) (*Checkpoint, error)
@@ -86,9 +90,10 @@ type Tx interface {
 	// SetReviewAt moves the review time of the person's current decision
 	// (every person if subject is empty).
 	SetReviewAt(ctx context.Context, subject string, t time.Time) error
-	// AppendLeaf stores the log leaf at index with the stored hashes that
-	// adding it creates. Returns ECONFLICT if index is not the log's size.
-	AppendLeaf(ctx context.Context, index int64, leaf []byte, hashes [][32]byte) error
+	// AppendLeaf stores a log leaf with the stored hashes that adding it
+	// creates and the opening of its subject commitment. Returns ECONFLICT
+	// if r.Index is not the log's size.
+	AppendLeaf(ctx context.Context, r *LogRecord) error
 	// PutCheckpoint records a signed checkpoint.
 	PutCheckpoint(ctx context.Context, c *Checkpoint) error
 	// CreateToken stores the hash of a bearer token for p.

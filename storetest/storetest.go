@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -243,7 +244,7 @@ func testRollback(t *testing.T, s healthcode.Store) {
 			RuleSetVersion: "v", RuleSetHash: "h", ReviewAt: t0, DecidedAt: t0}); err != nil {
 			return err
 		}
-		if err := tx.AppendLeaf(ctx, 0, []byte("leaf"), [][32]byte{{1}}); err != nil {
+		if err := tx.AppendLeaf(ctx, &healthcode.LogRecord{Index: 0, Leaf: []byte("leaf"), Hashes: [][32]byte{{1}}}); err != nil {
 			return err
 		}
 		return boom
@@ -333,7 +334,11 @@ func testLogLeaves(t *testing.T, s healthcode.Store) {
 			for i := range hs {
 				hs[i] = [32]byte{byte(n), byte(i)}
 			}
-			if err := tx.AppendLeaf(ctx, int64(n), []byte{byte(n)}, hs); err != nil {
+			r := &healthcode.LogRecord{Index: int64(n), Leaf: []byte{byte(n)}, Hashes: hs}
+			if n%2 == 0 {
+				r.Subject, r.Salt = fmt.Sprintf("p%d", n), []byte{byte(n), 1}
+			}
+			if err := tx.AppendLeaf(ctx, r); err != nil {
 				return err
 			}
 		}
@@ -368,11 +373,21 @@ func testLogLeaves(t *testing.T, s healthcode.Store) {
 		}
 		_, err = tx.LogLeaf(ctx, 99)
 		wantCode(t, err, healthcode.ENOTFOUND)
+		subj, salt, err := tx.LogOpening(ctx, 4)
+		if err != nil || subj != "p4" || !bytes.Equal(salt, []byte{4, 1}) {
+			t.Errorf("LogOpening(4) = %q, %v, %v", subj, salt, err)
+		}
+		_, _, err = tx.LogOpening(ctx, 3)
+		wantCode(t, err, healthcode.ENOTFOUND)
 		return nil
 	})
-	err := s.Update(ctx, func(tx healthcode.Tx) error { return tx.AppendLeaf(ctx, 3, []byte{9}, [][32]byte{{9}}) })
+	err := s.Update(ctx, func(tx healthcode.Tx) error {
+		return tx.AppendLeaf(ctx, &healthcode.LogRecord{Index: 3, Leaf: []byte{9}, Hashes: [][32]byte{{9}}})
+	})
 	wantCode(t, err, healthcode.ECONFLICT)
-	err = s.Update(ctx, func(tx healthcode.Tx) error { return tx.AppendLeaf(ctx, 20, []byte{9}, [][32]byte{{9}}) })
+	err = s.Update(ctx, func(tx healthcode.Tx) error {
+		return tx.AppendLeaf(ctx, &healthcode.LogRecord{Index: 20, Leaf: []byte{9}, Hashes: [][32]byte{{9}}})
+	})
 	wantCode(t, err, healthcode.ECONFLICT)
 }
 

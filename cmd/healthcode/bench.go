@@ -1,0 +1,466 @@
+package main
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"healthcode"
+	"healthcode/qr"
+	"healthcode/rules"
+	"healthcode/sim"
+	"healthcode/sqlite"
+)
+
+// figure is one line of `healthcode bench --json`: a contract others read,
+// so names and fields stay stable.
+type figure struct {
+	Name          string  `json:"name"`
+	Value         float64 `json:"value"`
+	Unit          string  `json:"unit"`
+	Baseline      string  `json:"baseline"`
+	BaselineValue float64 `json:"baseline_value"`
+	Ratio         float64 `json:"ratio"`
+	// Target is the ratio the figure should reach (informative).
+	Target float64 `json:"target,omitempty"`
+	// Lower is set when a smaller value is better (latencies).
+	Lower bool `json:"lower_is_better,omitempty"`
+}
+
+type benchEnv struct {
+	ctx    context.Context
+	scale  bool
+	dir    string
+	people int
+	dur    time.Duration
+	stderr io.Writer
+}
+
+type benchmark struct {
+	name string
+	run  func(*benchEnv) (figure, error)
+}
+
+func benchmarks() []benchmark {
+	return []benchmark{
+		{"rules.eval", benchRulesEval},
+		{"qr.verify", benchQRVerify},
+		{"qr.issue", benchQRIssue},
+		{"import.results", benchImport},
+		{"code.get", benchCodeGet},
+	}
+}
+
+func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	asJSON := fs.Bool("json", false, "print one JSON object per figure")
+	scale := fs.Bool("scale", false, "the big sizes (a million-person testing round); takes much longer")
+	only := fs.String("only", "", "comma-separated figure names to run (default all)")
+	dur := fs.Duration("duration", 3*time.Second, "how long each HTTP load runs")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: healthcode bench [--json] [--scale] [--only NAMES]\n\nMeasures each figure against a baseline measured in the same run on the same machine\nand reports the ratio (figure/baseline; for latencies, baseline/figure is not used: see lower_is_better).\n\nfigures:")
+		for _, b := range benchmarks() {
+			fmt.Fprintf(stderr, "  %s\n", b.name)
+		}
+		fmt.Fprintln(stderr, "\nflags:")
+		fs.PrintDefaults()
+	}
+	if code, ok := parseFlags(fs, args, stderr); !ok {
+		return code
+	}
+	want := map[string]bool{}
+	for _, n := range strings.Split(*only, ",") {
+		if n = strings.TrimSpace(n); n != "" {
+			want[n] = true
+		}
+	}
+	for n := range want {
+		found := false
+		for _, b := range benchmarks() {
+			found = found || b.name == n
+		}
+		if !found {
+			fmt.Fprintf(stderr, "healthcode bench: unknown figure %q\n", n)
+			return exitUsage
+		}
+	}
+	dir, err := os.MkdirTemp("", "healthcode-bench-")
+	if err != nil {
+		return fail(stderr, "bench", err)
+	}
+	defer os.RemoveAll(dir)
+	env := &benchEnv{ctx: ctx, scale: *scale, dir: dir, people: 20_000, dur: *dur, stderr: stderr}
+	if *scale {
+		env.people = 1_000_000
+	}
+	failed := false
+	for _, b := range benchmarks() {
+		if len(want) > 0 && !want[b.name] {
+			continue
+		}
+		f, err := b.run(env)
+		if err != nil {
+			fmt.Fprintf(stderr, "healthcode bench: %s: %v\n", b.name, err)
+			failed = true
+			continue
+		}
+		f.Name = b.name
+		if *asJSON {
+			json.NewEncoder(stdout).Encode(f)
+		} else {
+			fmt.Fprintf(stdout, "%-16s %12.1f %-10s  %-34s %12.1f  ratio %.3f (target %.2f)\n",
+				f.Name, f.Value, f.Unit, f.Baseline, f.BaselineValue, f.Ratio, f.Target)
+		}
+	}
+	if failed {
+		return exitError
+	}
+	return exitOK
+}
+
+func perSecond(r testing.BenchmarkResult) float64 {
+	if r.NsPerOp() == 0 {
+		return float64(r.N) / r.T.Seconds()
+	}
+	return 1e9 / (float64(r.T.Nanoseconds()) / float64(r.N))
+}
+
+// benchRulesEval evaluates the baseline rule set over the evidence summaries
+// of the synthetic city's outbreak, against the same logic written in Go.
+func benchRulesEval(env *benchEnv) (figure, error) {
+	rs, err := rules.Load("baseline.yaml", rules.Baseline())
+	if err != nil {
+		return figure{}, err
+	}
+	city, err := sim.New(sim.Config{Seed: 1, People: 10_000})
+	if err != nil {
+		return figure{}, err
+	}
+	bySubject := map[string][]healthcode.Evidence{}
+	var last time.Time
+	for i, ev := range city.Outbreak() {
+		e := ev.Evidence
+		e.ID, e.Subject = int64(i+1), ev.SubjectID
+		bySubject[ev.SubjectID] = append(bySubject[ev.SubjectID], e)
+		last = ev.At
+	}
+	now := last.Add(time.Hour)
+	var sums []rules.Summary
+	for _, evs := range bySubject {
+		sums = append(sums, rules.Summarize(evs, now))
+	}
+	sums = append(sums, rules.Summarize(nil, now)) // most people have no evidence at all
+	if len(sums) == 0 {
+		return figure{}, fmt.Errorf("no summaries")
+	}
+	var sink string
+	cel := testing.Benchmark(func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			r, err := rs.Match(&sums[i%len(sums)])
+			if err != nil {
+				b.Fatal(err)
+			}
+			sink = r.ID
+		}
+	})
+	hand := testing.Benchmark(func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			_, sink = rules.EvaluateBaselineByHand(&sums[i%len(sums)], now)
+		}
+	})
+	_ = sink
+	v, bv := perSecond(cel), perSecond(hand)
+	return figure{Value: v, Unit: "evals/s", Baseline: "baseline rules hand-written in Go", BaselineValue: bv, Ratio: v / bv, Target: 1.0 / 30}, nil
+}
+
+func benchSigner() (*qr.Signer, *qr.Trust, *qr.Claims, error) {
+	key, err := qr.GenerateKey("Ed25519")
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	s, err := qr.NewSigner(key)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	trust := qr.NewTrust()
+	if err := trust.Add("410100", s.Public()); err != nil {
+		return nil, nil, nil, err
+	}
+	now := time.Now().Truncate(time.Second)
+	c := &qr.Claims{Region: "410100", Subject: "pabcdefghijklmnopqrstuvwx", MaskedName: "张*明", Colour: healthcode.Green,
+		IssuedAt: now, Expires: now.Add(5 * time.Minute), RuleSetVersion: "cn-national-2022.9", LogIndex: 123456}
+	return s, trust, c, nil
+}
+
+// benchQRVerify measures full offline verifications against raw Ed25519
+// verification of a message of the signed structure's size.
+func benchQRVerify(env *benchEnv) (figure, error) {
+	s, trust, c, err := benchSigner()
+	if err != nil {
+		return figure{}, err
+	}
+	text, err := s.Issue(c)
+	if err != nil {
+		return figure{}, err
+	}
+	size, err := qr.SignedSize(text)
+	if err != nil {
+		return figure{}, err
+	}
+	pub, priv, _ := ed25519.GenerateKey(nil)
+	msg := make([]byte, size)
+	sig := ed25519.Sign(priv, msg)
+	now := c.IssuedAt.Add(time.Minute)
+	full := testing.Benchmark(func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			if _, err := qr.Verify(text, trust, now); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	raw := testing.Benchmark(func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			if !ed25519.Verify(pub, msg, sig) {
+				b.Fatal("bad signature")
+			}
+		}
+	})
+	v, bv := perSecond(full), perSecond(raw)
+	return figure{Value: v, Unit: "verifies/s", Baseline: fmt.Sprintf("ed25519.Verify of %d bytes", size), BaselineValue: bv, Ratio: v / bv, Target: 0.8}, nil
+}
+
+// benchQRIssue measures issuances against raw Ed25519 signing.
+func benchQRIssue(env *benchEnv) (figure, error) {
+	s, _, c, err := benchSigner()
+	if err != nil {
+		return figure{}, err
+	}
+	text, err := s.Issue(c)
+	if err != nil {
+		return figure{}, err
+	}
+	size, err := qr.SignedSize(text)
+	if err != nil {
+		return figure{}, err
+	}
+	_, priv, _ := ed25519.GenerateKey(nil)
+	msg := make([]byte, size)
+	full := testing.Benchmark(func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			if _, err := s.Issue(c); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	raw := testing.Benchmark(func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			ed25519.Sign(priv, msg)
+		}
+	})
+	v, bv := perSecond(full), perSecond(raw)
+	return figure{Value: v, Unit: "issues/s", Baseline: fmt.Sprintf("ed25519.Sign of %d bytes", size), BaselineValue: bv, Ratio: v / bv, Target: 0.7}, nil
+}
+
+// benchNode opens a node in a fresh directory under the bench's temp dir.
+func benchNode(env *benchEnv, name string, clock healthcode.Clock) (*node, error) {
+	cfg := defaultConfig()
+	cfg.DataDir, cfg.Addr = filepath.Join(env.dir, name), "127.0.0.1:0"
+	if err := cfg.finish(); err != nil {
+		return nil, err
+	}
+	n, err := openNode(env.ctx, cfg, clock, io.Discard)
+	if err != nil {
+		return nil, err
+	}
+	if err := n.publishBaselineIfNone(env.ctx); err != nil {
+		n.close()
+		return nil, err
+	}
+	return n, nil
+}
+
+func registerCity(ctx context.Context, n *node, city *sim.City) error {
+	const batch = 5000
+	pds := make([]healthcode.PersonalData, 0, batch)
+	for c := range city.People() {
+		pds = append(pds, c.PersonalData())
+		if len(pds) == batch {
+			if err := n.engine.RegisterPeople(ctx, pds); err != nil {
+				return err
+			}
+			pds = pds[:0]
+		}
+	}
+	return n.engine.RegisterPeople(ctx, pds)
+}
+
+// benchImport imports a city-wide testing round (validated, deduplicated,
+// stored, logged, everyone affected re-evaluated) against bare batched
+// inserts of the same rows into SQLite.
+func benchImport(env *benchEnv) (figure, error) {
+	start := time.Date(2022, 6, 1, 0, 0, 0, 0, time.UTC)
+	clock := healthcode.NewManualClock(start.Add(48 * time.Hour))
+	n, err := benchNode(env, "import", clock)
+	if err != nil {
+		return figure{}, err
+	}
+	defer n.close()
+	city, err := sim.New(sim.Config{Seed: 3, People: env.people, Start: start})
+	if err != nil {
+		return figure{}, err
+	}
+	fmt.Fprintf(env.stderr, "bench import.results: registering %d people…\n", env.people)
+	if err := registerCity(env.ctx, n, city); err != nil {
+		return figure{}, err
+	}
+	lab := city.Labs[0].Principal()
+	var subs []healthcode.Submission
+	var bare []healthcode.Evidence
+	for r := range city.TestingRound(start.Add(24*time.Hour), city.Labs[0], true) {
+		e := r.Evidence()
+		subs = append(subs, healthcode.Submission{Line: len(subs) + 1, IDNumber: r.IDNumber, Evidence: e})
+		e.Subject = n.engine.Keys.Pseudonymize(city.Region, r.IDNumber)
+		e.Submitter, e.SubmitterName, e.SubmitterRole, e.RecordedAt = lab.ID, lab.Name, lab.Role, clock.Now()
+		bare = append(bare, e)
+	}
+	// Baseline: the same rows, bare batched inserts, in the same run.
+	bdb, err := sqlite.Open(env.ctx, filepath.Join(env.dir, "bare.db"))
+	if err != nil {
+		return figure{}, err
+	}
+	defer bdb.Close()
+	t := time.Now()
+	if err := bdb.BenchInsertEvidence(env.ctx, bare, 2000); err != nil {
+		return figure{}, err
+	}
+	bareRate := float64(len(bare)) / time.Since(t).Seconds()
+	t = time.Now()
+	accepted := 0
+	for i := 0; i < len(subs); i += 2000 {
+		outs, err := n.engine.Submit(env.ctx, &lab, subs[i:min(i+2000, len(subs))])
+		if err != nil {
+			return figure{}, err
+		}
+		for _, o := range outs {
+			if o.Status == healthcode.Accepted {
+				accepted++
+			}
+		}
+	}
+	rate := float64(len(subs)) / time.Since(t).Seconds()
+	if accepted != len(subs) {
+		return figure{}, fmt.Errorf("accepted %d of %d results", accepted, len(subs))
+	}
+	return figure{Value: rate, Unit: "results/s", Baseline: "bare batched SQLite inserts", BaselineValue: bareRate, Ratio: rate / bareRate, Target: 0.3}, nil
+}
+
+// load runs GET requests against url from conc keep-alive clients for d and
+// returns requests per second. Any non-200 answer is an error.
+func load(ctx context.Context, url string, tokens []string, conc int, d time.Duration) (float64, error) {
+	tr := &http.Transport{MaxIdleConnsPerHost: conc, MaxConnsPerHost: conc, DisableCompression: true}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr, Timeout: 10 * time.Second}
+	var count atomic.Int64
+	var firstErr atomic.Value
+	deadline := time.Now().Add(d)
+	var wg sync.WaitGroup
+	for w := 0; w < conc; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			r := rand.New(rand.NewPCG(uint64(w), 1))
+			for time.Now().Before(deadline) && ctx.Err() == nil {
+				req, _ := http.NewRequestWithContext(ctx, "GET", url, nil)
+				if len(tokens) > 0 {
+					req.Header.Set("Authorization", "Bearer "+tokens[r.IntN(len(tokens))])
+				}
+				resp, err := client.Do(req)
+				if err != nil {
+					firstErr.CompareAndSwap(nil, err)
+					return
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != 200 {
+					firstErr.CompareAndSwap(nil, fmt.Errorf("GET %s: %s", url, resp.Status))
+					return
+				}
+				count.Add(1)
+			}
+		}(w)
+	}
+	wg.Wait()
+	if err, ok := firstErr.Load().(error); ok {
+		return 0, err
+	}
+	return float64(count.Load()) / d.Seconds(), nil
+}
+
+// benchCodeGet measures citizens' code requests over HTTP against a trivial
+// handler answering 200 bytes, both served by this process on 127.0.0.1.
+func benchCodeGet(env *benchEnv) (figure, error) {
+	n, err := benchNode(env, "code", healthcode.SystemClock{})
+	if err != nil {
+		return figure{}, err
+	}
+	defer n.close()
+	city, err := sim.New(sim.Config{Seed: 5, People: 2000, Start: time.Now().UTC().Add(-6 * 24 * time.Hour)})
+	if err != nil {
+		return figure{}, err
+	}
+	if _, _, err := n.populate(env.ctx, city, time.Now().UTC(), io.Discard); err != nil {
+		return figure{}, err
+	}
+	var tokens []string
+	for i := 0; i < 200; i++ {
+		c := city.Person(i * 7)
+		p := n.engine.Keys.Pseudonymize(city.Region, c.IDNumber)
+		tok, err := n.engine.CreateToken(env.ctx, &healthcode.Principal{Name: "citizen", Role: healthcode.RoleCitizen, Subject: p})
+		if err != nil {
+			return figure{}, err
+		}
+		tokens = append(tokens, tok)
+	}
+	if err := n.server.Open("127.0.0.1:0"); err != nil {
+		return figure{}, err
+	}
+	defer n.server.Close(context.Background())
+	body := []byte(strings.Repeat("x", 199) + "\n")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return figure{}, err
+	}
+	trivial := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(body)
+	})}
+	go trivial.Serve(ln)
+	defer trivial.Close()
+	const conc = 4
+	// Warm both (connections, caches), then measure each.
+	if _, err := load(env.ctx, n.server.URL()+"/api/v1/me/code", tokens, conc, env.dur/3); err != nil {
+		return figure{}, err
+	}
+	base, err := load(env.ctx, "http://"+ln.Addr().String()+"/", nil, conc, env.dur)
+	if err != nil {
+		return figure{}, err
+	}
+	v, err := load(env.ctx, n.server.URL()+"/api/v1/me/code", tokens, conc, env.dur)
+	if err != nil {
+		return figure{}, err
+	}
+	return figure{Value: v, Unit: "requests/s", Baseline: "trivial 200-byte handler", BaselineValue: base, Ratio: v / base, Target: 0.5}, nil
+}

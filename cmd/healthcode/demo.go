@@ -1,0 +1,244 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"healthcode"
+	"healthcode/sim"
+)
+
+func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	cfg := defaultConfig()
+	cfg.DataDir = "healthcode-demo"
+	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	cfg.register(fs)
+	people := fs.Int("people", 10_000, "people in the synthetic city (1,000 to 10,000,000)")
+	seed := fs.Uint64("seed", 1, "seed of the synthetic city (same seed, same city)")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: healthcode demo [flags]\n\nGenerates a deterministic synthetic city (people, labs, clinics, a small outbreak) in a fresh\nSQLite file, serves it, and prints what to open and the tokens to use.\n\nflags:")
+		fs.PrintDefaults()
+	}
+	if code, ok := parseFlags(fs, args, stderr); !ok {
+		return code
+	}
+	if err := cfg.finish(); err != nil {
+		return fail(stderr, "demo", err)
+	}
+	start := time.Now()
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		if err := os.Remove(cfg.DB + suffix); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fail(stderr, "demo", err)
+		}
+	}
+	n, err := openNode(ctx, cfg, healthcode.SystemClock{}, stderr)
+	if err != nil {
+		return fail(stderr, "demo", err)
+	}
+	defer n.close()
+	now := time.Now().UTC()
+	city, err := sim.New(sim.Config{Seed: *seed, People: *people, Region: cfg.Region, Start: now.Truncate(time.Hour).Add(-6 * 24 * time.Hour)})
+	if err != nil {
+		return fail(stderr, "demo", err)
+	}
+	tokens, later, err := n.populate(ctx, city, now, stderr)
+	if err != nil {
+		return fail(stderr, "demo", err)
+	}
+	if err := n.server.Open(cfg.Addr); err != nil {
+		return fail(stderr, "demo", err)
+	}
+	printDemo(stdout, n, city, tokens, time.Since(start))
+	bg, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go n.background(bg)
+	go n.replayLater(bg, later)
+	<-ctx.Done()
+	shut, cancelShut := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancelShut()
+	n.server.Close(shut)
+	return exitOK
+}
+
+type demoToken struct {
+	Who   string
+	Role  healthcode.Role
+	Token string
+	Note  string
+}
+
+// populate registers the city's people, makes tokens for its institutions
+// and a few citizens, and submits the outbreak's evidence up to now. It
+// returns the tokens and the events still in the future.
+func (n *node) populate(ctx context.Context, city *sim.City, now time.Time, progress io.Writer) ([]demoToken, []sim.Event, error) {
+	if err := n.publishBaselineIfNone(ctx); err != nil {
+		return nil, nil, err
+	}
+	const batch = 2000
+	pds := make([]healthcode.PersonalData, 0, batch)
+	for c := range city.People() {
+		pds = append(pds, c.PersonalData())
+		if len(pds) == batch {
+			if err := n.engine.RegisterPeople(ctx, pds); err != nil {
+				return nil, nil, err
+			}
+			pds = pds[:0]
+		}
+	}
+	if err := n.engine.RegisterPeople(ctx, pds); err != nil {
+		return nil, nil, err
+	}
+	var tokens []demoToken
+	principal := map[string]*healthcode.Principal{}
+	for _, group := range [][]sim.Institution{city.Labs[:1], city.Clinics[:1], city.Epidemiologists[:1]} {
+		for _, in := range group {
+			p := in.Principal()
+			tok, err := n.engine.CreateToken(ctx, &p)
+			if err != nil {
+				return nil, nil, err
+			}
+			tokens = append(tokens, demoToken{Who: in.Name, Role: in.Role, Token: tok})
+		}
+	}
+	for _, p := range []healthcode.Principal{
+		{ID: "admin-1", Name: "系统管理员 王磊", Role: healthcode.RoleAdmin, Unit: "卫健委信息中心"},
+		{ID: "verifier-1", Name: "地铁站检查点 1", Role: healthcode.RoleVerifier, Unit: "郑州地铁"},
+	} {
+		tok, err := n.engine.CreateToken(ctx, &p)
+		if err != nil {
+			return nil, nil, err
+		}
+		tokens = append(tokens, demoToken{Who: p.Name, Role: p.Role, Token: tok})
+	}
+	// The outbreak, as its submitters would have sent it.
+	var later []sim.Event
+	bySubmitter := map[string][]healthcode.Submission{}
+	var order []string
+	notes := map[string]string{}
+	for _, ev := range city.Outbreak() {
+		if ev.At.After(now) {
+			later = append(later, ev)
+			continue
+		}
+		id := ev.Submitter.ID
+		if _, ok := principal[id]; !ok {
+			p := ev.Submitter.Principal()
+			principal[id] = &p
+			order = append(order, id)
+		}
+		bySubmitter[id] = append(bySubmitter[id], healthcode.Submission{IDNumber: ev.SubjectID, Evidence: ev.Evidence})
+		notes[ev.SubjectID] = ev.Note
+	}
+	for _, id := range order {
+		if _, err := n.engine.Submit(ctx, principal[id], bySubmitter[id]); err != nil {
+			return nil, nil, err
+		}
+	}
+	if _, _, err := n.engine.ReviewDue(ctx, nil); err != nil {
+		return nil, nil, err
+	}
+	// Citizen tokens: the first person, and one of each colour from the story.
+	var ids []string
+	for idn := range notes {
+		ids = append(ids, idn)
+	}
+	sort.Strings(ids)
+	seen := map[healthcode.Colour]bool{}
+	want := []string{city.Person(0).IDNumber}
+	for _, idn := range ids {
+		want = append(want, idn)
+	}
+	for i, idn := range want {
+		var p *healthcode.Person
+		err := n.db.View(ctx, func(tx healthcode.ReadTx) error {
+			var err error
+			p, err = tx.PersonByIDHash(ctx, n.engine.Keys.IDHash(idn))
+			return err
+		})
+		if err != nil {
+			return nil, nil, err
+		}
+		v, err := n.engine.Code(ctx, p.Pseudonym)
+		if err != nil {
+			return nil, nil, err
+		}
+		if i > 0 && seen[v.Decision.Colour] {
+			continue
+		}
+		seen[v.Decision.Colour] = true
+		tok, err := n.engine.CreateToken(ctx, &healthcode.Principal{Name: p.MaskedName, Role: healthcode.RoleCitizen, Subject: p.Pseudonym})
+		if err != nil {
+			return nil, nil, err
+		}
+		note := notes[idn]
+		if i == 0 {
+			note = "a resident with no evidence"
+		}
+		tokens = append(tokens, demoToken{Who: p.MaskedName + " (" + v.Decision.Colour.String() + ")", Role: healthcode.RoleCitizen, Token: tok,
+			Note: note + "; subject " + p.Pseudonym + "; ID " + idn})
+		if len(seen) == 3 {
+			break
+		}
+	}
+	if _, err := n.log.Publish(ctx, n.engine.Clock.Now()); err != nil {
+		return nil, nil, err
+	}
+	return tokens, later, nil
+}
+
+// replayLater submits the outbreak's future events when their time comes.
+func (n *node) replayLater(ctx context.Context, events []sim.Event) {
+	for _, ev := range events {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Until(ev.At)):
+		}
+		p := ev.Submitter.Principal()
+		if _, err := n.engine.Submit(ctx, &p, []healthcode.Submission{{IDNumber: ev.SubjectID, Evidence: ev.Evidence}}); err != nil {
+			n.logger.Error("demo: replaying an event failed", "note", ev.Note, "err", err)
+		}
+	}
+}
+
+func printDemo(w io.Writer, n *node, city *sim.City, tokens []demoToken, took time.Duration) {
+	url := n.server.URL()
+	fmt.Fprintf(w, "healthcode demo: %s (%s), %d people, ready in %s\n", city.Name, city.Region, city.Size, took.Round(time.Millisecond))
+	fmt.Fprintf(w, "  database   %s\n  trust file %s\n\n", n.cfg.DB, filepath.Join(n.cfg.DataDir, "trust.json"))
+	fmt.Fprintf(w, "Open %s/ and log in with a citizen token.\n\nTokens:\n", url)
+	var lab, citizen string
+	for _, t := range tokens {
+		fmt.Fprintf(w, "  %-15s %-28s %s\n", t.Role, t.Who, t.Token)
+		if t.Note != "" {
+			fmt.Fprintf(w, "  %-15s %s\n", "", t.Note)
+		}
+		if t.Role == healthcode.RoleLab && lab == "" {
+			lab = t.Token
+		}
+		if t.Role == healthcode.RoleCitizen && citizen == "" {
+			citizen = t.Token
+		}
+	}
+	first := city.Person(0)
+	fmt.Fprintf(w, `
+Try it:
+  # the citizen's code, with the rule and evidence behind it
+  curl -s -H 'Authorization: Bearer %[2]s' %[1]s/api/v1/me/code
+  # a lab posts a positive test for that citizen: the colour turns red at once
+  curl -s -H 'Authorization: Bearer %[3]s' -H 'Content-Type: application/json' %[1]s/api/v1/evidence \
+    -d '{"kind":"nucleic_acid_test","id_number":"%[4]s","external_id":"DEMO-1","observed_at":"%[5]s","result":"positive"}'
+  # verify the QR offline
+  curl -s -H 'Authorization: Bearer %[2]s' %[1]s/api/v1/me/qr.png -o code.png
+  healthcode verify --trust %[6]s code.png
+  # the API: %[1]s/api/v1/openapi.json   metrics: %[1]s/metrics
+
+Press Ctrl-C to stop.
+`, url, citizen, lab, first.IDNumber, time.Now().UTC().Add(-time.Hour).Format(time.RFC3339), filepath.Join(n.cfg.DataDir, "trust.json"))
+}

@@ -1,0 +1,273 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"healthcode"
+	"healthcode/batch"
+	hchttp "healthcode/http"
+
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
+)
+
+// importProgress is kept beside the file being imported, so an interrupted
+// import resumes after its last committed chunk.
+type importProgress struct {
+	Size       int64 `json:"size"`
+	ModTime    int64 `json:"mod_time"`
+	Offset     int64 `json:"offset"`
+	Accepted   int   `json:"accepted"`
+	Duplicates int   `json:"duplicates"`
+	Rejected   int   `json:"rejected"`
+}
+
+// chunkResult is what became of one row of a chunk.
+type chunkResult struct {
+	Line   int
+	Status string
+	Reason string
+}
+
+func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	cfg := defaultConfig()
+	fs := flag.NewFlagSet("import", flag.ContinueOnError)
+	cfg.register(fs)
+	token := fs.String("token", os.Getenv("HEALTHCODE_TOKEN"), "the lab's bearer token (env HEALTHCODE_TOKEN)")
+	server := fs.String("server", "", "import through a node's API at this URL instead of into the local database")
+	format := fs.String("format", "auto", "file format: csv, jsonl or auto (by extension, then content)")
+	chunk := fs.Int("chunk", 2000, "rows per transaction (per request with --server)")
+	restart := fs.Bool("restart", false, "ignore recorded progress and start from the first row")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, `usage: healthcode import --token TOKEN [--server URL] FILE
+
+Imports a lab's batch of test results (CSV or JSON lines; see README), as the
+lab the token belongs to. Idempotent per sample id: a row already imported is
+counted as a duplicate. Resumable: progress is kept in FILE.progress after
+each committed chunk and an interrupted import carries on from there.
+Exits 0 if every row was accepted or a duplicate, 3 if any row was rejected.
+
+flags:`)
+		fs.PrintDefaults()
+	}
+	if code, ok := parseFlags(fs, args, stderr); !ok {
+		return code
+	}
+	if fs.NArg() != 1 || *token == "" || *chunk < 1 || *chunk > hchttp.MaxBatch {
+		fs.Usage()
+		return exitUsage
+	}
+	if err := cfg.finish(); err != nil {
+		return fail(stderr, "import", err)
+	}
+	f, err := batchFormat(*format, fs.Arg(0))
+	if err != nil {
+		return fail(stderr, "import", err)
+	}
+	var submit func(context.Context, []healthcode.Submission) ([]chunkResult, error)
+	if *server != "" {
+		submit = remoteSubmitter(strings.TrimRight(*server, "/"), *token)
+	} else {
+		n, err := openNode(ctx, cfg, healthcode.SystemClock{}, stderr)
+		if err != nil {
+			return fail(stderr, "import", err)
+		}
+		defer n.close()
+		actor, err := n.engine.Authenticate(ctx, *token)
+		if err != nil {
+			return fail(stderr, "import", err)
+		}
+		submit = func(ctx context.Context, subs []healthcode.Submission) ([]chunkResult, error) {
+			outs, err := n.engine.Submit(ctx, actor, subs)
+			if err != nil {
+				return nil, err
+			}
+			res := make([]chunkResult, len(outs))
+			for i, o := range outs {
+				res[i] = chunkResult{Line: o.Line, Status: o.Status}
+				if o.Err != nil {
+					res[i].Reason = message(o.Err)
+				}
+			}
+			return res, nil
+		}
+	}
+	sum, err := importFile(ctx, fs.Arg(0), f, *chunk, *restart, submit, stdout, stderr)
+	fmt.Fprintf(stdout, "accepted %d, duplicates %d, rejected %d\n", sum.Accepted, sum.Duplicates, sum.Rejected)
+	if err != nil {
+		return fail(stderr, "import", err)
+	}
+	if sum.Rejected > 0 {
+		return exitRejected
+	}
+	return exitOK
+}
+
+func batchFormat(name, path string) (batch.Format, error) {
+	if name == "auto" {
+		return batch.FormatOf(path), nil
+	}
+	return batch.ParseFormat(name)
+}
+
+// importFile reads path and submits it in chunks, recording progress after
+// each chunk. Rejected rows are printed with their line and reason.
+func importFile(ctx context.Context, path string, format batch.Format, chunk int, restart bool,
+	submit func(context.Context, []healthcode.Submission) ([]chunkResult, error), stdout, stderr io.Writer) (importProgress, error) {
+	file, err := os.Open(path)
+	if err != nil {
+		return importProgress{}, err
+	}
+	defer file.Close()
+	st, err := file.Stat()
+	if err != nil {
+		return importProgress{}, err
+	}
+	progPath := path + ".progress"
+	prog := importProgress{Size: st.Size(), ModTime: st.ModTime().UnixNano()}
+	if b, err := os.ReadFile(progPath); err == nil && !restart {
+		var old importProgress
+		if json.Unmarshal(b, &old) == nil && old.Size == prog.Size && old.ModTime == prog.ModTime {
+			prog = old
+			fmt.Fprintf(stderr, "resuming %s after byte %d (%d rows already done)\n", path, prog.Offset, prog.Accepted+prog.Duplicates+prog.Rejected)
+		}
+	}
+	rd := batch.Resume(file, format, prog.Offset)
+	var bar *progressbar.ProgressBar
+	if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		bar = progressbar.DefaultBytes(st.Size(), "importing")
+		bar.Set64(prog.Offset)
+	}
+	const maxShown = 50
+	report := func(line int, reason string) {
+		prog.Rejected++
+		if prog.Rejected <= maxShown {
+			fmt.Fprintf(stdout, "line %d: rejected: %s\n", line, reason)
+		} else if prog.Rejected == maxShown+1 {
+			fmt.Fprintln(stdout, "(more rejected rows not shown)")
+		}
+	}
+	var subs []healthcode.Submission
+	var lastOffset int64
+	flush := func() error {
+		if len(subs) > 0 {
+			res, err := submit(ctx, subs)
+			if err != nil {
+				return err
+			}
+			for _, r := range res {
+				switch r.Status {
+				case healthcode.Accepted:
+					prog.Accepted++
+				case healthcode.Duplicate:
+					prog.Duplicates++
+				default:
+					report(r.Line, r.Reason)
+				}
+			}
+			subs = subs[:0]
+		}
+		prog.Offset = lastOffset
+		b, _ := json.Marshal(prog)
+		if bar != nil {
+			bar.Set64(lastOffset)
+		}
+		return os.WriteFile(progPath, b, 0o644)
+	}
+	for {
+		row, err := rd.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		var rowErr *batch.RowError
+		if errors.As(err, &rowErr) {
+			report(rowErr.Line, message(rowErr.Err))
+			lastOffset = rowErr.ByteOffset
+			continue
+		} else if err != nil {
+			return prog, err
+		}
+		subs = append(subs, healthcode.Submission{Line: row.Line, IDNumber: row.IDNumber, Evidence: row.Evidence(healthcode.Principal{})})
+		lastOffset = row.ByteOffset
+		if len(subs) >= chunk {
+			if err := flush(); err != nil {
+				return prog, err
+			}
+		}
+		if ctx.Err() != nil {
+			return prog, ctx.Err()
+		}
+	}
+	if err := flush(); err != nil {
+		return prog, err
+	}
+	if bar != nil {
+		bar.Finish()
+	}
+	os.Remove(progPath)
+	return prog, nil
+}
+
+// remoteSubmitter sends chunks to a node's API.
+func remoteSubmitter(base, token string) func(context.Context, []healthcode.Submission) ([]chunkResult, error) {
+	client := &http.Client{Timeout: 5 * time.Minute}
+	return func(ctx context.Context, subs []healthcode.Submission) ([]chunkResult, error) {
+		items := make([]hchttp.EvidenceJSON, len(subs))
+		for i, s := range subs {
+			e := s.Evidence
+			items[i] = hchttp.EvidenceJSON{Kind: string(e.Kind), IDNumber: s.IDNumber, ExternalID: e.ExternalID, ObservedAt: e.ObservedAt,
+				Result: e.Result, Pooled: e.Pooled, PoolID: e.PoolID}
+		}
+		body, err := json.Marshal(map[string]any{"items": items})
+		if err != nil {
+			return nil, err
+		}
+		for attempt := 0; ; attempt++ {
+			req, err := http.NewRequestWithContext(ctx, "POST", base+"/api/v1/evidence", bytes.NewReader(body))
+			if err != nil {
+				return nil, err
+			}
+			req.Header.Set("Authorization", "Bearer "+token)
+			req.Header.Set("Content-Type", "application/json")
+			resp, err := client.Do(req)
+			if err != nil {
+				return nil, err
+			}
+			b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusServiceUnavailable && attempt < 5 {
+				time.Sleep(time.Duration(attempt+1) * time.Second)
+				continue
+			}
+			if resp.StatusCode != http.StatusOK {
+				var p hchttp.Problem
+				json.Unmarshal(b, &p)
+				return nil, fmt.Errorf("server answered %s: %s", resp.Status, p.Detail)
+			}
+			var out struct {
+				Items []hchttp.OutcomeJSON `json:"items"`
+			}
+			if err := json.Unmarshal(b, &out); err != nil || len(out.Items) != len(subs) {
+				return nil, fmt.Errorf("server sent an unreadable answer")
+			}
+			res := make([]chunkResult, len(subs))
+			for i, o := range out.Items {
+				res[i] = chunkResult{Line: subs[i].Line, Status: o.Status}
+				if o.Error != nil {
+					res[i].Reason = o.Error.Detail + " (" + o.Error.Reason + ")"
+				}
+			}
+			return res, nil
+		}
+	}
+}

@@ -1,0 +1,252 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"healthcode"
+	"healthcode/engine"
+	hchttp "healthcode/http"
+	"healthcode/qr"
+	"healthcode/rules"
+	"healthcode/sqlite"
+	"healthcode/tlog"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// node is one region's running node: its store, keys, engine and server.
+type node struct {
+	cfg    Config
+	db     *sqlite.DB
+	engine *engine.Engine
+	log    *tlog.Publisher
+	codes  *qr.Service
+	server *hchttp.Server
+	logger *slog.Logger
+}
+
+// regionKeys is the on-disk form of the region's secrets.
+type regionKeys struct {
+	Pseudonym []byte `json:"pseudonym"`
+	IDLookup  []byte `json:"id_lookup"`
+	Wrap      []byte `json:"wrap"`
+}
+
+// loadOrCreate reads the file at path, or writes what create returns there
+// (mode 0600) if it does not exist yet.
+func loadOrCreate(path string, create func() ([]byte, error)) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err == nil {
+		return b, nil
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	if b, err = create(); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+func random32() []byte {
+	b := make([]byte, 32)
+	rand.Read(b)
+	return b
+}
+
+func newLogger(cfg Config, w io.Writer) *slog.Logger {
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, nil))
+	}
+	return slog.New(slog.NewTextHandler(w, nil))
+}
+
+// openNode opens (creating on first use) the node's keys and database, and
+// wires the engine, the log, the QR service and the HTTP server.
+func openNode(ctx context.Context, cfg Config, clock healthcode.Clock, logw io.Writer) (*node, error) {
+	if err := healthcode.ValidateRegion(cfg.Region); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, err
+	}
+	n := &node{cfg: cfg, logger: newLogger(cfg, logw)}
+	kb, err := loadOrCreate(filepath.Join(cfg.DataDir, "region-keys.json"), func() ([]byte, error) {
+		return json.MarshalIndent(regionKeys{Pseudonym: random32(), IDLookup: random32(), Wrap: random32()}, "", " ")
+	})
+	if err != nil {
+		return nil, fmt.Errorf("region keys: %w", err)
+	}
+	var rk regionKeys
+	if err := json.Unmarshal(kb, &rk); err != nil || len(rk.Wrap) != 32 {
+		return nil, fmt.Errorf("region keys in %s are damaged", cfg.DataDir)
+	}
+	qrPEM, err := loadOrCreate(filepath.Join(cfg.DataDir, "qr-signing.pem"), func() ([]byte, error) {
+		k, err := qr.GenerateKey("Ed25519")
+		if err != nil {
+			return nil, err
+		}
+		return qr.MarshalPrivateKey(k)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("QR signing key: %w", err)
+	}
+	qrKey, err := qr.ParsePrivateKey(qrPEM)
+	if err != nil {
+		return nil, fmt.Errorf("QR signing key: %w", err)
+	}
+	var vkey string
+	logKey, err := loadOrCreate(filepath.Join(cfg.DataDir, "log-signing.key"), func() ([]byte, error) {
+		skey, v, err := tlog.GenerateKey(rand.Reader, cfg.Origin)
+		vkey = v
+		return []byte(skey), err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("log signing key: %w", err)
+	}
+	logPub, err := loadOrCreate(filepath.Join(cfg.DataDir, "log-signing.pub"), func() ([]byte, error) {
+		if vkey == "" {
+			return nil, fmt.Errorf("log-signing.pub is missing beside log-signing.key")
+		}
+		return []byte(vkey + "\n"), nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("log public key: %w", err)
+	}
+	logSigner, err := tlog.ParseSigner(string(logKey))
+	if err != nil {
+		return nil, fmt.Errorf("log signing key: %w", err)
+	}
+	logVerifier, err := tlog.ParseVerifier(strings.TrimSpace(string(logPub)))
+	if err != nil {
+		return nil, fmt.Errorf("log public key: %w", err)
+	}
+	if n.codes, err = qr.NewService(qrKey, cfg.Region); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(cfg.DataDir, "trust.json"), n.codes.TrustList(), 0o644); err != nil {
+		return nil, err
+	}
+	if n.db, err = sqlite.Open(ctx, cfg.DB); err != nil {
+		return nil, err
+	}
+	n.log = &tlog.Publisher{Origin: cfg.Origin, Signer: logSigner, Verifier: logVerifier, Store: n.db,
+		LastPath: filepath.Join(cfg.DataDir, "checkpoint")}
+	n.engine = &engine.Engine{
+		Store:  n.db,
+		Log:    &tlog.Log{},
+		Keys:   &healthcode.Keys{Pseudonym: rk.Pseudonym, IDLookup: rk.IDLookup, Wrap: rk.Wrap},
+		Region: cfg.Region,
+		Clock:  clock,
+		LoadRuleSet: func(src []byte) (healthcode.RuleSet, error) {
+			return rules.Load("rule set", src)
+		},
+	}
+	if err := n.engine.Open(ctx); err != nil {
+		n.db.Close()
+		return nil, err
+	}
+	if err := n.log.Check(ctx); err != nil {
+		// Keep running, so /healthz and the auditors can see the problem;
+		// the publisher refuses to sign until it is resolved.
+		n.logger.Error("the database disagrees with the last published checkpoint", "err", err)
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), newColourCollector(n.db))
+	n.server = &hchttp.Server{
+		Auth:       n.engine,
+		Codes:      n.engine,
+		Evidence:   n.engine,
+		Rules:      n.engine,
+		Signer:     n.codes,
+		Health:     func(context.Context) error { return n.log.Problem() },
+		Clock:      clock,
+		Region:     cfg.Region,
+		Logger:     n.logger,
+		QRValidity: cfg.QRValidity,
+		Registry:   reg,
+	}
+	n.engine.OnChange = n.server.Invalidate
+	return n, nil
+}
+
+// publishBaselineIfNone puts the shipped baseline rule set in force on a
+// node that has none.
+func (n *node) publishBaselineIfNone(ctx context.Context) error {
+	if _, _, err := n.engine.ActiveRuleSet(); err == nil {
+		return nil
+	}
+	_, err := n.engine.PublishRuleSet(ctx, &healthcode.Principal{ID: "system", Name: "healthcode (baseline at first start)", Role: healthcode.RoleSystem}, rules.Baseline())
+	return err
+}
+
+// background runs the node's periodic jobs until ctx ends: re-evaluating
+// decisions that are due, and signing checkpoints.
+func (n *node) background(ctx context.Context) {
+	review := time.NewTicker(n.cfg.ReviewEvery)
+	checkpoint := time.NewTicker(n.cfg.CheckpointEvery)
+	defer review.Stop()
+	defer checkpoint.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-review.C:
+			reviewed, changed, err := n.engine.ReviewDue(ctx, nil)
+			if err != nil && ctx.Err() == nil {
+				n.logger.Error("review of due decisions failed", "err", err)
+			} else if reviewed > 0 {
+				n.logger.Info("reviewed due decisions", "reviewed", reviewed, "changed", changed)
+			}
+		case <-checkpoint.C:
+			if _, err := n.log.Publish(ctx, n.engine.Clock.Now()); err != nil && ctx.Err() == nil {
+				n.logger.Error("signing a checkpoint failed", "err", err)
+			}
+		}
+	}
+}
+
+func (n *node) close() error {
+	return n.db.Close()
+}
+
+// colourCollector exports how many people hold each colour.
+type colourCollector struct {
+	store healthcode.Store
+	desc  *prometheus.Desc
+}
+
+func newColourCollector(s healthcode.Store) *colourCollector {
+	return &colourCollector{store: s, desc: prometheus.NewDesc("healthcode_people_by_colour", "People holding each colour (decided people only).", []string{"colour"}, nil)}
+}
+
+func (c *colourCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+func (c *colourCollector) Collect(ch chan<- prometheus.Metric) {
+	var counts map[healthcode.Colour]int64
+	err := c.store.View(context.Background(), func(tx healthcode.ReadTx) error {
+		var err error
+		counts, err = tx.ColourCounts(context.Background())
+		return err
+	})
+	if err != nil {
+		return
+	}
+	for _, col := range []healthcode.Colour{healthcode.Green, healthcode.Yellow, healthcode.Red} {
+		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(counts[col]), col.String())
+	}
+}

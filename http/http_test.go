@@ -1,0 +1,273 @@
+package http
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"healthcode"
+	"healthcode/engine"
+	"healthcode/qr"
+	"healthcode/rules"
+	"healthcode/sqlite"
+	"healthcode/tlog"
+)
+
+var t0 = time.Date(2022, 6, 14, 8, 0, 0, 0, time.UTC)
+
+type fixture struct {
+	srv    *Server
+	ts     *httptest.Server
+	engine *engine.Engine
+	db     *sqlite.DB
+	clock  *healthcode.ManualClock
+	tokens map[healthcode.Role]string
+	// person is a registered citizen (the one with the citizen token).
+	person *healthcode.Person
+	other  *healthcode.Person
+	id     string // person's ID number
+}
+
+// newFixture serves a real node (SQLite, rules, log, QR signing) with one
+// token per role.
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "hc.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	clock := healthcode.NewManualClock(t0)
+	e := &engine.Engine{Store: db, Log: &tlog.Log{}, Region: "410100", Clock: clock,
+		Keys:        &healthcode.Keys{Pseudonym: bytes.Repeat([]byte{1}, 32), IDLookup: bytes.Repeat([]byte{2}, 32), Wrap: bytes.Repeat([]byte{3}, 32)},
+		LoadRuleSet: rules.Loader}
+	if err := e.Open(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.PublishRuleSet(ctx, &healthcode.Principal{Name: "test", Role: healthcode.RoleSystem}, rules.Baseline()); err != nil {
+		t.Fatal(err)
+	}
+	key, err := qr.GenerateKey(qr.AlgEd25519)
+	if err != nil {
+		t.Fatal(err)
+	}
+	codes, err := qr.NewService(key, "410100")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{engine: e, db: db, clock: clock, tokens: map[healthcode.Role]string{}, id: "410102199003071234"}
+	if f.person, err = e.RegisterPerson(ctx, healthcode.PersonalData{Name: "张小明", IDNumber: f.id}); err != nil {
+		t.Fatal(err)
+	}
+	if f.other, err = e.RegisterPerson(ctx, healthcode.PersonalData{Name: "李四", IDNumber: "410102199003071250"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range healthcode.Roles {
+		p := &healthcode.Principal{Name: "test " + string(r), Role: r, Unit: "unit-" + string(r)}
+		if r == healthcode.RoleCitizen {
+			p.Subject = f.person.Pseudonym
+		}
+		tok, err := e.CreateToken(ctx, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.tokens[r] = tok
+	}
+	f.srv = &Server{Auth: e, Codes: e, Evidence: e, Rules: e, Signer: codes, Clock: clock, Region: "410100"}
+	e.OnChange = f.srv.Invalidate
+	f.ts = httptest.NewServer(f.srv.Handler())
+	t.Cleanup(f.ts.Close)
+	return f
+}
+
+type answer struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func (a answer) problem(t *testing.T) Problem {
+	t.Helper()
+	var p Problem
+	if ct := a.header.Get("Content-Type"); ct != "application/problem+json" {
+		t.Fatalf("content type %q, want application/problem+json; body %s", ct, a.body)
+	}
+	if err := json.Unmarshal(a.body, &p); err != nil {
+		t.Fatalf("problem body: %v: %s", err, a.body)
+	}
+	return p
+}
+
+func (f *fixture) do(t *testing.T, method, path, token, contentType string, body []byte) answer {
+	t.Helper()
+	req, err := http.NewRequest(method, f.ts.URL+path, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return answer{status: resp.StatusCode, header: resp.Header, body: b}
+}
+
+func (f *fixture) logSize(t *testing.T) int64 {
+	t.Helper()
+	var n int64
+	err := f.db.View(context.Background(), func(tx healthcode.ReadTx) error {
+		var err error
+		n, err = tx.LogSize(context.Background())
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func mustJSON(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// sampleRequest is a valid request for each route, for the matrix.
+func (f *fixture) sampleRequest(t *testing.T, rt route, role healthcode.Role) (path, contentType string, body []byte) {
+	path = strings.ReplaceAll(rt.Path, "{$}", "")
+	path = strings.ReplaceAll(path, "{file}", "app.css")
+	switch rt.Method + " " + rt.Path {
+	case "POST /api/v1/evidence":
+		kind := "nucleic_acid_test"
+		e := EvidenceJSON{Kind: kind, IDNumber: f.id, ExternalID: "M-" + string(role), ObservedAt: t0.Add(-time.Hour), Result: "negative"}
+		if role == healthcode.RoleEpidemiologist {
+			e = EvidenceJSON{Kind: "travel", IDNumber: f.id, ExternalID: "M-" + string(role), ObservedAt: t0.Add(-time.Hour), RiskLevel: "low", Area: "440305"}
+		}
+		return path, "application/json", mustJSON(t, e)
+	case "POST /api/v1/verify":
+		return path, "application/json", mustJSON(t, map[string]string{"code": f.citizenQR(t)})
+	case "POST /api/v1/rulesets":
+		src := strings.Replace(string(rules.Baseline()), "version: ", "version: matrix-", 1)
+		return path, "application/yaml", []byte(src)
+	case "POST /login":
+		return path, "application/x-www-form-urlencoded", []byte("token=" + f.tokens[healthcode.RoleCitizen])
+	}
+	return path, "", nil
+}
+
+func (f *fixture) citizenQR(t *testing.T) string {
+	t.Helper()
+	a := f.do(t, "GET", "/api/v1/me/code", f.tokens[healthcode.RoleCitizen], "", nil)
+	var c MyCodeJSON
+	if err := json.Unmarshal(a.body, &c); err != nil || c.QR == "" {
+		t.Fatalf("my code: %d %s", a.status, a.body)
+	}
+	return c.QR
+}
+
+// TestAuthorizationMatrix walks every route with every role and with no
+// token: allowed callers get through, others get 401 or 403 and change
+// nothing.
+func TestAuthorizationMatrix(t *testing.T) {
+	f := newFixture(t)
+	callers := append([]healthcode.Role{""}, healthcode.Roles...)
+	for _, rt := range f.srv.routes() {
+		for _, role := range callers {
+			name := rt.Method + " " + rt.Path + " as " + string(role)
+			if role == "" {
+				name += "anonymous"
+			}
+			t.Run(name, func(t *testing.T) {
+				path, ct, body := f.sampleRequest(t, rt, role)
+				before := f.logSize(t)
+				a := f.do(t, rt.Method, path, f.tokens[role], ct, body)
+				allowed := rt.allows(role) && (role != "" || rt.Roles == nil)
+				switch {
+				case allowed && (a.status == 401 || a.status == 403):
+					t.Fatalf("allowed caller refused: %d %s", a.status, a.body)
+				case allowed && a.status >= 500:
+					t.Fatalf("allowed caller got %d: %s", a.status, a.body)
+				case !allowed && role == "" && a.status != 401:
+					t.Fatalf("anonymous caller got %d, want 401: %s", a.status, a.body)
+				case !allowed && role != "" && a.status != 403:
+					t.Fatalf("%s got %d, want 403: %s", role, a.status, a.body)
+				}
+				if !allowed {
+					if p := a.problem(t); p.Code == "" || p.Reason == "" {
+						t.Errorf("problem without code or reason: %+v", p)
+					}
+					if after := f.logSize(t); after != before {
+						t.Errorf("a refused call changed the log: %d → %d", before, after)
+					}
+				}
+			})
+		}
+	}
+}
+
+// TestOpenAPIMatchesRoutes checks the served OpenAPI document against the
+// route table: same paths, same methods, same roles.
+func TestOpenAPIMatchesRoutes(t *testing.T) {
+	f := newFixture(t)
+	a := f.do(t, "GET", "/api/v1/openapi.json", "", "", nil)
+	var doc struct {
+		OpenAPI string                                       `json:"openapi"`
+		Paths   map[string]map[string]struct{ Roles []string `json:"x-roles"` }
+	}
+	if err := json.Unmarshal(a.body, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(doc.OpenAPI, "3.") {
+		t.Errorf("openapi = %q", doc.OpenAPI)
+	}
+	seen := map[string]bool{}
+	for _, rt := range f.srv.routes() {
+		p := strings.ReplaceAll(rt.Path, "{$}", "")
+		if p == "" {
+			p = "/"
+		}
+		op, ok := doc.Paths[p][strings.ToLower(rt.Method)]
+		if !ok {
+			t.Errorf("route %s %s is not in the OpenAPI document", rt.Method, p)
+			continue
+		}
+		seen[rt.Method+" "+p] = true
+		want := []string{"anyone"}
+		if rt.Roles != nil {
+			want = nil
+			for _, r := range rt.Roles {
+				want = append(want, string(r))
+			}
+		}
+		if !slices.Equal(op.Roles, want) {
+			t.Errorf("%s %s: x-roles %v, route allows %v", rt.Method, p, op.Roles, want)
+		}
+	}
+	for p, ops := range doc.Paths {
+		for m := range ops {
+			if !seen[strings.ToUpper(m)+" "+p] {
+				t.Errorf("OpenAPI documents %s %s, which no route serves", strings.ToUpper(m), p)
+			}
+		}
+	}
+}
