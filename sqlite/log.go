@@ -14,7 +14,7 @@ import (
 // LogSize implements healthcode.ReadTx.
 func (tx *Tx) LogSize(ctx context.Context) (int64, error) {
 	var n int64
-	if err := tx.tx.QueryRowContext(ctx, `SELECT coalesce(max(leaf) + 1, 0) FROM log_hashes`).Scan(&n); err != nil {
+	if err := tx.queryRow(ctx, `SELECT coalesce(max(leaf) + 1, 0) FROM log_hashes`).Scan(&n); err != nil {
 		return 0, fmt.Errorf("sqlite.LogSize: %w", err)
 	}
 	return n, nil
@@ -39,7 +39,7 @@ func (tx *Tx) LogHashes(ctx context.Context, indexes []int64) ([][32]byte, error
 		}
 	}
 	q := `SELECT leaf, hashes FROM log_hashes WHERE leaf IN (?` + strings.Repeat(",?", len(args)-1) + `)`
-	rows, err := tx.tx.QueryContext(ctx, q, args...)
+	rows, err := tx.query(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite.LogHashes: %w", err)
 	}
@@ -69,7 +69,7 @@ func (tx *Tx) LogHashes(ctx context.Context, indexes []int64) ([][32]byte, error
 // LogLeaf implements healthcode.ReadTx.
 func (tx *Tx) LogLeaf(ctx context.Context, index int64) ([]byte, error) {
 	var b []byte
-	err := tx.tx.QueryRowContext(ctx, `SELECT data FROM log_leaves WHERE leaf = ?`, index).Scan(&b)
+	err := tx.queryRow(ctx, `SELECT data FROM log_leaves WHERE leaf = ?`, index).Scan(&b)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, healthcode.Errorfd(healthcode.ENOTFOUND, "tlog.leaf_missing", "no leaf %d in the log", index)
 	} else if err != nil {
@@ -85,30 +85,32 @@ func (tx *Tx) AppendLeaf(ctx context.Context, r *healthcode.LogRecord) error {
 	for _, h := range r.Hashes {
 		buf = append(buf, h[:]...)
 	}
-	// The primary key makes a second append at the same index fail; the
-	// check below makes a gap fail too.
-	if index > 0 {
-		var prev int64
-		err := tx.tx.QueryRowContext(ctx, `SELECT leaf FROM log_hashes WHERE leaf = ?`, index-1).Scan(&prev)
-		if errors.Is(err, sql.ErrNoRows) {
-			return healthcode.Errorfd(healthcode.ECONFLICT, "tlog.gap", "log append at %d leaves a gap", index)
-		} else if err != nil {
-			return fmt.Errorf("sqlite.AppendLeaf: %w", err)
+	// The primary key makes a second append at the same index fail; this
+	// makes a gap fail too (asking the store once per transaction).
+	if tx.nextLeaf < 0 {
+		size, err := tx.LogSize(ctx)
+		if err != nil {
+			return err
 		}
+		tx.nextLeaf = size
 	}
-	if _, err := tx.tx.ExecContext(ctx, `INSERT INTO log_hashes (leaf, hashes) VALUES (?, ?)`, index, buf); isUnique(err) {
+	if index > tx.nextLeaf {
+		return healthcode.Errorfd(healthcode.ECONFLICT, "tlog.gap", "log append at %d leaves a gap (the log has %d leaves)", index, tx.nextLeaf)
+	}
+	if _, err := tx.exec(ctx, `INSERT INTO log_hashes (leaf, hashes) VALUES (?, ?)`, index, buf); isUnique(err) {
 		return healthcode.Errorfd(healthcode.ECONFLICT, "tlog.exists", "log leaf %d already exists", index)
 	} else if err != nil {
 		return fmt.Errorf("sqlite.AppendLeaf: %w", err)
 	}
-	if _, err := tx.tx.ExecContext(ctx, `INSERT INTO log_leaves (leaf, data) VALUES (?, ?)`, index, r.Leaf); err != nil {
+	if _, err := tx.exec(ctx, `INSERT INTO log_leaves (leaf, data) VALUES (?, ?)`, index, r.Leaf); err != nil {
 		return fmt.Errorf("sqlite.AppendLeaf: %w", err)
 	}
 	if r.Subject != "" {
-		if _, err := tx.tx.ExecContext(ctx, `INSERT INTO log_openings (leaf, subject, salt) VALUES (?, ?, ?)`, index, r.Subject, r.Salt); err != nil {
+		if _, err := tx.exec(ctx, `INSERT INTO log_openings (leaf, subject, salt) VALUES (?, ?, ?)`, index, r.Subject, r.Salt); err != nil {
 			return fmt.Errorf("sqlite.AppendLeaf: opening: %w", err)
 		}
 	}
+	tx.nextLeaf = index + 1
 	return nil
 }
 
@@ -116,7 +118,7 @@ func (tx *Tx) AppendLeaf(ctx context.Context, r *healthcode.LogRecord) error {
 func (tx *Tx) LogOpening(ctx context.Context, index int64) (string, []byte, error) {
 	var subject string
 	var salt []byte
-	err := tx.tx.QueryRowContext(ctx, `SELECT subject, salt FROM log_openings WHERE leaf = ?`, index).Scan(&subject, &salt)
+	err := tx.queryRow(ctx, `SELECT subject, salt FROM log_openings WHERE leaf = ?`, index).Scan(&subject, &salt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", nil, healthcode.Errorfd(healthcode.ENOTFOUND, "tlog.no_opening", "leaf %d has no subject opening", index)
 	} else if err != nil {
@@ -127,7 +129,7 @@ func (tx *Tx) LogOpening(ctx context.Context, index int64) (string, []byte, erro
 
 // PutCheckpoint implements healthcode.Tx.
 func (tx *Tx) PutCheckpoint(ctx context.Context, c *healthcode.Checkpoint) error {
-	_, err := tx.tx.ExecContext(ctx, `INSERT INTO checkpoints (size, root, note, created_at) VALUES (?, ?, ?, ?)
+	_, err := tx.exec(ctx, `INSERT INTO checkpoints (size, root, note, created_at) VALUES (?, ?, ?, ?)
 		ON CONFLICT (size) DO NOTHING`, c.Size, c.Root[:], c.Note, nanos(c.Time))
 	if err != nil {
 		return fmt.Errorf("sqlite.PutCheckpoint: %w", err)
@@ -140,7 +142,7 @@ func (tx *Tx) LatestCheckpoint(ctx context.Context) (*healthcode.Checkpoint, err
 	var c healthcode.Checkpoint
 	var root []byte
 	var t int64
-	err := tx.tx.QueryRowContext(ctx, `SELECT size, root, note, created_at FROM checkpoints ORDER BY size DESC LIMIT 1`).Scan(&c.Size, &root, &c.Note, &t)
+	err := tx.queryRow(ctx, `SELECT size, root, note, created_at FROM checkpoints ORDER BY size DESC LIMIT 1`).Scan(&c.Size, &root, &c.Note, &t)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, healthcode.Errorfd(healthcode.ENOTFOUND, "tlog.no_checkpoint", "no checkpoint signed yet")
 	} else if err != nil {

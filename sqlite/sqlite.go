@@ -1,7 +1,8 @@
 // Package sqlite stores a healthcode node in one embedded SQLite file. It
-// implements healthcode.Store with the pure-Go modernc.org/sqlite driver: one
-// writer connection (transactions begin IMMEDIATE, so writers queue instead of
-// failing on upgrade) and a pool of read-only connections under WAL.
+// implements healthcode.Store with the pure-Go modernc.org/sqlite driver:
+// writes go one transaction at a time (begun IMMEDIATE, so they never fail on
+// a lock upgrade), reads go to a pool of read-only connections under WAL, and
+// every statement is prepared once and reused.
 //
 // It never decides a colour or builds a log leaf: it keeps what the engine
 // hands it, in the transaction the engine opens.
@@ -19,6 +20,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"healthcode"
@@ -35,6 +37,42 @@ type DB struct {
 	path  string
 	write *sql.DB
 	read  *sql.DB
+	// Prepared statements, by query text, for each pool: the driver parses
+	// a statement once, not on every call.
+	writeStmts, readStmts stmtCache
+	writeMu               sync.Mutex // one write transaction at a time
+}
+
+type stmtCache struct {
+	db *sql.DB
+	mu sync.Mutex
+	m  map[string]*sql.Stmt
+}
+
+func (c *stmtCache) get(ctx context.Context, query string) (*sql.Stmt, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if s, ok := c.m[query]; ok {
+		return s, nil
+	}
+	s, err := c.db.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if c.m == nil {
+		c.m = map[string]*sql.Stmt{}
+	}
+	c.m[query] = s
+	return s, nil
+}
+
+func (c *stmtCache) close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, s := range c.m {
+		s.Close()
+	}
+	c.m = nil
 }
 
 var _ healthcode.Store = (*DB)(nil)
@@ -53,7 +91,10 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlite.Open: %w", err)
 	}
-	w.SetMaxOpenConns(1)
+	// Writers take turns on writeMu; the second connection lets a statement
+	// be prepared (and cached) while the first is inside a transaction.
+	w.SetMaxOpenConns(2)
+	w.SetMaxIdleConns(2)
 	w.SetConnMaxIdleTime(0)
 	db := &DB{path: path, write: w}
 	if err := db.migrate(ctx); err != nil {
@@ -70,11 +111,14 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
 	db.read = r
+	db.writeStmts.db, db.readStmts.db = w, r
 	return db, nil
 }
 
 // Close closes both pools.
 func (db *DB) Close() error {
+	db.writeStmts.close()
+	db.readStmts.close()
 	err1 := db.read.Close()
 	err2 := db.write.Close()
 	return errors.Join(err1, err2)
@@ -124,11 +168,13 @@ func (db *DB) migrate(ctx context.Context) error {
 
 // Update runs fn in one IMMEDIATE transaction on the writer connection.
 func (db *DB) Update(ctx context.Context, fn func(healthcode.Tx) error) error {
+	db.writeMu.Lock()
+	defer db.writeMu.Unlock()
 	sqlTx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("sqlite.Update: begin: %w", err)
 	}
-	tx := &Tx{tx: sqlTx}
+	tx := &Tx{tx: sqlTx, stmts: &db.writeStmts, nextLeaf: -1}
 	if err := fn(tx); err != nil {
 		sqlTx.Rollback()
 		return err
@@ -146,7 +192,7 @@ func (db *DB) View(ctx context.Context, fn func(healthcode.ReadTx) error) error 
 		return fmt.Errorf("sqlite.View: begin: %w", err)
 	}
 	defer sqlTx.Rollback()
-	return fn(&Tx{tx: sqlTx})
+	return fn(&Tx{tx: sqlTx, stmts: &db.readStmts, nextLeaf: -1})
 }
 
 // Exec runs raw SQL on the writer: for tests and tamper drills only.
@@ -157,7 +203,56 @@ func (db *DB) Exec(ctx context.Context, query string, args ...any) error {
 
 // Tx is a transaction; it implements healthcode.Tx.
 type Tx struct {
-	tx *sql.Tx
+	tx    *sql.Tx
+	stmts *stmtCache
+	// nextLeaf is the index the next log leaf must have, once known in
+	// this transaction (-1 before).
+	nextLeaf int64
+}
+
+func (tx *Tx) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	s, err := tx.stmts.get(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return tx.tx.StmtContext(ctx, s), nil
+}
+
+func (tx *Tx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	s, err := tx.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return s.ExecContext(ctx, args...)
+}
+
+func (tx *Tx) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	s, err := tx.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return s.QueryContext(ctx, args...)
+}
+
+// row is *sql.Row or a preparation error that Scan reports.
+type row struct {
+	r   *sql.Row
+	err error
+}
+
+func (r row) Scan(dest ...any) error {
+	if r.err != nil {
+		return r.err
+	}
+	return r.r.Scan(dest...)
+}
+
+func (tx *Tx) queryRow(ctx context.Context, query string, args ...any) row {
+	s, err := tx.stmt(ctx, query)
+	if err != nil {
+		return row{err: err}
+	}
+	return row{r: s.QueryRowContext(ctx, args...)}
 }
 
 func nanos(t time.Time) int64 { return t.UnixNano() }
@@ -194,7 +289,7 @@ func scanPerson(row interface{ Scan(...any) error }) (*healthcode.Person, error)
 
 // Person implements healthcode.ReadTx.
 func (tx *Tx) Person(ctx context.Context, pseudonym string) (*healthcode.Person, error) {
-	p, err := scanPerson(tx.tx.QueryRowContext(ctx, `SELECT `+personCols+` FROM people p LEFT JOIN person_keys k USING (pseudonym) WHERE p.pseudonym = ?`, pseudonym))
+	p, err := scanPerson(tx.queryRow(ctx, `SELECT `+personCols+` FROM people p LEFT JOIN person_keys k USING (pseudonym) WHERE p.pseudonym = ?`, pseudonym))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, healthcode.Errorfd(healthcode.ENOTFOUND, "person.unknown", "no person %q", pseudonym)
 	} else if err != nil {
@@ -205,7 +300,7 @@ func (tx *Tx) Person(ctx context.Context, pseudonym string) (*healthcode.Person,
 
 // PersonByIDHash implements healthcode.ReadTx.
 func (tx *Tx) PersonByIDHash(ctx context.Context, idHash []byte) (*healthcode.Person, error) {
-	p, err := scanPerson(tx.tx.QueryRowContext(ctx, `SELECT `+personCols+` FROM people p LEFT JOIN person_keys k USING (pseudonym) WHERE p.id_hash = ?`, idHash))
+	p, err := scanPerson(tx.queryRow(ctx, `SELECT `+personCols+` FROM people p LEFT JOIN person_keys k USING (pseudonym) WHERE p.id_hash = ?`, idHash))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, healthcode.Errorfd(healthcode.ENOTFOUND, "person.unknown", "no person with that ID number")
 	} else if err != nil {
@@ -217,17 +312,17 @@ func (tx *Tx) PersonByIDHash(ctx context.Context, idHash []byte) (*healthcode.Pe
 // PeopleCount implements healthcode.ReadTx.
 func (tx *Tx) PeopleCount(ctx context.Context) (int64, error) {
 	var n int64
-	err := tx.tx.QueryRowContext(ctx, `SELECT count(*) FROM people`).Scan(&n)
+	err := tx.queryRow(ctx, `SELECT count(*) FROM people`).Scan(&n)
 	return n, err
 }
 
 // Pseudonyms implements healthcode.ReadTx.
 func (tx *Tx) Pseudonyms(ctx context.Context, after string, limit int) ([]string, error) {
-	return queryStrings(ctx, tx.tx, `SELECT pseudonym FROM people WHERE pseudonym > ? ORDER BY pseudonym LIMIT ?`, after, limit)
+	return tx.queryStrings(ctx, `SELECT pseudonym FROM people WHERE pseudonym > ? ORDER BY pseudonym LIMIT ?`, after, limit)
 }
 
-func queryStrings(ctx context.Context, q *sql.Tx, query string, args ...any) ([]string, error) {
-	rows, err := q.QueryContext(ctx, query, args...)
+func (tx *Tx) queryStrings(ctx context.Context, query string, args ...any) ([]string, error) {
+	rows, err := tx.query(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -248,14 +343,14 @@ func (tx *Tx) CreatePerson(ctx context.Context, p *healthcode.Person) error {
 	if err := p.Validate(); err != nil {
 		return err
 	}
-	_, err := tx.tx.ExecContext(ctx, `INSERT INTO people (pseudonym, region, masked_name, id_hash, sealed, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+	_, err := tx.exec(ctx, `INSERT INTO people (pseudonym, region, masked_name, id_hash, sealed, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
 		p.Pseudonym, p.Region, p.MaskedName, p.IDHash, p.Sealed, nanos(p.CreatedAt))
 	if isUnique(err) {
 		return healthcode.Errorfd(healthcode.ECONFLICT, "person.exists", "person already registered")
 	} else if err != nil {
 		return fmt.Errorf("sqlite.CreatePerson: %w", err)
 	}
-	if _, err := tx.tx.ExecContext(ctx, `INSERT INTO person_keys (pseudonym, wrapped) VALUES (?, ?)`, p.Pseudonym, p.WrappedKey); err != nil {
+	if _, err := tx.exec(ctx, `INSERT INTO person_keys (pseudonym, wrapped) VALUES (?, ?)`, p.Pseudonym, p.WrappedKey); err != nil {
 		return fmt.Errorf("sqlite.CreatePerson: key: %w", err)
 	}
 	return nil
@@ -277,7 +372,7 @@ func scanEvidence(row interface{ Scan(...any) error }) (*healthcode.Evidence, er
 
 // Evidence implements healthcode.ReadTx.
 func (tx *Tx) Evidence(ctx context.Context, subject string) ([]healthcode.Evidence, error) {
-	rows, err := tx.tx.QueryContext(ctx, `SELECT `+evidenceCols+` FROM evidence WHERE subject = ? ORDER BY observed_at, id`, subject)
+	rows, err := tx.query(ctx, `SELECT `+evidenceCols+` FROM evidence WHERE subject = ? ORDER BY observed_at, id`, subject)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite.Evidence: %w", err)
 	}
@@ -295,7 +390,7 @@ func (tx *Tx) Evidence(ctx context.Context, subject string) ([]healthcode.Eviden
 
 // EvidenceByExternalID implements healthcode.ReadTx.
 func (tx *Tx) EvidenceByExternalID(ctx context.Context, submitter, externalID string) (*healthcode.Evidence, error) {
-	e, err := scanEvidence(tx.tx.QueryRowContext(ctx, `SELECT `+evidenceCols+` FROM evidence WHERE submitter = ? AND external_id = ?`, submitter, externalID))
+	e, err := scanEvidence(tx.queryRow(ctx, `SELECT `+evidenceCols+` FROM evidence WHERE submitter = ? AND external_id = ?`, submitter, externalID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, healthcode.Errorfd(healthcode.ENOTFOUND, "evidence.unknown", "no evidence %q from %q", externalID, submitter)
 	} else if err != nil {
@@ -306,7 +401,7 @@ func (tx *Tx) EvidenceByExternalID(ctx context.Context, submitter, externalID st
 
 // InsertEvidence implements healthcode.Tx.
 func (tx *Tx) InsertEvidence(ctx context.Context, e *healthcode.Evidence) error {
-	res, err := tx.tx.ExecContext(ctx, `INSERT INTO evidence (kind, subject, submitter, submitter_name, submitter_role, external_id,
+	res, err := tx.exec(ctx, `INSERT INTO evidence (kind, subject, submitter, submitter_name, submitter_role, external_id,
 		observed_at, recorded_at, result, pooled, pool_id, diagnosis, case_ref, risk_level, area, dose)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		e.Kind, e.Subject, e.Submitter, e.SubmitterName, e.SubmitterRole, e.ExternalID, nanos(e.ObservedAt), nanos(e.RecordedAt),
@@ -373,7 +468,7 @@ func parseIDs(s string) ([]int64, error) {
 
 // Decision implements healthcode.ReadTx.
 func (tx *Tx) Decision(ctx context.Context, subject string) (*healthcode.Decision, error) {
-	d, err := scanDecision(tx.tx.QueryRowContext(ctx, `SELECT `+decisionCols+` FROM decisions
+	d, err := scanDecision(tx.queryRow(ctx, `SELECT `+decisionCols+` FROM decisions
 		WHERE id = (SELECT decision_id FROM current_codes WHERE subject = ?)`, subject))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, healthcode.Errorfd(healthcode.ENOTFOUND, "decision.none", "no decision for %q", subject)
@@ -385,7 +480,7 @@ func (tx *Tx) Decision(ctx context.Context, subject string) (*healthcode.Decisio
 
 // Decisions implements healthcode.ReadTx.
 func (tx *Tx) Decisions(ctx context.Context, subject string) ([]healthcode.Decision, error) {
-	rows, err := tx.tx.QueryContext(ctx, `SELECT `+decisionCols+` FROM decisions WHERE subject = ? ORDER BY id`, subject)
+	rows, err := tx.query(ctx, `SELECT `+decisionCols+` FROM decisions WHERE subject = ? ORDER BY id`, subject)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite.Decisions: %w", err)
 	}
@@ -407,7 +502,7 @@ func (tx *Tx) PutDecision(ctx context.Context, d *healthcode.Decision) error {
 	if d.LiftsAt != nil {
 		lifts = nanos(*d.LiftsAt)
 	}
-	res, err := tx.tx.ExecContext(ctx, `INSERT INTO decisions (`+decisionCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	res, err := tx.exec(ctx, `INSERT INTO decisions (`+decisionCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		d.Subject, d.Colour, d.Reason, d.RuleID, d.RuleSetVersion, d.RuleSetHash, formatIDs(d.EvidenceIDs), d.EvidenceDigest,
 		lifts, nanos(d.ReviewAt), nanos(d.DecidedAt), d.LogIndex, d.Actor)
 	if isForeignKey(err) {
@@ -419,7 +514,7 @@ func (tx *Tx) PutDecision(ctx context.Context, d *healthcode.Decision) error {
 	if err != nil {
 		return err
 	}
-	_, err = tx.tx.ExecContext(ctx, `INSERT INTO current_codes (subject, decision_id, colour, review_at) VALUES (?, ?, ?, ?)
+	_, err = tx.exec(ctx, `INSERT INTO current_codes (subject, decision_id, colour, review_at) VALUES (?, ?, ?, ?)
 		ON CONFLICT (subject) DO UPDATE SET decision_id = excluded.decision_id, colour = excluded.colour, review_at = excluded.review_at`,
 		d.Subject, id, d.Colour, nanos(d.ReviewAt))
 	if err != nil {
@@ -432,9 +527,9 @@ func (tx *Tx) PutDecision(ctx context.Context, d *healthcode.Decision) error {
 func (tx *Tx) SetReviewAt(ctx context.Context, subject string, t time.Time) error {
 	var err error
 	if subject == "" {
-		_, err = tx.tx.ExecContext(ctx, `UPDATE current_codes SET review_at = ?`, nanos(t))
+		_, err = tx.exec(ctx, `UPDATE current_codes SET review_at = ?`, nanos(t))
 	} else {
-		_, err = tx.tx.ExecContext(ctx, `UPDATE current_codes SET review_at = ? WHERE subject = ?`, nanos(t), subject)
+		_, err = tx.exec(ctx, `UPDATE current_codes SET review_at = ? WHERE subject = ?`, nanos(t), subject)
 	}
 	if err != nil {
 		return fmt.Errorf("sqlite.SetReviewAt: %w", err)
@@ -444,7 +539,7 @@ func (tx *Tx) SetReviewAt(ctx context.Context, subject string, t time.Time) erro
 
 // DueForReview implements healthcode.ReadTx.
 func (tx *Tx) DueForReview(ctx context.Context, t time.Time, limit int) ([]string, error) {
-	out, err := queryStrings(ctx, tx.tx, `SELECT subject FROM current_codes WHERE review_at <= ? ORDER BY review_at, subject LIMIT ?`, nanos(t), limit)
+	out, err := tx.queryStrings(ctx, `SELECT subject FROM current_codes WHERE review_at <= ? ORDER BY review_at, subject LIMIT ?`, nanos(t), limit)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite.DueForReview: %w", err)
 	}
@@ -453,7 +548,7 @@ func (tx *Tx) DueForReview(ctx context.Context, t time.Time, limit int) ([]strin
 
 // ColourCounts implements healthcode.ReadTx.
 func (tx *Tx) ColourCounts(ctx context.Context) (map[healthcode.Colour]int64, error) {
-	rows, err := tx.tx.QueryContext(ctx, `SELECT colour, count(*) FROM current_codes GROUP BY colour`)
+	rows, err := tx.query(ctx, `SELECT colour, count(*) FROM current_codes GROUP BY colour`)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite.ColourCounts: %w", err)
 	}
@@ -473,7 +568,7 @@ func (tx *Tx) ColourCounts(ctx context.Context) (map[healthcode.Colour]int64, er
 // PrincipalByToken implements healthcode.ReadTx.
 func (tx *Tx) PrincipalByToken(ctx context.Context, tokenHash []byte) (*healthcode.Principal, error) {
 	var p healthcode.Principal
-	err := tx.tx.QueryRowContext(ctx, `SELECT id, name, role, unit, subject FROM tokens WHERE hash = ?`, tokenHash).
+	err := tx.queryRow(ctx, `SELECT id, name, role, unit, subject FROM tokens WHERE hash = ?`, tokenHash).
 		Scan(&p.ID, &p.Name, &p.Role, &p.Unit, &p.Subject)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, healthcode.Errorfd(healthcode.EUNAUTHORIZED, "auth.unknown_token", "unknown token")
@@ -485,7 +580,7 @@ func (tx *Tx) PrincipalByToken(ctx context.Context, tokenHash []byte) (*healthco
 
 // CreateToken implements healthcode.Tx.
 func (tx *Tx) CreateToken(ctx context.Context, tokenHash []byte, p *healthcode.Principal) error {
-	_, err := tx.tx.ExecContext(ctx, `INSERT INTO tokens (hash, id, name, role, unit, subject) VALUES (?, ?, ?, ?, ?, ?)`,
+	_, err := tx.exec(ctx, `INSERT INTO tokens (hash, id, name, role, unit, subject) VALUES (?, ?, ?, ?, ?, ?)`,
 		tokenHash, p.ID, p.Name, p.Role, p.Unit, p.Subject)
 	if isUnique(err) {
 		return healthcode.Errorfd(healthcode.ECONFLICT, "token.exists", "token already exists")
@@ -507,7 +602,7 @@ func scanRuleSet(row interface{ Scan(...any) error }) (*healthcode.RuleSetRecord
 
 // ActiveRuleSet implements healthcode.ReadTx.
 func (tx *Tx) ActiveRuleSet(ctx context.Context) (*healthcode.RuleSetRecord, error) {
-	r, err := scanRuleSet(tx.tx.QueryRowContext(ctx, `SELECT version, hash, source, published_at, published_by FROM rulesets WHERE active = 1`))
+	r, err := scanRuleSet(tx.queryRow(ctx, `SELECT version, hash, source, published_at, published_by FROM rulesets WHERE active = 1`))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, healthcode.Errorfd(healthcode.ENOTFOUND, "ruleset.none", "no rule set is in force")
 	} else if err != nil {
@@ -518,7 +613,7 @@ func (tx *Tx) ActiveRuleSet(ctx context.Context) (*healthcode.RuleSetRecord, err
 
 // RuleSet implements healthcode.ReadTx.
 func (tx *Tx) RuleSet(ctx context.Context, version string) (*healthcode.RuleSetRecord, error) {
-	r, err := scanRuleSet(tx.tx.QueryRowContext(ctx, `SELECT version, hash, source, published_at, published_by FROM rulesets WHERE version = ?`, version))
+	r, err := scanRuleSet(tx.queryRow(ctx, `SELECT version, hash, source, published_at, published_by FROM rulesets WHERE version = ?`, version))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, healthcode.Errorfd(healthcode.ENOTFOUND, "ruleset.unknown", "no rule set %q", version)
 	} else if err != nil {
@@ -530,11 +625,11 @@ func (tx *Tx) RuleSet(ctx context.Context, version string) (*healthcode.RuleSetR
 // PutRuleSet implements healthcode.Tx.
 func (tx *Tx) PutRuleSet(ctx context.Context, r *healthcode.RuleSetRecord, activate bool) error {
 	if activate {
-		if _, err := tx.tx.ExecContext(ctx, `UPDATE rulesets SET active = 0 WHERE active = 1`); err != nil {
+		if _, err := tx.exec(ctx, `UPDATE rulesets SET active = 0 WHERE active = 1`); err != nil {
 			return fmt.Errorf("sqlite.PutRuleSet: %w", err)
 		}
 	}
-	_, err := tx.tx.ExecContext(ctx, `INSERT INTO rulesets (version, hash, source, published_at, published_by, active) VALUES (?, ?, ?, ?, ?, ?)`,
+	_, err := tx.exec(ctx, `INSERT INTO rulesets (version, hash, source, published_at, published_by, active) VALUES (?, ?, ?, ?, ?, ?)`,
 		r.Version, r.Hash, r.Source, nanos(r.PublishedAt), r.PublishedBy, activate)
 	if isUnique(err) {
 		return healthcode.Errorfd(healthcode.ECONFLICT, "ruleset.exists", "rule set version %q already published", r.Version)
