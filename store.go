@@ -25,6 +25,9 @@ type ReadTx interface {
 	// PersonByIDHash finds a person by the keyed hash of the ID number.
 	// Returns ENOTFOUND if there is none.
 	PersonByIDHash(ctx context.Context, idHash []byte) (*Person, error)
+	// PseudonymsByIDHash maps each known ID hash (as a string) to its
+	// person's pseudonym; unknown hashes are absent from the map.
+	PseudonymsByIDHash(ctx context.Context, idHashes [][]byte) (map[string]string, error)
 	// PeopleCount returns the number of people.
 	PeopleCount(ctx context.Context) (int64, error)
 	// Pseudonyms returns up to limit pseudonyms greater than after, in order.
@@ -32,6 +35,9 @@ type ReadTx interface {
 
 	// Evidence returns the person's evidence ordered by ObservedAt, then ID.
 	Evidence(ctx context.Context, subject string) ([]Evidence, error)
+	// EvidenceOf returns the evidence of each of the subjects, as Evidence
+	// does; subjects with none are absent from the map.
+	EvidenceOf(ctx context.Context, subjects []string) (map[string][]Evidence, error)
 	// EvidenceByExternalID returns the evidence a submitter filed under an
 	// external id. Returns ENOTFOUND if there is none.
 	EvidenceByExternalID(ctx context.Context, submitter, externalID string) (*Evidence, error)
@@ -39,6 +45,9 @@ type ReadTx interface {
 	// Decision returns the person's current decision. Returns ENOTFOUND if
 	// the person has none yet.
 	Decision(ctx context.Context, subject string) (*Decision, error)
+	// DecisionsOf returns the current decision of each of the subjects;
+	// subjects with none are absent from the map.
+	DecisionsOf(ctx context.Context, subjects []string) (map[string]*Decision, error)
 	// Decisions returns every decision the person has held, oldest first.
 	Decisions(ctx context.Context, subject string) ([]Decision, error)
 	// DueForReview returns up to limit pseudonyms whose decision must be
@@ -81,19 +90,22 @@ type Tx interface {
 	// CreatePerson stores a new person. Returns ECONFLICT if the pseudonym or
 	// ID hash exists.
 	CreatePerson(ctx context.Context, p *Person) error
-	// InsertEvidence stores e and sets e.ID. Returns ECONFLICT if the
-	// submitter has already filed e.ExternalID.
-	InsertEvidence(ctx context.Context, e *Evidence) error
+	// InsertEvidence stores each piece of evidence and sets its ID, except
+	// those whose submitter has already filed their ExternalID (earlier, or
+	// earlier in evs): for those inserted[i] is false and nothing is
+	// written. Returns ENOTFOUND if a subject is unknown.
+	InsertEvidence(ctx context.Context, evs []*Evidence) (inserted []bool, err error)
 	// PutDecision makes d the person's current decision and adds it to the
 	// history.
 	PutDecision(ctx context.Context, d *Decision) error
 	// SetReviewAt moves the review time of the person's current decision
 	// (every person if subject is empty).
 	SetReviewAt(ctx context.Context, subject string, t time.Time) error
-	// AppendLeaf stores a log leaf with the stored hashes that adding it
-	// creates and the opening of its subject commitment. Returns ECONFLICT
-	// if r.Index is not the log's size.
-	AppendLeaf(ctx context.Context, r *LogRecord) error
+	// AppendLeaves stores log leaves, in order, each with the stored hashes
+	// that adding it creates and the opening of its subject commitment.
+	// Returns ECONFLICT if the first index is not the log's size or the
+	// indexes do not follow on.
+	AppendLeaves(ctx context.Context, rs []*LogRecord) error
 	// PutCheckpoint records a signed checkpoint.
 	PutCheckpoint(ctx context.Context, c *Checkpoint) error
 	// CreateToken stores the hash of a bearer token for p.

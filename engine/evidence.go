@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"time"
 
 	"healthcode"
@@ -22,33 +23,70 @@ func (e *Engine) Submit(ctx context.Context, actor *healthcode.Principal, items 
 		return nil, err
 	}
 	now := e.now()
+	// Hash the ID numbers before the transaction: it is CPU work.
+	idHashes := make([][]byte, len(items))
+	for i := range items {
+		if items[i].Evidence.Subject == "" && items[i].IDNumber != "" {
+			idHashes[i] = e.Keys.IDHash(items[i].IDNumber)
+		}
+	}
 	var out []healthcode.Outcome
 	err = e.update(ctx, func(u *unit) error {
+		pseudonyms, err := u.tx.PseudonymsByIDHash(ctx, idHashes)
+		if err != nil {
+			return err
+		}
 		out = make([]healthcode.Outcome, len(items))
+		reject := func(i int, err error) error {
+			if healthcode.ErrorCode(err) == healthcode.EINTERNAL {
+				return err
+			}
+			out[i] = healthcode.Outcome{Line: items[i].Line, Status: healthcode.Rejected, Err: err}
+			return nil
+		}
+		var valid []*healthcode.Evidence
+		var at []int // valid[k] is items[at[k]]
+		for i := range items {
+			ev, err := e.prepare(ctx, u, actor, &items[i], idHashes[i], pseudonyms, now)
+			if err != nil {
+				if err := reject(i, err); err != nil {
+					return err
+				}
+				continue
+			}
+			valid, at = append(valid, ev), append(at, i)
+		}
+		inserted, err := u.tx.InsertEvidence(ctx, valid)
+		if err != nil {
+			return err
+		}
 		var touched []string
 		seen := map[string]bool{}
-		for i := range items {
-			o, err := e.accept(ctx, u, actor, &items[i], now)
-			if err != nil && healthcode.ErrorCode(err) == healthcode.EINTERNAL {
-				return err
+		for k, ev := range valid {
+			i := at[k]
+			if !inserted[k] {
+				o, err := e.duplicate(ctx, u, ev)
+				if err != nil {
+					if err := reject(i, err); err != nil {
+						return err
+					}
+					continue
+				}
+				o.Line, out[i] = items[i].Line, o
+				continue
 			}
-			o.Line, o.Err = items[i].Line, err
-			if err != nil {
-				o.Status = healthcode.Rejected
-			}
-			out[i] = o
-			if o.Status == healthcode.Accepted && !seen[o.Subject] {
-				seen[o.Subject] = true
-				touched = append(touched, o.Subject)
+			u.log(&healthcode.LogEntry{Type: healthcode.LogEvidence, Time: now, Region: e.Region, Subject: ev.Subject,
+				EvidenceDigest: healthcode.EvidenceSetDigest([]healthcode.Evidence{*ev}), ActorName: actor.Name, ActorRole: actor.Role,
+				Ref: "evidence/" + strconv.FormatInt(ev.ID, 10)})
+			out[i] = healthcode.Outcome{Line: items[i].Line, Status: healthcode.Accepted, EvidenceID: ev.ID, Subject: ev.Subject}
+			if !seen[ev.Subject] {
+				seen[ev.Subject] = true
+				touched = append(touched, ev.Subject)
 			}
 		}
-		decided := map[string]*healthcode.Decision{}
-		for _, s := range touched {
-			d, err := e.reevaluate(ctx, u, rs, s, now)
-			if err != nil {
-				return err
-			}
-			decided[s] = d
+		decided, err := e.reevaluateAll(ctx, u, rs, touched, now)
+		if err != nil {
+			return err
 		}
 		for i := range out {
 			if out[i].Status == healthcode.Accepted {
@@ -63,64 +101,93 @@ func (e *Engine) Submit(ctx context.Context, actor *healthcode.Principal, items 
 	return out, nil
 }
 
-// accept validates, stores and logs one submission.
-func (e *Engine) accept(ctx context.Context, u *unit, actor *healthcode.Principal, s *healthcode.Submission, now time.Time) (healthcode.Outcome, error) {
+// prepare checks one submission and returns it as the evidence to store.
+// idHash is the keyed hash of its ID number (nil if it names a pseudonym),
+// pseudonyms the batch's ID hashes resolved.
+func (e *Engine) prepare(ctx context.Context, u *unit, actor *healthcode.Principal, s *healthcode.Submission, idHash []byte,
+	pseudonyms map[string]string, now time.Time) (*healthcode.Evidence, error) {
 	ev := s.Evidence
 	if !actor.Role.SubmitsEvidence(ev.Kind) {
 		if !ev.Kind.Valid() {
-			return healthcode.Outcome{}, healthcode.Errorfd(healthcode.EINVALID, "evidence.kind", "unknown evidence kind %q", ev.Kind)
+			return nil, healthcode.Errorfd(healthcode.EINVALID, "evidence.kind", "unknown evidence kind %q", ev.Kind)
 		}
-		return healthcode.Outcome{}, healthcode.Errorfd(healthcode.EFORBIDDEN, "evidence.kind_not_allowed", "a %s may not submit %s evidence", actor.Role, ev.Kind)
+		return nil, healthcode.Errorfd(healthcode.EFORBIDDEN, "evidence.kind_not_allowed", "a %s may not submit %s evidence", actor.Role, ev.Kind)
 	}
 	ev.Submitter, ev.SubmitterName, ev.SubmitterRole = actor.ID, actor.Name, actor.Role
 	ev.RecordedAt = now
-	if ev.Subject == "" && s.IDNumber != "" {
-		p, err := u.tx.PersonByIDHash(ctx, e.Keys.IDHash(s.IDNumber))
-		if err != nil {
-			return healthcode.Outcome{}, err
+	if idHash != nil {
+		p, ok := pseudonyms[string(idHash)]
+		if !ok {
+			return nil, healthcode.Errorfd(healthcode.ENOTFOUND, "person.unknown", "no person with that ID number")
 		}
-		ev.Subject = p.Pseudonym
+		ev.Subject = p
 	} else if ev.Subject != "" {
 		if _, err := u.tx.Person(ctx, ev.Subject); err != nil {
-			return healthcode.Outcome{}, err
+			return nil, err
 		}
 	}
 	if err := ev.Validate(now); err != nil {
-		return healthcode.Outcome{}, err
+		return nil, err
 	}
-	if old, err := u.tx.EvidenceByExternalID(ctx, ev.Submitter, ev.ExternalID); err == nil {
-		if old.Digest() != ev.Digest() {
-			return healthcode.Outcome{}, healthcode.Errorfd(healthcode.ECONFLICT, "evidence.conflict",
-				"%s was already submitted with different content; submit a correction under a new id", ev.ExternalID)
-		}
-		return healthcode.Outcome{Status: healthcode.Duplicate, EvidenceID: old.ID, Subject: old.Subject}, nil
-	} else if healthcode.ErrorCode(err) != healthcode.ENOTFOUND {
-		return healthcode.Outcome{}, err
-	}
-	if err := u.tx.InsertEvidence(ctx, &ev); err != nil {
-		return healthcode.Outcome{}, err
-	}
-	u.log(&healthcode.LogEntry{Type: healthcode.LogEvidence, Time: now, Region: e.Region, Subject: ev.Subject,
-		EvidenceDigest: healthcode.EvidenceSetDigest([]healthcode.Evidence{ev}), ActorName: actor.Name, ActorRole: actor.Role,
-		Ref: fmt.Sprintf("evidence/%d", ev.ID)})
-	return healthcode.Outcome{Status: healthcode.Accepted, EvidenceID: ev.ID, Subject: ev.Subject}, nil
+	return &ev, nil
 }
 
-// reevaluate applies rs to the person's evidence and, if the result differs
-// from the decision the person holds, stores and logs the new decision.
-// It returns the decision the person holds afterwards.
-func (e *Engine) reevaluate(ctx context.Context, u *unit, rs healthcode.RuleSet, subject string, now time.Time) (*healthcode.Decision, error) {
-	evs, err := u.tx.Evidence(ctx, subject)
+// duplicate answers a submission whose external id its submitter has filed
+// before: the same content is a harmless repeat, other content a conflict.
+func (e *Engine) duplicate(ctx context.Context, u *unit, ev *healthcode.Evidence) (healthcode.Outcome, error) {
+	old, err := u.tx.EvidenceByExternalID(ctx, ev.Submitter, ev.ExternalID)
+	if err != nil {
+		return healthcode.Outcome{}, err
+	}
+	if old.Digest() != ev.Digest() {
+		return healthcode.Outcome{}, healthcode.Errorfd(healthcode.ECONFLICT, "evidence.conflict",
+			"%s was already submitted with different content; submit a correction under a new id", ev.ExternalID)
+	}
+	return healthcode.Outcome{Status: healthcode.Duplicate, EvidenceID: old.ID, Subject: old.Subject}, nil
+}
+
+// reevaluateAll applies rs to each subject's evidence (read in one go) and
+// records the decisions that changed. It returns the decision each holds
+// afterwards (nil for the rule set's default).
+func (e *Engine) reevaluateAll(ctx context.Context, u *unit, rs healthcode.RuleSet, subjects []string, now time.Time) (map[string]*healthcode.Decision, error) {
+	out := make(map[string]*healthcode.Decision, len(subjects))
+	if len(subjects) == 0 {
+		return out, nil
+	}
+	evs, err := u.tx.EvidenceOf(ctx, subjects)
 	if err != nil {
 		return nil, err
 	}
+	cur, err := u.tx.DecisionsOf(ctx, subjects)
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range subjects {
+		d, err := e.decide(ctx, u, rs, s, evs[s], cur[s], now)
+		if err != nil {
+			return nil, err
+		}
+		out[s] = d
+	}
+	return out, nil
+}
+
+// reevaluate is reevaluateAll for one person.
+func (e *Engine) reevaluate(ctx context.Context, u *unit, rs healthcode.RuleSet, subject string, now time.Time) (*healthcode.Decision, error) {
+	ds, err := e.reevaluateAll(ctx, u, rs, []string{subject}, now)
+	if err != nil {
+		return nil, err
+	}
+	return ds[subject], nil
+}
+
+// decide applies rs to a person's evidence and, if the result differs from
+// the decision cur the person holds, stores and logs the new decision. It
+// returns the decision the person holds afterwards.
+func (e *Engine) decide(ctx context.Context, u *unit, rs healthcode.RuleSet, subject string, evs []healthcode.Evidence, cur *healthcode.Decision, now time.Time) (*healthcode.Decision, error) {
 	d, err := rs.Evaluate(subject, evs, now)
 	if err != nil {
 		return nil, fmt.Errorf("engine: evaluate %s: %w", subject, err)
-	}
-	cur, err := u.tx.Decision(ctx, subject)
-	if err != nil && healthcode.ErrorCode(err) != healthcode.ENOTFOUND {
-		return nil, err
 	}
 	if cur == nil && isDefault(d) {
 		// Nothing decided before and the rules find nothing now: the

@@ -42,19 +42,14 @@ func (e *Engine) ReviewDue(ctx context.Context, progress Progress) (reviewed, ch
 			return reviewed, changed, nil
 		}
 		err = e.update(ctx, func(u *unit) error {
+			before := len(u.changed)
+			ds, err := e.reevaluateAll(ctx, u, rs, due, now)
+			if err != nil {
+				return err
+			}
+			changed += int64(len(u.changed) - before)
 			for _, s := range due {
-				cur, err := u.tx.Decision(ctx, s)
-				if err != nil {
-					return err
-				}
-				d, err := e.reevaluate(ctx, u, rs, s, now)
-				if err != nil {
-					return err
-				}
-				if d == nil || !d.Same(cur) {
-					changed++
-				}
-				if d != nil && !d.ReviewAt.After(now) {
+				if d := ds[s]; d != nil && !d.ReviewAt.After(now) {
 					// A rule set that asks for review "now" would spin
 					// this loop: push it to the next interval.
 					if err := u.tx.SetReviewAt(ctx, s, now.Add(time.Minute)); err != nil {

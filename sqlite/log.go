@@ -78,12 +78,14 @@ func (tx *Tx) LogLeaf(ctx context.Context, index int64) ([]byte, error) {
 	return b, nil
 }
 
-// AppendLeaf implements healthcode.Tx.
-func (tx *Tx) AppendLeaf(ctx context.Context, r *healthcode.LogRecord) error {
-	index := r.Index
-	buf := make([]byte, 0, 32*len(r.Hashes))
-	for _, h := range r.Hashes {
-		buf = append(buf, h[:]...)
+// leafBatch is how many leaves one multi-row INSERT writes: one statement
+// per table for a whole batch is far cheaper than one per leaf.
+const leafBatch = 64
+
+// AppendLeaves implements healthcode.Tx.
+func (tx *Tx) AppendLeaves(ctx context.Context, rs []*healthcode.LogRecord) error {
+	if len(rs) == 0 {
+		return nil
 	}
 	// The primary key makes a second append at the same index fail; this
 	// makes a gap fail too (asking the store once per transaction).
@@ -94,24 +96,51 @@ func (tx *Tx) AppendLeaf(ctx context.Context, r *healthcode.LogRecord) error {
 		}
 		tx.nextLeaf = size
 	}
-	if index > tx.nextLeaf {
-		return healthcode.Errorfd(healthcode.ECONFLICT, "tlog.gap", "log append at %d leaves a gap (the log has %d leaves)", index, tx.nextLeaf)
-	}
-	if _, err := tx.exec(ctx, `INSERT INTO log_hashes (leaf, hashes) VALUES (?, ?)`, index, buf); isUnique(err) {
-		return healthcode.Errorfd(healthcode.ECONFLICT, "tlog.exists", "log leaf %d already exists", index)
-	} else if err != nil {
-		return fmt.Errorf("sqlite.AppendLeaf: %w", err)
-	}
-	if _, err := tx.exec(ctx, `INSERT INTO log_leaves (leaf, data) VALUES (?, ?)`, index, r.Leaf); err != nil {
-		return fmt.Errorf("sqlite.AppendLeaf: %w", err)
-	}
-	if r.Subject != "" {
-		if _, err := tx.exec(ctx, `INSERT INTO log_openings (leaf, subject, salt) VALUES (?, ?, ?)`, index, r.Subject, r.Salt); err != nil {
-			return fmt.Errorf("sqlite.AppendLeaf: opening: %w", err)
+	for i, r := range rs {
+		if r.Index != tx.nextLeaf+int64(i) {
+			if r.Index < tx.nextLeaf+int64(i) {
+				return healthcode.Errorfd(healthcode.ECONFLICT, "tlog.exists", "log leaf %d already exists", r.Index)
+			}
+			return healthcode.Errorfd(healthcode.ECONFLICT, "tlog.gap", "log append at %d leaves a gap (the next leaf is %d)", r.Index, tx.nextLeaf+int64(i))
 		}
 	}
-	tx.nextLeaf = index + 1
+	for start := 0; start < len(rs); start += leafBatch {
+		chunk := rs[start:min(start+leafBatch, len(rs))]
+		hashes := make([]any, 0, 2*len(chunk))
+		leaves := make([]any, 0, 2*len(chunk))
+		var openings []any
+		for _, r := range chunk {
+			buf := make([]byte, 0, 32*len(r.Hashes))
+			for _, h := range r.Hashes {
+				buf = append(buf, h[:]...)
+			}
+			hashes = append(hashes, r.Index, buf)
+			leaves = append(leaves, r.Index, r.Leaf)
+			if r.Subject != "" {
+				openings = append(openings, r.Index, r.Subject, r.Salt)
+			}
+		}
+		if _, err := tx.exec(ctx, multiInsert(`INSERT INTO log_hashes (leaf, hashes) VALUES `, "(?, ?)", len(chunk)), hashes...); isUnique(err) {
+			return healthcode.Errorfd(healthcode.ECONFLICT, "tlog.exists", "log leaf %d already exists", chunk[0].Index)
+		} else if err != nil {
+			return fmt.Errorf("sqlite.AppendLeaves: %w", err)
+		}
+		if _, err := tx.exec(ctx, multiInsert(`INSERT INTO log_leaves (leaf, data) VALUES `, "(?, ?)", len(chunk)), leaves...); err != nil {
+			return fmt.Errorf("sqlite.AppendLeaves: %w", err)
+		}
+		if len(openings) > 0 {
+			if _, err := tx.exec(ctx, multiInsert(`INSERT INTO log_openings (leaf, subject, salt) VALUES `, "(?, ?, ?)", len(openings)/3), openings...); err != nil {
+				return fmt.Errorf("sqlite.AppendLeaves: opening: %w", err)
+			}
+		}
+	}
+	tx.nextLeaf += int64(len(rs))
 	return nil
+}
+
+// multiInsert returns prefix followed by n copies of row, comma-separated.
+func multiInsert(prefix, row string, n int) string {
+	return prefix + row + strings.Repeat(", "+row, n-1)
 }
 
 // LogOpening implements healthcode.ReadTx.

@@ -12,6 +12,8 @@ import (
 	"context"
 	"database/sql"
 	"embed"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -309,6 +311,44 @@ func (tx *Tx) PersonByIDHash(ctx context.Context, idHash []byte) (*healthcode.Pe
 	return p, nil
 }
 
+// jsonList encodes values as a JSON array, the one parameter that queries
+// over a set of keys take (through json_each), so that a set of any size is
+// one prepared statement.
+func jsonList[T any](values []T) (string, error) {
+	b, err := json.Marshal(values)
+	return string(b), err
+}
+
+// PseudonymsByIDHash implements healthcode.ReadTx.
+func (tx *Tx) PseudonymsByIDHash(ctx context.Context, idHashes [][]byte) (map[string]string, error) {
+	out := make(map[string]string, len(idHashes))
+	if len(idHashes) == 0 {
+		return out, nil
+	}
+	hexes := make([]string, len(idHashes))
+	for i, h := range idHashes {
+		hexes[i] = hex.EncodeToString(h)
+	}
+	list, err := jsonList(hexes)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := tx.query(ctx, `SELECT id_hash, pseudonym FROM people WHERE id_hash IN (SELECT unhex(value) FROM json_each(?))`, list)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite.PseudonymsByIDHash: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var h []byte
+		var p string
+		if err := rows.Scan(&h, &p); err != nil {
+			return nil, fmt.Errorf("sqlite.PseudonymsByIDHash: %w", err)
+		}
+		out[string(h)] = p
+	}
+	return out, rows.Err()
+}
+
 // PeopleCount implements healthcode.ReadTx.
 func (tx *Tx) PeopleCount(ctx context.Context) (int64, error) {
 	var n int64
@@ -388,6 +428,31 @@ func (tx *Tx) Evidence(ctx context.Context, subject string) ([]healthcode.Eviden
 	return out, rows.Err()
 }
 
+// EvidenceOf implements healthcode.ReadTx.
+func (tx *Tx) EvidenceOf(ctx context.Context, subjects []string) (map[string][]healthcode.Evidence, error) {
+	out := make(map[string][]healthcode.Evidence, len(subjects))
+	if len(subjects) == 0 {
+		return out, nil
+	}
+	list, err := jsonList(subjects)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := tx.query(ctx, `SELECT `+evidenceCols+` FROM evidence WHERE subject IN (SELECT value FROM json_each(?)) ORDER BY subject, observed_at, id`, list)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite.EvidenceOf: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		e, err := scanEvidence(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite.EvidenceOf: %w", err)
+		}
+		out[e.Subject] = append(out[e.Subject], *e)
+	}
+	return out, rows.Err()
+}
+
 // EvidenceByExternalID implements healthcode.ReadTx.
 func (tx *Tx) EvidenceByExternalID(ctx context.Context, submitter, externalID string) (*healthcode.Evidence, error) {
 	e, err := scanEvidence(tx.queryRow(ctx, `SELECT `+evidenceCols+` FROM evidence WHERE submitter = ? AND external_id = ?`, submitter, externalID))
@@ -399,22 +464,71 @@ func (tx *Tx) EvidenceByExternalID(ctx context.Context, submitter, externalID st
 	return e, nil
 }
 
+// evidenceBatch is how many rows one multi-row INSERT of evidence writes.
+const evidenceBatch = 64
+
 // InsertEvidence implements healthcode.Tx.
-func (tx *Tx) InsertEvidence(ctx context.Context, e *healthcode.Evidence) error {
-	res, err := tx.exec(ctx, `INSERT INTO evidence (kind, subject, submitter, submitter_name, submitter_role, external_id,
-		observed_at, recorded_at, result, pooled, pool_id, diagnosis, case_ref, risk_level, area, dose)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		e.Kind, e.Subject, e.Submitter, e.SubmitterName, e.SubmitterRole, e.ExternalID, nanos(e.ObservedAt), nanos(e.RecordedAt),
-		e.Result, e.Pooled, e.PoolID, e.Diagnosis, e.CaseRef, e.RiskLevel, e.Area, e.Dose)
-	if isUnique(err) {
-		return healthcode.Errorfd(healthcode.ECONFLICT, "evidence.duplicate", "%s already submitted %q", e.Submitter, e.ExternalID)
-	} else if isForeignKey(err) {
-		return healthcode.Errorfd(healthcode.ENOTFOUND, "person.unknown", "no person %q", e.Subject)
+func (tx *Tx) InsertEvidence(ctx context.Context, evs []*healthcode.Evidence) ([]bool, error) {
+	inserted := make([]bool, len(evs))
+	for start := 0; start < len(evs); {
+		n := evidenceBatch
+		if len(evs)-start < n {
+			n = 1
+		}
+		if err := tx.insertEvidence(ctx, evs[start:start+n], inserted[start:start+n]); err != nil {
+			return nil, err
+		}
+		start += n
+	}
+	return inserted, nil
+}
+
+// insertEvidence writes evs with one statement, skipping those already
+// filed, and marks which were written.
+func (tx *Tx) insertEvidence(ctx context.Context, evs []*healthcode.Evidence, inserted []bool) error {
+	args := make([]any, 0, 16*len(evs))
+	for _, e := range evs {
+		args = append(args, e.Kind, e.Subject, e.Submitter, e.SubmitterName, e.SubmitterRole, e.ExternalID, nanos(e.ObservedAt), nanos(e.RecordedAt),
+			e.Result, e.Pooled, e.PoolID, e.Diagnosis, e.CaseRef, e.RiskLevel, e.Area, e.Dose)
+	}
+	rows, err := tx.query(ctx, multiInsert(`INSERT INTO evidence (kind, subject, submitter, submitter_name, submitter_role, external_id,
+		observed_at, recorded_at, result, pooled, pool_id, diagnosis, case_ref, risk_level, area, dose) VALUES `,
+		"(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", len(evs))+
+		` ON CONFLICT (submitter, external_id) DO NOTHING RETURNING id, submitter, external_id`, args...)
+	if isForeignKey(err) {
+		return healthcode.Errorfd(healthcode.ENOTFOUND, "person.unknown", "evidence names an unknown person")
 	} else if err != nil {
 		return fmt.Errorf("sqlite.InsertEvidence: %w", err)
 	}
-	e.ID, err = res.LastInsertId()
-	return err
+	type key struct{ submitter, externalID string }
+	ids := make(map[key]int64, len(evs))
+	for rows.Next() {
+		var k key
+		var id int64
+		if err := rows.Scan(&id, &k.submitter, &k.externalID); err != nil {
+			rows.Close()
+			return fmt.Errorf("sqlite.InsertEvidence: %w", err)
+		}
+		ids[k] = id
+	}
+	err = rows.Err()
+	if cerr := rows.Close(); err == nil {
+		err = cerr
+	}
+	if isForeignKey(err) {
+		return healthcode.Errorfd(healthcode.ENOTFOUND, "person.unknown", "evidence names an unknown person")
+	} else if err != nil {
+		return fmt.Errorf("sqlite.InsertEvidence: %w", err)
+	}
+	// A key inserted once in this statement belongs to its first row.
+	for i, e := range evs {
+		k := key{e.Submitter, e.ExternalID}
+		if id, ok := ids[k]; ok {
+			e.ID, inserted[i] = id, true
+			delete(ids, k)
+		}
+	}
+	return nil
 }
 
 const decisionCols = `subject, colour, reason, rule_id, ruleset_version, ruleset_hash, evidence_ids, evidence_digest,
@@ -476,6 +590,32 @@ func (tx *Tx) Decision(ctx context.Context, subject string) (*healthcode.Decisio
 		return nil, fmt.Errorf("sqlite.Decision: %w", err)
 	}
 	return d, nil
+}
+
+// DecisionsOf implements healthcode.ReadTx.
+func (tx *Tx) DecisionsOf(ctx context.Context, subjects []string) (map[string]*healthcode.Decision, error) {
+	out := make(map[string]*healthcode.Decision, len(subjects))
+	if len(subjects) == 0 {
+		return out, nil
+	}
+	list, err := jsonList(subjects)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := tx.query(ctx, `SELECT `+decisionCols+` FROM decisions WHERE id IN
+		(SELECT decision_id FROM current_codes WHERE subject IN (SELECT value FROM json_each(?)))`, list)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite.DecisionsOf: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		d, err := scanDecision(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite.DecisionsOf: %w", err)
+		}
+		out[d.Subject] = d
+	}
+	return out, rows.Err()
 }
 
 // Decisions implements healthcode.ReadTx.

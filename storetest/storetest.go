@@ -131,10 +131,11 @@ func testEvidence(t *testing.T, s healthcode.Store) {
 	e2 := e1
 	e2.ExternalID, e2.ObservedAt, e2.Pooled, e2.PoolID, e2.Result = "S2", t0, false, "", healthcode.Negative
 	update(t, s, func(tx healthcode.Tx) error {
-		if err := tx.InsertEvidence(ctx, &e1); err != nil {
-			return err
+		ins, err := tx.InsertEvidence(ctx, []*healthcode.Evidence{&e1, &e2})
+		if err == nil && (!ins[0] || !ins[1]) {
+			t.Errorf("inserted = %v", ins)
 		}
-		return tx.InsertEvidence(ctx, &e2)
+		return err
 	})
 	if e1.ID == 0 || e2.ID == 0 || e1.ID == e2.ID {
 		t.Fatalf("ids not assigned: %d %d", e1.ID, e2.ID)
@@ -155,14 +156,68 @@ func testEvidence(t *testing.T, s healthcode.Store) {
 		wantCode(t, err, healthcode.ENOTFOUND)
 		return nil
 	})
-	dup := e1
-	err := s.Update(ctx, func(tx healthcode.Tx) error { return tx.InsertEvidence(ctx, &dup) })
-	wantCode(t, err, healthcode.ECONFLICT)
+	// A batch larger than any one statement, with a repeat of an earlier
+	// sample and a repeat within the batch: those two are not written.
+	var batch []*healthcode.Evidence
+	for i := 0; i < 150; i++ {
+		e := e2
+		e.ExternalID = fmt.Sprintf("B%d", i)
+		batch = append(batch, &e)
+	}
+	dup, dupInBatch := e1, *batch[3]
+	batch = append(batch[:100], append([]*healthcode.Evidence{&dup, &dupInBatch}, batch[100:]...)...)
+	update(t, s, func(tx healthcode.Tx) error {
+		ins, err := tx.InsertEvidence(ctx, batch)
+		if err != nil {
+			return err
+		}
+		for i, ok := range ins {
+			if want := i != 100 && i != 101; ok != want {
+				t.Errorf("inserted[%d] = %v, want %v", i, ok, want)
+			}
+		}
+		return nil
+	})
+	view(t, s, func(tx healthcode.ReadTx) error {
+		got, err := tx.Evidence(ctx, p.Pseudonym)
+		if err != nil || len(got) != 152 {
+			t.Errorf("after the batch: %d pieces of evidence, %v; want 152", len(got), err)
+		}
+		ids := map[int64]bool{}
+		for _, e := range got {
+			ids[e.ID] = true
+		}
+		for i, e := range batch {
+			if i != 100 && i != 101 && !ids[e.ID] {
+				t.Errorf("batch[%d] has id %d, which the store does not hold", i, e.ID)
+			}
+		}
+		return nil
+	})
 	orphan := e1
 	orphan.ExternalID, orphan.Subject = "S3", "nobody"
-	err = s.Update(ctx, func(tx healthcode.Tx) error { return tx.InsertEvidence(ctx, &orphan) })
+	err := s.Update(ctx, func(tx healthcode.Tx) error { _, err := tx.InsertEvidence(ctx, []*healthcode.Evidence{&orphan}); return err })
 	wantCode(t, err, healthcode.ENOTFOUND)
+	q := MustPerson(t, s, "周九", "410102199001011240")
+	view(t, s, func(tx healthcode.ReadTx) error {
+		m, err := tx.EvidenceOf(ctx, []string{p.Pseudonym, q.Pseudonym, "nobody"})
+		if err != nil {
+			return err
+		}
+		if len(m) != 1 || len(m[p.Pseudonym]) != 152 {
+			t.Errorf("EvidenceOf: %d subjects, %d for p", len(m), len(m[p.Pseudonym]))
+		}
+		ps, err := tx.PseudonymsByIDHash(ctx, [][]byte{keys.IDHash("410102199001011235"), keys.IDHash("nobody")})
+		if err != nil {
+			return err
+		}
+		if diff := cmp.Diff(map[string]string{string(keys.IDHash("410102199001011235")): p.Pseudonym}, ps); diff != "" {
+			t.Errorf("PseudonymsByIDHash (-want +got):\n%s", diff)
+		}
+		return nil
+	})
 }
+
 
 func testDecisions(t *testing.T, s healthcode.Store) {
 	ctx := context.Background()
@@ -215,6 +270,13 @@ func testDecisions(t *testing.T, s healthcode.Store) {
 		}
 		_, err = tx.Decision(ctx, "nobody")
 		wantCode(t, err, healthcode.ENOTFOUND)
+		curs, err := tx.DecisionsOf(ctx, []string{p.Pseudonym, q.Pseudonym, "nobody"})
+		if err != nil {
+			return err
+		}
+		if diff := cmp.Diff(map[string]*healthcode.Decision{p.Pseudonym: &d2, q.Pseudonym: &d3}, curs); diff != "" {
+			t.Errorf("DecisionsOf (-want +got):\n%s", diff)
+		}
 		return nil
 	})
 	update(t, s, func(tx healthcode.Tx) error { return tx.SetReviewAt(ctx, "", t0) })
@@ -237,14 +299,14 @@ func testRollback(t *testing.T, s healthcode.Store) {
 	err := s.Update(ctx, func(tx healthcode.Tx) error {
 		e := healthcode.Evidence{Kind: healthcode.AntigenTest, Subject: p.Pseudonym, Submitter: "clinic-1", SubmitterName: "c",
 			SubmitterRole: healthcode.RoleClinic, ExternalID: "A1", ObservedAt: t0, RecordedAt: t0, Result: healthcode.Positive}
-		if err := tx.InsertEvidence(ctx, &e); err != nil {
+		if _, err := tx.InsertEvidence(ctx, []*healthcode.Evidence{&e}); err != nil {
 			return err
 		}
 		if err := tx.PutDecision(ctx, &healthcode.Decision{Subject: p.Pseudonym, Colour: healthcode.Yellow, Reason: "x", RuleID: "r",
 			RuleSetVersion: "v", RuleSetHash: "h", ReviewAt: t0, DecidedAt: t0}); err != nil {
 			return err
 		}
-		if err := tx.AppendLeaf(ctx, &healthcode.LogRecord{Index: 0, Leaf: []byte("leaf"), Hashes: [][32]byte{{1}}}); err != nil {
+		if err := tx.AppendLeaves(ctx, []*healthcode.LogRecord{{Index: 0, Leaf: []byte("leaf"), Hashes: [][32]byte{{1}}}}); err != nil {
 			return err
 		}
 		return boom
@@ -329,6 +391,7 @@ func testLogLeaves(t *testing.T, s healthcode.Store) {
 	counts := []int{1, 2, 1, 3, 1, 2, 1, 4}
 	var next int64
 	update(t, s, func(tx healthcode.Tx) error {
+		var rs []*healthcode.LogRecord
 		for n, c := range counts {
 			hs := make([][32]byte, c)
 			for i := range hs {
@@ -338,11 +401,13 @@ func testLogLeaves(t *testing.T, s healthcode.Store) {
 			if n%2 == 0 {
 				r.Subject, r.Salt = fmt.Sprintf("p%d", n), []byte{byte(n), 1}
 			}
-			if err := tx.AppendLeaf(ctx, r); err != nil {
-				return err
-			}
+			rs = append(rs, r)
 		}
-		return nil
+		// Two calls in one transaction: the second follows on the first.
+		if err := tx.AppendLeaves(ctx, rs[:3]); err != nil {
+			return err
+		}
+		return tx.AppendLeaves(ctx, rs[3:])
 	})
 	view(t, s, func(tx healthcode.ReadTx) error {
 		size, err := tx.LogSize(ctx)
@@ -382,11 +447,11 @@ func testLogLeaves(t *testing.T, s healthcode.Store) {
 		return nil
 	})
 	err := s.Update(ctx, func(tx healthcode.Tx) error {
-		return tx.AppendLeaf(ctx, &healthcode.LogRecord{Index: 3, Leaf: []byte{9}, Hashes: [][32]byte{{9}}})
+		return tx.AppendLeaves(ctx, []*healthcode.LogRecord{{Index: 3, Leaf: []byte{9}, Hashes: [][32]byte{{9}}}})
 	})
 	wantCode(t, err, healthcode.ECONFLICT)
 	err = s.Update(ctx, func(tx healthcode.Tx) error {
-		return tx.AppendLeaf(ctx, &healthcode.LogRecord{Index: 20, Leaf: []byte{9}, Hashes: [][32]byte{{9}}})
+		return tx.AppendLeaves(ctx, []*healthcode.LogRecord{{Index: 20, Leaf: []byte{9}, Hashes: [][32]byte{{9}}}})
 	})
 	wantCode(t, err, healthcode.ECONFLICT)
 }

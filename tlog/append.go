@@ -38,7 +38,7 @@ func LeafOfStorageIndex(i int64) (leaf int64, offset int) {
 	return (n+1)<<level - 1, level
 }
 
-// HashArrays converts hashes to the form healthcode.Tx.AppendLeaf takes.
+// HashArrays converts hashes to the form healthcode.LogRecord holds.
 func HashArrays(hs []tlog.Hash) [][32]byte {
 	out := make([][32]byte, len(hs))
 	for i, h := range hs {

@@ -19,8 +19,8 @@ type Log struct {
 }
 
 // Append encodes entries (whose Index fields must run on from the log's
-// size, in order) with a fresh salt for each subject, and writes each leaf
-// with its stored hashes and its subject opening through tx.AppendLeaf. Any error leaves the transaction to be rolled
+// size, in order) with a fresh salt for each subject, and writes the leaves
+// with their stored hashes and subject openings through tx.AppendLeaves. Any error leaves the transaction to be rolled
 // back: a change whose log append fails does not happen.
 func (l *Log) Append(ctx context.Context, tx healthcode.Tx, entries []*healthcode.LogEntry) error {
 	if len(entries) == 0 {
@@ -30,6 +30,7 @@ func (l *Log) Append(ctx context.Context, tx healthcode.Tx, entries []*healthcod
 	if err != nil {
 		return fmt.Errorf("tlog.Log.Append: %w", err)
 	}
+	records := make([]*healthcode.LogRecord, 0, len(entries))
 	for _, e := range entries {
 		if e.Index != a.Size() {
 			return healthcode.Errorfd(healthcode.EINVALID, "tlog.index", "log entry has index %d, the log's next is %d", e.Index, a.Size())
@@ -48,10 +49,10 @@ func (l *Log) Append(ctx context.Context, tx healthcode.Tx, entries []*healthcod
 		if err != nil {
 			return err
 		}
-		r := &healthcode.LogRecord{Index: i, Leaf: leaf, Hashes: HashArrays(hs), Subject: e.Subject, Salt: salt}
-		if err := tx.AppendLeaf(ctx, r); err != nil {
-			return fmt.Errorf("tlog.Log.Append: leaf %d: %w", i, err)
-		}
+		records = append(records, &healthcode.LogRecord{Index: i, Leaf: leaf, Hashes: HashArrays(hs), Subject: e.Subject, Salt: salt})
+	}
+	if err := tx.AppendLeaves(ctx, records); err != nil {
+		return fmt.Errorf("tlog.Log.Append: %w", err)
 	}
 	return nil
 }

@@ -18,7 +18,7 @@ type memTx struct {
 	leaves        [][]byte
 	openings      map[int64][2]string
 	reads         int
-	failAt        int64 // AppendLeaf fails at this index (-1: never)
+	failAt        int64 // AppendLeaves fails at this index (-1: never)
 }
 
 func (tx *memTx) LogHashes(ctx context.Context, indexes []int64) ([][32]byte, error) {
@@ -34,17 +34,19 @@ func (tx *memTx) LogHashes(ctx context.Context, indexes []int64) ([][32]byte, er
 	return out, nil
 }
 
-func (tx *memTx) AppendLeaf(ctx context.Context, r *healthcode.LogRecord) error {
-	if r.Index == tx.failAt {
-		return errors.New("disk full")
-	}
-	if r.Index != int64(len(tx.rows)) {
-		return healthcode.Errorfd(healthcode.ECONFLICT, "tlog.gap", "append at %d", r.Index)
-	}
-	tx.rows = append(tx.rows, r.Hashes)
-	tx.leaves = append(tx.leaves, r.Leaf)
-	if r.Subject != "" {
-		tx.openings[r.Index] = [2]string{r.Subject, string(r.Salt)}
+func (tx *memTx) AppendLeaves(ctx context.Context, rs []*healthcode.LogRecord) error {
+	for _, r := range rs {
+		if r.Index == tx.failAt {
+			return errors.New("disk full")
+		}
+		if r.Index != int64(len(tx.rows)) {
+			return healthcode.Errorfd(healthcode.ECONFLICT, "tlog.gap", "append at %d", r.Index)
+		}
+		tx.rows = append(tx.rows, r.Hashes)
+		tx.leaves = append(tx.leaves, r.Leaf)
+		if r.Subject != "" {
+			tx.openings[r.Index] = [2]string{r.Subject, string(r.Salt)}
+		}
 	}
 	return nil
 }

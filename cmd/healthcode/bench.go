@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -70,6 +71,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	scale := fs.Bool("scale", false, "the big sizes (a million-person testing round); takes much longer")
 	only := fs.String("only", "", "comma-separated figure names to run (default all)")
 	dur := fs.Duration("duration", 3*time.Second, "how long each HTTP load runs")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: healthcode bench [--json] [--scale] [--only NAMES]\n\nMeasures each figure against a baseline measured in the same run on the same machine\nand reports the ratio (figure/baseline; for latencies, baseline/figure is not used: see lower_is_better).\n\nfigures:")
 		for _, b := range benchmarks() {
@@ -96,6 +98,17 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			fmt.Fprintf(stderr, "healthcode bench: unknown figure %q\n", n)
 			return exitUsage
 		}
+	}
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			return fail(stderr, "bench", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fail(stderr, "bench", err)
+		}
+		defer pprof.StopCPUProfile()
 	}
 	dir, err := os.MkdirTemp("", "healthcode-bench-")
 	if err != nil {
