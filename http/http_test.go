@@ -231,8 +231,10 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 	f := newFixture(t)
 	a := f.do(t, "GET", "/api/v1/openapi.json", "", "", nil)
 	var doc struct {
-		OpenAPI string                                       `json:"openapi"`
-		Paths   map[string]map[string]struct{ Roles []string `json:"x-roles"` }
+		OpenAPI string `json:"openapi"`
+		Paths   map[string]map[string]struct {
+			Roles []string `json:"x-roles"`
+		}
 	}
 	if err := json.Unmarshal(a.body, &doc); err != nil {
 		t.Fatal(err)

@@ -131,8 +131,14 @@ func DecodeImage(r io.Reader) (text string, err error) {
 	if err != nil {
 		return "", badImage("%v", err)
 	}
-	hints := map[gozxing.DecodeHintType]any{gozxing.DecodeHintType_TRY_HARDER: true}
-	res, err := zxqr.NewQRCodeReader().Decode(bmp, hints)
+	// A screenshot or a saved PNG is a "pure" code, square to the image:
+	// read it as such first, which does not depend on finding the finder
+	// patterns; a photograph needs the general detector.
+	reader := zxqr.NewQRCodeReader()
+	res, err := reader.Decode(bmp, map[gozxing.DecodeHintType]any{gozxing.DecodeHintType_PURE_BARCODE: true})
+	if err != nil {
+		res, err = reader.Decode(bmp, map[gozxing.DecodeHintType]any{gozxing.DecodeHintType_TRY_HARDER: true})
+	}
 	if err != nil {
 		return "", badImage("no QR code found: %v", err)
 	}

@@ -192,3 +192,25 @@ func TestDecodeImageRejects(t *testing.T) {
 		}
 	}
 }
+
+// TestPNGDecodesForManyTokens: every token's PNG reads back, whatever its
+// module pattern (each signature draws a different code).
+func TestPNGDecodesForManyTokens(t *testing.T) {
+	t.Parallel()
+	for _, alg := range []string{AlgEd25519, AlgES256} {
+		s := testSigner(t, alg, "many")
+		for i := 0; i < 25; i++ {
+			c := testClaims()
+			c.LogIndex = int64(i * 7919)
+			tok := issue(t, s, c)
+			b, err := PNG(tok, 384)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := DecodeImage(bytes.NewReader(b))
+			if err != nil || got != tok {
+				t.Fatalf("%s token %d: decoded %q, %v", alg, i, got, err)
+			}
+		}
+	}
+}

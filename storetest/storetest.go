@@ -196,7 +196,10 @@ func testEvidence(t *testing.T, s healthcode.Store) {
 	})
 	orphan := e1
 	orphan.ExternalID, orphan.Subject = "S3", "nobody"
-	err := s.Update(ctx, func(tx healthcode.Tx) error { _, err := tx.InsertEvidence(ctx, []*healthcode.Evidence{&orphan}); return err })
+	err := s.Update(ctx, func(tx healthcode.Tx) error {
+		_, err := tx.InsertEvidence(ctx, []*healthcode.Evidence{&orphan})
+		return err
+	})
 	wantCode(t, err, healthcode.ENOTFOUND)
 	q := MustPerson(t, s, "周九", "410102199001011240")
 	view(t, s, func(tx healthcode.ReadTx) error {
@@ -217,7 +220,6 @@ func testEvidence(t *testing.T, s healthcode.Store) {
 		return nil
 	})
 }
-
 
 func testDecisions(t *testing.T, s healthcode.Store) {
 	ctx := context.Background()
