@@ -10,6 +10,7 @@ import (
 // evidence (or, later, by an approved override) and are logged in the same
 // transaction that stores them.
 type Decision struct {
+	ID             int64 // the store's row id, for audits
 	Subject        string
 	Colour         Colour
 	Reason         string // reason code, e.g. "close_contact"

@@ -50,6 +50,9 @@ type ReadTx interface {
 	DecisionsOf(ctx context.Context, subjects []string) (map[string]*Decision, error)
 	// Decisions returns every decision the person has held, oldest first.
 	Decisions(ctx context.Context, subject string) ([]Decision, error)
+	// DecisionRows returns up to limit stored decisions (of anyone) with a
+	// row ID greater than after, in ID order: what an audit walks.
+	DecisionRows(ctx context.Context, after int64, limit int) ([]Decision, error)
 	// DueForReview returns up to limit pseudonyms whose decision must be
 	// reviewed at or before t, earliest first.
 	DueForReview(ctx context.Context, t time.Time, limit int) ([]string, error)

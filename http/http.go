@@ -55,6 +55,7 @@ type Server struct {
 	Evidence healthcode.EvidenceService
 	Rules    RuleSetPublisher
 	Signer   CodeSigner
+	Log      LogReader
 	Health   Health
 	Clock    healthcode.Clock
 	Region   string

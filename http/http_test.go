@@ -3,6 +3,7 @@ package http
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -34,6 +35,9 @@ type fixture struct {
 	person *healthcode.Person
 	other  *healthcode.Person
 	id     string // person's ID number
+
+	publisher *tlog.Publisher
+	logPub    string // the log's public note key
 }
 
 // newFixture serves a real node (SQLite, rules, log, QR signing) with one
@@ -82,7 +86,17 @@ func newFixture(t *testing.T) *fixture {
 		}
 		f.tokens[r] = tok
 	}
-	f.srv = &Server{Auth: e, Codes: e, Evidence: e, Rules: e, Signer: codes, Clock: clock, Region: "410100"}
+	logKey, logPub, err := tlog.GenerateKey(rand.Reader, "healthcode.test/410100")
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, _ := tlog.ParseSigner(logKey)
+	verifier, _ := tlog.ParseVerifier(logPub)
+	f.publisher = &tlog.Publisher{Origin: "healthcode.test/410100", Signer: signer, Verifier: verifier, Store: db,
+		LastPath: filepath.Join(t.TempDir(), "checkpoint"), Clock: clock}
+	f.logPub = logPub
+	f.srv = &Server{Auth: e, Codes: e, Evidence: e, Rules: e, Signer: codes, Clock: clock, Region: "410100",
+		Log: &tlog.Reader{Store: db, Publisher: f.publisher}, Health: func(context.Context) error { return f.publisher.Problem() }}
 	e.OnChange = f.srv.Invalidate
 	f.ts = httptest.NewServer(f.srv.Handler())
 	t.Cleanup(f.ts.Close)
@@ -156,6 +170,8 @@ func mustJSON(t *testing.T, v any) []byte {
 func (f *fixture) sampleRequest(t *testing.T, rt route, role healthcode.Role) (path, contentType string, body []byte) {
 	path = strings.ReplaceAll(rt.Path, "{$}", "")
 	path = strings.ReplaceAll(path, "{file}", "app.css")
+	path = strings.ReplaceAll(path, "{index}", "0")
+	path = strings.ReplaceAll(path, "{path...}", "0/000.p/1")
 	switch rt.Method + " " + rt.Path {
 	case "POST /api/v1/evidence":
 		kind := "nucleic_acid_test"
@@ -244,7 +260,7 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 	}
 	seen := map[string]bool{}
 	for _, rt := range f.srv.routes() {
-		p := strings.ReplaceAll(rt.Path, "{$}", "")
+		p := strings.ReplaceAll(strings.ReplaceAll(rt.Path, "{$}", ""), "{path...}", "{path}")
 		if p == "" {
 			p = "/"
 		}

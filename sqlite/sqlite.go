@@ -531,7 +531,7 @@ func (tx *Tx) insertEvidence(ctx context.Context, evs []*healthcode.Evidence, in
 	return nil
 }
 
-const decisionCols = `subject, colour, reason, rule_id, ruleset_version, ruleset_hash, evidence_ids, evidence_digest,
+const decisionCols = `id, subject, colour, reason, rule_id, ruleset_version, ruleset_hash, evidence_ids, evidence_digest,
 	lifts_at, review_at, decided_at, log_index, actor`
 
 func scanDecision(row interface{ Scan(...any) error }) (*healthcode.Decision, error) {
@@ -539,7 +539,7 @@ func scanDecision(row interface{ Scan(...any) error }) (*healthcode.Decision, er
 	var ids string
 	var lifts sql.NullInt64
 	var review, decided int64
-	if err := row.Scan(&d.Subject, &d.Colour, &d.Reason, &d.RuleID, &d.RuleSetVersion, &d.RuleSetHash, &ids, &d.EvidenceDigest,
+	if err := row.Scan(&d.ID, &d.Subject, &d.Colour, &d.Reason, &d.RuleID, &d.RuleSetVersion, &d.RuleSetHash, &ids, &d.EvidenceDigest,
 		&lifts, &review, &decided, &d.LogIndex, &d.Actor); err != nil {
 		return nil, err
 	}
@@ -642,7 +642,7 @@ func (tx *Tx) PutDecision(ctx context.Context, d *healthcode.Decision) error {
 	if d.LiftsAt != nil {
 		lifts = nanos(*d.LiftsAt)
 	}
-	res, err := tx.exec(ctx, `INSERT INTO decisions (`+decisionCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	res, err := tx.exec(ctx, `INSERT INTO decisions (`+decisionCols+`) VALUES (NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		d.Subject, d.Colour, d.Reason, d.RuleID, d.RuleSetVersion, d.RuleSetHash, formatIDs(d.EvidenceIDs), d.EvidenceDigest,
 		lifts, nanos(d.ReviewAt), nanos(d.DecidedAt), d.LogIndex, d.Actor)
 	if isForeignKey(err) {
@@ -654,6 +654,7 @@ func (tx *Tx) PutDecision(ctx context.Context, d *healthcode.Decision) error {
 	if err != nil {
 		return err
 	}
+	d.ID = id
 	_, err = tx.exec(ctx, `INSERT INTO current_codes (subject, decision_id, colour, review_at) VALUES (?, ?, ?, ?)
 		ON CONFLICT (subject) DO UPDATE SET decision_id = excluded.decision_id, colour = excluded.colour, review_at = excluded.review_at`,
 		d.Subject, id, d.Colour, nanos(d.ReviewAt))
@@ -661,6 +662,24 @@ func (tx *Tx) PutDecision(ctx context.Context, d *healthcode.Decision) error {
 		return fmt.Errorf("sqlite.PutDecision: current: %w", err)
 	}
 	return nil
+}
+
+// DecisionRows implements healthcode.ReadTx.
+func (tx *Tx) DecisionRows(ctx context.Context, after int64, limit int) ([]healthcode.Decision, error) {
+	rows, err := tx.query(ctx, `SELECT `+decisionCols+` FROM decisions WHERE id > ? ORDER BY id LIMIT ?`, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite.DecisionRows: %w", err)
+	}
+	defer rows.Close()
+	var out []healthcode.Decision
+	for rows.Next() {
+		d, err := scanDecision(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite.DecisionRows: %w", err)
+		}
+		out = append(out, *d)
+	}
+	return out, rows.Err()
 }
 
 // SetReviewAt implements healthcode.Tx.

@@ -256,6 +256,17 @@ func testDecisions(t *testing.T, s healthcode.Store) {
 		if diff := cmp.Diff([]healthcode.Decision{d1, d2}, hist); diff != "" {
 			t.Errorf("Decisions (-want +got):\n%s", diff)
 		}
+		all, err := tx.DecisionRows(ctx, 0, 10)
+		if err != nil {
+			return err
+		}
+		if len(all) != 3 || all[0].ID != d1.ID || all[2].ID != d3.ID || d1.ID >= d2.ID {
+			t.Errorf("DecisionRows = %d rows, ids %d %d %d", len(all), d1.ID, d2.ID, d3.ID)
+		}
+		rest, err := tx.DecisionRows(ctx, d1.ID, 10)
+		if err != nil || len(rest) != 2 || rest[0].ID != d2.ID {
+			t.Errorf("DecisionRows after %d = %v, %v", d1.ID, rest, err)
+		}
 		due, err := tx.DueForReview(ctx, t0.Add(2*time.Hour), 10)
 		if err != nil {
 			return err

@@ -27,9 +27,17 @@ type Publisher struct {
 	Store    healthcode.Store
 	// LastPath is the file holding the last published checkpoint.
 	LastPath string
+	Clock    healthcode.Clock
 
 	mu      sync.Mutex
 	problem error // set when the store disagrees with the published log
+}
+
+func (p *Publisher) now() time.Time {
+	if p.Clock == nil {
+		return time.Now().UTC()
+	}
+	return p.Clock.Now()
 }
 
 // Problem returns the integrity problem found, or nil.
@@ -61,7 +69,8 @@ func (p *Publisher) last(ctx context.Context, tx healthcode.ReadTx) (*Checkpoint
 	return cp, nil
 }
 
-// Check compares the store with the last published checkpoint (on start and
+// Check compares the store with the last published checkpoint and checks
+// that every stored decision is explained by the log (on start and
 // periodically). A problem found is kept: Publish refuses until it is
 // resolved and the node restarted.
 func (p *Publisher) Check(ctx context.Context) error {
@@ -76,6 +85,9 @@ func (p *Publisher) Check(ctx context.Context) error {
 		}
 		return CheckStore(size, StoreHashReader(ctx, tx), last)
 	})
+	if err == nil {
+		err = AuditDecisions(ctx, p.Store)
+	}
 	if healthcode.ErrorCode(err) == healthcode.ETAMPERED || healthcode.ErrorCode(err) == healthcode.EINVALID {
 		p.mu.Lock()
 		p.problem = err

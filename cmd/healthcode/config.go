@@ -21,6 +21,7 @@ type Config struct {
 	QRValidity      time.Duration // how long a signed QR is valid
 	ReviewEvery     time.Duration // how often due decisions are re-evaluated
 	CheckpointEvery time.Duration // how often a checkpoint is signed
+	AuditEvery      time.Duration // how often the store is checked against the log
 	LogFormat       string        // "text" or "json"
 }
 
@@ -32,6 +33,7 @@ func defaultConfig() Config {
 		QRValidity:      5 * time.Minute,
 		ReviewEvery:     time.Minute,
 		CheckpointEvery: time.Minute,
+		AuditEvery:      10 * time.Minute,
 		LogFormat:       "text",
 	}
 }
@@ -67,6 +69,7 @@ func (c *Config) register(fs *flag.FlagSet) {
 	dur(&c.QRValidity, "qr-validity", "how long a signed health QR stays valid")
 	dur(&c.ReviewEvery, "review-every", "how often decisions due for review are re-evaluated")
 	dur(&c.CheckpointEvery, "checkpoint-every", "how often a log checkpoint is signed")
+	dur(&c.AuditEvery, "audit-every", "how often the database is checked against the log (every stored colour explained, no fork)")
 	str(&c.LogFormat, "log-format", "log format: text or json")
 }
 
@@ -81,8 +84,8 @@ func (c *Config) finish() error {
 	if c.QRValidity < 30*time.Second || c.QRValidity > 24*time.Hour {
 		return fmt.Errorf("qr-validity %s out of range (30s to 24h)", c.QRValidity)
 	}
-	if c.ReviewEvery <= 0 || c.CheckpointEvery <= 0 {
-		return fmt.Errorf("review-every and checkpoint-every must be positive")
+	if c.ReviewEvery <= 0 || c.CheckpointEvery <= 0 || c.AuditEvery <= 0 {
+		return fmt.Errorf("review-every, checkpoint-every and audit-every must be positive")
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		return fmt.Errorf("log-format must be text or json, not %q", c.LogFormat)

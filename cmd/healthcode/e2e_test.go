@@ -240,3 +240,7 @@ func containsID(ids []int64, id int64) bool {
 	}
 	return false
 }
+
+func evidence(kind, idNumber, externalID, result string) hchttp.EvidenceJSON {
+	return hchttp.EvidenceJSON{Kind: kind, IDNumber: idNumber, ExternalID: externalID, ObservedAt: t0.Add(-time.Hour), Result: result}
+}

@@ -44,6 +44,7 @@ func commands() []command {
 		{"verify", "verify a health QR offline (text or PNG) against a trust file", runVerify},
 		{"rules", "test a rule set file: rules test FILE", runRules},
 		{"import", "import a lab's batch of results (CSV or JSON lines)", runImport},
+		{"log", "audit the transparency log; check a citizen's receipt offline", runLog},
 		{"admin", "administer a node: admin token --role ROLE --name NAME", runAdmin},
 		{"bench", "measure throughput figures against same-run baselines", runBench},
 	}

@@ -145,7 +145,7 @@ func openNode(ctx context.Context, cfg Config, clock healthcode.Clock, logw io.W
 		return nil, err
 	}
 	n.log = &tlog.Publisher{Origin: cfg.Origin, Signer: logSigner, Verifier: logVerifier, Store: n.db,
-		LastPath: filepath.Join(cfg.DataDir, "checkpoint")}
+		LastPath: filepath.Join(cfg.DataDir, "checkpoint"), Clock: clock}
 	n.engine = &engine.Engine{
 		Store:  n.db,
 		Log:    &tlog.Log{},
@@ -173,6 +173,7 @@ func openNode(ctx context.Context, cfg Config, clock healthcode.Clock, logw io.W
 		Evidence:   n.engine,
 		Rules:      n.engine,
 		Signer:     n.codes,
+		Log:        &tlog.Reader{Store: n.db, Publisher: n.log},
 		Health:     func(context.Context) error { return n.log.Problem() },
 		Clock:      clock,
 		Region:     cfg.Region,
@@ -199,8 +200,10 @@ func (n *node) publishBaselineIfNone(ctx context.Context) error {
 func (n *node) background(ctx context.Context) {
 	review := time.NewTicker(n.cfg.ReviewEvery)
 	checkpoint := time.NewTicker(n.cfg.CheckpointEvery)
+	audit := time.NewTicker(n.cfg.AuditEvery)
 	defer review.Stop()
 	defer checkpoint.Stop()
+	defer audit.Stop()
 	for {
 		select {
 		case <-ctx.Done():
@@ -211,6 +214,10 @@ func (n *node) background(ctx context.Context) {
 				n.logger.Error("review of due decisions failed", "err", err)
 			} else if reviewed > 0 {
 				n.logger.Info("reviewed due decisions", "reviewed", reviewed, "changed", changed)
+			}
+		case <-audit.C:
+			if err := n.log.Check(ctx); err != nil && ctx.Err() == nil {
+				n.logger.Error("the database disagrees with the log", "err", err)
 			}
 		case <-checkpoint.C:
 			if _, err := n.log.Publish(ctx, n.engine.Clock.Now()); err != nil && ctx.Err() == nil {

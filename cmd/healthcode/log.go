@@ -1,0 +1,228 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"healthcode"
+	"healthcode/sqlite"
+	"healthcode/tlog"
+
+	"golang.org/x/mod/sumdb/note"
+)
+
+const logUsage = `usage:
+  healthcode log verify-proof --key LOGKEY PROOF
+      check a citizen's receipt offline: the checkpoint's signature and the
+      entry's inclusion in the signed tree
+  healthcode log verify --key LOGKEY [--checkpoint FILE] (URL | DBFILE)
+      audit a whole log: over HTTP through the checkpoint and tiles any outside
+      auditor reads, or from the node's database file, where it also checks that
+      every stored colour is explained by the log (invariant 1)
+
+LOGKEY is the log's public note key (a file holding "origin+hash+base64", as
+the node writes in DATA/log-signing.pub). --checkpoint is a checkpoint seen
+earlier (DATA/checkpoint, or one a witness holds): the log must extend it.
+Exit 0 if everything verifies, 1 with the first discrepancy named otherwise.`
+
+func runLog(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
+		fmt.Fprintln(stderr, logUsage)
+		if len(args) == 0 {
+			return exitUsage
+		}
+		return exitOK
+	}
+	sub := args[0]
+	if sub != "verify" && sub != "verify-proof" {
+		fmt.Fprintf(stderr, "healthcode log: unknown subcommand %q\n\n%s\n", sub, logUsage)
+		return exitUsage
+	}
+	fset := flag.NewFlagSet("log "+sub, flag.ContinueOnError)
+	keyPath := fset.String("key", "", "file holding the log's public note key (required)")
+	cpPath := fset.String("checkpoint", "", "verify: a checkpoint seen earlier that the log must extend")
+	fset.Usage = func() { fmt.Fprintln(stderr, logUsage) }
+	if code, ok := parseFlags(fset, args[1:], stderr); !ok {
+		return code
+	}
+	if *keyPath == "" || fset.NArg() != 1 {
+		fset.Usage()
+		return exitUsage
+	}
+	kb, err := os.ReadFile(*keyPath)
+	if err != nil {
+		return fail(stderr, "log "+sub, err)
+	}
+	verifier, err := tlog.ParseVerifier(string(kb))
+	if err != nil {
+		return fail(stderr, "log "+sub, err)
+	}
+	origin, verifiers := verifier.Name(), note.VerifierList(verifier)
+	if sub == "verify-proof" {
+		b, err := os.ReadFile(fset.Arg(0))
+		if err != nil {
+			return fail(stderr, "log verify-proof", err)
+		}
+		res, err := tlog.VerifyProof(b, origin, verifiers)
+		if err != nil {
+			fmt.Fprintf(stderr, "INVALID: %s\n", message(err))
+			return exitError
+		}
+		e := res.Entry.Entry
+		fmt.Fprintf(stdout, "VALID: entry %d of %s is in the tree of size %d signed by %s\n  %s %s", res.Index, origin, res.Checkpoint.Size, origin,
+			e.Time.Format(time.RFC3339), e.Type)
+		if e.Colour.Valid() {
+			fmt.Fprintf(stdout, " %s (%s, rule %s)", e.Colour, e.Reason, e.RuleID)
+		}
+		fmt.Fprintf(stdout, " by %s (%s)\n", e.ActorName, e.ActorRole)
+		return exitOK
+	}
+	var earlier *tlog.Checkpoint
+	if *cpPath != "" {
+		b, err := os.ReadFile(*cpPath)
+		if err != nil {
+			return fail(stderr, "log verify", err)
+		}
+		if earlier, err = tlog.OpenCheckpoint(b, origin, verifiers); err != nil {
+			return fail(stderr, "log verify", fmt.Errorf("--checkpoint: %s", message(err)))
+		}
+	}
+	target := fset.Arg(0)
+	var size int64
+	if strings.HasPrefix(target, "http://") || strings.HasPrefix(target, "https://") {
+		size, err = verifyLogURL(ctx, strings.TrimRight(target, "/"), origin, verifiers, earlier)
+	} else {
+		size, err = verifyLogDB(ctx, target, origin, verifiers, earlier)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "FAILED: %s\n", message(err))
+		return exitError
+	}
+	fmt.Fprintf(stdout, "OK: %d entries of %s verified against the signed checkpoint\n", size, origin)
+	return exitOK
+}
+
+// verifyLogDB audits a node's database file: every leaf and stored hash
+// against the newest checkpoint, that checkpoint against an earlier one, and
+// every stored decision against its leaf.
+func verifyLogDB(ctx context.Context, path, origin string, verifiers note.Verifiers, earlier *tlog.Checkpoint) (int64, error) {
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return 0, fmt.Errorf("no database file %s", path)
+	}
+	db, err := sqlite.Open(ctx, path)
+	if err != nil {
+		return 0, err
+	}
+	defer db.Close()
+	var size int64
+	err = db.View(ctx, func(tx healthcode.ReadTx) error {
+		if size, err = tx.LogSize(ctx); err != nil {
+			return err
+		}
+		r := tlog.StoreHashReader(ctx, tx)
+		if earlier != nil {
+			if err := tlog.CheckStore(size, r, earlier); err != nil {
+				return err
+			}
+		}
+		latest, err := tx.LatestCheckpoint(ctx)
+		if healthcode.ErrorCode(err) == healthcode.ENOTFOUND {
+			return healthcode.Errorfd(healthcode.ETAMPERED, "tlog.no_checkpoint", "the database holds no signed checkpoint")
+		} else if err != nil {
+			return err
+		}
+		cp, err := tlog.OpenCheckpoint(latest.Note, origin, verifiers)
+		if err != nil {
+			return fmt.Errorf("the database's newest checkpoint: %w", err)
+		}
+		if earlier != nil && cp.Size >= earlier.Size {
+			// The newest checkpoint must extend the earlier one too.
+			if err := tlog.CheckStore(cp.Size, r, earlier); err != nil {
+				return err
+			}
+		}
+		return tlog.VerifyTree(size, func(i int64) ([]byte, error) { return tx.LogLeaf(ctx, i) }, r, cp)
+	})
+	if err != nil {
+		return 0, err
+	}
+	return size, tlog.AuditDecisions(ctx, db)
+}
+
+// verifyLogURL audits a log over HTTP as any outsider would: the signed
+// checkpoint, then every entry bundle, recomputing the tree.
+func verifyLogURL(ctx context.Context, base, origin string, verifiers note.Verifiers, earlier *tlog.Checkpoint) (int64, error) {
+	client := &http.Client{Timeout: time.Minute}
+	get := func(path string) ([]byte, error) {
+		req, err := http.NewRequestWithContext(ctx, "GET", base+"/log/"+path, nil)
+		if err != nil {
+			return nil, err
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			return nil, err
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+		if err != nil {
+			return nil, err
+		}
+		if resp.StatusCode != http.StatusOK {
+			return nil, fmt.Errorf("GET %s/log/%s: %s", base, path, resp.Status)
+		}
+		return b, nil
+	}
+	b, err := get("checkpoint")
+	if err != nil {
+		return 0, err
+	}
+	cp, err := tlog.OpenCheckpoint(b, origin, verifiers)
+	if err != nil {
+		return 0, err
+	}
+	var mem tlog.MemoryLog
+	for n := int64(0); n*tlog.TileWidth < cp.Size; n++ {
+		w := int(min(cp.Size-n*tlog.TileWidth, tlog.TileWidth))
+		tp := tlog.TilePath{Entries: true, N: n, W: w}
+		b, err := get(tp.String())
+		if err != nil {
+			return 0, err
+		}
+		leaves, err := tlog.ParseEntryBundle(b)
+		if err != nil {
+			return 0, fmt.Errorf("%s: %w", tp, err)
+		}
+		if len(leaves) != w {
+			return 0, fmt.Errorf("%s holds %d entries, want %d", tp, len(leaves), w)
+		}
+		for i, leaf := range leaves {
+			if _, err := tlog.DecodeLeaf(leaf); err != nil {
+				return 0, fmt.Errorf("entry %d: %w", n*tlog.TileWidth+int64(i), err)
+			}
+			if _, err := mem.Append(leaf); err != nil {
+				return 0, err
+			}
+		}
+	}
+	root, err := mem.Root()
+	if err != nil {
+		return 0, err
+	}
+	if root != cp.Root {
+		return 0, healthcode.Errorfd(healthcode.ETAMPERED, "tlog.root_mismatch", "the entries served do not hash to the signed checkpoint's root")
+	}
+	if earlier != nil {
+		if err := tlog.CheckStore(mem.Size(), &mem, earlier); err != nil {
+			return 0, err
+		}
+	}
+	return cp.Size, nil
+}

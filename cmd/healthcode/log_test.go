@@ -1,0 +1,211 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"healthcode"
+	hchttp "healthcode/http"
+)
+
+// loggedNode is a node with a few decisions and a published checkpoint.
+func loggedNode(t *testing.T) (tn *testNode, citizen string, decision hchttp.DecisionJSON) {
+	t.Helper()
+	tn = startNode(t, 1000)
+	lab := tn.token(t, healthcode.Principal{ID: "lab-001", Name: "郑州市第一检测所", Role: healthcode.RoleLab})
+	for i := 0; i < 5; i++ {
+		_, id, _ := tn.citizen(t, 10+i)
+		tn.submit(t, lab, evidence("nucleic_acid_test", id, "L-"+string(rune('a'+i)), "positive"))
+	}
+	_, id, cit := tn.citizen(t, 3)
+	o := tn.submit(t, lab, evidence("nucleic_acid_test", id, "L-cit", "positive"))
+	if _, err := tn.log.Publish(context.Background(), tn.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	return tn, cit, *o.Decision
+}
+
+func (tn *testNode) healthz(t *testing.T) (int, string) {
+	t.Helper()
+	resp, err := http.Get(tn.url + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestLogVerifyFindsAnEditedDecisionRow(t *testing.T) {
+	tn, _, d := loggedNode(t)
+	key := filepath.Join(tn.dir, "log-signing.pub")
+	if code, out, errs := runCmd(t, "log", "verify", "--key", key, "--checkpoint", filepath.Join(tn.dir, "checkpoint"), tn.cfg.DB); code != 0 {
+		t.Fatalf("log verify of an untouched database: %d\n%s%s", code, out, errs)
+	}
+	if code, out, errs := runCmd(t, "log", "verify", "--key", key, tn.url); code != 0 {
+		t.Fatalf("log verify over HTTP: %d\n%s%s", code, out, errs)
+	}
+	// An official with database access turns a red code green, bypassing
+	// the rules and the log.
+	var rowID int64
+	err := tn.db.View(context.Background(), func(tx healthcode.ReadTx) error {
+		rows, err := tx.DecisionRows(context.Background(), 0, 100)
+		for _, r := range rows {
+			if r.LogIndex == d.LogIndex {
+				rowID = r.ID
+			}
+		}
+		return err
+	})
+	if err != nil || rowID == 0 {
+		t.Fatalf("decision row of log entry %d not found: %v", d.LogIndex, err)
+	}
+	if err := tn.db.Exec(context.Background(), `UPDATE decisions SET colour = 1, reason = 'none' WHERE id = ?`, rowID); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errs := runCmd(t, "log", "verify", "--key", key, tn.cfg.DB)
+	want := "decision row " + itoa(rowID)
+	if code != exitError || !strings.Contains(errs, want) || !strings.Contains(errs, "colour") {
+		t.Fatalf("log verify after the edit: exit %d, want 1 naming %q:\n%s", code, want, errs)
+	}
+	if err := tn.log.Check(context.Background()); err == nil {
+		t.Fatal("the node's own check did not notice the edit")
+	}
+	status, body := tn.healthz(t)
+	if status != http.StatusServiceUnavailable || !strings.Contains(body, want) {
+		t.Fatalf("/healthz = %d %s, want 503 naming %q", status, body, want)
+	}
+	if _, err := tn.log.Publish(context.Background(), tn.clock.Now()); healthcode.ErrorCode(err) != healthcode.ETAMPERED {
+		t.Fatalf("Publish after tampering = %v, want a refusal", err)
+	}
+}
+
+func TestRestoredBackupIsAFork(t *testing.T) {
+	tn, _, _ := loggedNode(t)
+	ctx := context.Background()
+	// Take a backup, let the log grow and publish, then restore the backup.
+	backup := filepath.Join(t.TempDir(), "backup.db")
+	if err := tn.db.Exec(ctx, `VACUUM INTO ?`, backup); err != nil {
+		t.Fatal(err)
+	}
+	lab := tn.token(t, healthcode.Principal{ID: "lab-002", Name: "第二检测所", Role: healthcode.RoleLab})
+	_, id, _ := tn.citizen(t, 40)
+	tn.submit(t, lab, evidence("nucleic_acid_test", id, "AFTER-1", "positive"))
+	if _, err := tn.log.Publish(ctx, tn.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	tn.server.Close(ctx)
+	tn.close()
+	b, err := os.ReadFile(backup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, suffix := range []string{"-wal", "-shm"} {
+		os.Remove(tn.cfg.DB + suffix)
+	}
+	if err := os.WriteFile(tn.cfg.DB, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	n, err := openNode(ctx, tn.cfg, tn.clock, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.close()
+	if p := n.log.Problem(); healthcode.ErrorDetail(p) != "tlog.truncated" {
+		t.Fatalf("after restoring an older backup: problem %v, want tlog.truncated", p)
+	}
+	if _, err := n.log.Publish(ctx, tn.clock.Now()); healthcode.ErrorCode(err) != healthcode.ETAMPERED {
+		t.Fatalf("Publish on a restored backup = %v, want a refusal", err)
+	}
+	// The restored node accepts new work, which forks the tree: still refused.
+	if _, err := n.engine.Submit(ctx, &healthcode.Principal{ID: "lab-002", Name: "第二检测所", Role: healthcode.RoleLab},
+		[]healthcode.Submission{{IDNumber: id, Evidence: healthcode.Evidence{Kind: healthcode.NucleicAcidTest, ExternalID: "FORK-1",
+			ObservedAt: tn.clock.Now().Add(-time.Hour), Result: healthcode.Negative}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.log.Publish(ctx, tn.clock.Now()); healthcode.ErrorCode(err) != healthcode.ETAMPERED {
+		t.Fatalf("Publish on a forked tree = %v, want a refusal", err)
+	}
+}
+
+func TestCitizenReceiptVerifiesOffline(t *testing.T) {
+	tn, cit, d := loggedNode(t)
+	req, _ := http.NewRequest("GET", tn.url+"/api/v1/me/proofs/"+itoa(d.LogIndex), nil)
+	req.Header.Set("Authorization", "Bearer "+cit)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proof, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("receipt: %d %s", resp.StatusCode, proof)
+	}
+	dir := t.TempDir()
+	file := filepath.Join(dir, "proof.txt")
+	os.WriteFile(file, proof, 0o644)
+	key := filepath.Join(tn.dir, "log-signing.pub")
+	code, out, errs := runCmd(t, "log", "verify-proof", "--key", key, file)
+	if code != 0 || !strings.Contains(out, "red") || !strings.Contains(out, "positive_test") {
+		t.Fatalf("verify-proof: %d\n%s%s", code, out, errs)
+	}
+	for _, at := range []int{0, len(proof) / 3, len(proof) / 2, len(proof) - 2} {
+		bad := append([]byte(nil), proof...)
+		bad[at] ^= 0x01
+		os.WriteFile(file, bad, 0o644)
+		if code, out, _ := runCmd(t, "log", "verify-proof", "--key", key, file); code == 0 {
+			t.Errorf("a proof with byte %d flipped verified:\n%s", at, out)
+		}
+	}
+	// Someone else's entry is not served to this citizen.
+	var other hchttp.MyCodeJSON
+	_, _, cit2 := tn.citizen(t, 10)
+	tn.do(t, "GET", "/api/v1/me/code", cit2, nil, &other)
+	req, _ = http.NewRequest("GET", tn.url+"/api/v1/me/proofs/"+itoa(other.Decision.LogIndex), nil)
+	req.Header.Set("Authorization", "Bearer "+cit)
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("another citizen's receipt: %d, want 404", resp.StatusCode)
+	}
+}
+
+func TestLogTilesServeTheCheckpointsTree(t *testing.T) {
+	tn, _, _ := loggedNode(t)
+	resp, err := http.Get(tn.url + "/log/checkpoint")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.HasPrefix(string(b), tn.cfg.Origin+"\n") {
+		t.Fatalf("checkpoint: %d %q", resp.StatusCode, b)
+	}
+	for path, want := range map[string]int{"/log/tile/0/000.p/1": 200, "/log/tile/entries/000.p/2": 200, "/log/tile/0/001": 404, "/log/tile/nonsense": 400} {
+		resp, err := http.Get(tn.url + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var p hchttp.Problem
+		if resp.StatusCode != 200 {
+			json.NewDecoder(resp.Body).Decode(&p)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("GET %s = %d (%s), want %d", path, resp.StatusCode, p.Reason, want)
+		}
+	}
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
