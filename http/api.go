@@ -18,9 +18,14 @@ var (
 	adminOnly   = []healthcode.Role{healthcode.RoleAdmin}
 )
 
-// routes is the authorization table: which role may call which endpoint.
-// A test walks every line of it with every role.
+// routes is the authorization table: which role may call which endpoint or
+// page. A test walks every line of it with every role.
 func (s *Server) routes() []route {
+	return append(s.apiRoutes(), s.pageRoutes()...)
+}
+
+// apiRoutes are the endpoints the OpenAPI document describes.
+func (s *Server) apiRoutes() []route {
 	return []route{
 		{Method: "GET", Path: "/healthz", h: s.healthz},
 		{Method: "GET", Path: "/metrics", h: s.serveMetrics},
@@ -36,10 +41,6 @@ func (s *Server) routes() []route {
 		{Method: "GET", Path: "/api/v1/me/proofs/{index}", Roles: citizenOnly, Page: true, h: s.myProof},
 		{Method: "GET", Path: "/log/checkpoint", h: s.logCheckpoint},
 		{Method: "GET", Path: "/log/tile/{path...}", h: s.logTile},
-		{Method: "GET", Path: "/{$}", Page: true, h: s.citizenPage},
-		{Method: "POST", Path: "/login", Page: true, h: s.login},
-		{Method: "POST", Path: "/logout", Page: true, h: s.logout},
-		{Method: "GET", Path: "/static/{file}", h: serveStatic},
 	}
 }
 

@@ -259,7 +259,7 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 		t.Errorf("openapi = %q", doc.OpenAPI)
 	}
 	seen := map[string]bool{}
-	for _, rt := range f.srv.routes() {
+	for _, rt := range f.srv.apiRoutes() {
 		p := strings.ReplaceAll(strings.ReplaceAll(rt.Path, "{$}", ""), "{path...}", "{path}")
 		if p == "" {
 			p = "/"

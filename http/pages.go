@@ -46,6 +46,16 @@ func (s *Server) render(w http.ResponseWriter, status int, name string, d *pageD
 	return templates.ExecuteTemplate(w, name, d)
 }
 
+// pageRoutes are the server-rendered pages and their assets.
+func (s *Server) pageRoutes() []route {
+	return []route{
+		{Method: "GET", Path: "/{$}", Page: true, h: s.citizenPage},
+		{Method: "POST", Path: "/login", Page: true, h: s.login},
+		{Method: "POST", Path: "/logout", Page: true, h: s.logout},
+		{Method: "GET", Path: "/static/{file}", h: serveStatic},
+	}
+}
+
 // citizenPage shows the logged-in citizen's code, or the login form.
 func (s *Server) citizenPage(w http.ResponseWriter, r *http.Request, p *healthcode.Principal) error {
 	d := &pageData{Title: "健康码 Health code", Now: s.Clock.Now()}
