@@ -13,6 +13,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/pprof"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -24,6 +26,9 @@ import (
 	"healthcode/rules"
 	"healthcode/sim"
 	"healthcode/sqlite"
+	"healthcode/tlog"
+
+	xtlog "golang.org/x/mod/sumdb/tlog"
 )
 
 // figure is one line of `healthcode bench --json`: a contract others read,
@@ -37,7 +42,8 @@ type figure struct {
 	Ratio         float64 `json:"ratio"`
 	// Target is the ratio the figure should reach (informative).
 	Target float64 `json:"target,omitempty"`
-	// Lower is set when a smaller value is better (latencies).
+	// Lower is set when a smaller value is better (latencies); Ratio is
+	// then baseline/value, so that a higher ratio is always better.
 	Lower bool `json:"lower_is_better,omitempty"`
 }
 
@@ -62,6 +68,8 @@ func benchmarks() []benchmark {
 		{"qr.issue", benchQRIssue},
 		{"import.results", benchImport},
 		{"code.get", benchCodeGet},
+		{"tlog.append", benchTlogAppend},
+		{"tlog.prove", benchTlogProve},
 	}
 }
 
@@ -134,8 +142,11 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		if *asJSON {
 			json.NewEncoder(stdout).Encode(f)
 		} else {
-			fmt.Fprintf(stdout, "%-16s %12.1f %-10s  %-34s %12.1f  ratio %.3f (target %.2f)\n",
-				f.Name, f.Value, f.Unit, f.Baseline, f.BaselineValue, f.Ratio, f.Target)
+			fmt.Fprintf(stdout, "%-16s %12.3f %-12s %-38s %12.3f  ratio %.3f", f.Name, f.Value, f.Unit, f.Baseline, f.BaselineValue, f.Ratio)
+			if f.Target > 0 {
+				fmt.Fprintf(stdout, " (target %.2f)", f.Target)
+			}
+			fmt.Fprintln(stdout)
 		}
 	}
 	if failed {
@@ -476,4 +487,149 @@ func benchCodeGet(env *benchEnv) (figure, error) {
 		return figure{}, err
 	}
 	return figure{Value: v, Unit: "requests/s", Baseline: "trivial 200-byte handler", BaselineValue: base, Ratio: v / base, Target: 0.5}, nil
+}
+
+// benchTlogAppend writes decisions in batches with their log leaves (leaf,
+// stored hashes and subject opening in the same transaction), against the
+// same decisions written without the log, in the same run.
+func benchTlogAppend(env *benchEnv) (figure, error) {
+	clock := healthcode.NewManualClock(time.Date(2022, 6, 1, 0, 0, 0, 0, time.UTC))
+	n, err := benchNode(env, "tlog-append", clock)
+	if err != nil {
+		return figure{}, err
+	}
+	defer n.close()
+	city, err := sim.New(sim.Config{Seed: 9, People: 10_000})
+	if err != nil {
+		return figure{}, err
+	}
+	if err := registerCity(env.ctx, n, city); err != nil {
+		return figure{}, err
+	}
+	const total, batch = 60_000, 2000
+	decisions := make([]*healthcode.Decision, total)
+	for i := range decisions {
+		c := city.Person(i % city.Size)
+		decisions[i] = &healthcode.Decision{Subject: n.engine.Keys.Pseudonymize(city.Region, c.IDNumber), Colour: healthcode.Colour(1 + i%3),
+			Reason: "bench", RuleID: "bench", RuleSetVersion: "bench", RuleSetHash: strings.Repeat("ab", 32),
+			EvidenceDigest: strings.Repeat("cd", 32), ReviewAt: clock.Now(), DecidedAt: clock.Now(), Actor: "rules:bench"}
+	}
+	write := func(ds []*healthcode.Decision, logged bool) (float64, error) {
+		lg := &tlog.Log{}
+		start := time.Now()
+		for i := 0; i < len(ds); i += batch {
+			err := n.db.Update(env.ctx, func(tx healthcode.Tx) error {
+				next, err := tx.LogSize(env.ctx)
+				if err != nil {
+					return err
+				}
+				var entries []*healthcode.LogEntry
+				for _, d := range ds[i:min(i+batch, len(ds))] {
+					if logged {
+						e := &healthcode.LogEntry{Index: next, Type: healthcode.LogDecision, Time: d.DecidedAt, Region: city.Region,
+							Subject: d.Subject, Colour: d.Colour, Reason: d.Reason, RuleID: d.RuleID, RuleSetHash: d.RuleSetHash,
+							EvidenceDigest: d.EvidenceDigest, ActorName: d.Actor, ActorRole: healthcode.RoleSystem, Ref: "ruleset/bench"}
+						d.LogIndex, next = next, next+1
+						entries = append(entries, e)
+					}
+					if err := tx.PutDecision(env.ctx, d); err != nil {
+						return err
+					}
+				}
+				return lg.Append(env.ctx, tx, entries)
+			})
+			if err != nil {
+				return 0, err
+			}
+		}
+		return float64(len(ds)) / time.Since(start).Seconds(), nil
+	}
+	// Alternate halves so that neither side always meets the larger table.
+	half := total / 2
+	base1, err := write(decisions[:half/2], false)
+	if err != nil {
+		return figure{}, err
+	}
+	v1, err := write(decisions[half/2:half], true)
+	if err != nil {
+		return figure{}, err
+	}
+	v2, err := write(decisions[half:half+half/2], true)
+	if err != nil {
+		return figure{}, err
+	}
+	base2, err := write(decisions[half+half/2:], false)
+	if err != nil {
+		return figure{}, err
+	}
+	v, bv := (v1+v2)/2, (base1+base2)/2
+	return figure{Value: v, Unit: "decisions/s", Baseline: "the same decisions without the log", BaselineValue: bv, Ratio: v / bv, Target: 0.5}, nil
+}
+
+// benchTlogProve measures the p99 latency of an inclusion proof from the
+// store at a tree of a million leaves (ten million under --scale), against
+// the p99 of reading one stored hash from the same store.
+func benchTlogProve(env *benchEnv) (figure, error) {
+	clock := healthcode.NewManualClock(time.Date(2022, 6, 1, 0, 0, 0, 0, time.UTC))
+	n, err := benchNode(env, "tlog-prove", clock)
+	if err != nil {
+		return figure{}, err
+	}
+	defer n.close()
+	size := int64(1_000_000)
+	if env.scale {
+		size = 10_000_000
+	}
+	fmt.Fprintf(env.stderr, "bench tlog.prove: building a log of %d leaves…\n", size)
+	lg := &tlog.Log{}
+	const batch = 20_000
+	for done := int64(0); done < size; {
+		err := n.db.Update(env.ctx, func(tx healthcode.Tx) error {
+			next, err := tx.LogSize(env.ctx)
+			if err != nil {
+				return err
+			}
+			entries := make([]*healthcode.LogEntry, 0, batch)
+			for i := int64(0); i < batch && next+i < size; i++ {
+				entries = append(entries, &healthcode.LogEntry{Index: next + i, Type: healthcode.LogKey, Time: clock.Now(), Region: "410100",
+					ActorName: "bench", ActorRole: healthcode.RoleAdmin, Ref: "key/" + strconv.FormatInt(next+i, 10)})
+			}
+			done = next + int64(len(entries))
+			return lg.Append(env.ctx, tx, entries)
+		})
+		if err != nil {
+			return figure{}, err
+		}
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	const samples = 2000
+	proofs := make([]time.Duration, samples)
+	reads := make([]time.Duration, samples)
+	for i := range samples {
+		idx := r.Int64N(size)
+		t := time.Now()
+		err := n.db.View(env.ctx, func(tx healthcode.ReadTx) error {
+			_, err := tlog.InclusionProof(idx, size, tlog.StoreHashReader(env.ctx, tx))
+			return err
+		})
+		proofs[i] = time.Since(t)
+		if err != nil {
+			return figure{}, err
+		}
+		t = time.Now()
+		err = n.db.View(env.ctx, func(tx healthcode.ReadTx) error {
+			_, err := tx.LogHashes(env.ctx, []int64{xtlog.StoredHashIndex(0, idx)})
+			return err
+		})
+		reads[i] = time.Since(t)
+		if err != nil {
+			return figure{}, err
+		}
+	}
+	p99 := func(ds []time.Duration) float64 {
+		slices.Sort(ds)
+		return float64(ds[len(ds)*99/100].Nanoseconds()) / 1e6
+	}
+	v, bv := p99(proofs), p99(reads)
+	return figure{Value: v, Unit: "ms p99", Baseline: "one stored-hash read, p99", BaselineValue: bv, Ratio: bv / v, Lower: true}, nil
 }
