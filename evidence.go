@@ -23,11 +23,15 @@ const (
 	Travel           EvidenceKind = "travel"
 	QuarantineStart  EvidenceKind = "quarantine_start"
 	QuarantineEnd    EvidenceKind = "quarantine_end"
+	// VenueExposure is a check-in at a venue during a risk designation's
+	// window, recorded when the designation is approved. Only the engine
+	// makes it; only a Verified one can ever reach the rules (invariant 5).
+	VenueExposure EvidenceKind = "venue_exposure"
 )
 
 // EvidenceKinds lists every kind, in a stable order.
 var EvidenceKinds = []EvidenceKind{NucleicAcidTest, AntigenTest, Vaccination, Diagnosis,
-	CloseContact, SecondaryContact, Travel, QuarantineStart, QuarantineEnd}
+	CloseContact, SecondaryContact, Travel, QuarantineStart, QuarantineEnd, VenueExposure}
 
 // Valid reports whether k is a known kind.
 func (k EvidenceKind) Valid() bool {
@@ -88,6 +92,10 @@ type Evidence struct {
 	RiskLevel string // travel: risk level of the area visited
 	Area      string // travel: GB/T 2260 code of the area visited
 	Dose      int    // vaccination: dose number
+	Venue     string // venue exposure: the venue's public id
+	// Verified is set on a venue exposure whose check-in was made with a
+	// live venue code: presence proven.
+	Verified bool
 }
 
 // Validate checks e against the closed list of kinds and their fields, and
@@ -141,6 +149,13 @@ func (e *Evidence) Validate(now time.Time) error {
 		if err := ValidateRegion(e.Area); err != nil {
 			return err
 		}
+	case VenueExposure:
+		if e.Venue == "" || e.CaseRef == "" {
+			return Errorfd(EINVALID, "evidence.venue", "a venue exposure names its venue and the designation it comes from")
+		}
+		if e.RiskLevel != RiskHigh && e.RiskLevel != RiskMedium {
+			return Errorfd(EINVALID, "evidence.risk_level", "a venue exposure's risk level must be high or medium, not %q", e.RiskLevel)
+		}
 	case Vaccination:
 		if e.Dose < 1 || e.Dose > 10 {
 			return Errorfd(EINVALID, "evidence.dose", "vaccination dose must be between 1 and 10")
@@ -172,6 +187,10 @@ func (e *Evidence) Digest() [32]byte {
 	w(e.RiskLevel)
 	w(e.Area)
 	w(strconv.Itoa(e.Dose))
+	if e.Kind == VenueExposure {
+		w(e.Venue)
+		w(strconv.FormatBool(e.Verified))
+	}
 	var out [32]byte
 	h.Sum(out[:0])
 	return out

@@ -14,6 +14,7 @@ const (
 	LogAppeal      LogType = "appeal"      // an appeal's outcome
 	LogPurge       LogType = "purge"       // expired personal data deleted
 	LogKey         LogType = "key"         // a signing key added or revoked
+	LogUnmask      LogType = "unmask"      // an official saw who a pseudonym is, for a case
 )
 
 // LogEntry is one record of the transparency log. Officials are named in

@@ -59,6 +59,31 @@ type ReadTx interface {
 	// ColourCounts returns how many people hold each colour now.
 	ColourCounts(ctx context.Context) (map[Colour]int64, error)
 
+	// EvidenceByID returns one piece of evidence. Returns ENOTFOUND.
+	EvidenceByID(ctx context.Context, id int64) (*Evidence, error)
+	// SubjectsOfCase returns the people with evidence citing caseRef as
+	// their own case (a diagnosis naming it).
+	SubjectsOfCase(ctx context.Context, caseRef string) ([]string, error)
+
+	// Venue returns a venue by public id. Returns ENOTFOUND.
+	Venue(ctx context.Context, id string) (*Venue, error)
+	// VenuesIn returns the venues whose district lies in the GB/T 2260
+	// division area (see RegionContains).
+	VenuesIn(ctx context.Context, area string) ([]Venue, error)
+	// CheckInsAt returns up to limit check-ins at a venue with from <= At <
+	// to, in time order.
+	CheckInsAt(ctx context.Context, venue string, from, to time.Time, limit int) ([]CheckIn, error)
+	// CheckInsOf returns a person's check-ins with from <= At < to.
+	CheckInsOf(ctx context.Context, subject string, from, to time.Time) ([]CheckIn, error)
+	// Designation returns a risk designation. Returns ENOTFOUND.
+	Designation(ctx context.Context, id int64) (*RiskDesignation, error)
+	// Designations returns the designations not yet expired at t, newest
+	// first, pending ones included.
+	Designations(ctx context.Context, t time.Time) ([]RiskDesignation, error)
+	// AccessRecords returns the reads of personal data about subject (all
+	// reads if subject is empty), newest first, at most limit.
+	AccessRecords(ctx context.Context, subject string, limit int) ([]AccessRecord, error)
+
 	// PrincipalByToken returns the caller a token hash belongs to. Returns
 	// EUNAUTHORIZED if the token is unknown.
 	PrincipalByToken(ctx context.Context, tokenHash []byte) (*Principal, error)
@@ -111,6 +136,22 @@ type Tx interface {
 	AppendLeaves(ctx context.Context, rs []*LogRecord) error
 	// PutCheckpoint records a signed checkpoint.
 	PutCheckpoint(ctx context.Context, c *Checkpoint) error
+	// CreateVenue stores a new venue. Returns ECONFLICT if the id exists.
+	CreateVenue(ctx context.Context, v *Venue) error
+	// SetVenueStatus changes a venue's status, recording who did it.
+	// Returns ENOTFOUND.
+	SetVenueStatus(ctx context.Context, id, status, by string, at time.Time) error
+	// InsertCheckIns stores check-ins and sets their IDs, except a live-code
+	// check-in repeating one already stored (same venue, person and slot):
+	// for those inserted[i] is false.
+	InsertCheckIns(ctx context.Context, cs []*CheckIn) (inserted []bool, err error)
+	// CreateDesignation stores a requested designation and sets its ID.
+	CreateDesignation(ctx context.Context, d *RiskDesignation) error
+	// ApproveDesignation records the approval of a pending designation.
+	// Returns ECONFLICT if it is not pending.
+	ApproveDesignation(ctx context.Context, id int64, approver *Principal, at time.Time, logIndex int64) error
+	// RecordAccess stores a read of personal data and sets its ID.
+	RecordAccess(ctx context.Context, r *AccessRecord) error
 	// CreateToken stores the hash of a bearer token for p.
 	CreateToken(ctx context.Context, tokenHash []byte, p *Principal) error
 	// PutRuleSet stores a rule set; if activate, it becomes the one in force.

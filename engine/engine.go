@@ -40,6 +40,8 @@ type Engine struct {
 
 	active   atomic.Pointer[ruleSetEntry]
 	tokens   tokenCache
+	checkins checkInQueue
+	venues   venueCache
 	mu       sync.Mutex
 	compiled map[string]healthcode.RuleSet // by version
 }
@@ -111,6 +113,28 @@ func (e *Engine) ruleSetByVersion(ctx context.Context, tx healthcode.ReadTx, ver
 		return nil, err
 	}
 	return e.ruleSet(ctx, rec)
+}
+
+// ruleSetIn returns the rule set in force as the transaction sees it, so that
+// a rule set published while a batch waited for the writer is the one the
+// batch uses (and its "review everyone" mark is not overwritten by a decision
+// made under the old one).
+func (e *Engine) ruleSetIn(ctx context.Context, tx healthcode.ReadTx) (healthcode.RuleSet, error) {
+	rec, err := tx.ActiveRuleSet(ctx)
+	if healthcode.ErrorCode(err) == healthcode.ENOTFOUND {
+		return nil, healthcode.Errorfd(healthcode.EUNAVAILABLE, "ruleset.none", "no rule set has been published")
+	} else if err != nil {
+		return nil, err
+	}
+	if a := e.active.Load(); a != nil && a.rec.Version == rec.Version {
+		return a.rs, nil
+	}
+	rs, err := e.ruleSet(ctx, rec)
+	if err != nil {
+		return nil, err
+	}
+	e.active.Store(&ruleSetEntry{rs: rs, rec: rec})
+	return rs, nil
 }
 
 // unit is one transaction's work: the log entries it must append before it

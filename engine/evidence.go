@@ -15,12 +15,8 @@ import (
 // decision logged. A bad item is rejected on its own (its Outcome says why)
 // and changes nothing; a storage or log failure fails the whole batch.
 func (e *Engine) Submit(ctx context.Context, actor *healthcode.Principal, items []healthcode.Submission) ([]healthcode.Outcome, error) {
-	if actor == nil || !actor.Official() {
-		return nil, healthcode.Errorfd(healthcode.EFORBIDDEN, "auth.role", "only labs, clinics and officials submit evidence")
-	}
-	rs, _, err := e.ActiveRuleSet()
-	if err != nil {
-		return nil, err
+	if actor == nil || !submitsAny(actor.Role) {
+		return nil, healthcode.Errorfd(healthcode.EFORBIDDEN, "auth.role", "only labs, clinics and epidemiologists submit evidence")
 	}
 	now := e.now()
 	// Hash the ID numbers before the transaction: it is CPU work.
@@ -31,7 +27,11 @@ func (e *Engine) Submit(ctx context.Context, actor *healthcode.Principal, items 
 		}
 	}
 	var out []healthcode.Outcome
-	err = e.update(ctx, func(u *unit) error {
+	err := e.update(ctx, func(u *unit) error {
+		rs, err := e.ruleSetIn(ctx, u.tx)
+		if err != nil {
+			return err
+		}
 		pseudonyms, err := u.tx.PseudonymsByIDHash(ctx, idHashes)
 		if err != nil {
 			return err
@@ -56,47 +56,71 @@ func (e *Engine) Submit(ctx context.Context, actor *healthcode.Principal, items 
 			}
 			valid, at = append(valid, ev), append(at, i)
 		}
-		inserted, err := u.tx.InsertEvidence(ctx, valid)
+		stored, err := e.store(ctx, u, rs, actor, valid, now)
 		if err != nil {
 			return err
 		}
-		var touched []string
-		seen := map[string]bool{}
-		for k, ev := range valid {
+		for k, o := range stored {
 			i := at[k]
-			if !inserted[k] {
-				o, err := e.duplicate(ctx, u, ev)
-				if err != nil {
-					if err := reject(i, err); err != nil {
-						return err
-					}
-					continue
+			o.Line = items[i].Line
+			if o.Status == healthcode.Rejected {
+				if err := reject(i, o.Err); err != nil {
+					return err
 				}
-				o.Line, out[i] = items[i].Line, o
 				continue
 			}
-			u.log(&healthcode.LogEntry{Type: healthcode.LogEvidence, Time: now, Region: e.Region, Subject: ev.Subject,
-				EvidenceDigest: healthcode.EvidenceSetDigest([]healthcode.Evidence{*ev}), ActorName: actor.Name, ActorRole: actor.Role,
-				Ref: "evidence/" + strconv.FormatInt(ev.ID, 10)})
-			out[i] = healthcode.Outcome{Line: items[i].Line, Status: healthcode.Accepted, EvidenceID: ev.ID, Subject: ev.Subject}
-			if !seen[ev.Subject] {
-				seen[ev.Subject] = true
-				touched = append(touched, ev.Subject)
-			}
-		}
-		decided, err := e.reevaluateAll(ctx, u, rs, touched, now)
-		if err != nil {
-			return err
-		}
-		for i := range out {
-			if out[i].Status == healthcode.Accepted {
-				out[i].Decision = decided[out[i].Subject]
-			}
+			out[i] = o
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, err
+	}
+	return out, nil
+}
+
+// store inserts evidence already checked, logs each piece accepted, and
+// re-evaluates everyone it concerns, within u. A repeat of an external id
+// with the same content is a duplicate; with other content, rejected as a
+// conflict. It returns one outcome per piece, with the person's decision
+// after it for those accepted.
+func (e *Engine) store(ctx context.Context, u *unit, rs healthcode.RuleSet, actor *healthcode.Principal, evs []*healthcode.Evidence, now time.Time) ([]healthcode.Outcome, error) {
+	out := make([]healthcode.Outcome, len(evs))
+	inserted, err := u.tx.InsertEvidence(ctx, evs)
+	if err != nil {
+		return nil, err
+	}
+	var touched []string
+	seen := map[string]bool{}
+	for k, ev := range evs {
+		if !inserted[k] {
+			o, err := e.duplicate(ctx, u, ev)
+			if err != nil {
+				if healthcode.ErrorCode(err) == healthcode.EINTERNAL {
+					return nil, err
+				}
+				o = healthcode.Outcome{Status: healthcode.Rejected, Err: err}
+			}
+			out[k] = o
+			continue
+		}
+		u.log(&healthcode.LogEntry{Type: healthcode.LogEvidence, Time: now, Region: e.Region, Subject: ev.Subject,
+			EvidenceDigest: healthcode.EvidenceSetDigest([]healthcode.Evidence{*ev}), ActorName: actor.Name, ActorRole: actor.Role,
+			Ref: "evidence/" + strconv.FormatInt(ev.ID, 10)})
+		out[k] = healthcode.Outcome{Status: healthcode.Accepted, EvidenceID: ev.ID, Subject: ev.Subject}
+		if !seen[ev.Subject] {
+			seen[ev.Subject] = true
+			touched = append(touched, ev.Subject)
+		}
+	}
+	decided, err := e.reevaluateAll(ctx, u, rs, touched, now)
+	if err != nil {
+		return nil, err
+	}
+	for k := range out {
+		if out[k].Status == healthcode.Accepted {
+			out[k].Decision = decided[out[k].Subject]
+		}
 	}
 	return out, nil
 }
@@ -212,6 +236,16 @@ func (e *Engine) decide(ctx context.Context, u *unit, rs healthcode.RuleSet, sub
 	}
 	u.changed = append(u.changed, subject)
 	return d, nil
+}
+
+// submitsAny reports whether role may submit evidence of some kind.
+func submitsAny(role healthcode.Role) bool {
+	for _, k := range healthcode.EvidenceKinds {
+		if role.SubmitsEvidence(k) {
+			return true
+		}
+	}
+	return false
 }
 
 // isDefault reports whether d is the rule set's default green, resting on no

@@ -17,10 +17,10 @@ type Progress func(done, total int64)
 // engine's current time: lift conditions reached, expiries passed, or a new
 // rule set in force. It works in batches, each its own transaction, so a crash
 // loses at most one batch and a rerun carries on where it stopped. It returns
-// how many people were reviewed and how many changed colour or reason.
+// how many people were reviewed and how many new decisions were made (under
+// a new rule set, everyone gets one: same colour, new rule set).
 func (e *Engine) ReviewDue(ctx context.Context, progress Progress) (reviewed, changed int64, err error) {
-	rs, _, err := e.ActiveRuleSet()
-	if err != nil {
+	if _, _, err := e.ActiveRuleSet(); err != nil {
 		return 0, 0, err
 	}
 	now := e.now()
@@ -41,13 +41,17 @@ func (e *Engine) ReviewDue(ctx context.Context, progress Progress) (reviewed, ch
 		if len(due) == 0 {
 			return reviewed, changed, nil
 		}
+		var batchChanged int64
 		err = e.update(ctx, func(u *unit) error {
-			before := len(u.changed)
+			rs, err := e.ruleSetIn(ctx, u.tx)
+			if err != nil {
+				return err
+			}
 			ds, err := e.reevaluateAll(ctx, u, rs, due, now)
 			if err != nil {
 				return err
 			}
-			changed += int64(len(u.changed) - before)
+			batchChanged = int64(len(u.changed))
 			for _, s := range due {
 				if d := ds[s]; d != nil && !d.ReviewAt.After(now) {
 					// A rule set that asks for review "now" would spin
@@ -63,6 +67,7 @@ func (e *Engine) ReviewDue(ctx context.Context, progress Progress) (reviewed, ch
 			return reviewed, changed, err
 		}
 		reviewed += int64(len(due))
+		changed += batchChanged
 		if progress != nil {
 			progress(reviewed, total)
 		}
@@ -71,13 +76,13 @@ func (e *Engine) ReviewDue(ctx context.Context, progress Progress) (reviewed, ch
 
 // Reevaluate re-evaluates the named people now, in one transaction.
 func (e *Engine) Reevaluate(ctx context.Context, subjects []string) ([]*healthcode.Decision, error) {
-	rs, _, err := e.ActiveRuleSet()
-	if err != nil {
-		return nil, err
-	}
 	now := e.now()
 	out := make([]*healthcode.Decision, len(subjects))
-	err = e.update(ctx, func(u *unit) error {
+	err := e.update(ctx, func(u *unit) error {
+		rs, err := e.ruleSetIn(ctx, u.tx)
+		if err != nil {
+			return err
+		}
 		for i, s := range subjects {
 			if _, err := u.tx.Person(ctx, s); err != nil {
 				return err

@@ -56,6 +56,7 @@ type Server struct {
 	Rules    RuleSetPublisher
 	Signer   CodeSigner
 	Log      LogReader
+	Venues   VenueService
 	Health   Health
 	Clock    healthcode.Clock
 	Region   string
@@ -248,6 +249,9 @@ type Problem struct {
 }
 
 func (s *Server) problem(w http.ResponseWriter, r *http.Request, err error) {
+	if s.pageProblem(w, r, err) {
+		return
+	}
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
 		err = healthcode.Errorfd(healthcode.ETOOLARGE, "http.body_too_large", "request body above %d bytes", MaxBodyBytes)

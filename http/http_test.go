@@ -95,7 +95,7 @@ func newFixture(t *testing.T) *fixture {
 	f.publisher = &tlog.Publisher{Origin: "healthcode.test/410100", Signer: signer, Verifier: verifier, Store: db,
 		LastPath: filepath.Join(t.TempDir(), "checkpoint"), Clock: clock}
 	f.logPub = logPub
-	f.srv = &Server{Auth: e, Codes: e, Evidence: e, Rules: e, Signer: codes, Clock: clock, Region: "410100",
+	f.srv = &Server{Auth: e, Codes: e, Evidence: e, Rules: e, Signer: codes, Clock: clock, Region: "410100", Venues: e,
 		Log: &tlog.Reader{Store: db, Publisher: f.publisher}, Health: func(context.Context) error { return f.publisher.Problem() }}
 	e.OnChange = f.srv.Invalidate
 	f.ts = httptest.NewServer(f.srv.Handler())
@@ -171,6 +171,7 @@ func (f *fixture) sampleRequest(t *testing.T, rt route, role healthcode.Role) (p
 	path = strings.ReplaceAll(rt.Path, "{$}", "")
 	path = strings.ReplaceAll(path, "{file}", "app.css")
 	path = strings.ReplaceAll(path, "{index}", "0")
+	path = strings.ReplaceAll(path, "{id}", "1")
 	path = strings.ReplaceAll(path, "{path...}", "0/000.p/1")
 	switch rt.Method + " " + rt.Path {
 	case "POST /api/v1/evidence":
@@ -185,6 +186,21 @@ func (f *fixture) sampleRequest(t *testing.T, rt route, role healthcode.Role) (p
 	case "POST /api/v1/rulesets":
 		src := strings.Replace(string(rules.Baseline()), "version: ", "version: matrix-", 1)
 		return path, "application/yaml", []byte(src)
+	case "POST /api/v1/venues":
+		return path, "application/json", mustJSON(t, VenueJSON{Name: "便利店", Address: "中原路1号", Region: "410102", Category: "retail"})
+	case "POST /api/v1/venues/{id}/status":
+		return path, "application/json", []byte(`{"status":"active"}`)
+	case "POST /api/v1/checkins":
+		return path, "application/json", []byte(`{"code":"HCV1:vnone.1.aaaaaaaaaaaaaaaa"}`)
+	case "POST /api/v1/designations":
+		return path, "application/json", mustJSON(t, DesignationJSON{Venue: "vnone", Level: "high", Reason: "case_visited", Cases: []int64{1},
+			From: t0.Add(-3 * time.Hour), Until: t0.Add(-time.Hour), Expires: t0.Add(24 * time.Hour)})
+	case "POST /api/v1/trace/unmask":
+		return path, "application/json", mustJSON(t, map[string]string{"subject": f.person.Pseudonym, "purpose": "contact_tracing", "case": "C1"})
+	case "GET /api/v1/trace/venue":
+		return path + "?venue=vnone&from=2022-06-13T00:00:00Z&to=2022-06-14T00:00:00Z&purpose=contact_tracing&case=C1", "", nil
+	case "GET /api/v1/trace/case":
+		return path + "?case=C1&purpose=contact_tracing", "", nil
 	case "POST /login":
 		return path, "application/x-www-form-urlencoded", []byte("token=" + f.tokens[healthcode.RoleCitizen])
 	}

@@ -24,7 +24,7 @@ func randomEvidence(r *rand.Rand, now time.Time) []healthcode.Evidence {
 			ExternalID: "x",
 			ObservedAt: now.Add(-time.Duration(r.Int64N(int64(21 * Day)))).Truncate(time.Minute),
 		}
-		switch r.IntN(10) {
+		switch r.IntN(11) {
 		case 0, 1, 2, 3:
 			e.Kind = healthcode.NucleicAcidTest
 			e.Result = pick(r, healthcode.Negative, healthcode.Negative, healthcode.Negative, healthcode.Positive)
@@ -46,6 +46,9 @@ func randomEvidence(r *rand.Rand, now time.Time) []healthcode.Evidence {
 			e.RiskLevel = pick(r, healthcode.RiskHigh, healthcode.RiskMedium, healthcode.RiskLow)
 		case 9:
 			e.Kind, e.Dose = healthcode.Vaccination, 1+r.IntN(3)
+		case 10:
+			e.Kind, e.Venue, e.CaseRef, e.RiskLevel = healthcode.VenueExposure, "v", "designation/1", healthcode.RiskMedium
+			e.Verified = r.IntN(2) == 0
 		}
 		evs = append(evs, e)
 	}

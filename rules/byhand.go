@@ -41,6 +41,8 @@ func EvaluateBaselineByHand(s *Summary, now time.Time) (colour, reason string) {
 		return "yellow", "secondary_contact"
 	case s.MediumRiskArrival.Present() && s.MediumRiskArrival.Day <= 7:
 		return "yellow", "medium_risk_area"
+	case s.VenueExposure.Present() && s.VenueExposure.Day <= 7 && s.VenueExposure.NegativeSpan < Day:
+		return "yellow", "time_space_companion"
 	case after(&s.AntigenPositive, &s.LastNegative):
 		return "yellow", "antigen_positive"
 	case after(&s.Fever, &s.LastNegative):

@@ -162,6 +162,8 @@ type evidenceDoc struct {
 	RiskLevel  string `yaml:"risk_level"`
 	Area       string `yaml:"area"`
 	Dose       int    `yaml:"dose"`
+	Venue      string `yaml:"venue"`
+	Verified   bool   `yaml:"verified"`
 }
 
 type expectDoc struct {
@@ -532,6 +534,19 @@ func (p *parser) evidence(exName string, now time.Time, j int, pos Pos, d *evide
 		RiskLevel:     d.RiskLevel,
 		Area:          d.Area,
 		Dose:          d.Dose,
+		Venue:         d.Venue,
+		Verified:      d.Verified,
+	}
+	if e.Kind == healthcode.VenueExposure {
+		if e.Venue == "" {
+			e.Venue = "example-venue"
+		}
+		if e.CaseRef == "" {
+			e.CaseRef = "example-designation"
+		}
+		if e.RiskLevel == "" {
+			e.RiskLevel = healthcode.RiskMedium
+		}
 	}
 	if e.ID == 0 {
 		e.ID = int64(j + 1)

@@ -151,7 +151,7 @@ func TestBaseline(t *testing.T) {
 		}
 	}
 	want := []string{"confirmed", "asymptomatic", "suspected", "positive_test", "pooled_positive", "close_contact",
-		"high_risk_arrival", "secondary_contact", "medium_risk_arrival", "antigen_positive", "fever", "discharged",
+		"high_risk_arrival", "secondary_contact", "medium_risk_arrival", "venue_exposure", "antigen_positive", "fever", "discharged",
 		"low_risk_arrival", "default"}
 	if diff := cmp.Diff(want, ids); diff != "" {
 		t.Errorf("rules (-want +got):\n%s", diff)
@@ -538,5 +538,55 @@ func TestLoader(t *testing.T) {
 	}
 	if _, err := Loader([]byte("version: x")); healthcode.ErrorCode(err) != healthcode.EINVALID {
 		t.Errorf("Loader on a bad rule set: %v", err)
+	}
+}
+
+// TestUnverifiedPresenceNeverRaisesAColour is invariant 5 against a rule set
+// that tries: its only non-green rule fires on any venue exposure, and still
+// an unverified one (a printed code, a forwarded photo) leaves the person
+// green; a verified one does not.
+func TestUnverifiedPresenceNeverRaisesAColour(t *testing.T) {
+	t.Parallel()
+	src := `version: tries-1
+name: a rule set that tries to use unverified presence
+rules:
+  - id: any_presence
+    colour: red
+    reason: was_there
+    condition: has(s.venue_exposure.at) || s.venue_exposure.day >= 0 && s.venue_exposure.at != timestamp('0001-01-01T00:00:00Z')
+    text: {zh: 到过, en: was there}
+    lift: {zh: 无, en: never}
+    basis: none
+  - id: default
+    colour: green
+    reason: none
+    condition: "true"
+    text: {zh: 绿码, en: green}
+    basis: none
+examples:
+  - name: verified
+    now: "2022-07-15T12:00:00Z"
+    evidence: [{kind: venue_exposure, observed_at: -1d, verified: true}]
+    expect: {colour: red, reason: was_there}
+  - name: unverified
+    now: "2022-07-15T12:00:00Z"
+    evidence: [{kind: venue_exposure, observed_at: -1d, verified: false}]
+    expect: {colour: green, reason: none}
+`
+	rs, err := Load("tries.yaml", []byte(src))
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	now := time.Date(2022, 7, 15, 12, 0, 0, 0, time.UTC)
+	for _, verified := range []bool{false, true} {
+		ev := healthcode.Evidence{ID: 1, Kind: healthcode.VenueExposure, Subject: "p", Venue: "v", CaseRef: "designation/1",
+			RiskLevel: healthcode.RiskHigh, ObservedAt: now.Add(-time.Hour), Verified: verified}
+		d, err := rs.Evaluate("p", []healthcode.Evidence{ev, ev, ev}, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := map[bool]healthcode.Colour{false: healthcode.Green, true: healthcode.Red}[verified]; d.Colour != want {
+			t.Errorf("verified=%v: colour %s, want %s", verified, d.Colour, want)
+		}
 	}
 }

@@ -46,6 +46,11 @@ type Summary struct {
 	MediumRiskArrival Episode // s.medium_risk_arrival: last travel from a medium-risk area
 	LowRiskArrival    Episode // s.low_risk_arrival: last travel from a low-risk area
 
+	// VenueExposure is the last verified presence at a venue designated a
+	// risk, in the designation's window (时空伴随). Unverified presence never
+	// reaches it (invariant 5).
+	VenueExposure Episode // s.venue_exposure: last verified presence at a designated risk venue
+
 	QuarantineStart Episode // s.quarantine_start: last start of centralised isolation
 	QuarantineEnd   Episode // s.quarantine_end: last release from centralised isolation
 
@@ -115,12 +120,16 @@ func Summarize(evidence []healthcode.Evidence, now time.Time) Summary {
 	var negatives []int
 	for _, i := range order {
 		e := &evidence[i]
-		// Venue check-ins are not evidence yet. When they become one, only
-		// check-ins verified against a live, rotating venue code may be
-		// summarised here (DESIGN.md invariant 5): an unverified check-in must
-		// be skipped at this point, so that no rule can ever see it.
 		set := func(ep *Episode) { ep.ev = i + 1 }
 		switch e.Kind {
+		case healthcode.VenueExposure:
+			// Invariant 5, enforced here and nowhere else: presence that
+			// was not proven with a live, rotating venue code (a printed
+			// code, a forwarded photo) is skipped, so that no rule of any
+			// rule set can see it, let alone raise a colour on it.
+			if e.Verified {
+				set(&s.VenueExposure)
+			}
 		case healthcode.NucleicAcidTest:
 			if e.Result != healthcode.Positive && e.Result != healthcode.Negative {
 				continue
@@ -295,6 +304,7 @@ var summaryEpisodes = []struct {
 	{"high_risk_arrival", func(s *Summary) *Episode { return &s.HighRiskArrival }},
 	{"medium_risk_arrival", func(s *Summary) *Episode { return &s.MediumRiskArrival }},
 	{"low_risk_arrival", func(s *Summary) *Episode { return &s.LowRiskArrival }},
+	{"venue_exposure", func(s *Summary) *Episode { return &s.VenueExposure }},
 	{"quarantine_start", func(s *Summary) *Episode { return &s.QuarantineStart }},
 	{"quarantine_end", func(s *Summary) *Episode { return &s.QuarantineEnd }},
 	{"vaccination", func(s *Summary) *Episode { return &s.Vaccination }},

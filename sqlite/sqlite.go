@@ -45,30 +45,61 @@ type DB struct {
 	writeMu               sync.Mutex // one write transaction at a time
 }
 
+// stmtCache holds statements prepared on a pool, by query text. A
+// transaction never waits for one: on a miss it prepares the statement on its
+// own connection for that call and has the pool's copy prepared in the
+// background. (Preparing on the pool from inside a transaction would need a
+// second free connection, and a full pool of transactions each waiting for one
+// is a deadlock.)
 type stmtCache struct {
-	db *sql.DB
-	mu sync.Mutex
-	m  map[string]*sql.Stmt
+	db      *sql.DB
+	mu      sync.Mutex
+	m       map[string]*sql.Stmt
+	pending map[string]bool
+	closed  bool
+	wg      sync.WaitGroup // background preparations
 }
 
-func (c *stmtCache) get(ctx context.Context, query string) (*sql.Stmt, error) {
+func (c *stmtCache) lookup(query string) (*sql.Stmt, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if s, ok := c.m[query]; ok {
-		return s, nil
+	s, ok := c.m[query]
+	if !ok && !c.closed && !c.pending[query] {
+		if c.pending == nil {
+			c.pending = map[string]bool{}
+		}
+		c.pending[query] = true
+		c.wg.Add(1)
+		go c.prepare(query)
 	}
-	s, err := c.db.PrepareContext(ctx, query)
+	return s, ok
+}
+
+func (c *stmtCache) prepare(query string) {
+	defer c.wg.Done()
+	s, err := c.db.Prepare(query)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.pending, query)
 	if err != nil {
-		return nil, err
+		return // the caller's own preparation reports the error
+	}
+	if c.closed {
+		s.Close()
+		return
 	}
 	if c.m == nil {
 		c.m = map[string]*sql.Stmt{}
 	}
 	c.m[query] = s
-	return s, nil
 }
 
+// close waits for background preparations and closes every statement.
 func (c *stmtCache) close() {
+	c.mu.Lock()
+	c.closed = true
+	c.mu.Unlock()
+	c.wg.Wait()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, s := range c.m {
@@ -85,16 +116,19 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	if path == "" {
 		return nil, healthcode.Errorf(healthcode.EINVALID, "sqlite: database path required")
 	}
+	// synchronous=FULL: a commit reaches the disk before it is
+	// acknowledged, so an acknowledged change survives a power cut, not only
+	// a killed process. Group commit keeps the fsyncs few.
 	pragmas := url.Values{}
-	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "foreign_keys(1)", "synchronous(NORMAL)"} {
+	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "foreign_keys(1)", "synchronous(FULL)"} {
 		pragmas.Add("_pragma", p)
 	}
 	w, err := sql.Open("sqlite", "file:"+path+"?"+pragmas.Encode()+"&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("sqlite.Open: %w", err)
 	}
-	// Writers take turns on writeMu; the second connection lets a statement
-	// be prepared (and cached) while the first is inside a transaction.
+	// Writers take turns on writeMu; the second connection lets the
+	// statement cache prepare while the first is inside a transaction.
 	w.SetMaxOpenConns(2)
 	w.SetMaxIdleConns(2)
 	w.SetConnMaxIdleTime(0)
@@ -213,11 +247,10 @@ type Tx struct {
 }
 
 func (tx *Tx) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
-	s, err := tx.stmts.get(ctx, query)
-	if err != nil {
-		return nil, err
+	if s, ok := tx.stmts.lookup(query); ok {
+		return tx.tx.StmtContext(ctx, s), nil
 	}
-	return tx.tx.StmtContext(ctx, s), nil
+	return tx.tx.PrepareContext(ctx, query)
 }
 
 func (tx *Tx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
@@ -397,13 +430,13 @@ func (tx *Tx) CreatePerson(ctx context.Context, p *healthcode.Person) error {
 }
 
 const evidenceCols = `id, kind, subject, submitter, submitter_name, submitter_role, external_id, observed_at, recorded_at,
-	result, pooled, pool_id, diagnosis, case_ref, risk_level, area, dose`
+	result, pooled, pool_id, diagnosis, case_ref, risk_level, area, dose, venue, verified`
 
 func scanEvidence(row interface{ Scan(...any) error }) (*healthcode.Evidence, error) {
 	var e healthcode.Evidence
 	var observed, recorded int64
 	if err := row.Scan(&e.ID, &e.Kind, &e.Subject, &e.Submitter, &e.SubmitterName, &e.SubmitterRole, &e.ExternalID,
-		&observed, &recorded, &e.Result, &e.Pooled, &e.PoolID, &e.Diagnosis, &e.CaseRef, &e.RiskLevel, &e.Area, &e.Dose); err != nil {
+		&observed, &recorded, &e.Result, &e.Pooled, &e.PoolID, &e.Diagnosis, &e.CaseRef, &e.RiskLevel, &e.Area, &e.Dose, &e.Venue, &e.Verified); err != nil {
 		return nil, err
 	}
 	e.ObservedAt, e.RecordedAt = fromNanos(observed), fromNanos(recorded)
@@ -486,14 +519,14 @@ func (tx *Tx) InsertEvidence(ctx context.Context, evs []*healthcode.Evidence) ([
 // insertEvidence writes evs with one statement, skipping those already
 // filed, and marks which were written.
 func (tx *Tx) insertEvidence(ctx context.Context, evs []*healthcode.Evidence, inserted []bool) error {
-	args := make([]any, 0, 16*len(evs))
+	args := make([]any, 0, 18*len(evs))
 	for _, e := range evs {
 		args = append(args, e.Kind, e.Subject, e.Submitter, e.SubmitterName, e.SubmitterRole, e.ExternalID, nanos(e.ObservedAt), nanos(e.RecordedAt),
-			e.Result, e.Pooled, e.PoolID, e.Diagnosis, e.CaseRef, e.RiskLevel, e.Area, e.Dose)
+			e.Result, e.Pooled, e.PoolID, e.Diagnosis, e.CaseRef, e.RiskLevel, e.Area, e.Dose, e.Venue, e.Verified)
 	}
 	rows, err := tx.query(ctx, multiInsert(`INSERT INTO evidence (kind, subject, submitter, submitter_name, submitter_role, external_id,
-		observed_at, recorded_at, result, pooled, pool_id, diagnosis, case_ref, risk_level, area, dose) VALUES `,
-		"(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", len(evs))+
+		observed_at, recorded_at, result, pooled, pool_id, diagnosis, case_ref, risk_level, area, dose, venue, verified) VALUES `,
+		"(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", len(evs))+
 		` ON CONFLICT (submitter, external_id) DO NOTHING RETURNING id, submitter, external_id`, args...)
 	if isForeignKey(err) {
 		return healthcode.Errorfd(healthcode.ENOTFOUND, "person.unknown", "evidence names an unknown person")

@@ -8,7 +8,8 @@
 // All Merkle maths (RFC 6962 hashes, stored hash indexes, tree hashes,
 // proofs, tiles) is golang.org/x/mod/sumdb/tlog's; signatures are
 // golang.org/x/mod/sumdb/note's. This package never writes Merkle maths of
-// its own, never touches a database, network or clock, and never puts a
-// citizen's pseudonym into a leaf: leaves commit to it through a salted hash
-// whose opening lives beside the tree and can be deleted.
+// its own, reaches storage only through the domain's Store interfaces, uses
+// the network only for the witness protocol, reads no clock of its own, and
+// never puts a citizen's pseudonym into a leaf: leaves commit to it through a
+// salted hash whose opening lives beside the tree and can be deleted.
 package tlog

@@ -270,7 +270,7 @@ func (l *Leaf) Open(subject string, salt []byte) (*healthcode.LogEntry, error) {
 // needsSubject reports whether entries of type t always concern one person.
 func needsSubject(t healthcode.LogType) bool {
 	switch t {
-	case healthcode.LogEvidence, healthcode.LogDecision, healthcode.LogOverride, healthcode.LogAppeal:
+	case healthcode.LogEvidence, healthcode.LogDecision, healthcode.LogOverride, healthcode.LogAppeal, healthcode.LogUnmask:
 		return true
 	}
 	return false
@@ -279,7 +279,7 @@ func needsSubject(t healthcode.LogType) bool {
 func knownType(t healthcode.LogType) bool {
 	switch t {
 	case healthcode.LogEvidence, healthcode.LogDecision, healthcode.LogOverride, healthcode.LogDesignation,
-		healthcode.LogRuleSet, healthcode.LogAppeal, healthcode.LogPurge, healthcode.LogKey:
+		healthcode.LogRuleSet, healthcode.LogAppeal, healthcode.LogPurge, healthcode.LogKey, healthcode.LogUnmask:
 		return true
 	}
 	return false

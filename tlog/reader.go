@@ -14,6 +14,21 @@ import (
 type Reader struct {
 	Store     healthcode.Store
 	Publisher *Publisher
+	// CosignedPath is the file Witnesses.Cosign keeps the checkpoint in with
+	// the witnesses' cosignatures; CosignedPath(Publisher.LastPath) if empty.
+	// When it carries the store's latest checkpoint, the checkpoint and the
+	// receipts are served with those cosignatures.
+	CosignedPath string
+}
+
+// cosigned returns the latest checkpoint's note as served: with the
+// witnesses' cosignatures when the cosigned file carries the same checkpoint.
+func (r *Reader) cosigned(stored []byte) []byte {
+	path := r.CosignedPath
+	if path == "" && r.Publisher != nil && r.Publisher.LastPath != "" {
+		path = CosignedPath(r.Publisher.LastPath)
+	}
+	return cosignedNote(path, stored)
 }
 
 // Checkpoint returns the last signed checkpoint (a C2SP signed note).
@@ -23,7 +38,7 @@ func (r *Reader) Checkpoint(ctx context.Context) ([]byte, error) {
 	err := r.Store.View(ctx, func(tx healthcode.ReadTx) error {
 		c, err := tx.LatestCheckpoint(ctx)
 		if err == nil {
-			note = c.Note
+			note = r.cosigned(c.Note)
 		}
 		return err
 	})
@@ -96,7 +111,7 @@ func (r *Reader) Receipt(ctx context.Context, subject string, index int64) ([]by
 		if err != nil {
 			return err
 		}
-		out = FormatProof(index, leaf, proof, c.Note)
+		out = FormatProof(index, leaf, proof, r.cosigned(c.Note))
 		return nil
 	})
 	return out, err

@@ -23,6 +23,7 @@ type Config struct {
 	CheckpointEvery time.Duration // how often a checkpoint is signed
 	AuditEvery      time.Duration // how often the store is checked against the log
 	LogFormat       string        // "text" or "json"
+	Witnesses       witnessList   // witnesses asked to cosign each checkpoint: URL=KEYFILE, repeated
 }
 
 func defaultConfig() Config {
@@ -71,6 +72,7 @@ func (c *Config) register(fs *flag.FlagSet) {
 	dur(&c.CheckpointEvery, "checkpoint-every", "how often a log checkpoint is signed")
 	dur(&c.AuditEvery, "audit-every", "how often the database is checked against the log (every stored colour explained, no fork)")
 	str(&c.LogFormat, "log-format", "log format: text or json")
+	c.Witnesses.register(fs) // --witness, env HEALTHCODE_WITNESS (space-separated)
 }
 
 // finish fills derived defaults and checks the values.

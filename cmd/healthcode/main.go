@@ -45,6 +45,7 @@ func commands() []command {
 		{"rules", "test a rule set file: rules test FILE", runRules},
 		{"import", "import a lab's batch of results (CSV or JSON lines)", runImport},
 		{"log", "audit the transparency log; check a citizen's receipt offline", runLog},
+		{"witness", "run a witness that cosigns a log's consistent checkpoints (an oversight body, a court)", runWitness},
 		{"admin", "administer a node: admin token --role ROLE --name NAME", runAdmin},
 		{"bench", "measure throughput figures against same-run baselines", runBench},
 	}

@@ -35,6 +35,8 @@ type node struct {
 	codes  *qr.Service
 	server *hchttp.Server
 	logger *slog.Logger
+	// witnesses cosign each checkpoint; nil if none are configured.
+	witnesses *tlog.Witnesses
 }
 
 // regionKeys is the on-disk form of the region's secrets.
@@ -146,6 +148,10 @@ func openNode(ctx context.Context, cfg Config, clock healthcode.Clock, logw io.W
 	}
 	n.log = &tlog.Publisher{Origin: cfg.Origin, Signer: logSigner, Verifier: logVerifier, Store: n.db,
 		LastPath: filepath.Join(cfg.DataDir, "checkpoint"), Clock: clock}
+	if err := n.setWitnesses(cfg.Witnesses); err != nil {
+		n.db.Close()
+		return nil, fmt.Errorf("witnesses: %w", err)
+	}
 	n.engine = &engine.Engine{
 		Store:  n.db,
 		Log:    &tlog.Log{},
@@ -173,7 +179,8 @@ func openNode(ctx context.Context, cfg Config, clock healthcode.Clock, logw io.W
 		Evidence:   n.engine,
 		Rules:      n.engine,
 		Signer:     n.codes,
-		Log:        &tlog.Reader{Store: n.db, Publisher: n.log},
+		Log:        &tlog.Reader{Store: n.db, Publisher: n.log, CosignedPath: tlog.CosignedPath(n.log.LastPath)},
+		Venues:     n.engine,
 		Health:     func(context.Context) error { return n.log.Problem() },
 		Clock:      clock,
 		Region:     cfg.Region,
@@ -222,12 +229,15 @@ func (n *node) background(ctx context.Context) {
 		case <-checkpoint.C:
 			if _, err := n.log.Publish(ctx, n.engine.Clock.Now()); err != nil && ctx.Err() == nil {
 				n.logger.Error("signing a checkpoint failed", "err", err)
+			} else if err := n.cosign(ctx); err != nil && ctx.Err() == nil {
+				n.logger.Warn("witness cosigning incomplete; asking again next time", "err", err)
 			}
 		}
 	}
 }
 
 func (n *node) close() error {
+	n.engine.Close()
 	return n.db.Close()
 }
 

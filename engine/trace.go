@@ -1,0 +1,120 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"healthcode"
+)
+
+// TraceWindow bounds a tracing query: presence older than this is not asked.
+const TraceWindow = 14 * 24 * time.Hour
+
+// MaxTraceResults bounds one tracing answer.
+const MaxTraceResults = 10_000
+
+func (e *Engine) epidemiologist(actor *healthcode.Principal, purpose, caseRef string) error {
+	if actor == nil || actor.Role != healthcode.RoleEpidemiologist {
+		return healthcode.Errorfd(healthcode.EFORBIDDEN, "auth.role", "only an epidemiologist traces contacts")
+	}
+	return healthcode.ValidPurpose(purpose, caseRef)
+}
+
+// TraceVenue answers "who was at venue V between from and to" with
+// pseudonyms, recording the read with its purpose and case.
+func (e *Engine) TraceVenue(ctx context.Context, actor *healthcode.Principal, venue string, from, to time.Time, purpose, caseRef string) ([]healthcode.CheckIn, error) {
+	if err := e.epidemiologist(actor, purpose, caseRef); err != nil {
+		return nil, err
+	}
+	if !to.After(from) || to.Sub(from) > TraceWindow {
+		return nil, healthcode.Errorfd(healthcode.EINVALID, "trace.window", "the window must end after it starts and last at most 14 days")
+	}
+	var out []healthcode.CheckIn
+	err := e.Store.Update(ctx, func(tx healthcode.Tx) error {
+		if _, err := tx.Venue(ctx, venue); err != nil {
+			return err
+		}
+		var err error
+		if out, err = tx.CheckInsAt(ctx, venue, from, to, MaxTraceResults); err != nil {
+			return err
+		}
+		return tx.RecordAccess(ctx, &healthcode.AccessRecord{Time: e.now(), Actor: *actor, Purpose: purpose, CaseRef: caseRef,
+			What: fmt.Sprintf("who was at venue %s %s–%s (%d check-ins)", venue, from.UTC().Format(time.RFC3339), to.UTC().Format(time.RFC3339), len(out))})
+	})
+	return out, err
+}
+
+// TraceCase answers "where was case C in the last 14 days": the check-ins
+// of the people diagnosed under that case, recording the read.
+func (e *Engine) TraceCase(ctx context.Context, actor *healthcode.Principal, caseRef, purpose string) ([]healthcode.CheckIn, error) {
+	if err := e.epidemiologist(actor, purpose, caseRef); err != nil {
+		return nil, err
+	}
+	now := e.now()
+	var out []healthcode.CheckIn
+	err := e.Store.Update(ctx, func(tx healthcode.Tx) error {
+		subjects, err := tx.SubjectsOfCase(ctx, caseRef)
+		if err != nil {
+			return err
+		}
+		if len(subjects) == 0 {
+			return healthcode.Errorfd(healthcode.ENOTFOUND, "trace.no_case", "no one is diagnosed under case %q", caseRef)
+		}
+		for _, s := range subjects {
+			cs, err := tx.CheckInsOf(ctx, s, now.Add(-TraceWindow), now.Add(time.Second))
+			if err != nil {
+				return err
+			}
+			out = append(out, cs...)
+			if err := tx.RecordAccess(ctx, &healthcode.AccessRecord{Time: now, Actor: *actor, Purpose: purpose, CaseRef: caseRef,
+				What: fmt.Sprintf("where case %s was in the last 14 days (%d check-ins)", caseRef, len(cs)), Subject: s}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// Unmask tells an epidemiologist who a pseudonym is, for a case: the read is
+// recorded and logged, naming the official, so the person sees it.
+func (e *Engine) Unmask(ctx context.Context, actor *healthcode.Principal, subject, purpose, caseRef string) (*healthcode.Person, error) {
+	if err := e.epidemiologist(actor, purpose, caseRef); err != nil {
+		return nil, err
+	}
+	now := e.now()
+	var p *healthcode.Person
+	err := e.update(ctx, func(u *unit) error {
+		var err error
+		if p, err = u.tx.Person(ctx, subject); err != nil {
+			return err
+		}
+		if p.DataKey, err = e.Keys.UnwrapKey(p.WrappedKey, p.Pseudonym); err != nil {
+			return healthcode.Errorfd(healthcode.ENOTFOUND, "person.shredded", "this person's data has been deleted")
+		}
+		if err := p.Unseal(); err != nil {
+			return err
+		}
+		u.log(&healthcode.LogEntry{Type: healthcode.LogUnmask, Time: now, Region: e.Region, Subject: subject, Reason: purpose,
+			ActorName: actor.Name, ActorRole: actor.Role, Ref: "case/" + caseRef})
+		return u.tx.RecordAccess(ctx, &healthcode.AccessRecord{Time: now, Actor: *actor, Purpose: purpose, CaseRef: caseRef,
+			What: "name, ID number and phone", Subject: subject})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// AccessRecords lists who read a person's data (for the person), or every
+// read (for an auditor: subject empty).
+func (e *Engine) AccessRecords(ctx context.Context, subject string) ([]healthcode.AccessRecord, error) {
+	var out []healthcode.AccessRecord
+	err := e.Store.View(ctx, func(tx healthcode.ReadTx) error {
+		var err error
+		out, err = tx.AccessRecords(ctx, subject, 1000)
+		return err
+	})
+	return out, err
+}

@@ -1,0 +1,277 @@
+package engine
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base32"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"healthcode"
+)
+
+var idEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
+
+// RegisterVenue records a venue its owner registers. It shows no codes until
+// an official approves it.
+func (e *Engine) RegisterVenue(ctx context.Context, actor *healthcode.Principal, v healthcode.Venue) (*healthcode.Venue, error) {
+	if actor == nil || actor.Role != healthcode.RoleVenue {
+		return nil, healthcode.Errorfd(healthcode.EFORBIDDEN, "auth.role", "only a venue's owner registers it")
+	}
+	if err := v.Validate(); err != nil {
+		return nil, err
+	}
+	id := make([]byte, 10)
+	v.Secret = make([]byte, 32)
+	if _, err := rand.Read(id); err != nil {
+		return nil, err
+	}
+	if _, err := rand.Read(v.Secret); err != nil {
+		return nil, err
+	}
+	v.ID = "v" + strings.ToLower(idEncoding.EncodeToString(id))
+	v.Owner, v.Status, v.RegisteredAt, v.ApprovedBy = actor.ID, healthcode.VenuePending, e.now(), ""
+	if err := e.Store.Update(ctx, func(tx healthcode.Tx) error { return tx.CreateVenue(ctx, &v) }); err != nil {
+		return nil, err
+	}
+	return &v, nil
+}
+
+// SetVenueStatus approves (VenueActive) or suspends a venue.
+func (e *Engine) SetVenueStatus(ctx context.Context, actor *healthcode.Principal, id, status string) error {
+	if actor == nil || actor.Role != healthcode.RoleOperator {
+		return healthcode.Errorfd(healthcode.EFORBIDDEN, "auth.role", "only an operator approves or suspends venues")
+	}
+	if status != healthcode.VenueActive && status != healthcode.VenueSuspended {
+		return healthcode.Errorfd(healthcode.EINVALID, "venue.status", "status must be active or suspended")
+	}
+	err := e.Store.Update(ctx, func(tx healthcode.Tx) error { return tx.SetVenueStatus(ctx, id, status, actor.Name, e.now()) })
+	e.venues.drop(id)
+	return err
+}
+
+// VenueCodes returns a venue's live code now and its printed code, for its
+// owner's poster.
+func (e *Engine) VenueCodes(ctx context.Context, actor *healthcode.Principal, id string) (v *healthcode.Venue, live, static string, err error) {
+	err = e.Store.View(ctx, func(tx healthcode.ReadTx) error {
+		v, err = tx.Venue(ctx, id)
+		return err
+	})
+	if err != nil {
+		return nil, "", "", err
+	}
+	if actor == nil || v.Owner != actor.ID {
+		return nil, "", "", healthcode.Errorfd(healthcode.ENOTFOUND, "venue.unknown", "no venue %q of yours", id)
+	}
+	if v.Status != healthcode.VenueActive {
+		return nil, "", "", healthcode.Errorfd(healthcode.ECONFLICT, "venue.not_active", "venue %q is %s, not active", id, v.Status)
+	}
+	now := e.now()
+	return v, v.LiveCode(now), v.StaticCode(), nil
+}
+
+// CheckIn records a citizen's scan of a venue code. A live code of the
+// current or previous slot is verified presence; a printed or stale code is
+// recorded as unverified, and says so. A forged code, an unknown or
+// inactive venue, a code from the future or a replay of a live code is
+// refused and records nothing. The check-in is acknowledged only once it is
+// committed (group commit; EUNAVAILABLE when the queue is full). Returns the
+// check-in and its venue.
+func (e *Engine) CheckIn(ctx context.Context, actor *healthcode.Principal, text string) (*healthcode.CheckIn, *healthcode.Venue, error) {
+	if actor == nil || actor.Role != healthcode.RoleCitizen || actor.Subject == "" {
+		return nil, nil, healthcode.Errorfd(healthcode.EFORBIDDEN, "auth.role", "only a citizen checks in")
+	}
+	code, err := healthcode.ParseVenueCode(text)
+	if err != nil {
+		return nil, nil, err
+	}
+	v, err := e.venue(ctx, code.Venue)
+	if err != nil {
+		return nil, nil, err
+	}
+	if v.Status != healthcode.VenueActive {
+		return nil, nil, healthcode.Errorfd(healthcode.ECONFLICT, "venue.not_active", "this venue is %s: its codes are not accepted", v.Status)
+	}
+	now := e.now()
+	presence, err := code.Check(v, now)
+	if err != nil {
+		return nil, nil, err
+	}
+	c := &healthcode.CheckIn{Venue: v.ID, Subject: actor.Subject, At: now, Slot: -1, Verified: presence == healthcode.PresenceVerified}
+	if !code.Static {
+		c.Slot = code.Slot
+	}
+	if err := e.checkins.add(ctx, e, c); err != nil {
+		return nil, nil, err
+	}
+	return c, v, nil
+}
+
+// venue returns an active-or-not venue, from a short cache: check-ins at a
+// busy venue should not read its row each time.
+func (e *Engine) venue(ctx context.Context, id string) (*healthcode.Venue, error) {
+	if v, ok := e.venues.get(id, e.now()); ok {
+		return v, nil
+	}
+	var v *healthcode.Venue
+	err := e.Store.View(ctx, func(tx healthcode.ReadTx) error {
+		var err error
+		v, err = tx.Venue(ctx, id)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	e.venues.put(v, e.now())
+	return v, nil
+}
+
+// RequestDesignation records an epidemiologist's request to designate a
+// venue or an area a risk. It takes effect only once a different official
+// of a different unit approves it.
+func (e *Engine) RequestDesignation(ctx context.Context, actor *healthcode.Principal, d healthcode.RiskDesignation) (*healthcode.RiskDesignation, error) {
+	if actor == nil || actor.Role != healthcode.RoleEpidemiologist {
+		return nil, healthcode.Errorfd(healthcode.EFORBIDDEN, "auth.role", "only an epidemiologist requests a risk designation")
+	}
+	now := e.now()
+	if err := d.Validate(now); err != nil {
+		return nil, err
+	}
+	if d.Until.After(now.Add(healthcode.MaxClockSkew)) {
+		return nil, healthcode.Errorfd(healthcode.EINVALID, "designation.window", "the window of presence must have ended (it ends in the future)")
+	}
+	d.Status, d.Requester, d.CreatedAt, d.Approver, d.LogIndex = healthcode.DesignationPending, *actor, now, nil, -1
+	err := e.Store.Update(ctx, func(tx healthcode.Tx) error {
+		if d.Venue != "" {
+			if _, err := tx.Venue(ctx, d.Venue); err != nil {
+				return err
+			}
+		}
+		for _, id := range d.Cases {
+			ev, err := tx.EvidenceByID(ctx, id)
+			if healthcode.ErrorCode(err) == healthcode.ENOTFOUND {
+				return healthcode.Errorfd(healthcode.EINVALID, "designation.no_case", "evidence %d does not exist", id)
+			} else if err != nil {
+				return err
+			}
+			if !confirmsCase(ev) {
+				return healthcode.Errorfd(healthcode.EINVALID, "designation.no_case",
+					"evidence %d is not a confirmed case or a positive lab result", id)
+			}
+		}
+		return tx.CreateDesignation(ctx, &d)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &d, nil
+}
+
+// confirmsCase reports whether a piece of evidence can ground a risk
+// designation: a confirmed or asymptomatic diagnosis, or a positive test.
+func confirmsCase(ev *healthcode.Evidence) bool {
+	switch ev.Kind {
+	case healthcode.Diagnosis:
+		return ev.Diagnosis == healthcode.DiagnosisConfirmed || ev.Diagnosis == healthcode.DiagnosisAsymptomatic
+	case healthcode.NucleicAcidTest, healthcode.AntigenTest:
+		return ev.Result == healthcode.Positive
+	}
+	return false
+}
+
+// ApproveDesignation puts a requested designation in force, in one
+// transaction: it is logged naming both officials, every check-in it covers
+// becomes a venue exposure of the person (verified or not, as the check-in
+// was), and everyone concerned is re-evaluated.
+func (e *Engine) ApproveDesignation(ctx context.Context, actor *healthcode.Principal, id int64) (*healthcode.RiskDesignation, error) {
+	if actor == nil || actor.Role != healthcode.RoleApprover {
+		return nil, healthcode.Errorfd(healthcode.EFORBIDDEN, "auth.role", "only an approver approves a risk designation")
+	}
+	now := e.now()
+	var d *healthcode.RiskDesignation
+	err := e.update(ctx, func(u *unit) error {
+		rs, err := e.ruleSetIn(ctx, u.tx)
+		if err != nil {
+			return err
+		}
+		if d, err = u.tx.Designation(ctx, id); err != nil {
+			return err
+		}
+		if d.Status != healthcode.DesignationPending {
+			return healthcode.Errorfd(healthcode.ECONFLICT, "designation.not_pending", "designation %d is %s, not awaiting approval", id, d.Status)
+		}
+		if d.Requester.ID == actor.ID {
+			return healthcode.Errorfd(healthcode.EFORBIDDEN, "designation.self_approval", "a designation must be approved by someone other than its requester")
+		}
+		if d.Requester.Unit != "" && d.Requester.Unit == actor.Unit {
+			return healthcode.Errorfd(healthcode.EFORBIDDEN, "designation.same_unit", "a designation must be approved by an official of another unit")
+		}
+		if !d.Expires.After(now) {
+			return healthcode.Errorfd(healthcode.ECONFLICT, "designation.expired", "designation %d expired before it was approved", id)
+		}
+		target := d.Venue
+		if target == "" {
+			target = "area/" + d.Area
+		}
+		d.LogIndex = u.log(&healthcode.LogEntry{Type: healthcode.LogDesignation, Time: now, Region: e.Region,
+			Reason: d.Reason, ActorName: actor.Name + " (approved; requested by " + d.Requester.Name + ")", ActorRole: actor.Role,
+			Ref: fmt.Sprintf("designation/%d %s %s %s–%s cases %s", d.ID, target, d.Level,
+				d.From.UTC().Format(time.RFC3339), d.Until.UTC().Format(time.RFC3339), joinIDs(d.Cases))})
+		d.Status, d.Approver, d.ApprovedAt = healthcode.DesignationApproved, actor, now
+		if err := u.tx.ApproveDesignation(ctx, d.ID, actor, now, d.LogIndex); err != nil {
+			return err
+		}
+		venues := []string{d.Venue}
+		if d.Area != "" {
+			vs, err := u.tx.VenuesIn(ctx, d.Area)
+			if err != nil {
+				return err
+			}
+			venues = venues[:0]
+			for _, v := range vs {
+				venues = append(venues, v.ID)
+			}
+		}
+		system := &healthcode.Principal{ID: fmt.Sprintf("designation-%d", d.ID), Name: actor.Name, Role: healthcode.RoleApprover, Unit: actor.Unit}
+		var evs []*healthcode.Evidence
+		for _, vid := range venues {
+			cs, err := u.tx.CheckInsAt(ctx, vid, d.From, d.Until, 1_000_000)
+			if err != nil {
+				return err
+			}
+			for _, c := range cs {
+				evs = append(evs, &healthcode.Evidence{Kind: healthcode.VenueExposure, Subject: c.Subject, Submitter: system.ID,
+					SubmitterName: system.Name, SubmitterRole: system.Role, ExternalID: "checkin/" + strconv.FormatInt(c.ID, 10),
+					ObservedAt: c.At, RecordedAt: now, CaseRef: fmt.Sprintf("designation/%d", d.ID), RiskLevel: d.Level,
+					Venue: c.Venue, Verified: c.Verified})
+			}
+		}
+		_, err = e.store(ctx, u, rs, system, evs, now)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+func joinIDs(ids []int64) string {
+	s := make([]string, len(ids))
+	for i, id := range ids {
+		s[i] = strconv.FormatInt(id, 10)
+	}
+	return strings.Join(s, ",")
+}
+
+// Designations lists the designations not yet expired.
+func (e *Engine) Designations(ctx context.Context) ([]healthcode.RiskDesignation, error) {
+	var out []healthcode.RiskDesignation
+	err := e.Store.View(ctx, func(tx healthcode.ReadTx) error {
+		var err error
+		out, err = tx.Designations(ctx, e.now())
+		return err
+	})
+	return out, err
+}

@@ -1,0 +1,540 @@
+package http
+
+// Tests of the pages in a real browser: headless Chromium (Debian's
+// chromium) driven by chromedp against the real server of newFixture. Each
+// test writes screenshots to a file it names (under HEALTHCODE_SCREENSHOTS
+// if set, else the test's temporary directory) and checks the page's
+// accessible text, never its pixels. Without Chromium the tests skip,
+// unless HEALTHCODE_TEST_BROWSER or HEALTHCODE_CI is set: then they fail.
+// HEALTHCODE_CHROMIUM names another browser binary.
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"image"
+	"image/color"
+	"image/draw"
+	"image/png"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/accessibility"
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+
+	"healthcode"
+)
+
+// chromiumPath finds the browser, or skips (fails when a browser is
+// required).
+func chromiumPath(t *testing.T) string {
+	t.Helper()
+	for _, p := range []string{os.Getenv("HEALTHCODE_CHROMIUM"), "/usr/bin/chromium", "chromium", "chromium-browser"} {
+		if p == "" {
+			continue
+		}
+		if path, err := exec.LookPath(p); err == nil {
+			return path
+		}
+	}
+	if os.Getenv("HEALTHCODE_TEST_BROWSER") != "" || os.Getenv("HEALTHCODE_CI") != "" {
+		t.Fatal("Chromium is required here (HEALTHCODE_TEST_BROWSER or HEALTHCODE_CI is set) but /usr/bin/chromium is missing: apt-get install chromium")
+	}
+	t.Skip("no Chromium (apt-get install chromium, or set HEALTHCODE_CHROMIUM); set HEALTHCODE_TEST_BROWSER=1 to make this a failure")
+	return ""
+}
+
+// newBrowser starts a headless Chromium with a new empty profile and returns
+// a tab's context, with the viewport of a 360 px wide phone. The machine's
+// network is closed: everything that would call out is off.
+func newBrowser(t *testing.T, flags ...chromedp.ExecAllocatorOption) context.Context {
+	t.Helper()
+	opts := append([]chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(chromiumPath(t)),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.Flag("disable-extensions", true),
+		chromedp.Flag("disable-default-apps", true),
+		chromedp.Flag("disable-breakpad", true),
+		chromedp.Flag("disable-features", "Translate,MediaRouter,OptimizationHints"),
+		chromedp.Flag("mute-audio", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(360, 740),
+	}, flags...)
+	ctx, cancelTimeout := context.WithTimeout(context.Background(), 2*time.Minute)
+	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
+	tab, cancelTab := chromedp.NewContext(alloc)
+	t.Cleanup(func() { cancelTab(); cancelAlloc(); cancelTimeout() })
+	if err := chromedp.Do(tab,
+		chromedp.EmulateViewport(360, 740, chromedp.EmulateScale(2), chromedp.EmulateMobile, chromedp.EmulatePortrait),
+	); err != nil {
+		t.Fatalf("starting Chromium: %v", err)
+	}
+	if _, err := chromedp.Call(tab, accessibility.Enable, cdp.Empty{}); err != nil {
+		t.Fatal(err)
+	}
+	return tab
+}
+
+func setLanguage(t *testing.T, ctx context.Context, acceptLanguage string) {
+	t.Helper()
+	if _, err := chromedp.Call(ctx, network.SetExtraHTTPHeaders, network.SetExtraHTTPHeadersParams{
+		Headers: network.Headers{"Accept-Language": acceptLanguage}}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func do(t *testing.T, ctx context.Context, steps ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func eval[T any](t *testing.T, ctx context.Context, js string, opts ...chromedp.EvaluateOption) T {
+	t.Helper()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](js, opts...))
+	if err != nil {
+		t.Fatalf("evaluating %s: %v", js, err)
+	}
+	return v
+}
+
+// poll waits until the JavaScript predicate (which may return a promise)
+// is true.
+func poll(t *testing.T, ctx context.Context, js string) {
+	t.Helper()
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](js, chromedp.WithPollingInterval(200*time.Millisecond),
+		chromedp.WithPollingTimeout(20*time.Second))); err != nil {
+		t.Fatalf("waiting for %s: %v", js, err)
+	}
+}
+
+// screenshot writes the whole page to a PNG file named name.
+func screenshot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	dir := os.Getenv("HEALTHCODE_SCREENSHOTS")
+	if dir == "" {
+		dir = t.TempDir()
+	} else if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	buf, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)) // quality 100: PNG
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, name)
+	if err := os.WriteFile(path, buf, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot: %s", path)
+}
+
+// accessibleText is what a screen reader can reach: the names of the
+// nodes of the accessibility tree that are not ignored, one a line.
+func accessibleText(t *testing.T, ctx context.Context) string {
+	t.Helper()
+	res, err := chromedp.Call(ctx, accessibility.GetFullAXTree, accessibility.GetFullAXTreeParams{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	for _, n := range res.Nodes {
+		if n.Ignored || n.Name == nil {
+			continue
+		}
+		var s string
+		if json.Unmarshal([]byte(n.Name.Value), &s) == nil && strings.TrimSpace(s) != "" {
+			lines = append(lines, s)
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+// wantAccessible checks that each phrase is in the accessible text and none
+// of the unwanted ones is.
+func wantAccessible(t *testing.T, ctx context.Context, want, unwanted []string) {
+	t.Helper()
+	text := accessibleText(t, ctx)
+	for _, w := range want {
+		if !strings.Contains(text, w) {
+			t.Errorf("accessible text lacks %q; it is:\n%s", w, text)
+		}
+	}
+	for _, u := range unwanted {
+		if strings.Contains(text, u) {
+			t.Errorf("accessible text has %q", u)
+		}
+	}
+}
+
+// auditJS lists what a Lighthouse-style audit would flag: an image with no
+// alternative text, a form field with no label, a button with no name, no
+// page language, text below WCAG AA contrast, and a page wider than the
+// viewport.
+const auditJS = `(() => {
+  const bad = [];
+  const visible = el => !el.closest("[hidden], noscript") && el.getClientRects().length > 0;
+  if (!document.documentElement.lang) bad.push("html has no lang");
+  document.querySelectorAll("img").forEach(i => { if (!i.hasAttribute("alt")) bad.push("img without alt: " + i.src); });
+  document.querySelectorAll("svg, [role=img]").forEach(s => {
+    if (s.closest("[aria-hidden=true]")) return;
+    const named = s.getAttribute("aria-label") || s.getAttribute("aria-labelledby") || (s.querySelector && s.querySelector("title"));
+    if (!named) bad.push("image without a name: " + s.outerHTML.slice(0, 80));
+  });
+  document.querySelectorAll("input:not([type=hidden]), select, textarea").forEach(f => {
+    if (!(f.labels && f.labels.length) && !f.getAttribute("aria-label") && !f.getAttribute("aria-labelledby")) bad.push("field without label: " + (f.id || f.name));
+  });
+  document.querySelectorAll("button, a[href]").forEach(b => {
+    if (visible(b) && !(b.textContent.trim() || b.getAttribute("aria-label"))) bad.push("control without a name: " + b.outerHTML.slice(0, 80));
+  });
+  const rgb = c => { const m = c.match(/rgba?\(([^)]+)\)/); if (!m) return null; const p = m[1].split(/[\s,\/]+/).filter(Boolean).map(Number); return {r: p[0], g: p[1], b: p[2], a: p.length > 3 ? p[3] : 1}; };
+  const lum = c => { const f = v => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); }; return 0.2126 * f(c.r) + 0.7152 * f(c.g) + 0.0722 * f(c.b); };
+  const background = el => { for (let e = el; e; e = e.parentElement) { const c = rgb(getComputedStyle(e).backgroundColor); if (c && c.a > 0.5) return c; } return {r: 255, g: 255, b: 255, a: 1}; };
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+    const el = n.parentElement;
+    if (!n.textContent.trim() || !el || !visible(el) || el.closest("script, style, .skip")) continue;
+    const cs = getComputedStyle(el), fg = rgb(cs.color), bg = background(el);
+    const [hi, lo] = [lum(fg), lum(bg)].sort((a, b) => b - a);
+    const ratio = (hi + 0.05) / (lo + 0.05), size = parseFloat(cs.fontSize), bold = parseInt(cs.fontWeight, 10) >= 700;
+    const need = size >= 24 || (bold && size >= 18.66) ? 3 : 4.5;
+    if (ratio < need) bad.push("contrast " + ratio.toFixed(2) + " < " + need + ": " + n.textContent.trim().slice(0, 40));
+  }
+  if (document.documentElement.scrollWidth > window.innerWidth) bad.push("page is " + document.documentElement.scrollWidth + " px wide in a " + window.innerWidth + " px viewport");
+  return bad;
+})()`
+
+func audit(t *testing.T, ctx context.Context, page string) {
+	t.Helper()
+	if w := eval[int](t, ctx, `window.innerWidth`); w != 360 {
+		t.Errorf("%s: viewport is %d px wide, want 360", page, w)
+	}
+	for _, p := range eval[[]string](t, ctx, auditJS) {
+		t.Errorf("%s: %s", page, p)
+	}
+}
+
+// traffic counts what the browser fetched: bytes received and the hosts
+// asked, from the network events of the tab.
+type traffic struct {
+	mu    sync.Mutex
+	bytes float64
+	hosts map[string]int
+	urls  []string
+}
+
+func watchTraffic(t *testing.T, ctx context.Context) *traffic {
+	t.Helper()
+	tr := &traffic{hosts: map[string]int{}}
+	err := chromedp.Listen(ctx, func(ev any) {
+		tr.mu.Lock()
+		defer tr.mu.Unlock()
+		switch ev := ev.(type) {
+		case *network.EventRequestWillBeSent:
+			if u, err := url.Parse(ev.Request.URL); err == nil && u.Scheme != "data" {
+				tr.hosts[u.Host]++
+				tr.urls = append(tr.urls, ev.Request.URL)
+			}
+		case *network.EventLoadingFinished:
+			tr.bytes += ev.EncodedDataLength
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tr
+}
+
+func (tr *traffic) reset() {
+	tr.mu.Lock()
+	tr.bytes, tr.hosts, tr.urls = 0, map[string]int{}, nil
+	tr.mu.Unlock()
+}
+
+// loginInBrowser logs in through the form and waits for the code.
+func loginInBrowser(t *testing.T, ctx context.Context, f *fixture) {
+	t.Helper()
+	do(t, ctx,
+		chromedp.Navigate(f.ts.URL+"/"),
+		chromedp.WaitVisible(chromedp.ID("token")),
+		chromedp.SendKeys(chromedp.ID("token"), f.tokens[healthcode.RoleCitizen]),
+		chromedp.Click(chromedp.CSS(`form[action="/login"] button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.ID("colour-word")),
+	)
+}
+
+// TestBrowserCitizen logs in as a citizen at 360 px and sees the code: the
+// colour in words, the QR with its name, a live clock, the reason and the
+// history with who decided; the page is accessible, under 100 KB, and
+// fetched from no other host.
+func TestBrowserCitizen(t *testing.T) {
+	f := newFixture(t)
+	e := EvidenceJSON{Kind: "nucleic_acid_test", IDNumber: f.id, ExternalID: "B-1", ObservedAt: t0.Add(-time.Hour), Result: "positive"}
+	if a := f.do(t, "POST", "/api/v1/evidence", f.tokens[healthcode.RoleLab], "application/json", mustJSON(t, e)); a.status != 201 {
+		t.Fatalf("evidence: %d %s", a.status, a.body)
+	}
+	ctx := newBrowser(t)
+	setLanguage(t, ctx, "zh-CN,zh;q=0.9,en;q=0.5")
+	tr := watchTraffic(t, ctx)
+
+	do(t, ctx, chromedp.Navigate(f.ts.URL+"/"), chromedp.WaitVisible(chromedp.ID("token")))
+	screenshot(t, ctx, "login-zh-360.png")
+	wantAccessible(t, ctx, []string{"登录", "令牌", "核验健康码"}, nil)
+	audit(t, ctx, "login page")
+
+	loginInBrowser(t, ctx, f)
+	screenshot(t, ctx, "citizen-zh-360.png")
+	wantAccessible(t, ctx, []string{"红码", "不可通行", "方形", "张*明", "410100 河南省", "张*明的健康码二维码：红码",
+		"当前时间", "二维码有效至", "为什么是这个颜色", "核酸检测 · 阳性", "变更记录", "规则自动判定（规则集", "test lab",
+		"下载第", "退出登录"}, []string{"[[", "Red code"})
+	audit(t, ctx, "citizen page")
+
+	// The clock and the QR's time left move.
+	clock1 := eval[string](t, ctx, `document.getElementById("clock").textContent`)
+	left1 := eval[string](t, ctx, `document.getElementById("left").textContent`)
+	do(t, ctx, chromedp.Sleep(2100*time.Millisecond))
+	clock2 := eval[string](t, ctx, `document.getElementById("clock").textContent`)
+	left2 := eval[string](t, ctx, `document.getElementById("left").textContent`)
+	if clock1 == clock2 || left1 == left2 || !strings.HasPrefix(left1, "5:00") && !strings.HasPrefix(left1, "4:5") {
+		t.Errorf("clock %q → %q, time left %q → %q: not live", clock1, clock2, left1, left2)
+	}
+
+	// The page's weight, with nothing from the cache.
+	if _, err := chromedp.Call(ctx, network.SetCacheDisabled, network.SetCacheDisabledParams{CacheDisabled: true}); err != nil {
+		t.Fatal(err)
+	}
+	tr.reset()
+	do(t, ctx, chromedp.Navigate(f.ts.URL+"/"), chromedp.WaitVisible(chromedp.ID("colour-word")), chromedp.Sleep(300*time.Millisecond))
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	self := strings.TrimPrefix(f.ts.URL, "http://")
+	if len(tr.urls) < 3 {
+		t.Errorf("saw only %v: is the network watched?", tr.urls)
+	}
+	for h := range tr.hosts {
+		if h != self {
+			t.Errorf("the page asked another host: %s (%v)", h, tr.urls)
+		}
+	}
+	if tr.bytes <= 0 || tr.bytes >= 100*1024 {
+		t.Errorf("the citizen page weighs %.0f bytes, want under 100 KB", tr.bytes)
+	}
+	t.Logf("citizen page: %.0f bytes in %d requests: %v", tr.bytes, len(tr.urls), tr.urls)
+}
+
+// TestBrowserLanguageSwitch starts in Chinese (from Accept-Language),
+// switches to English with the link, and stays in English.
+func TestBrowserLanguageSwitch(t *testing.T) {
+	f := newFixture(t)
+	ctx := newBrowser(t)
+	setLanguage(t, ctx, "zh-CN,zh;q=0.9")
+	loginInBrowser(t, ctx, f)
+	if lang := eval[string](t, ctx, `document.documentElement.lang`); lang != "zh-CN" {
+		t.Fatalf("page language %q, want zh-CN", lang)
+	}
+	wantAccessible(t, ctx, []string{"绿码", "可以通行", "圆形", "English"}, []string{"Green code"})
+
+	do(t, ctx,
+		chromedp.Click(chromedp.ID("lang-switch")),
+		chromedp.WaitVisible(chromedp.CSS(`html[lang="en"] #colour-word`)),
+	)
+	screenshot(t, ctx, "citizen-en-360.png")
+	wantAccessible(t, ctx, []string{"Green code", "You may pass", "circle", "Holder", "QR valid until", "History of changes",
+		"No changes yet.", "Health QR code of 张*明: Green code", "中文"}, []string{"绿码", "[["})
+	audit(t, ctx, "citizen page in English")
+
+	// The choice is remembered: a later page is in English too.
+	do(t, ctx, chromedp.Navigate(f.ts.URL+"/verify"), chromedp.WaitVisible(chromedp.ID("file")))
+	if lang := eval[string](t, ctx, `document.documentElement.lang`); lang != "en" {
+		t.Errorf("after switching, /verify is in %q", lang)
+	}
+	wantAccessible(t, ctx, []string{"Verify a health code", "Upload a photo or screenshot of a QR code"}, []string{"核验健康码"})
+}
+
+// citizenPNG fetches the citizen's QR as the API renders it, into a file.
+func citizenPNG(t *testing.T, f *fixture) string {
+	t.Helper()
+	a := f.do(t, "GET", "/api/v1/me/qr.png", f.tokens[healthcode.RoleCitizen], "", nil)
+	if a.status != 200 || a.header.Get("Content-Type") != "image/png" {
+		t.Fatalf("qr.png: %d %s", a.status, a.header)
+	}
+	path := filepath.Join(t.TempDir(), "code.png")
+	if err := os.WriteFile(path, a.body, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+type verdict struct{ State, Verdict, Mode, Colour string }
+
+// clearResult forgets the last result, so that resultOf waits for the next.
+func clearResult(t *testing.T, ctx context.Context) {
+	t.Helper()
+	eval[chromedp.Void](t, ctx, `document.getElementById("result").dataset.state = "idle"`)
+}
+
+func resultOf(t *testing.T, ctx context.Context) verdict {
+	t.Helper()
+	do(t, ctx, chromedp.WaitVisible(chromedp.CSS(`#result[data-state="done"]`)))
+	d := eval[map[string]string](t, ctx, `({...document.getElementById("result").dataset})`)
+	return verdict{State: d["state"], Verdict: d["verdict"], Mode: d["mode"], Colour: d["colour"]}
+}
+
+// TestBrowserVerifier verifies a citizen's QR on the verifier page from its
+// rendered PNG: online, then with the server gone, from the page and trust
+// list the browser kept, with the signature checked by WebCrypto.
+func TestBrowserVerifier(t *testing.T) {
+	f := newFixture(t)
+	// The browser's clock is the real one: so is the node's here, so that
+	// the offline check of the expiry agrees with the server's.
+	f.clock.Set(time.Now().Truncate(time.Second))
+	png := citizenPNG(t, f)
+	ctx := newBrowser(t)
+	setLanguage(t, ctx, "en-GB,en;q=0.9")
+
+	do(t, ctx, chromedp.Navigate(f.ts.URL+"/verify"), chromedp.WaitVisible(chromedp.ID("file")))
+	poll(t, ctx, `document.getElementById("trust-status").textContent.includes("1 key(s)")`)
+	audit(t, ctx, "verifier page")
+
+	do(t, ctx, chromedp.SetUploadFiles(chromedp.ID("file"), []string{png}))
+	if got, want := resultOf(t, ctx), (verdict{"done", "valid", "online", "green"}); got != want {
+		t.Fatalf("online verdict %+v, want %+v", got, want)
+	}
+	screenshot(t, ctx, "verify-online-360.png")
+	wantAccessible(t, ctx, []string{"Green code", "You may pass (circle)", "Valid", "Checked by the server.", "Holder", "张*明",
+		"Issuing region", "410100 Henan", "Valid until", "Trust list: 1 key(s)"}, []string{"Not valid"})
+	audit(t, ctx, "verifier page with a result")
+
+	// Something that is not a health code.
+	clearResult(t, ctx)
+	do(t, ctx,
+		chromedp.SetValue(chromedp.ID("paste"), "HCN1:NOT A CODE"),
+		chromedp.Click(chromedp.CSS(`#paste-form button`)),
+	)
+	if got := resultOf(t, ctx); got.Verdict != "invalid" {
+		t.Errorf("a non-code: %+v", got)
+	}
+	wantAccessible(t, ctx, []string{"Not valid", "This is not a health code."}, nil)
+
+	// A picture with no QR code in it.
+	blank := filepath.Join(t.TempDir(), "blank.png")
+	writePNG(t, blank, image.NewGray(image.Rect(0, 0, 64, 64)))
+	clearResult(t, ctx)
+	do(t, ctx, chromedp.SetUploadFiles(chromedp.ID("file"), []string{blank}))
+	if got := resultOf(t, ctx); got.Verdict != "invalid" {
+		t.Errorf("a blank picture: %+v", got)
+	}
+	wantAccessible(t, ctx, []string{"No QR code found in the picture."}, nil)
+
+	// The same code ten minutes later: expired, said so, and not shown in
+	// its colour.
+	f.clock.Advance(10 * time.Minute)
+	clearResult(t, ctx)
+	do(t, ctx, chromedp.SetUploadFiles(chromedp.ID("file"), []string{png}))
+	if got, want := resultOf(t, ctx), (verdict{"done", "invalid", "online", "green"}); got != want {
+		t.Errorf("expired code: verdict %+v, want %+v", got, want)
+	}
+	wantAccessible(t, ctx, []string{"Not valid", "Expired: ask the person to refresh their code.", "Green code"}, nil)
+	if bg := eval[string](t, ctx, `getComputedStyle(document.querySelector("#result .band")).backgroundColor`); bg != "rgb(95, 99, 104)" {
+		t.Errorf("an expired green code is shown on %s, not grey", bg)
+	}
+	screenshot(t, ctx, "verify-expired-360.png")
+
+	// Offline: once the service worker holds the page, the server goes away.
+	kept := `navigator.serviceWorker.ready.then(() => caches.open("healthcode-verify-v1")).then(c => Promise.all(["/verify", "/static/verify.js", "/static/jsQR.js"].map(u => c.match(u)))).then(rs => rs.every(Boolean))`
+	poll(t, ctx, kept)
+	f.ts.Close()
+	do(t, ctx, chromedp.Navigate(f.ts.URL+"/verify?lang=en"), chromedp.WaitVisible(chromedp.ID("file")))
+	do(t, ctx, chromedp.SetUploadFiles(chromedp.ID("file"), []string{png}))
+	if got, want := resultOf(t, ctx), (verdict{"done", "valid", "offline", "green"}); got != want {
+		t.Fatalf("offline verdict %+v, want %+v", got, want)
+	}
+	screenshot(t, ctx, "verify-offline-360.png")
+	wantAccessible(t, ctx, []string{"Green code", "Valid", "Offline: signature checked on this device against the cached trust list.",
+		"张*明", "410100 Henan"}, []string{"Checked by the server."})
+}
+
+// TestBrowserVerifierCamera scans the citizen's QR with the camera: a fake
+// camera that films the PNG.
+func TestBrowserVerifierCamera(t *testing.T) {
+	f := newFixture(t)
+	png := citizenPNG(t, f)
+	video := filepath.Join(t.TempDir(), "camera.y4m")
+	writeY4M(t, video, png)
+	ctx := newBrowser(t,
+		chromedp.Flag("use-fake-ui-for-media-stream", true),
+		chromedp.Flag("use-fake-device-for-media-stream", true),
+		chromedp.Flag("use-file-for-fake-video-capture", video),
+	)
+	setLanguage(t, ctx, "zh-CN")
+	do(t, ctx,
+		chromedp.Navigate(f.ts.URL+"/verify"),
+		chromedp.WaitVisible(chromedp.ID("camera-start")),
+		chromedp.Click(chromedp.ID("camera-start")),
+	)
+	if got, want := resultOf(t, ctx), (verdict{"done", "valid", "online", "green"}); got != want {
+		t.Fatalf("camera verdict %+v, want %+v", got, want)
+	}
+	screenshot(t, ctx, "verify-camera-zh-360.png")
+	wantAccessible(t, ctx, []string{"绿码", "有效", "已由服务器核验。", "张*明", "410100 河南省", "关闭摄像头", "摄像头画面"}, []string{"Green code"})
+	audit(t, ctx, "verifier page with the camera on")
+}
+
+func writePNG(t *testing.T, path string, img image.Image) {
+	t.Helper()
+	fh, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fh.Close()
+	if err := png.Encode(fh, img); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// writeY4M writes a one-frame YUV4MPEG2 video of the picture, centred on
+// white, for Chromium's fake camera (which loops it).
+func writeY4M(t *testing.T, path, pngPath string) {
+	t.Helper()
+	fh, err := os.Open(pngPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := png.Decode(fh)
+	fh.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const w, h = 640, 480
+	frame := image.NewGray(image.Rect(0, 0, w, h))
+	draw.Draw(frame, frame.Bounds(), image.NewUniform(color.White), image.Point{}, draw.Src)
+	b := src.Bounds()
+	at := image.Pt((w-b.Dx())/2, (h-b.Dy())/2)
+	draw.Draw(frame, image.Rectangle{Min: at, Max: at.Add(b.Size())}, src, b.Min, draw.Src)
+	out := []byte(fmt.Sprintf("YUV4MPEG2 W%d H%d F10:1 Ip A1:1 C420jpeg\nFRAME\n", w, h))
+	for _, y := range frame.Pix {
+		out = append(out, byte(16+int(y)*219/255))
+	}
+	out = append(out, slices.Repeat([]byte{128}, w*h/2)...) // U and V: no colour
+	if err := os.WriteFile(path, out, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,321 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"healthcode"
+)
+
+// EvidenceByID implements healthcode.ReadTx.
+func (tx *Tx) EvidenceByID(ctx context.Context, id int64) (*healthcode.Evidence, error) {
+	e, err := scanEvidence(tx.queryRow(ctx, `SELECT `+evidenceCols+` FROM evidence WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, healthcode.Errorfd(healthcode.ENOTFOUND, "evidence.unknown", "no evidence %d", id)
+	} else if err != nil {
+		return nil, fmt.Errorf("sqlite.EvidenceByID: %w", err)
+	}
+	return e, nil
+}
+
+// SubjectsOfCase implements healthcode.ReadTx.
+func (tx *Tx) SubjectsOfCase(ctx context.Context, caseRef string) ([]string, error) {
+	out, err := tx.queryStrings(ctx, `SELECT DISTINCT subject FROM evidence WHERE case_ref = ? AND kind = ? ORDER BY subject`,
+		caseRef, healthcode.Diagnosis)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite.SubjectsOfCase: %w", err)
+	}
+	return out, nil
+}
+
+const venueCols = `id, name, address, region, category, owner, secret, status, registered_at, approved_at, approved_by`
+
+func scanVenue(row interface{ Scan(...any) error }) (*healthcode.Venue, error) {
+	var v healthcode.Venue
+	var reg, appr int64
+	if err := row.Scan(&v.ID, &v.Name, &v.Address, &v.Region, &v.Category, &v.Owner, &v.Secret, &v.Status, &reg, &appr, &v.ApprovedBy); err != nil {
+		return nil, err
+	}
+	v.RegisteredAt = fromNanos(reg)
+	if appr != 0 {
+		v.ApprovedAt = fromNanos(appr)
+	}
+	return &v, nil
+}
+
+// Venue implements healthcode.ReadTx.
+func (tx *Tx) Venue(ctx context.Context, id string) (*healthcode.Venue, error) {
+	v, err := scanVenue(tx.queryRow(ctx, `SELECT `+venueCols+` FROM venues WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, healthcode.Errorfd(healthcode.ENOTFOUND, "venue.unknown", "no venue %q", id)
+	} else if err != nil {
+		return nil, fmt.Errorf("sqlite.Venue: %w", err)
+	}
+	return v, nil
+}
+
+// VenuesIn implements healthcode.ReadTx.
+func (tx *Tx) VenuesIn(ctx context.Context, area string) ([]healthcode.Venue, error) {
+	prefix := area
+	switch {
+	case len(area) == 6 && area[2:] == "0000":
+		prefix = area[:2]
+	case len(area) == 6 && area[4:] == "00":
+		prefix = area[:4]
+	}
+	rows, err := tx.query(ctx, `SELECT `+venueCols+` FROM venues WHERE substr(region, 1, length(?)) = ? ORDER BY id`, prefix, prefix)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite.VenuesIn: %w", err)
+	}
+	defer rows.Close()
+	var out []healthcode.Venue
+	for rows.Next() {
+		v, err := scanVenue(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite.VenuesIn: %w", err)
+		}
+		if healthcode.RegionContains(area, v.Region) {
+			out = append(out, *v)
+		}
+	}
+	return out, rows.Err()
+}
+
+// CreateVenue implements healthcode.Tx.
+func (tx *Tx) CreateVenue(ctx context.Context, v *healthcode.Venue) error {
+	_, err := tx.exec(ctx, `INSERT INTO venues (`+venueCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		v.ID, v.Name, v.Address, v.Region, v.Category, v.Owner, v.Secret, v.Status, nanos(v.RegisteredAt), 0, v.ApprovedBy)
+	if isUnique(err) {
+		return healthcode.Errorfd(healthcode.ECONFLICT, "venue.exists", "venue %q exists", v.ID)
+	} else if err != nil {
+		return fmt.Errorf("sqlite.CreateVenue: %w", err)
+	}
+	return nil
+}
+
+// SetVenueStatus implements healthcode.Tx.
+func (tx *Tx) SetVenueStatus(ctx context.Context, id, status, by string, at time.Time) error {
+	res, err := tx.exec(ctx, `UPDATE venues SET status = ?, approved_by = ?, approved_at = ? WHERE id = ?`, status, by, nanos(at), id)
+	if err != nil {
+		return fmt.Errorf("sqlite.SetVenueStatus: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return healthcode.Errorfd(healthcode.ENOTFOUND, "venue.unknown", "no venue %q", id)
+	}
+	return nil
+}
+
+const checkInCols = `id, venue, subject, at, slot, verified`
+
+func (tx *Tx) checkIns(ctx context.Context, query string, args ...any) ([]healthcode.CheckIn, error) {
+	rows, err := tx.query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []healthcode.CheckIn
+	for rows.Next() {
+		var c healthcode.CheckIn
+		var at int64
+		if err := rows.Scan(&c.ID, &c.Venue, &c.Subject, &at, &c.Slot, &c.Verified); err != nil {
+			return nil, err
+		}
+		c.At = fromNanos(at)
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// CheckInsAt implements healthcode.ReadTx.
+func (tx *Tx) CheckInsAt(ctx context.Context, venue string, from, to time.Time, limit int) ([]healthcode.CheckIn, error) {
+	out, err := tx.checkIns(ctx, `SELECT `+checkInCols+` FROM checkins WHERE venue = ? AND at >= ? AND at < ? ORDER BY at, id LIMIT ?`,
+		venue, nanos(from), nanos(to), limit)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite.CheckInsAt: %w", err)
+	}
+	return out, nil
+}
+
+// CheckInsOf implements healthcode.ReadTx.
+func (tx *Tx) CheckInsOf(ctx context.Context, subject string, from, to time.Time) ([]healthcode.CheckIn, error) {
+	out, err := tx.checkIns(ctx, `SELECT `+checkInCols+` FROM checkins WHERE subject = ? AND at >= ? AND at < ? ORDER BY at, id`,
+		subject, nanos(from), nanos(to))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite.CheckInsOf: %w", err)
+	}
+	return out, nil
+}
+
+// checkInBatch is how many check-ins one multi-row INSERT writes.
+const checkInBatch = 100
+
+// InsertCheckIns implements healthcode.Tx.
+func (tx *Tx) InsertCheckIns(ctx context.Context, cs []*healthcode.CheckIn) ([]bool, error) {
+	inserted := make([]bool, len(cs))
+	for start := 0; start < len(cs); {
+		n := checkInBatch
+		if len(cs)-start < n {
+			n = 1
+		}
+		chunk := cs[start : start+n]
+		args := make([]any, 0, 5*n)
+		for _, c := range chunk {
+			args = append(args, c.Venue, c.Subject, nanos(c.At), c.Slot, c.Verified)
+		}
+		rows, err := tx.query(ctx, multiInsert(`INSERT INTO checkins (venue, subject, at, slot, verified) VALUES `, "(?, ?, ?, ?, ?)", n)+
+			` ON CONFLICT (venue, subject, slot) WHERE slot >= 0 DO NOTHING RETURNING id, venue, subject, slot`, args...)
+		if isForeignKey(err) {
+			return nil, healthcode.Errorfd(healthcode.ENOTFOUND, "checkin.unknown", "a check-in names an unknown venue or person")
+		} else if err != nil {
+			return nil, fmt.Errorf("sqlite.InsertCheckIns: %w", err)
+		}
+		type key struct {
+			venue, subject string
+			slot           int64
+		}
+		ids := map[key][]int64{}
+		for rows.Next() {
+			var k key
+			var id int64
+			if err := rows.Scan(&id, &k.venue, &k.subject, &k.slot); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("sqlite.InsertCheckIns: %w", err)
+			}
+			ids[k] = append(ids[k], id)
+		}
+		err = rows.Err()
+		if cerr := rows.Close(); err == nil {
+			err = cerr
+		}
+		if isForeignKey(err) {
+			return nil, healthcode.Errorfd(healthcode.ENOTFOUND, "checkin.unknown", "a check-in names an unknown venue or person")
+		} else if err != nil {
+			return nil, fmt.Errorf("sqlite.InsertCheckIns: %w", err)
+		}
+		// Printed-code check-ins all insert (several per key); a live-code
+		// key inserts once, for its first row.
+		for i, c := range chunk {
+			k := key{c.Venue, c.Subject, c.Slot}
+			if got := ids[k]; len(got) > 0 {
+				c.ID, inserted[start+i] = got[0], true
+				ids[k] = got[1:]
+			}
+		}
+		start += n
+	}
+	return inserted, nil
+}
+
+const designationCols = `id, venue, area, level, reason, cases, window_from, window_until, expires, status,
+	requester_id, requester_name, requester_role, requester_unit, approver_id, approver_name, approver_role, approver_unit,
+	created_at, approved_at, log_index`
+
+func scanDesignation(row interface{ Scan(...any) error }) (*healthcode.RiskDesignation, error) {
+	var d healthcode.RiskDesignation
+	var cases string
+	var from, until, expires, created, approved int64
+	var a healthcode.Principal
+	if err := row.Scan(&d.ID, &d.Venue, &d.Area, &d.Level, &d.Reason, &cases, &from, &until, &expires, &d.Status,
+		&d.Requester.ID, &d.Requester.Name, &d.Requester.Role, &d.Requester.Unit, &a.ID, &a.Name, &a.Role, &a.Unit,
+		&created, &approved, &d.LogIndex); err != nil {
+		return nil, err
+	}
+	d.From, d.Until, d.Expires, d.CreatedAt = fromNanos(from), fromNanos(until), fromNanos(expires), fromNanos(created)
+	if a.ID != "" {
+		d.Approver, d.ApprovedAt = &a, fromNanos(approved)
+	}
+	var err error
+	d.Cases, err = parseIDs(cases)
+	return &d, err
+}
+
+// Designation implements healthcode.ReadTx.
+func (tx *Tx) Designation(ctx context.Context, id int64) (*healthcode.RiskDesignation, error) {
+	d, err := scanDesignation(tx.queryRow(ctx, `SELECT `+designationCols+` FROM designations WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, healthcode.Errorfd(healthcode.ENOTFOUND, "designation.unknown", "no designation %d", id)
+	} else if err != nil {
+		return nil, fmt.Errorf("sqlite.Designation: %w", err)
+	}
+	return d, nil
+}
+
+// Designations implements healthcode.ReadTx.
+func (tx *Tx) Designations(ctx context.Context, t time.Time) ([]healthcode.RiskDesignation, error) {
+	rows, err := tx.query(ctx, `SELECT `+designationCols+` FROM designations WHERE expires > ? ORDER BY id DESC`, nanos(t))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite.Designations: %w", err)
+	}
+	defer rows.Close()
+	var out []healthcode.RiskDesignation
+	for rows.Next() {
+		d, err := scanDesignation(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite.Designations: %w", err)
+		}
+		out = append(out, *d)
+	}
+	return out, rows.Err()
+}
+
+// CreateDesignation implements healthcode.Tx.
+func (tx *Tx) CreateDesignation(ctx context.Context, d *healthcode.RiskDesignation) error {
+	res, err := tx.exec(ctx, `INSERT INTO designations (venue, area, level, reason, cases, window_from, window_until, expires, status,
+		requester_id, requester_name, requester_role, requester_unit, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		d.Venue, d.Area, d.Level, d.Reason, formatIDs(d.Cases), nanos(d.From), nanos(d.Until), nanos(d.Expires), d.Status,
+		d.Requester.ID, d.Requester.Name, d.Requester.Role, d.Requester.Unit, nanos(d.CreatedAt))
+	if err != nil {
+		return fmt.Errorf("sqlite.CreateDesignation: %w", err)
+	}
+	d.ID, err = res.LastInsertId()
+	return err
+}
+
+// ApproveDesignation implements healthcode.Tx.
+func (tx *Tx) ApproveDesignation(ctx context.Context, id int64, a *healthcode.Principal, at time.Time, logIndex int64) error {
+	res, err := tx.exec(ctx, `UPDATE designations SET status = ?, approver_id = ?, approver_name = ?, approver_role = ?, approver_unit = ?,
+		approved_at = ?, log_index = ? WHERE id = ? AND status = ?`, healthcode.DesignationApproved, a.ID, a.Name, a.Role, a.Unit,
+		nanos(at), logIndex, id, healthcode.DesignationPending)
+	if err != nil {
+		return fmt.Errorf("sqlite.ApproveDesignation: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return healthcode.Errorfd(healthcode.ECONFLICT, "designation.not_pending", "designation %d is not awaiting approval", id)
+	}
+	return nil
+}
+
+// RecordAccess implements healthcode.Tx.
+func (tx *Tx) RecordAccess(ctx context.Context, r *healthcode.AccessRecord) error {
+	res, err := tx.exec(ctx, `INSERT INTO access_records (at, actor_id, actor_name, actor_role, actor_unit, purpose, case_ref, what, subject)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, nanos(r.Time), r.Actor.ID, r.Actor.Name, r.Actor.Role, r.Actor.Unit, r.Purpose, r.CaseRef, r.What, r.Subject)
+	if err != nil {
+		return fmt.Errorf("sqlite.RecordAccess: %w", err)
+	}
+	r.ID, err = res.LastInsertId()
+	return err
+}
+
+// AccessRecords implements healthcode.ReadTx.
+func (tx *Tx) AccessRecords(ctx context.Context, subject string, limit int) ([]healthcode.AccessRecord, error) {
+	rows, err := tx.query(ctx, `SELECT id, at, actor_id, actor_name, actor_role, actor_unit, purpose, case_ref, what, subject
+		FROM access_records WHERE ? = '' OR subject = ? ORDER BY at DESC, id DESC LIMIT ?`, subject, subject, limit)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite.AccessRecords: %w", err)
+	}
+	defer rows.Close()
+	var out []healthcode.AccessRecord
+	for rows.Next() {
+		var r healthcode.AccessRecord
+		var at int64
+		if err := rows.Scan(&r.ID, &at, &r.Actor.ID, &r.Actor.Name, &r.Actor.Role, &r.Actor.Unit, &r.Purpose, &r.CaseRef, &r.What, &r.Subject); err != nil {
+			return nil, err
+		}
+		r.Time = fromNanos(at)
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}

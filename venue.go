@@ -1,0 +1,294 @@
+package healthcode
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base32"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Venue is a place that shows a venue code (场所码): a shop, a station, a
+// hospital. Its secret makes its live codes unforgeable.
+type Venue struct {
+	ID       string // public id, e.g. "v3kq7…"
+	Name     string
+	Address  string
+	Region   string // GB/T 2260 code of the district it is in
+	Category string
+	Owner    string // the principal ID of whoever registered it
+	Secret   []byte // 32 bytes, for the MAC of its live codes
+	Status   string // VenuePending, VenueActive or VenueSuspended
+	// RegisteredAt and ApprovedAt/ApprovedBy record who let it show codes.
+	RegisteredAt time.Time
+	ApprovedAt   time.Time
+	ApprovedBy   string
+}
+
+// Venue statuses.
+const (
+	VenuePending   = "pending"
+	VenueActive    = "active"
+	VenueSuspended = "suspended"
+)
+
+// Venue categories (a closed list, as the registration forms had).
+var VenueCategories = []string{"retail", "restaurant", "transport", "hospital", "school", "office", "residential", "venue", "other"}
+
+// Validate checks a venue's registration fields.
+func (v *Venue) Validate() error {
+	if strings.TrimSpace(v.Name) == "" || len(v.Name) > 200 {
+		return Errorfd(EINVALID, "venue.name", "a venue needs a name of at most 200 bytes")
+	}
+	if strings.TrimSpace(v.Address) == "" || len(v.Address) > 400 {
+		return Errorfd(EINVALID, "venue.address", "a venue needs an address of at most 400 bytes")
+	}
+	if err := ValidateRegion(v.Region); err != nil {
+		return err
+	}
+	for _, c := range VenueCategories {
+		if c == v.Category {
+			return nil
+		}
+	}
+	return Errorfd(EINVALID, "venue.category", "unknown venue category %q (want one of %s)", v.Category, strings.Join(VenueCategories, ", "))
+}
+
+// VenueSlot is how long a live venue code lasts before the next one.
+const VenueSlot = 30 * time.Second
+
+// VenueCodePrefix starts every venue code.
+const VenueCodePrefix = "HCV1:"
+
+// staticSlot marks a printed code, valid at any time but proving nothing.
+const staticSlot = "S"
+
+var macEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
+
+func venueMAC(secret []byte, id, slot string) string {
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte(id))
+	m.Write([]byte{0})
+	m.Write([]byte(slot))
+	return strings.ToLower(macEncoding.EncodeToString(m.Sum(nil)[:10]))
+}
+
+// SlotOf returns the live-code slot of time t.
+func SlotOf(t time.Time) int64 { return t.Unix() / int64(VenueSlot/time.Second) }
+
+// LiveCode returns the venue's live code for the slot of t:
+// "HCV1:<id>.<slot>.<mac>".
+func (v *Venue) LiveCode(t time.Time) string {
+	slot := strconv.FormatInt(SlotOf(t), 10)
+	return VenueCodePrefix + v.ID + "." + slot + "." + venueMAC(v.Secret, v.ID, slot)
+}
+
+// StaticCode returns the venue's printed code: "HCV1:<id>.S.<mac>".
+func (v *Venue) StaticCode() string {
+	return VenueCodePrefix + v.ID + "." + staticSlot + "." + venueMAC(v.Secret, v.ID, staticSlot)
+}
+
+// VenueCode is a parsed venue code, not yet checked against its venue.
+type VenueCode struct {
+	Venue  string
+	Static bool
+	Slot   int64
+	mac    string
+	slot   string
+}
+
+// ParseVenueCode parses the text of a venue code. Returns EINVALID with
+// detail "venue.code_malformed".
+func ParseVenueCode(text string) (*VenueCode, error) {
+	bad := Errorfd(EINVALID, "venue.code_malformed", "not a venue code")
+	body, ok := strings.CutPrefix(strings.TrimSpace(text), VenueCodePrefix)
+	if !ok || len(body) > 200 {
+		return nil, bad
+	}
+	parts := strings.Split(body, ".")
+	if len(parts) != 3 || parts[0] == "" || len(parts[2]) != 16 {
+		return nil, bad
+	}
+	c := &VenueCode{Venue: parts[0], mac: parts[2], slot: parts[1]}
+	if parts[1] == staticSlot {
+		c.Static = true
+	} else {
+		n, err := strconv.ParseInt(parts[1], 10, 64)
+		if err != nil || n < 0 {
+			return nil, bad
+		}
+		c.Slot = n
+	}
+	return c, nil
+}
+
+// Presence says what a check-in with a venue code proves.
+type Presence int
+
+const (
+	// PresenceUnverified: a printed code, or a live code past its slot (a
+	// photo someone forwarded). Recorded; never raises a colour by itself.
+	PresenceUnverified Presence = iota
+	// PresenceVerified: a live code of the current or the previous slot.
+	PresenceVerified
+)
+
+// Check verifies the code's MAC with the venue's secret and says what a
+// check-in with it at now proves. Returns EINVALID "venue.bad_mac" for a
+// forged code and "venue.code_future" for a live code from a slot after
+// now's (allowing one slot of clock skew).
+func (c *VenueCode) Check(v *Venue, now time.Time) (Presence, error) {
+	if v.ID != c.Venue || !hmac.Equal([]byte(venueMAC(v.Secret, v.ID, c.slot)), []byte(c.mac)) {
+		return 0, Errorfd(EINVALID, "venue.bad_mac", "the venue code is forged or damaged")
+	}
+	if c.Static {
+		return PresenceUnverified, nil
+	}
+	cur := SlotOf(now)
+	switch {
+	case c.Slot > cur+1:
+		return 0, Errorfd(EINVALID, "venue.code_future", "the venue code is from the future")
+	case c.Slot >= cur-1:
+		return PresenceVerified, nil
+	}
+	return PresenceUnverified, nil
+}
+
+// CheckIn is a citizen's presence at a venue. Check-ins are not logged one
+// by one; a decision that rests on them logs their digest.
+type CheckIn struct {
+	ID       int64
+	Venue    string
+	Subject  string
+	At       time.Time
+	Slot     int64 // the code's slot; -1 for a printed code
+	Verified bool
+}
+
+// RiskDesignation declares a venue or an area (GB/T 2260) a risk for a time
+// window. It needs a closed-list reason, a link to a confirmed case or a
+// positive lab result, a requester and a different approver, and an expiry
+// (invariant 3).
+type RiskDesignation struct {
+	ID     int64
+	Venue  string // a venue's public id, or
+	Area   string // a GB/T 2260 code (every venue within it)
+	Level  string // RiskHigh or RiskMedium
+	Reason string // one of DesignationReasons
+	// Cases are the evidence ids of the confirmed diagnoses or positive lab
+	// results it rests on.
+	Cases      []int64
+	From       time.Time // the window of presence that counts
+	Until      time.Time
+	Expires    time.Time // when the designation itself lapses
+	Status     string    // DesignationPending, DesignationApproved, DesignationRefused
+	Requester  Principal
+	Approver   *Principal
+	CreatedAt  time.Time
+	ApprovedAt time.Time
+	LogIndex   int64
+}
+
+// Designation statuses.
+const (
+	DesignationPending  = "pending"
+	DesignationApproved = "approved"
+)
+
+// DesignationReasons is the closed list of epidemiological reasons for a
+// risk designation.
+var DesignationReasons = []string{"case_visited", "cluster", "environmental_positive", "community_transmission"}
+
+// MaxDesignationWindow bounds a designation's window and life.
+const MaxDesignationWindow = 14 * 24 * time.Hour
+
+// Validate checks a designation request at now.
+func (d *RiskDesignation) Validate(now time.Time) error {
+	if (d.Venue == "") == (d.Area == "") {
+		return Errorfd(EINVALID, "designation.target", "designate either a venue or an area")
+	}
+	if d.Area != "" {
+		if err := ValidateRegion(d.Area); err != nil {
+			return err
+		}
+	}
+	if d.Level != RiskHigh && d.Level != RiskMedium {
+		return Errorfd(EINVALID, "designation.level", "risk level must be high or medium, not %q", d.Level)
+	}
+	known := false
+	for _, r := range DesignationReasons {
+		known = known || r == d.Reason
+	}
+	if !known {
+		return Errorfd(EINVALID, "designation.reason", "unknown reason %q (want one of %s)", d.Reason, strings.Join(DesignationReasons, ", "))
+	}
+	if len(d.Cases) == 0 {
+		return Errorfd(EINVALID, "designation.no_case", "a risk designation must cite at least one confirmed case or positive lab result")
+	}
+	if d.From.IsZero() || d.Until.IsZero() || !d.Until.After(d.From) {
+		return Errorfd(EINVALID, "designation.window", "the window must end after it starts")
+	}
+	if d.Until.Sub(d.From) > MaxDesignationWindow {
+		return Errorfd(EINVALID, "designation.window", "the window may last at most 14 days")
+	}
+	if d.From.After(now.Add(MaxClockSkew)) {
+		return Errorfd(EINVALID, "designation.window", "the window starts in the future")
+	}
+	if d.Expires.IsZero() || !d.Expires.After(now) || d.Expires.Sub(now) > MaxDesignationWindow {
+		return Errorfd(EINVALID, "designation.expiry", "a designation needs an expiry within 14 days")
+	}
+	return nil
+}
+
+// Covers reports whether the designation concerns a venue in region: its
+// own venue, or an area containing the venue's district.
+func (d *RiskDesignation) Covers(venueID, region string) bool {
+	if d.Venue != "" {
+		return d.Venue == venueID
+	}
+	return RegionContains(d.Area, region)
+}
+
+// RegionContains reports whether GB/T 2260 division a contains division b: a
+// province (xx0000) its cities and districts, a city (xxxx00) its districts,
+// a district only itself.
+func RegionContains(a, b string) bool {
+	switch {
+	case len(a) != 6 || len(b) != 6:
+		return false
+	case strings.HasSuffix(a, "0000"):
+		return a[:2] == b[:2]
+	case strings.HasSuffix(a, "00"):
+		return a[:4] == b[:4]
+	}
+	return a == b
+}
+
+// AccessRecord is one read of personal data by an official: who, when,
+// what, for which purpose and case (invariant 7).
+type AccessRecord struct {
+	ID      int64
+	Time    time.Time
+	Actor   Principal
+	Purpose string
+	CaseRef string
+	What    string // e.g. "trace venue v… 2022-06-01T08:00Z–10:00Z"
+	Subject string // the person whose data was read, if one
+}
+
+// AccessPurposes is the closed list of purposes for reading personal data.
+var AccessPurposes = []string{"contact_tracing", "case_investigation", "appeal_review", "data_correction", "oversight"}
+
+// ValidPurpose checks a purpose and case reference.
+func ValidPurpose(purpose, caseRef string) error {
+	for _, p := range AccessPurposes {
+		if p == purpose {
+			if strings.TrimSpace(caseRef) == "" {
+				return Errorfd(EINVALID, "access.case", "reading personal data needs the case it serves")
+			}
+			return nil
+		}
+	}
+	return Errorfd(EINVALID, "access.purpose", "unknown purpose %q (want one of %s)", purpose, strings.Join(AccessPurposes, ", "))
+}
