@@ -78,7 +78,7 @@ func (tx *Tx) LogLeaf(ctx context.Context, index int64) ([]byte, error) {
 	return b, nil
 }
 
-// leafBatch is how many leaves one multi-row INSERT writes: one statement
+// leafBatch is the most leaves one multi-row INSERT writes: one statement
 // per table for a whole batch is far cheaper than one per leaf.
 const leafBatch = 64
 
@@ -104,8 +104,9 @@ func (tx *Tx) AppendLeaves(ctx context.Context, rs []*healthcode.LogRecord) erro
 			return healthcode.Errorfd(healthcode.ECONFLICT, "tlog.gap", "log append at %d leaves a gap (the next leaf is %d)", r.Index, tx.nextLeaf+int64(i))
 		}
 	}
-	for start := 0; start < len(rs); start += leafBatch {
-		chunk := rs[start:min(start+leafBatch, len(rs))]
+	for start, n := 0, 0; start < len(rs); start += n {
+		n = chunkSize(len(rs)-start, leafBatch)
+		chunk := rs[start : start+n]
 		hashes := make([]any, 0, 2*len(chunk))
 		leaves := make([]any, 0, 2*len(chunk))
 		var openings []any
@@ -136,6 +137,17 @@ func (tx *Tx) AppendLeaves(ctx context.Context, rs []*healthcode.LogRecord) erro
 	}
 	tx.nextLeaf += int64(len(rs))
 	return nil
+}
+
+// chunkSize returns how many of the remaining rows the next multi-row
+// statement takes: the largest power of two up to max. Batches of any size
+// thus use a handful of statement shapes, each prepared once.
+func chunkSize(remaining, max int) int {
+	n := 1
+	for n*2 <= remaining && n*2 <= max {
+		n *= 2
+	}
+	return n
 }
 
 // multiInsert returns prefix followed by n copies of row, comma-separated.

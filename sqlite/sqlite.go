@@ -497,17 +497,14 @@ func (tx *Tx) EvidenceByExternalID(ctx context.Context, submitter, externalID st
 	return e, nil
 }
 
-// evidenceBatch is how many rows one multi-row INSERT of evidence writes.
+// evidenceBatch is the most rows one multi-row INSERT of evidence writes.
 const evidenceBatch = 64
 
 // InsertEvidence implements healthcode.Tx.
 func (tx *Tx) InsertEvidence(ctx context.Context, evs []*healthcode.Evidence) ([]bool, error) {
 	inserted := make([]bool, len(evs))
 	for start := 0; start < len(evs); {
-		n := evidenceBatch
-		if len(evs)-start < n {
-			n = 1
-		}
+		n := chunkSize(len(evs)-start, evidenceBatch)
 		if err := tx.insertEvidence(ctx, evs[start:start+n], inserted[start:start+n]); err != nil {
 			return nil, err
 		}

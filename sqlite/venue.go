@@ -149,17 +149,14 @@ func (tx *Tx) CheckInsOf(ctx context.Context, subject string, from, to time.Time
 	return out, nil
 }
 
-// checkInBatch is how many check-ins one multi-row INSERT writes.
-const checkInBatch = 100
+// checkInBatch is the most check-ins one multi-row INSERT writes.
+const checkInBatch = 128
 
 // InsertCheckIns implements healthcode.Tx.
 func (tx *Tx) InsertCheckIns(ctx context.Context, cs []*healthcode.CheckIn) ([]bool, error) {
 	inserted := make([]bool, len(cs))
 	for start := 0; start < len(cs); {
-		n := checkInBatch
-		if len(cs)-start < n {
-			n = 1
-		}
+		n := chunkSize(len(cs)-start, checkInBatch)
 		chunk := cs[start : start+n]
 		args := make([]any, 0, 5*n)
 		for _, c := range chunk {
