@@ -84,6 +84,24 @@ type ReadTx interface {
 	// reads if subject is empty), newest first, at most limit.
 	AccessRecords(ctx context.Context, subject string, limit int) ([]AccessRecord, error)
 
+	// Override returns an override. Returns ENOTFOUND.
+	Override(ctx context.Context, id int64) (*Override, error)
+	// Overrides returns the overrides with the status (all if empty) not
+	// expired at t, newest first.
+	Overrides(ctx context.Context, status string, t time.Time) ([]Override, error)
+	// ActiveOverrides returns, for each subject with one, the newest active
+	// override not expired at t that names them.
+	ActiveOverrides(ctx context.Context, subjects []string, t time.Time) (map[string]*Override, error)
+	// Appeal returns an appeal. Returns ENOTFOUND.
+	Appeal(ctx context.Context, id int64) (*Appeal, error)
+	// Appeals returns appeals by subject (all if empty) and status (all if
+	// empty), newest first.
+	Appeals(ctx context.Context, subject, status string) ([]Appeal, error)
+	// OverdueAppeals returns open appeals whose deadline passed before t.
+	OverdueAppeals(ctx context.Context, t time.Time) ([]Appeal, error)
+	// RuleSetProposal returns a proposed rule set. Returns ENOTFOUND.
+	RuleSetProposal(ctx context.Context, version string) (*RuleSetProposal, error)
+
 	// PrincipalByToken returns the caller a token hash belongs to. Returns
 	// EUNAUTHORIZED if the token is unknown.
 	PrincipalByToken(ctx context.Context, tokenHash []byte) (*Principal, error)
@@ -152,6 +170,30 @@ type Tx interface {
 	ApproveDesignation(ctx context.Context, id int64, approver *Principal, at time.Time, logIndex int64) error
 	// RecordAccess stores a read of personal data and sets its ID.
 	RecordAccess(ctx context.Context, r *AccessRecord) error
+	// CreateOverride stores a requested override and sets its ID.
+	CreateOverride(ctx context.Context, o *Override) error
+	// UpdateOverride stores an override's status, approver and co-signer.
+	UpdateOverride(ctx context.Context, o *Override) error
+	// CreateAppeal stores an appeal and sets its ID. Returns ECONFLICT if the
+	// person already has an open or escalated appeal.
+	CreateAppeal(ctx context.Context, a *Appeal) error
+	// UpdateAppeal stores an appeal's status and answer.
+	UpdateAppeal(ctx context.Context, a *Appeal) error
+	// ProposeRuleSet stores a proposal. Returns ECONFLICT if the version is
+	// proposed or published already.
+	ProposeRuleSet(ctx context.Context, p *RuleSetProposal) error
+	// DeleteRuleSetProposal removes a proposal (once published).
+	DeleteRuleSetProposal(ctx context.Context, version string) error
+	// Purge deletes the personal data older than the plan's cutoffs:
+	// evidence (with the subject openings of its log leaves), check-ins,
+	// designations, access records. Decisions stay; they are re-evaluated by
+	// the caller. Returns what it deleted.
+	Purge(ctx context.Context, plan *PurgePlan) (*PurgeReport, error)
+	// Sunset deletes every person and everything about them — data keys,
+	// sealed personal data, evidence, decisions, check-ins, access records,
+	// citizens' tokens, every log leaf's subject opening — keeping the log's
+	// leaves and hashes, so the tree and its proofs stay verifiable.
+	Sunset(ctx context.Context) (*PurgeReport, error)
 	// CreateToken stores the hash of a bearer token for p.
 	CreateToken(ctx context.Context, tokenHash []byte, p *Principal) error
 	// PutRuleSet stores a rule set; if activate, it becomes the one in force.

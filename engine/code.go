@@ -74,6 +74,14 @@ func (e *Engine) explain(ctx context.Context, tx healthcode.ReadTx, d *healthcod
 	if d.Text.EN != "" {
 		return nil
 	}
+	if id := overrideID(d); id != 0 {
+		o, err := tx.Override(ctx, id)
+		if err != nil {
+			return err
+		}
+		explainOverride(d, o)
+		return nil
+	}
 	rs, err := e.ruleSetByVersion(ctx, tx, d.RuleSetVersion)
 	if err != nil {
 		return err

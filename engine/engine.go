@@ -10,6 +10,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -219,25 +220,42 @@ func (e *Engine) RegisterPeople(ctx context.Context, pds []healthcode.PersonalDa
 	})
 }
 
-// PublishRuleSet compiles source (refusing it if any of its examples fails),
-// stores it, puts it in force, logs the publication, and marks everyone for
-// re-evaluation under it.
+// PublishRuleSet puts the shipped baseline in force on a node's first
+// start: only the system may call it. Admins publish with two signatures:
+// ProposeRuleSet, then ApproveRuleSet by another admin.
 func (e *Engine) PublishRuleSet(ctx context.Context, actor *healthcode.Principal, source []byte) (*healthcode.RuleSetRecord, error) {
-	if actor == nil || (actor.Role != healthcode.RoleAdmin && actor.Role != healthcode.RoleSystem) {
-		return nil, healthcode.Errorfd(healthcode.EFORBIDDEN, "auth.role", "only an admin may publish a rule set")
+	if actor == nil || actor.Role != healthcode.RoleSystem {
+		return nil, healthcode.Errorfd(healthcode.EFORBIDDEN, "auth.role", "a rule set is published by two admins: one proposes, another approves")
 	}
+	return e.publish(ctx, []*healthcode.Principal{actor}, source)
+}
+
+// publish compiles source (refusing it if any of its examples fails), stores
+// it, puts it in force, logs the publication naming everyone who signed it,
+// and marks everyone for re-evaluation under it.
+func (e *Engine) publish(ctx context.Context, signers []*healthcode.Principal, source []byte) (*healthcode.RuleSetRecord, error) {
 	rs, err := e.LoadRuleSet(source)
 	if err != nil {
 		return nil, err
 	}
 	now := e.now()
-	rec := &healthcode.RuleSetRecord{Version: rs.Version(), Hash: rs.Hash(), Source: source, PublishedAt: now, PublishedBy: actor.Name}
+	names := make([]string, len(signers))
+	for i, s := range signers {
+		names[i] = s.Name
+	}
+	rec := &healthcode.RuleSetRecord{Version: rs.Version(), Hash: rs.Hash(), Source: source, PublishedAt: now, PublishedBy: strings.Join(names, " & ")}
+	last := signers[len(signers)-1]
 	err = e.update(ctx, func(u *unit) error {
 		if err := u.tx.PutRuleSet(ctx, rec, true); err != nil {
 			return err
 		}
+		if len(signers) > 1 {
+			if err := u.tx.DeleteRuleSetProposal(ctx, rec.Version); err != nil {
+				return err
+			}
+		}
 		u.log(&healthcode.LogEntry{Type: healthcode.LogRuleSet, Time: now, Region: e.Region, RuleSetHash: rec.Hash,
-			ActorName: actor.Name, ActorRole: actor.Role, Ref: rec.Version})
+			ActorName: rec.PublishedBy, ActorRole: last.Role, Ref: rec.Version})
 		return u.tx.SetReviewAt(ctx, "", now)
 	})
 	if err != nil {

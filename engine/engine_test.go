@@ -36,6 +36,7 @@ var (
 	epi    = &healthcode.Principal{ID: "epi-001", Name: "流调员 李娜", Role: healthcode.RoleEpidemiologist, Unit: "市疾控中心"}
 	clinic = &healthcode.Principal{ID: "clinic-001", Name: "郑州大学第一附属医院", Role: healthcode.RoleClinic, Unit: "发热门诊"}
 	admin  = &healthcode.Principal{ID: "admin-001", Name: "管理员 王强", Role: healthcode.RoleAdmin}
+	admin2 = &healthcode.Principal{ID: "admin-002", Name: "管理员 陈静", Role: healthcode.RoleAdmin}
 	system = &healthcode.Principal{ID: "system", Name: "healthcode (test baseline)", Role: healthcode.RoleSystem}
 )
 
@@ -473,7 +474,7 @@ func TestPublishLogFailureKeepsOldRuleSet(t *testing.T) {
 			e.clock.Advance(time.Minute)
 
 			e.log.failNext(after)
-			if _, err := e.eng.PublishRuleSet(ctx, admin, republished(t, "test-2")); err == nil {
+			if _, err := publishByAdmins(e.eng, ctx, republished(t, "test-2")); err == nil {
 				t.Fatal("PublishRuleSet with a failing log succeeded")
 			}
 			if _, rec, err := e.eng.ActiveRuleSet(); err != nil || rec.Version != old.Version {
@@ -495,7 +496,7 @@ func TestPublishLogFailureKeepsOldRuleSet(t *testing.T) {
 				t.Errorf("a publication that did not happen marked %v for review", due)
 			}
 			// The same source publishes once the log works.
-			if _, err := e.eng.PublishRuleSet(ctx, admin, republished(t, "test-2")); err != nil {
+			if _, err := publishByAdmins(e.eng, ctx, republished(t, "test-2")); err != nil {
 				t.Fatal(err)
 			}
 			if due := e.dueNow(); len(due) != 1 {
@@ -512,7 +513,7 @@ func TestReviewLogFailureChangesNothing(t *testing.T) {
 	e.submitOK(lab, naTest(1, e.ids[0], "S-1", t0.Add(-time.Hour), healthcode.Positive),
 		naTest(2, e.ids[1], "S-2", t0.Add(-time.Hour), healthcode.Positive))
 	e.clock.Advance(time.Minute)
-	if _, err := e.eng.PublishRuleSet(ctx, admin, republished(t, "test-2")); err != nil {
+	if _, err := publishByAdmins(e.eng, ctx, republished(t, "test-2")); err != nil {
 		t.Fatal(err)
 	}
 	before := []*healthcode.Decision{e.decision(e.subj[0]), e.decision(e.subj[1])}
@@ -1129,12 +1130,12 @@ func TestReviewDueAfterRepublishIsBatchedAndResumable(t *testing.T) {
 	_, old, _ := e.eng.ActiveRuleSet()
 
 	e.clock.Advance(time.Minute)
-	rec, err := e.eng.PublishRuleSet(ctx, admin, republished(t, "test-2"))
+	rec, err := publishByAdmins(e.eng, ctx, republished(t, "test-2"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rec.Version != "test-2" || rec.Hash == old.Hash || rec.PublishedBy != admin.Name {
-		t.Fatalf("published %+v (old hash %s)", rec, old.Hash)
+	if rec.Version != "test-2" || rec.Hash == old.Hash || rec.PublishedBy != admin.Name+" & "+admin2.Name {
+		t.Fatalf("published %s by %s (old hash %s)", rec.Version, rec.PublishedBy, old.Hash)
 	}
 	if due := e.dueNow(); len(due) != n {
 		t.Fatalf("after the publication %d people are due, want all %d with a decision", len(due), n)
@@ -1216,7 +1217,7 @@ func TestReviewDueAfterRepublishIsBatchedAndResumable(t *testing.T) {
 
 	// An uninterrupted review does it all in batches of ReviewBatch.
 	e.clock.Advance(time.Minute)
-	if _, err := restarted.PublishRuleSet(ctx, admin, republished(t, "test-3")); err != nil {
+	if _, err := publishByAdmins(restarted, ctx, republished(t, "test-3")); err != nil {
 		t.Fatal(err)
 	}
 	progress = nil
@@ -1294,6 +1295,7 @@ func TestPublishRuleSetAuthorization(t *testing.T) {
 		{"epidemiologist", epi},
 		{"auditor", &healthcode.Principal{ID: "aud-1", Name: "审计员", Role: healthcode.RoleAuditor}},
 		{"operator", &healthcode.Principal{ID: "op-1", Name: "操作员", Role: healthcode.RoleOperator}},
+		{"one admin alone", admin},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			size := e.logSize()
@@ -1316,7 +1318,7 @@ func TestPublishRuleSetAuthorization(t *testing.T) {
 		}
 		bad := []byte(strings.Replace(string(republished(t, "test-bad")), expect, strings.Replace(expect, "green", "red", 1), 1))
 		size := e.logSize()
-		_, err := e.eng.PublishRuleSet(ctx, admin, bad)
+		_, err := publishByAdmins(e.eng, ctx, bad)
 		wantCode(t, "PublishRuleSet", err, healthcode.EINVALID, "rules.example")
 		if _, rec, _ := e.eng.ActiveRuleSet(); rec.Version != base.Version {
 			t.Errorf("rule set in force is now %s", rec.Version)
@@ -1338,7 +1340,7 @@ func TestPublishRuleSetAuthorization(t *testing.T) {
 	// The admin (and the system, at first start) may publish.
 	t.Run("admin", func(t *testing.T) {
 		size := e.logSize()
-		rec, err := e.eng.PublishRuleSet(ctx, admin, src)
+		rec, err := publishByAdmins(e.eng, ctx, src)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -1358,7 +1360,7 @@ func TestPublishRuleSetAuthorization(t *testing.T) {
 				return err
 			}
 			want := healthcode.LogEntry{Type: healthcode.LogRuleSet, Time: e.clock.Now(), Region: region, RuleSetHash: rec.Hash,
-				ActorName: admin.Name, ActorRole: healthcode.RoleAdmin, Ref: "test-2"}
+				ActorName: admin.Name + " & " + admin2.Name, ActorRole: healthcode.RoleAdmin, Ref: "test-2"}
 			if diff := cmp.Diff(want, leaf.Entry); diff != "" || leaf.Commitment != nil {
 				t.Errorf("publication leaf (-want +got):\n%s", diff)
 			}
@@ -1367,7 +1369,7 @@ func TestPublishRuleSetAuthorization(t *testing.T) {
 	})
 	t.Run("the same version again", func(t *testing.T) {
 		size := e.logSize()
-		_, err := e.eng.PublishRuleSet(ctx, admin, republished(t, base.Version))
+		_, err := publishByAdmins(e.eng, ctx, republished(t, base.Version))
 		wantCode(t, "republishing an old version", err, healthcode.ECONFLICT, "ruleset.exists")
 		if _, rec, _ := e.eng.ActiveRuleSet(); rec.Version != "test-2" {
 			t.Errorf("rule set in force is now %s", rec.Version)
@@ -1601,12 +1603,12 @@ func TestPublicationDuringSubmitOrReview(t *testing.T) {
 			if tc.name == "review" {
 				e.submitOK(lab, naTest(1, e.ids[0], "S-1", t0.Add(-time.Hour), healthcode.Positive),
 					naTest(2, e.ids[1], "S-2", t0.Add(-time.Hour), healthcode.Positive))
-				if _, err := e.eng.PublishRuleSet(e.ctx, admin, republished(t, "test-2")); err != nil {
+				if _, err := publishByAdmins(e.eng, e.ctx, republished(t, "test-2")); err != nil {
 					t.Fatal(err)
 				}
 			}
 			hs.beforeNextUpdate(func() {
-				if _, err := e.eng.PublishRuleSet(e.ctx, admin, republished(t, "test-3")); err != nil {
+				if _, err := publishByAdmins(e.eng, e.ctx, republished(t, "test-3")); err != nil {
 					t.Errorf("publication: %v", err)
 				}
 			})
@@ -1680,7 +1682,7 @@ func TestConcurrentUse(t *testing.T) {
 		}
 	})
 	wg.Go(func() {
-		if _, err := e.eng.PublishRuleSet(ctx, admin, republished(t, "test-2")); err != nil {
+		if _, err := publishByAdmins(e.eng, ctx, republished(t, "test-2")); err != nil {
 			t.Errorf("PublishRuleSet: %v", err)
 		}
 	})
@@ -1690,4 +1692,20 @@ func TestConcurrentUse(t *testing.T) {
 	if c.ruleSets != 2 || c.evidence != 2*workers*each {
 		t.Errorf("log holds %d rule sets and %d evidence; want 2 and %d", c.ruleSets, c.evidence, 2*workers*each)
 	}
+}
+
+// publishByAdmins puts src in force the way admins must: one proposes,
+// another approves.
+func publishByAdmins(eng *engine.Engine, ctx context.Context, src []byte) (*healthcode.RuleSetRecord, error) {
+	p, err := eng.ProposeRuleSet(ctx, admin, src)
+	if healthcode.ErrorDetail(err) == "ruleset.proposed" { // a retry after a failed approval
+		rs, lerr := rules.Loader(src)
+		if lerr != nil {
+			return nil, lerr
+		}
+		return eng.ApproveRuleSet(ctx, admin2, rs.Version())
+	} else if err != nil {
+		return nil, err
+	}
+	return eng.ApproveRuleSet(ctx, admin2, p.Record.Version)
 }

@@ -186,8 +186,12 @@ func (e *Engine) reevaluateAll(ctx context.Context, u *unit, rs healthcode.RuleS
 	if err != nil {
 		return nil, err
 	}
+	overrides, err := u.tx.ActiveOverrides(ctx, subjects, now)
+	if err != nil {
+		return nil, err
+	}
 	for _, s := range subjects {
-		d, err := e.decide(ctx, u, rs, s, evs[s], cur[s], now)
+		d, err := e.decide(ctx, u, rs, s, evs[s], cur[s], overrides[s], now)
 		if err != nil {
 			return nil, err
 		}
@@ -205,13 +209,21 @@ func (e *Engine) reevaluate(ctx context.Context, u *unit, rs healthcode.RuleSet,
 	return ds[subject], nil
 }
 
-// decide applies rs to a person's evidence and, if the result differs from
+// decide applies rs to a person's evidence — or, while an approved override
+// names them, takes the override's colour — and, if the result differs from
 // the decision cur the person holds, stores and logs the new decision. It
 // returns the decision the person holds afterwards.
-func (e *Engine) decide(ctx context.Context, u *unit, rs healthcode.RuleSet, subject string, evs []healthcode.Evidence, cur *healthcode.Decision, now time.Time) (*healthcode.Decision, error) {
-	d, err := rs.Evaluate(subject, evs, now)
-	if err != nil {
-		return nil, fmt.Errorf("engine: evaluate %s: %w", subject, err)
+func (e *Engine) decide(ctx context.Context, u *unit, rs healthcode.RuleSet, subject string, evs []healthcode.Evidence, cur *healthcode.Decision, o *healthcode.Override, now time.Time) (*healthcode.Decision, error) {
+	var d *healthcode.Decision
+	logType := healthcode.LogDecision
+	if o != nil {
+		d, logType = overrideDecision(subject, o, rs, now), healthcode.LogOverride
+	} else {
+		var err error
+		if d, err = rs.Evaluate(subject, evs, now); err != nil {
+			return nil, fmt.Errorf("engine: evaluate %s: %w", subject, err)
+		}
+		d.Actor = "rules:" + rs.Version()
 	}
 	if cur == nil && isDefault(d) {
 		// Nothing decided before and the rules find nothing now: the
@@ -227,10 +239,16 @@ func (e *Engine) decide(ctx context.Context, u *unit, rs healthcode.RuleSet, sub
 		}
 		return cur, nil
 	}
-	d.Actor = "rules:" + rs.Version()
-	d.LogIndex = u.log(&healthcode.LogEntry{Type: healthcode.LogDecision, Time: now, Region: e.Region, Subject: subject,
+	entry := &healthcode.LogEntry{Type: logType, Time: now, Region: e.Region, Subject: subject,
 		Colour: d.Colour, Reason: d.Reason, RuleID: d.RuleID, RuleSetHash: d.RuleSetHash, EvidenceDigest: d.EvidenceDigest,
-		ActorName: d.Actor, ActorRole: healthcode.RoleSystem, Ref: "ruleset/" + rs.Version()})
+		ActorName: d.Actor, ActorRole: healthcode.RoleSystem, Ref: "ruleset/" + rs.Version()}
+	if o != nil {
+		entry.ActorRole, entry.Ref = healthcode.RoleApprover, d.RuleID
+		if o.Approver == nil { // a correction toward green, on the operator's word
+			entry.ActorRole = healthcode.RoleOperator
+		}
+	}
+	d.LogIndex = u.log(entry)
 	if err := u.tx.PutDecision(ctx, d); err != nil {
 		return nil, err
 	}

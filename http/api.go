@@ -1,6 +1,7 @@
 package http
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -34,6 +35,21 @@ func (s *Server) apiRoutes() []route {
 		{Method: "POST", Path: "/api/v1/verify", h: s.verify},
 		{Method: "GET", Path: "/api/v1/rulesets/active", h: s.activeRuleSet},
 		{Method: "POST", Path: "/api/v1/rulesets", Roles: adminOnly, h: s.publishRuleSet},
+		{Method: "POST", Path: "/api/v1/rulesets/{version}/approve", Roles: adminOnly, h: s.approveRuleSet},
+		{Method: "POST", Path: "/api/v1/overrides", Roles: []healthcode.Role{healthcode.RoleOperator}, h: s.requestOverride},
+		{Method: "POST", Path: "/api/v1/overrides/{id}/approve", Roles: []healthcode.Role{healthcode.RoleApprover}, h: s.signOverride(func(ctx context.Context, p *healthcode.Principal, id int64) (*healthcode.Override, error) {
+			return s.Governance.ApproveOverride(ctx, p, id)
+		})},
+		{Method: "POST", Path: "/api/v1/overrides/{id}/cosign", Roles: []healthcode.Role{healthcode.RoleAuditor}, h: s.signOverride(func(ctx context.Context, p *healthcode.Principal, id int64) (*healthcode.Override, error) {
+			return s.Governance.CoSignOverride(ctx, p, id)
+		})},
+		{Method: "GET", Path: "/api/v1/overrides", Roles: []healthcode.Role{healthcode.RoleOperator, healthcode.RoleApprover, healthcode.RoleAuditor}, h: s.listOverrides},
+		{Method: "POST", Path: "/api/v1/me/appeals", Roles: citizenOnly, Page: true, h: s.fileAppeal},
+		{Method: "GET", Path: "/api/v1/me/appeals", Roles: citizenOnly, Page: true, h: s.listAppeals},
+		{Method: "GET", Path: "/api/v1/appeals", Roles: []healthcode.Role{healthcode.RoleOperator, healthcode.RoleAuditor}, h: s.listAppeals},
+		{Method: "POST", Path: "/api/v1/appeals/{id}/answer", Roles: []healthcode.Role{healthcode.RoleOperator}, h: s.answerAppeal},
+		{Method: "GET", Path: "/api/v1/people/{subject}/code", Roles: []healthcode.Role{healthcode.RoleOperator, healthcode.RoleEpidemiologist, healthcode.RoleAuditor}, h: s.personCode},
+		{Method: "GET", Path: "/api/v1/me/export", Roles: citizenOnly, Page: true, h: s.export},
 		{Method: "POST", Path: "/api/v1/evidence", Roles: officials, h: s.submitEvidence},
 		{Method: "GET", Path: "/api/v1/me/code", Roles: citizenOnly, h: s.myCode},
 		{Method: "GET", Path: "/api/v1/me/qr.png", Roles: citizenOnly, h: s.myQRPNG},
@@ -130,17 +146,20 @@ func (s *Server) activeRuleSet(w http.ResponseWriter, r *http.Request, _ *health
 		"published_at": rec.PublishedAt, "published_by": rec.PublishedBy, "source": string(rec.Source)})
 }
 
+// publishRuleSet is the first admin's signature: the rule set is compiled,
+// its examples run, and it waits for a second admin's approval.
 func (s *Server) publishRuleSet(w http.ResponseWriter, r *http.Request, p *healthcode.Principal) error {
 	src, err := io.ReadAll(r.Body)
 	if err != nil {
 		return err
 	}
-	rec, err := s.Rules.PublishRuleSet(r.Context(), p, src)
+	prop, err := s.Governance.ProposeRuleSet(r.Context(), p, src)
 	if err != nil {
 		return err
 	}
-	s.codes.clear()
-	return writeJSON(w, http.StatusCreated, map[string]any{"version": rec.Version, "hash": rec.Hash, "published_at": rec.PublishedAt})
+	return writeJSON(w, http.StatusAccepted, map[string]any{"version": prop.Record.Version, "hash": prop.Record.Hash,
+		"proposed_by": prop.ProposedBy.Name, "status": "awaiting a second admin's approval",
+		"approve": "/api/v1/rulesets/" + prop.Record.Version + "/approve"})
 }
 
 // EvidenceJSON is evidence as submitters send it. Person by subject

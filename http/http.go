@@ -39,9 +39,8 @@ type CodeSigner interface {
 	SVG(text string) ([]byte, error)
 }
 
-// RuleSetPublisher puts a new rule set in force.
+// RuleSetPublisher tells the rule set in force.
 type RuleSetPublisher interface {
-	PublishRuleSet(ctx context.Context, actor *healthcode.Principal, source []byte) (*healthcode.RuleSetRecord, error)
 	ActiveRuleSet() (healthcode.RuleSet, *healthcode.RuleSetRecord, error)
 }
 
@@ -50,17 +49,20 @@ type Health func(ctx context.Context) error
 
 // Server is the HTTP face of a node.
 type Server struct {
-	Auth     Authenticator
-	Codes    healthcode.CodeService
-	Evidence healthcode.EvidenceService
-	Rules    RuleSetPublisher
-	Signer   CodeSigner
-	Log      LogReader
-	Venues   VenueService
-	Health   Health
-	Clock    healthcode.Clock
-	Region   string
-	Logger   *slog.Logger
+	Auth       Authenticator
+	Codes      healthcode.CodeService
+	Evidence   healthcode.EvidenceService
+	Rules      RuleSetPublisher
+	Signer     CodeSigner
+	Log        LogReader
+	Venues     VenueService
+	Governance GovernanceService
+	// Retention says when each item of a person's data is deleted.
+	Retention healthcode.Retention
+	Health    Health
+	Clock     healthcode.Clock
+	Region    string
+	Logger    *slog.Logger
 	// QRValidity is how long a signed QR is valid (short: a screenshot
 	// must go stale).
 	QRValidity time.Duration

@@ -95,7 +95,7 @@ func newFixture(t *testing.T) *fixture {
 	f.publisher = &tlog.Publisher{Origin: "healthcode.test/410100", Signer: signer, Verifier: verifier, Store: db,
 		LastPath: filepath.Join(t.TempDir(), "checkpoint"), Clock: clock}
 	f.logPub = logPub
-	f.srv = &Server{Auth: e, Codes: e, Evidence: e, Rules: e, Signer: codes, Clock: clock, Region: "410100", Venues: e,
+	f.srv = &Server{Auth: e, Codes: e, Evidence: e, Rules: e, Signer: codes, Clock: clock, Region: "410100", Venues: e, Governance: e, Retention: healthcode.DefaultRetention(),
 		Log: &tlog.Reader{Store: db, Publisher: f.publisher}, Health: func(context.Context) error { return f.publisher.Problem() }}
 	e.OnChange = f.srv.Invalidate
 	f.ts = httptest.NewServer(f.srv.Handler())
@@ -172,6 +172,8 @@ func (f *fixture) sampleRequest(t *testing.T, rt route, role healthcode.Role) (p
 	path = strings.ReplaceAll(path, "{file}", "app.css")
 	path = strings.ReplaceAll(path, "{index}", "0")
 	path = strings.ReplaceAll(path, "{id}", "1")
+	path = strings.ReplaceAll(path, "{version}", "none")
+	path = strings.ReplaceAll(path, "{subject}", f.other.Pseudonym)
 	path = strings.ReplaceAll(path, "{path...}", "0/000.p/1")
 	switch rt.Method + " " + rt.Path {
 	case "POST /api/v1/evidence":
@@ -201,6 +203,15 @@ func (f *fixture) sampleRequest(t *testing.T, rt route, role healthcode.Role) (p
 		return path + "?venue=vnone&from=2022-06-13T00:00:00Z&to=2022-06-14T00:00:00Z&purpose=contact_tracing&case=C1", "", nil
 	case "GET /api/v1/trace/case":
 		return path + "?case=C1&purpose=contact_tracing", "", nil
+	case "POST /api/v1/overrides":
+		return path, "application/json", mustJSON(t, OverrideJSON{Subjects: []string{f.other.Pseudonym}, Colour: "green",
+			Reason: "data_entry_correction", Expires: t0.Add(24 * time.Hour)})
+	case "POST /api/v1/me/appeals":
+		return path, "application/json", []byte(`{"kind":"colour","note":"matrix"}`)
+	case "POST /api/v1/appeals/{id}/answer":
+		return path, "application/json", []byte(`{"grant":false,"answer":"matrix"}`)
+	case "GET /api/v1/people/{subject}/code":
+		return path + "?purpose=appeal_review&case=C1", "", nil
 	case "POST /login":
 		return path, "application/x-www-form-urlencoded", []byte("token=" + f.tokens[healthcode.RoleCitizen])
 	}

@@ -181,6 +181,8 @@ func openNode(ctx context.Context, cfg Config, clock healthcode.Clock, logw io.W
 		Signer:     n.codes,
 		Log:        &tlog.Reader{Store: n.db, Publisher: n.log, CosignedPath: tlog.CosignedPath(n.log.LastPath)},
 		Venues:     n.engine,
+		Governance: n.engine,
+		Retention:  healthcode.DefaultRetention(),
 		Health:     func(context.Context) error { return n.log.Problem() },
 		Clock:      clock,
 		Region:     cfg.Region,
@@ -221,6 +223,11 @@ func (n *node) background(ctx context.Context) {
 				n.logger.Error("review of due decisions failed", "err", err)
 			} else if reviewed > 0 {
 				n.logger.Info("reviewed due decisions", "reviewed", reviewed, "changed", changed)
+			}
+			if escalated, err := n.engine.EscalateAppeals(ctx); err != nil && ctx.Err() == nil {
+				n.logger.Error("escalating overdue appeals failed", "err", err)
+			} else if escalated > 0 {
+				n.logger.Warn("appeals past their deadline escalated to oversight", "count", escalated)
 			}
 		case <-audit.C:
 			if err := n.log.Check(ctx); err != nil && ctx.Err() == nil {

@@ -17,9 +17,10 @@ import (
 )
 
 const rulesUsage = `usage:
-  healthcode rules test FILE                   compile a rule set and run its examples
-  healthcode rules publish --token ADMIN FILE  put a rule set in force and re-evaluate everyone under it
-  healthcode rules review                      re-evaluate everyone whose decision is due (lift times, expiries)
+  healthcode rules test FILE                      compile a rule set and run its examples
+  healthcode rules publish --token ADMIN FILE     propose a rule set: the first admin's signature
+  healthcode rules approve --token ADMIN2 VERSION second admin: put it in force, re-evaluate everyone
+  healthcode rules review                         re-evaluate everyone whose decision is due (lift times, expiries)
 
 test exits 0 if the rule set could be published, 3 if an example fails or a rule
 is not covered, 1 if it does not compile. publish and review work in batches, each
@@ -36,7 +37,7 @@ func runRules(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	switch args[0] {
 	case "test":
 		return runRulesTest(args[1:], stdout, stderr)
-	case "publish", "review":
+	case "publish", "approve", "review":
 		return runRulesPublish(ctx, args[0], args[1:], stdout, stderr)
 	}
 	fmt.Fprintf(stderr, "healthcode rules: unknown subcommand %q\n\n%s\n", args[0], rulesUsage)
@@ -82,7 +83,7 @@ func runRulesPublish(ctx context.Context, sub string, args []string, stdout, std
 	if code, ok := parseFlags(fs, args, stderr); !ok {
 		return code
 	}
-	if (sub == "publish" && (fs.NArg() != 1 || *token == "")) || (sub == "review" && fs.NArg() != 0) {
+	if (sub != "review" && (fs.NArg() != 1 || *token == "")) || (sub == "review" && fs.NArg() != 0) {
 		fs.Usage()
 		return exitUsage
 	}
@@ -94,7 +95,8 @@ func runRulesPublish(ctx context.Context, sub string, args []string, stdout, std
 		return fail(stderr, "rules "+sub, err)
 	}
 	defer n.close()
-	if sub == "publish" {
+	switch sub {
+	case "publish":
 		src, err := os.ReadFile(fs.Arg(0))
 		if err != nil {
 			return fail(stderr, "rules publish", err)
@@ -103,9 +105,21 @@ func runRulesPublish(ctx context.Context, sub string, args []string, stdout, std
 		if err != nil {
 			return fail(stderr, "rules publish", err)
 		}
-		rec, err := n.engine.PublishRuleSet(ctx, actor, src)
+		p, err := n.engine.ProposeRuleSet(ctx, actor, src)
 		if err != nil {
 			return fail(stderr, "rules publish", err)
+		}
+		fmt.Fprintf(stdout, "proposed %s (sha256 %s) by %s; a second admin approves it with:\n  healthcode rules approve --token ADMIN2 %s\n",
+			p.Record.Version, p.Record.Hash, p.ProposedBy.Name, p.Record.Version)
+		return exitOK
+	case "approve":
+		actor, err := n.engine.Authenticate(ctx, *token)
+		if err != nil {
+			return fail(stderr, "rules approve", err)
+		}
+		rec, err := n.engine.ApproveRuleSet(ctx, actor, fs.Arg(0))
+		if err != nil {
+			return fail(stderr, "rules approve", err)
 		}
 		fmt.Fprintf(stdout, "published %s (sha256 %s) by %s; re-evaluating everyone under it\n", rec.Version, rec.Hash, rec.PublishedBy)
 	}

@@ -57,6 +57,7 @@ func TestRulesTestCommand(t *testing.T) {
 func TestRulesPublishCommand(t *testing.T) {
 	tn := startNode(t, 1000)
 	admin := tn.token(t, healthcode.Principal{Name: "管理员 甲", Role: healthcode.RoleAdmin})
+	admin2 := tn.token(t, healthcode.Principal{Name: "管理员 乙", Role: healthcode.RoleAdmin})
 	lab := tn.token(t, healthcode.Principal{Name: "检测所", Role: healthcode.RoleLab})
 	_, idNumber, _ := tn.citizen(t, 2)
 	tn.submit(t, lab, evidence("nucleic_acid_test", idNumber, "P-1", "positive"))
@@ -69,7 +70,15 @@ func TestRulesPublishCommand(t *testing.T) {
 		t.Fatalf("publish as a lab: exit %d: %s", code, errs)
 	}
 	code, out, errs := runCmd(t, "rules", "publish", "--data", tn.dir, "--token", admin, file)
-	if code != exitOK || !strings.Contains(out, "re-evaluated 1 people") {
-		t.Fatalf("publish as admin: exit %d:\n%s%s", code, out, errs)
+	if code != exitOK || !strings.Contains(out, "proposed") {
+		t.Fatalf("propose as admin: exit %d:\n%s%s", code, out, errs)
+	}
+	version := strings.Fields(strings.TrimPrefix(out, "proposed "))[0]
+	if code, _, errs := runCmd(t, "rules", "approve", "--data", tn.dir, "--token", admin, version); code != exitError || !strings.Contains(errs, "second admin") {
+		t.Fatalf("approval by the proposer: exit %d: %s", code, errs)
+	}
+	code, out, errs = runCmd(t, "rules", "approve", "--data", tn.dir, "--token", admin2, version)
+	if code != exitOK || !strings.Contains(out, "re-evaluated 1 people") || !strings.Contains(out, "管理员 甲 & 管理员 乙") {
+		t.Fatalf("approval by a second admin: exit %d:\n%s%s", code, out, errs)
 	}
 }
