@@ -16,11 +16,14 @@ import (
 	"image/color"
 	"image/draw"
 	"image/png"
+	"maps"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -537,4 +540,312 @@ func writeY4M(t *testing.T, path, pngPath string) {
 	if err := os.WriteFile(path, out, 0o644); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// newPhone opens another browser context in the browser of ctx: its own
+// cookie jar and storage, as another person's phone, 360 px wide.
+func newPhone(t *testing.T, browser context.Context) context.Context {
+	t.Helper()
+	ctx, cancel := chromedp.NewContext(browser, chromedp.WithNewBrowserContext())
+	t.Cleanup(cancel)
+	do(t, ctx, chromedp.EmulateViewport(360, 740, chromedp.EmulateScale(2), chromedp.EmulateMobile, chromedp.EmulatePortrait))
+	if _, err := chromedp.Call(ctx, accessibility.Enable, cdp.Empty{}); err != nil {
+		t.Fatal(err)
+	}
+	return ctx
+}
+
+// setOffline cuts the tab off the network, or lets it back on.
+func setOffline(t *testing.T, ctx context.Context, offline bool) {
+	t.Helper()
+	if _, err := chromedp.Call(ctx, network.EmulateNetworkConditionsByRule, network.EmulateNetworkConditionsByRuleParams{
+		MatchedNetworkConditions: []*network.Conditions{{Offline: offline, DownloadThroughput: -1, UploadThroughput: -1}}}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// loginWith logs in through the form on the page shown with token, then
+// waits for sel.
+func loginWith[S chromedp.Selectable](t *testing.T, ctx context.Context, token string, sel S) {
+	t.Helper()
+	do(t, ctx,
+		chromedp.WaitVisible(chromedp.ID("token")),
+		chromedp.SendKeys(chromedp.ID("token"), token),
+		chromedp.Click(chromedp.CSS(`form[action="/login"] button[type=submit]`)),
+		chromedp.WaitVisible(sel),
+	)
+}
+
+// readPosterQR decodes the poster's canvas with jsQR (loaded into the
+// page for the test): what a phone's camera would read.
+const readPosterQR = `new Promise((resolve, reject) => {
+  if (window.jsQR) return resolve();
+  const s = document.createElement("script");
+  s.src = "/static/jsQR.js"; s.onload = resolve; s.onerror = reject;
+  document.head.appendChild(s);
+}).then(() => {
+  const c = document.getElementById("venue-qr");
+  const img = c.getContext("2d").getImageData(0, 0, c.width, c.height);
+  const r = jsQR(img.data, c.width, c.height);
+  return r ? r.data : "";
+})`
+
+type checkInState struct{ State, Verified, Colour string }
+
+func checkInResult(t *testing.T, ctx context.Context) checkInState {
+	t.Helper()
+	poll(t, ctx, `["done", "failed"].includes(document.getElementById("result").dataset.state)`)
+	d := eval[map[string]string](t, ctx, `({...document.getElementById("result").dataset})`)
+	return checkInState{State: d["state"], Verified: d["verified"], Colour: d["colour"]}
+}
+
+// TestBrowserVenueCheckIn is the venue code's whole path in a real browser:
+// the venue's tablet logs in and shows its poster; a citizen's phone (a
+// second browser context, with its own cookies) opens what the poster's QR
+// holds, logs in, comes back and is checked in as verified, with their
+// colour shown for the door keeper; the same code five minutes later, on
+// the phone of someone it was forwarded to, is recorded as unverified and
+// the page says so. Then the tablet loses the network: the code is taken
+// down and "offline" shown, until the network is back.
+func TestBrowserVenueCheckIn(t *testing.T) {
+	f := newFixture(t)
+	id := pageVenue(t, f, "老王面馆", true)
+	otherTok := pageToken(t, f, &healthcode.Principal{Name: "李四", Role: healthcode.RoleCitizen, Subject: f.other.Pseudonym})
+
+	tablet := newBrowser(t)
+	setLanguage(t, tablet, "zh-CN,zh;q=0.9")
+	do(t, tablet, chromedp.Navigate(f.ts.URL+"/venue/"+id))
+	wantAccessible(t, tablet, []string{"请用场所令牌登录，以展示场所码。"}, nil)
+	loginWith(t, tablet, f.tokens[healthcode.RoleVenue], chromedp.CSS(`#poster-code[data-state="live"] #venue-qr[data-text]`))
+	screenshot(t, tablet, "venue-poster-zh-360.png")
+	wantAccessible(t, tablet, []string{"老王面馆", "请用手机扫码登记", "Scan with your phone to check in", "老王面馆的实时场所码", "距离换码",
+		"实时场所码：每 30 秒更换一次", "Live venue code: it changes every 30 seconds", "打印静态场所码",
+		"打开手机相机或浏览器扫码。", "Open your phone's camera and scan the code."}, []string{"[[", "离线"})
+	audit(t, tablet, "venue poster")
+	if c := eval[string](t, tablet, `document.getElementById("countdown").textContent`); !regexp.MustCompile(`^\d+ 秒$`).MatchString(c) {
+		t.Errorf("countdown %q", c)
+	}
+
+	// What the poster's QR holds, read from its canvas as a camera would.
+	shown := eval[string](t, tablet, `document.getElementById("venue-qr").dataset.text`)
+	read := eval[string](t, tablet, readPosterQR, chromedp.EvalAwaitPromise)
+	live := venueCode(t, f, id).Live
+	if want := f.ts.URL + "/c#" + live; read != want || shown != want {
+		t.Fatalf("the poster's QR reads %q (data-text %q), want %q", read, shown, want)
+	}
+
+	// A citizen's phone scans it, logs in, and is back, checked in.
+	phone := newPhone(t, tablet)
+	setLanguage(t, phone, "en")
+	do(t, phone, chromedp.Navigate(read), chromedp.WaitVisible(chromedp.ID("token")))
+	wantAccessible(t, phone, []string{"Log in to check in: you will come straight back here.", "Venue owners: the venue's token."}, nil)
+	audit(t, phone, "login before checking in")
+	loginWith(t, phone, f.tokens[healthcode.RoleCitizen], chromedp.ID("scanner"))
+	if got, want := checkInResult(t, phone), (checkInState{"done", "true", "green"}); got != want {
+		t.Fatalf("check-in with the live code: %+v, want %+v", got, want)
+	}
+	screenshot(t, phone, "checkin-verified-en-360.png")
+	wantAccessible(t, phone, []string{"Checked in: presence verified", "You scanned the live code on the venue's screen.", "Green code",
+		"You may pass (circle)", "Holder", "张*明", "老王面馆", "Time now", "Checked in at", "Show this screen to the door keeper."},
+		[]string{"unverified", "[["})
+	audit(t, phone, "check-in, verified")
+	if h := eval[string](t, phone, `location.href`); h != f.ts.URL+"/c" {
+		t.Errorf("the code stays in the address bar: %s", h)
+	}
+	// Large enough for a door keeper, and the clock is live.
+	if px := eval[float64](t, phone, `parseFloat(getComputedStyle(document.getElementById("door-word")).fontSize)`); px < 36 {
+		t.Errorf("the colour word is %.0f px high", px)
+	}
+	clock1 := eval[string](t, phone, `document.getElementById("clock").textContent`)
+	do(t, phone, chromedp.Sleep(1100*time.Millisecond))
+	if clock2 := eval[string](t, phone, `document.getElementById("clock").textContent`); clock1 == clock2 {
+		t.Errorf("the clock stands still at %s", clock1)
+	}
+
+	// The same phone scanning the same code again adds nothing.
+	do(t, phone, chromedp.Navigate("about:blank"), chromedp.Navigate(read), chromedp.WaitVisible(chromedp.ID("scanner")))
+	if got := checkInResult(t, phone); got.State != "failed" {
+		t.Errorf("a replayed code: %+v", got)
+	}
+	wantAccessible(t, phone, []string{"Not checked in: You have already checked in with this code."}, nil)
+
+	// Five minutes later the photo of that code, forwarded to someone else,
+	// records only unverified presence, and the page says why.
+	f.clock.Advance(5 * time.Minute)
+	forwarded := newPhone(t, tablet)
+	setLanguage(t, forwarded, "en")
+	do(t, forwarded, chromedp.Navigate(read))
+	loginWith(t, forwarded, otherTok, chromedp.ID("scanner"))
+	if got, want := checkInResult(t, forwarded), (checkInState{"done", "false", "green"}); got != want {
+		t.Fatalf("check-in with the forwarded code: %+v, want %+v", got, want)
+	}
+	screenshot(t, forwarded, "checkin-unverified-en-360.png")
+	wantAccessible(t, forwarded, []string{"Checked in: unverified presence",
+		"This was a printed or expired venue code: a printed or forwarded code proves nothing, and this check-in can never by itself change your colour.",
+		"Green code", "老王面馆"}, []string{"presence verified", "张*明"})
+	audit(t, forwarded, "check-in, unverified")
+
+	// What was recorded: one verified presence, one unverified.
+	q := url.Values{"venue": {id}, "from": {t0.Add(-time.Hour).Format(time.RFC3339)}, "to": {t0.Add(time.Hour).Format(time.RFC3339)},
+		"purpose": {"contact_tracing"}, "case": {"C-TEST"}}
+	a := f.do(t, "GET", "/api/v1/trace/venue?"+q.Encode(), f.tokens[healthcode.RoleEpidemiologist], "", nil)
+	var trace struct{ Presence []TraceJSON }
+	if err := json.Unmarshal(a.body, &trace); err != nil || a.status != 200 {
+		t.Fatalf("trace: %d %s", a.status, a.body)
+	}
+	verified := map[string]bool{}
+	for _, p := range trace.Presence {
+		verified[p.Subject] = p.Verified
+	}
+	if want := map[string]bool{f.person.Pseudonym: true, f.other.Pseudonym: false}; !maps.Equal(verified, want) {
+		t.Errorf("recorded presence %v, want %v", verified, want)
+	}
+
+	// The tablet loses the network five seconds before its slot ends: the
+	// code comes down and "offline" goes up, and a code is back once the
+	// network is.
+	f.clock.Set(t0.Add(5*time.Minute + 25*time.Second))
+	do(t, tablet, chromedp.Navigate(f.ts.URL+"/venue/"+id), chromedp.WaitVisible(chromedp.CSS(`#poster-code[data-state="live"] #venue-qr[data-text]`)))
+	setOffline(t, tablet, true)
+	// Within seconds; a whole slot if this machine was too slow to go
+	// offline before the slot ended.
+	if _, err := chromedp.Run(tablet, chromedp.Poll[bool](`document.getElementById("poster-code").dataset.state === "offline"`,
+		chromedp.WithPollingInterval(200*time.Millisecond), chromedp.WithPollingTimeout(45*time.Second))); err != nil {
+		t.Fatalf("the poster never said it was offline: %v", err)
+	}
+	if eval[bool](t, tablet, `document.getElementById("venue-qr").getClientRects().length > 0 || document.getElementById("venue-qr").hasAttribute("data-text")`) {
+		t.Errorf("a stale code is still up while offline")
+	}
+	if got := eval[string](t, tablet, readPosterQR, chromedp.EvalAwaitPromise); got != "" {
+		t.Errorf("the hidden canvas still holds a code: %q", got)
+	}
+	screenshot(t, tablet, "venue-poster-offline-zh-360.png")
+	wantAccessible(t, tablet, []string{"离线：连不上服务器，现在没有有效的场所码。", "Offline: the server cannot be reached, so there is no valid code to show.",
+		"请检查网络；恢复后会自动显示新码。"}, nil)
+	if s := eval[string](t, tablet, `document.getElementById("poster-status").textContent`); !strings.Contains(s, "秒后重试") {
+		t.Errorf("no retry said: %q", s)
+	}
+	audit(t, tablet, "venue poster offline")
+	setOffline(t, tablet, false)
+	// A browser says "online" when its network comes back; the emulation
+	// does not, so the test does.
+	eval[chromedp.Void](t, tablet, `window.dispatchEvent(new Event("online"))`)
+	poll(t, tablet, `document.getElementById("poster-code").dataset.state === "live" && !!document.getElementById("venue-qr").dataset.text`)
+	if got, want := eval[string](t, tablet, `document.getElementById("venue-qr").dataset.text`), f.ts.URL+"/c#"+venueCode(t, f, id).Live; got != want {
+		t.Errorf("back online, the poster shows %q, want %q", got, want)
+	}
+
+	// Slot after slot, the same page redraws the same canvas: nothing is
+	// added to the page, and what the canvas shows is the new code.
+	nodes := `document.getElementsByTagName("*").length`
+	before := eval[int](t, tablet, nodes)
+	for i := range 3 {
+		f.clock.Advance(healthcode.VenueSlot)
+		want := f.ts.URL + "/c#" + venueCode(t, f, id).Live
+		eval[chromedp.Void](t, tablet, `window.dispatchEvent(new Event("online"))`)
+		poll(t, tablet, `document.getElementById("venue-qr").dataset.text === `+strconv.Quote(want))
+		if got := eval[string](t, tablet, readPosterQR, chromedp.EvalAwaitPromise); got != want {
+			t.Errorf("slot %d: the canvas reads %q, want %q", i, got, want)
+		}
+	}
+	if after := eval[int](t, tablet, nodes); after != before {
+		t.Errorf("the poster grew from %d to %d elements over three slots", before, after)
+	}
+	if n := eval[int](t, tablet, `document.getElementsByTagName("canvas").length`); n != 1 {
+		t.Errorf("%d canvases", n)
+	}
+}
+
+// TestBrowserCitizenScansVenueCode starts from the citizen page's "scan a
+// venue code": a photo of the venue's printed code checks in as unverified
+// presence, the live code through the camera (a fake camera filming the
+// poster's QR) as verified, and a picture of something else is refused.
+// The venue owner's printed page passes the same audit.
+func TestBrowserCitizenScansVenueCode(t *testing.T) {
+	f := newFixture(t)
+	id := pageVenue(t, f, "便民超市", true)
+	code := venueCode(t, f, id)
+	dir := t.TempDir()
+	qrFile := func(name, text string) string {
+		b, err := f.srv.Signer.PNG(text, 400)
+		if err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	printed := qrFile("printed.png", f.ts.URL+"/c#"+code.Static)
+	video := filepath.Join(dir, "camera.y4m")
+	writeY4M(t, video, qrFile("live.png", f.ts.URL+"/c#"+code.Live))
+	ctx := newBrowser(t,
+		chromedp.Flag("use-fake-ui-for-media-stream", true),
+		chromedp.Flag("use-fake-device-for-media-stream", true),
+		chromedp.Flag("use-file-for-fake-video-capture", video),
+	)
+	setLanguage(t, ctx, "zh-CN")
+	loginInBrowser(t, ctx, f)
+	wantAccessible(t, ctx, []string{"扫场所码登记", "谁查看过我的数据", "还没有任何工作人员查看过您的数据。"}, nil)
+	audit(t, ctx, "citizen page with the scan entry")
+
+	do(t, ctx, chromedp.Click(chromedp.ID("scan-venue")), chromedp.WaitVisible(chromedp.ID("camera-start")))
+	screenshot(t, ctx, "checkin-scanner-zh-360.png")
+	wantAccessible(t, ctx, []string{"场所登记", "扫描场所门口的场所码完成登记。", "打开摄像头扫场所码", "或上传场所码的照片", "或粘贴场所码文字（以 HCV1: 开头）"}, []string{"[["})
+	audit(t, ctx, "check-in scanner")
+	if eval[bool](t, ctx, `!!window.jsQR`) {
+		t.Errorf("the decoder is loaded before it is needed")
+	}
+
+	// A photo of the printed code.
+	do(t, ctx, chromedp.SetUploadFiles(chromedp.ID("file"), []string{printed}))
+	if got, want := checkInResult(t, ctx), (checkInState{"done", "false", "green"}); got != want {
+		t.Fatalf("the printed code: %+v, want %+v", got, want)
+	}
+	wantAccessible(t, ctx, []string{"已登记：未核实到场", "这是打印的或过期的场所码：打印或转发的码不能证明任何事，这次登记不会单独改变您的颜色。", "绿码", "便民超市"}, nil)
+
+	// Not a venue code: the citizen's own health QR.
+	eval[chromedp.Void](t, ctx, `document.getElementById("result").dataset.state = "idle"`)
+	do(t, ctx, chromedp.SetUploadFiles(chromedp.ID("file"), []string{citizenPNG(t, f)}))
+	if got := checkInResult(t, ctx); got.State != "failed" {
+		t.Errorf("a health QR taken for a venue code: %+v", got)
+	}
+	wantAccessible(t, ctx, []string{"未登记：这不是场所码。"}, nil)
+
+	// The live code through the camera.
+	eval[chromedp.Void](t, ctx, `document.getElementById("result").dataset.state = "idle"`)
+	do(t, ctx, chromedp.Click(chromedp.ID("camera-start")))
+	if got, want := checkInResult(t, ctx), (checkInState{"done", "true", "green"}); got != want {
+		t.Fatalf("the live code through the camera: %+v, want %+v", got, want)
+	}
+	screenshot(t, ctx, "checkin-camera-zh-360.png")
+	wantAccessible(t, ctx, []string{"已登记：已核实到场", "绿码", "可以通行 (圆形)", "张*明", "便民超市", "请向门口工作人员出示本页。"}, []string{"未核实"})
+	if eval[bool](t, ctx, `!document.getElementById("camera").hidden`) {
+		t.Errorf("the camera stays on after the check-in")
+	}
+	audit(t, ctx, "check-in through the camera")
+
+	// The owner's printed code, in English.
+	owner := newPhone(t, ctx)
+	setLanguage(t, owner, "en")
+	do(t, owner, chromedp.Navigate(f.ts.URL+"/venue/"+id+"/print"))
+	loginWith(t, owner, f.tokens[healthcode.RoleVenue], chromedp.ID("static-qr"))
+	screenshot(t, owner, "venue-print-en-360.png")
+	wantAccessible(t, owner, []string{"便民超市", "Printed code · not proof of presence", "静态码 · 不能证明到场",
+		"Printed venue code of 便民超市 (not proof of presence)", "A check-in with a printed code is recorded as unverified presence", "Print"}, nil)
+	audit(t, owner, "printed venue code")
+
+	// The owner's start page opens the poster by the venue's id.
+	do(t, owner, chromedp.Navigate(f.ts.URL+"/"), chromedp.WaitVisible(chromedp.ID("venue-id")))
+	wantAccessible(t, owner, []string{"Venue codes", "Logged in as the venue owner test venue.", "Venue id", "Open the poster"}, nil)
+	audit(t, owner, "venue owner's start page")
+	do(t, owner,
+		chromedp.SendKeys(chromedp.ID("venue-id"), id),
+		chromedp.Click(chromedp.CSS(`form[action="/venue"] button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#poster-code[data-state="live"] #venue-qr[data-text]`)),
+	)
+	screenshot(t, owner, "venue-poster-en-360.png")
+	wantAccessible(t, owner, []string{"Live venue code of 便民超市", "Next code in", "Scan with your phone to check in", "请用手机扫码登记"}, nil)
+	audit(t, owner, "venue poster in English")
 }

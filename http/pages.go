@@ -1,7 +1,9 @@
 package http
 
-// The server-rendered pages: the citizen's own code, the checkpoint verifier,
-// and the error pages. Every page is in Chinese and English (from the lang
+// The server-rendered pages: the citizen's own code (with who looked at
+// their data), the check-in page a scanned venue code opens, the venue
+// poster with its rotating live code and its printable static code, the
+// checkpoint verifier, and the error pages. Every page is in Chinese and English (from the lang
 // parameter, then the lang cookie, then Accept-Language; Chinese by default),
 // every string comes from the messages table below, every colour is also
 // given as a shape and a word, and nothing is fetched from another host: the
@@ -17,6 +19,7 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -117,6 +120,7 @@ var messages = map[string]msg{
 	"nav.skip":          {"跳到正文", "Skip to content"},
 	"nav.home":          {"我的健康码", "My health code"},
 	"nav.verify":        {"核验健康码", "Verify a code"},
+	"nav.checkin":       {"扫场所码", "Check in"},
 	"lang.other":        {"English", "中文"},
 	"lang.other.label":  {"Switch to English", "切换到中文"},
 	"footer.rules":      {"颜色只来自公开的规则。", "Colours come only from published rules."},
@@ -126,9 +130,11 @@ var messages = map[string]msg{
 
 	"login.title":          {"登录", "Log in"},
 	"login.token":          {"令牌", "Token"},
-	"login.token.help":     {"输入发给您的个人令牌。", "Enter the personal token you were given."},
+	"login.token.help":     {"市民请输入发给您的个人令牌；场所请输入场所令牌。", "Citizens: the personal token you were given. Venue owners: the venue's token."},
 	"login.submit":         {"登录", "Log in"},
-	"login.bad":            {"令牌无效，或不是市民令牌。", "This token is not a valid citizen token."},
+	"login.bad":            {"令牌无效，或不是市民或场所令牌。", "This token is not a valid citizen or venue token."},
+	"login.for_checkin":    {"请先登录，登录后会自动回来完成场所登记。", "Log in to check in: you will come straight back here."},
+	"login.for_venue":      {"请用场所令牌登录，以展示场所码。", "Log in with the venue's token to show its code."},
 	"login.session_ended":  {"您的登录已失效，请重新登录。", "Your session has ended. Please log in again."},
 	"login.verify.hint":    {"在检查点核验别人的健康码？", "Checking other people's codes at a checkpoint?"},
 	"logout":               {"退出登录", "Log out"},
@@ -197,62 +203,157 @@ var messages = map[string]msg{
 	"risk.medium":            {"中风险地区", "medium-risk area"},
 	"risk.low":               {"低风险地区", "low-risk area"},
 
-	"verify.title":              {"核验健康码", "Verify a health code"},
-	"verify.intro":              {"扫描对方出示的二维码。您只会看到颜色、打码姓名和有效期，看不到任何医疗信息。", "Scan the QR code a person shows you. You will see the colour, the masked name and the validity: nothing medical."},
-	"verify.scan":               {"扫码", "Scan"},
-	"verify.camera.start":       {"打开摄像头扫码", "Scan with the camera"},
-	"verify.camera.stop":        {"关闭摄像头", "Stop the camera"},
-	"verify.camera.label":       {"摄像头画面", "Camera view"},
-	"verify.camera.on":          {"摄像头已打开，请对准二维码。", "The camera is on: point it at the QR code."},
-	"verify.camera.unavailable": {"无法使用摄像头：请上传照片或粘贴二维码文字。", "The camera is not available: upload a photo or paste the code text."},
-	"verify.upload":             {"上传二维码照片或截图", "Upload a photo or screenshot of a QR code"},
-	"verify.paste":              {"或粘贴二维码文字（以 HCN1: 开头）", "Or paste the code text (it starts with HCN1:)"},
-	"verify.check":              {"核验", "Check"},
-	"verify.result":             {"核验结果", "Result"},
-	"verify.waiting":            {"等待扫码。", "Waiting for a code."},
-	"verify.working":            {"正在核验…", "Checking…"},
-	"verify.no_qr":              {"图片中没有找到二维码。", "No QR code found in the picture."},
-	"verify.bad_image":          {"无法读取这张图片。", "This picture cannot be read."},
-	"verify.valid":              {"有效", "Valid"},
-	"verify.invalid":            {"无效", "Not valid"},
-	"verify.unchecked":          {"签名未核验", "Signature not checked"},
-	"verify.mode.online":        {"已由服务器核验。", "Checked by the server."},
-	"verify.mode.offline":       {"离线：已在本设备上用缓存的信任列表核验签名。", "Offline: signature checked on this device against the cached trust list."},
-	"verify.mode.unchecked":     {"离线：本设备无法核验签名，以下内容未经核验。", "Offline: this device cannot check the signature; what follows is not verified."},
-	"verify.mode.no_trust":      {"离线且没有缓存的信任列表：签名未核验。", "Offline with no cached trust list: signature not checked."},
-	"verify.holder":             {"持码人", "Holder"},
-	"verify.region":             {"发码地区", "Issuing region"},
-	"verify.valid_until":        {"有效至", "Valid until"},
-	"verify.issued":             {"签发时间", "Issued at"},
-	"verify.ruleset":            {"规则集版本", "Rule set"},
-	"verify.trust.status":       {"信任列表：%d 把密钥，更新于 %s。", "Trust list: %d key(s), updated %s."},
-	"verify.trust.none":         {"还没有缓存信任列表：请联网打开一次本页。", "No trust list cached yet: open this page once while online."},
-	"verify.noscript":           {"核验需要启用 JavaScript。", "Verifying needs JavaScript."},
-	"reason.qr.malformed":       {"这不是健康码。", "This is not a health code."},
-	"reason.qr.unknown_key":     {"签发密钥不在信任列表中。", "It was signed with a key that is not in the trust list."},
-	"reason.qr.bad_signature":   {"签名不符：二维码被改动过。", "The signature does not match: the code was altered."},
-	"reason.qr.wrong_region":    {"地区与签发密钥不符。", "The region does not match the signing key."},
-	"reason.qr.expired":         {"已过期：请对方刷新健康码。", "Expired: ask the person to refresh their code."},
-	"reason.qr.not_yet_valid":   {"签发时间在未来：请检查本设备的时间。", "Issued in the future: check this device's clock."},
-	"reason.unknown":            {"无法核验。", "It could not be checked."},
-	"error.title.400":           {"请求有误", "Bad request"},
-	"error.title.401":           {"需要登录", "Please log in"},
-	"error.title.403":           {"无权访问", "Not allowed"},
-	"error.title.404":           {"找不到页面", "Page not found"},
-	"error.title.409":           {"与现有记录冲突", "Conflict"},
-	"error.title.413":           {"内容太大", "Too large"},
-	"error.title.500":           {"出错了", "Something went wrong"},
-	"error.title.503":           {"暂时不可用", "Temporarily unavailable"},
-	"error.body.400":            {"这个请求无法处理。", "This request cannot be handled."},
-	"error.body.401":            {"请先登录。", "Please log in first."},
-	"error.body.403":            {"您的身份不能打开这个页面。", "Your role may not open this page."},
-	"error.body.404":            {"没有这个页面。", "There is no such page."},
-	"error.body.409":            {"这与已有的记录冲突。", "This conflicts with a record that exists."},
-	"error.body.413":            {"提交的内容太大。", "What was sent is too large."},
-	"error.body.500":            {"服务器出错，已记录。请稍后再试。", "The server failed; it has been logged. Please try again later."},
-	"error.body.503":            {"服务暂时不可用，请稍后再试。", "The service is unavailable for now. Please try again shortly."},
-	"error.code":                {"错误代码", "Error code"},
-	"error.home":                {"返回首页", "Back to the start"},
+	"verify.title":               {"核验健康码", "Verify a health code"},
+	"verify.intro":               {"扫描对方出示的二维码。您只会看到颜色、打码姓名和有效期，看不到任何医疗信息。", "Scan the QR code a person shows you. You will see the colour, the masked name and the validity: nothing medical."},
+	"verify.scan":                {"扫码", "Scan"},
+	"verify.camera.start":        {"打开摄像头扫码", "Scan with the camera"},
+	"verify.camera.stop":         {"关闭摄像头", "Stop the camera"},
+	"verify.camera.label":        {"摄像头画面", "Camera view"},
+	"verify.camera.on":           {"摄像头已打开，请对准二维码。", "The camera is on: point it at the QR code."},
+	"verify.camera.unavailable":  {"无法使用摄像头：请上传照片或粘贴二维码文字。", "The camera is not available: upload a photo or paste the code text."},
+	"verify.upload":              {"上传二维码照片或截图", "Upload a photo or screenshot of a QR code"},
+	"verify.paste":               {"或粘贴二维码文字（以 HCN1: 开头）", "Or paste the code text (it starts with HCN1:)"},
+	"verify.check":               {"核验", "Check"},
+	"verify.result":              {"核验结果", "Result"},
+	"verify.waiting":             {"等待扫码。", "Waiting for a code."},
+	"verify.working":             {"正在核验…", "Checking…"},
+	"verify.no_qr":               {"图片中没有找到二维码。", "No QR code found in the picture."},
+	"verify.bad_image":           {"无法读取这张图片。", "This picture cannot be read."},
+	"verify.valid":               {"有效", "Valid"},
+	"verify.invalid":             {"无效", "Not valid"},
+	"verify.unchecked":           {"签名未核验", "Signature not checked"},
+	"verify.mode.online":         {"已由服务器核验。", "Checked by the server."},
+	"verify.mode.offline":        {"离线：已在本设备上用缓存的信任列表核验签名。", "Offline: signature checked on this device against the cached trust list."},
+	"verify.mode.unchecked":      {"离线：本设备无法核验签名，以下内容未经核验。", "Offline: this device cannot check the signature; what follows is not verified."},
+	"verify.mode.no_trust":       {"离线且没有缓存的信任列表：签名未核验。", "Offline with no cached trust list: signature not checked."},
+	"verify.holder":              {"持码人", "Holder"},
+	"verify.region":              {"发码地区", "Issuing region"},
+	"verify.valid_until":         {"有效至", "Valid until"},
+	"verify.issued":              {"签发时间", "Issued at"},
+	"verify.ruleset":             {"规则集版本", "Rule set"},
+	"verify.trust.status":        {"信任列表：%d 把密钥，更新于 %s。", "Trust list: %d key(s), updated %s."},
+	"verify.trust.none":          {"还没有缓存信任列表：请联网打开一次本页。", "No trust list cached yet: open this page once while online."},
+	"verify.noscript":            {"核验需要启用 JavaScript。", "Verifying needs JavaScript."},
+	"reason.qr.malformed":        {"这不是健康码。", "This is not a health code."},
+	"reason.qr.unknown_key":      {"签发密钥不在信任列表中。", "It was signed with a key that is not in the trust list."},
+	"reason.qr.bad_signature":    {"签名不符：二维码被改动过。", "The signature does not match: the code was altered."},
+	"reason.qr.wrong_region":     {"地区与签发密钥不符。", "The region does not match the signing key."},
+	"reason.qr.expired":          {"已过期：请对方刷新健康码。", "Expired: ask the person to refresh their code."},
+	"reason.qr.not_yet_valid":    {"签发时间在未来：请检查本设备的时间。", "Issued in the future: check this device's clock."},
+	"reason.unknown":             {"无法核验。", "It could not be checked."},
+	"citizen.scan":               {"扫场所码登记", "Scan a venue code to check in"},
+	"access.title":               {"谁查看过我的数据", "Who looked at my data"},
+	"access.none":                {"还没有任何工作人员查看过您的数据。", "No official has looked at your data."},
+	"access.intro":               {"每次查看都记录了查看人、单位、目的和关联病例。", "Every read is recorded with who, their unit, the purpose and the case."},
+	"access.who":                 {"查看人", "Who"},
+	"access.purpose":             {"目的", "Purpose"},
+	"access.case":                {"关联病例", "Case"},
+	"access.what":                {"查看内容", "What"},
+	"access.more":                {"只显示最近 %d 条。", "Only the latest %d are shown."},
+	"purpose.contact_tracing":    {"流行病学调查", "contact tracing"},
+	"purpose.case_investigation": {"病例调查", "case investigation"},
+	"purpose.appeal_review":      {"申诉复核", "appeal review"},
+	"purpose.data_correction":    {"数据更正", "data correction"},
+	"purpose.oversight":          {"监督检查", "oversight"},
+	"role.citizen":               {"市民", "citizen"},
+	"role.verifier":              {"核验员", "verifier"},
+	"role.venue":                 {"场所", "venue"},
+	"role.lab":                   {"检测机构", "laboratory"},
+	"role.clinic":                {"医疗机构", "clinic"},
+	"role.epidemiologist":        {"流调人员", "epidemiologist"},
+	"role.operator":              {"运营人员", "operator"},
+	"role.approver":              {"审批人员", "approver"},
+	"role.auditor":               {"审计人员", "auditor"},
+	"role.admin":                 {"管理员", "administrator"},
+	"role.peer":                  {"其他节点", "peer node"},
+	"role.system":                {"系统", "system"},
+
+	"venue.home.title":  {"场所码", "Venue codes"},
+	"venue.home.intro":  {"已作为场所“%s”登录。输入场所登记时得到的场所编号，打开场所码海报。", "Logged in as the venue owner %s. Enter the venue id you got when registering it to open its poster."},
+	"venue.home.id":     {"场所编号", "Venue id"},
+	"venue.home.open":   {"打开场所码海报", "Open the poster"},
+	"venue.home.bad_id": {"场所编号格式不对。", "That is not a venue id."},
+
+	"poster.title":        {"场所码", "Venue code"},
+	"poster.address":      {"地址", "Address"},
+	"poster.scan":         {"请用手机扫码登记", "Scan with your phone to check in"},
+	"poster.step1":        {"打开手机相机或浏览器扫码。", "Open your phone's camera and scan the code."},
+	"poster.step2":        {"登录后自动完成登记。", "Log in if asked: the check-in is then made."},
+	"poster.step3":        {"向门口工作人员出示手机上的颜色。", "Show the door keeper the colour on your phone."},
+	"poster.live":         {"实时场所码：每 30 秒更换一次，截图或转发无效。", "Live venue code: it changes every 30 seconds; a photo or a forwarded copy proves nothing."},
+	"poster.qr.label":     {"%s的实时场所码", "Live venue code of %s"},
+	"poster.next":         {"距离换码", "Next code in"},
+	"poster.seconds":      {"%d 秒", "%d s"},
+	"poster.loading":      {"正在获取场所码…", "Fetching the code…"},
+	"poster.offline":      {"离线：连不上服务器，现在没有有效的场所码。", "Offline: the server cannot be reached, so there is no valid code to show."},
+	"poster.offline.help": {"请检查网络；恢复后会自动显示新码。", "Check the network: a new code appears by itself once it is back."},
+	"poster.retry":        {"%d 秒后重试。", "Trying again in %d s."},
+	"poster.session":      {"登录已失效：请重新用场所令牌登录。", "The session has ended: log in again with the venue's token."},
+	"poster.not_active":   {"该场所未获批准或已被暂停，不能展示场所码。", "This venue is not approved or is suspended: it cannot show codes."},
+	"poster.relogin":      {"重新登录", "Log in again"},
+	"poster.fullscreen":   {"全屏显示", "Full screen"},
+	"poster.print":        {"打印静态场所码", "Print the static code"},
+
+	"print.title":    {"静态场所码（打印用）", "Printed venue code"},
+	"print.stamp":    {"静态码 · 不能证明到场", "Printed code · not proof of presence"},
+	"print.warning":  {"用静态码登记只记为“未核实到场”：打印或转发的码不能证明任何人来过这里，也不会单独改变任何人的颜色。有屏幕时请使用实时场所码。", "A check-in with a printed code is recorded as unverified presence: a printed or forwarded code proves nothing about who was here, and can never by itself change anyone's colour. Use the live code on a screen whenever you can."},
+	"print.qr.label": {"%s的静态场所码（不能证明到场）", "Printed venue code of %s (not proof of presence)"},
+	"print.print":    {"打印", "Print"},
+	"print.how":      {"用浏览器的打印功能打印本页。", "Print this page with the browser's print command."},
+	"print.back":     {"返回实时场所码", "Back to the live code"},
+
+	"checkin.title":                      {"场所登记", "Check in"},
+	"checkin.intro":                      {"扫描场所门口的场所码完成登记。", "Scan the venue code at the entrance to check in."},
+	"checkin.scan":                       {"扫场所码", "Scan a venue code"},
+	"checkin.camera.start":               {"打开摄像头扫场所码", "Scan with the camera"},
+	"checkin.camera.stop":                {"关闭摄像头", "Stop the camera"},
+	"checkin.camera.label":               {"摄像头画面", "Camera view"},
+	"checkin.camera.on":                  {"摄像头已打开，请对准场所码。", "The camera is on: point it at the venue code."},
+	"checkin.camera.unavailable":         {"无法使用摄像头：请上传照片或粘贴场所码文字。", "The camera is not available: upload a photo or paste the code text."},
+	"checkin.upload":                     {"或上传场所码的照片", "Or upload a photo of a venue code"},
+	"checkin.paste":                      {"或粘贴场所码文字（以 HCV1: 开头）", "Or paste the venue code text (it starts with HCV1:)"},
+	"checkin.submit":                     {"登记", "Check in"},
+	"checkin.working":                    {"正在登记…", "Checking in…"},
+	"checkin.result":                     {"登记结果", "Check-in"},
+	"checkin.verified":                   {"已登记：已核实到场", "Checked in: presence verified"},
+	"checkin.verified.note":              {"您扫描的是场所屏幕上的实时码。", "You scanned the live code on the venue's screen."},
+	"checkin.unverified":                 {"已登记：未核实到场", "Checked in: unverified presence"},
+	"checkin.unverified.note":            {"这是打印的或过期的场所码：打印或转发的码不能证明任何事，这次登记不会单独改变您的颜色。", "This was a printed or expired venue code: a printed or forwarded code proves nothing, and this check-in can never by itself change your colour."},
+	"checkin.failed":                     {"未登记：%s", "Not checked in: %s"},
+	"checkin.venue":                      {"场所", "Venue"},
+	"checkin.at":                         {"登记时间", "Checked in at"},
+	"checkin.show":                       {"请向门口工作人员出示本页。", "Show this screen to the door keeper."},
+	"checkin.no_qr":                      {"图片中没有找到二维码。", "No QR code found in the picture."},
+	"checkin.bad_image":                  {"无法读取这张图片。", "This picture cannot be read."},
+	"checkin.not_venue":                  {"这不是场所码。", "This is not a venue code."},
+	"checkin.offline":                    {"连不上服务器：未登记。请联网后再扫一次。", "The server cannot be reached: nothing was recorded. Scan again once online."},
+	"checkin.busy":                       {"服务器繁忙，正在重试…", "The server is busy: trying again…"},
+	"checkin.noscript":                   {"登记需要启用 JavaScript。", "Checking in needs JavaScript."},
+	"checkin.error.venue.code_malformed": {"这不是场所码：未登记。", "This is not a venue code: nothing was recorded."},
+	"checkin.error.venue.bad_mac":        {"场所码是伪造的或已损坏：未登记。", "The venue code is forged or damaged: nothing was recorded."},
+	"checkin.error.venue.unknown":        {"没有这个场所：未登记。", "There is no such venue: nothing was recorded."},
+	"checkin.error.venue.not_active":     {"该场所已暂停或未获批准：未登记。", "This venue is suspended or not approved: nothing was recorded."},
+	"checkin.error.venue.code_future":    {"场所码的时间在未来：请检查设备时间。未登记。", "The venue code is from the future: check the clocks. Nothing was recorded."},
+	"checkin.error.checkin.replayed":     {"您已经用这个码登记过了。", "You have already checked in with this code."},
+	"checkin.error.unknown":              {"无法登记。", "The check-in failed."},
+	"error.title.400":                    {"请求有误", "Bad request"},
+	"error.title.401":                    {"需要登录", "Please log in"},
+	"error.title.403":                    {"无权访问", "Not allowed"},
+	"error.title.404":                    {"找不到页面", "Page not found"},
+	"error.title.409":                    {"与现有记录冲突", "Conflict"},
+	"error.title.413":                    {"内容太大", "Too large"},
+	"error.title.500":                    {"出错了", "Something went wrong"},
+	"error.title.503":                    {"暂时不可用", "Temporarily unavailable"},
+	"error.body.400":                     {"这个请求无法处理。", "This request cannot be handled."},
+	"error.body.401":                     {"请先登录。", "Please log in first."},
+	"error.body.403":                     {"您的身份不能打开这个页面。", "Your role may not open this page."},
+	"error.body.404":                     {"没有这个页面。", "There is no such page."},
+	"error.body.409":                     {"这与已有的记录冲突。", "This conflicts with a record that exists."},
+	"error.body.413":                     {"提交的内容太大。", "What was sent is too large."},
+	"error.body.500":                     {"服务器出错，已记录。请稍后再试。", "The server failed; it has been logged. Please try again later."},
+	"error.body.503":                     {"服务暂时不可用，请稍后再试。", "The service is unavailable for now. Please try again shortly."},
+	"error.code":                         {"错误代码", "Error code"},
+	"error.home":                         {"返回首页", "Back to the start"},
 
 	// Provinces (GB/T 2260, first two digits): a region code is shown with
 	// its province.
@@ -270,8 +371,14 @@ var messages = map[string]msg{
 	"province.82": {"澳门特别行政区", "Macao"},
 }
 
-// jsPrefixes select the messages the verifier's script needs.
-var jsPrefixes = []string{"verify.", "reason.", "colour.", "shape.", "province.", "code.region.unknown"}
+// jsPrefixes select the messages the verifier's script needs;
+// checkInPrefixes and posterPrefixes those of the check-in page's and the
+// poster's.
+var (
+	jsPrefixes      = []string{"verify.", "reason.", "colour.", "shape.", "province.", "code.region.unknown"}
+	checkInPrefixes = []string{"checkin.", "colour.", "shape."}
+	posterPrefixes  = []string{"poster."}
+)
 
 // translate returns the message key in lang, or a visible marker for a key
 // missing from the table (a test renders every page to find them).
@@ -308,8 +415,47 @@ type pageData struct {
 	Now       time.Time
 	History   []historyRow
 
-	// The verifier page: the messages its script shows.
+	// Who looked at the citizen's data, newest first; AccessMore says
+	// that older reads are not shown.
+	Access     []accessRow
+	AccessMore int
+
+	// The verifier, check-in and poster pages: the messages their scripts
+	// show.
 	JS map[string]string
+
+	// Next is where the login form leads once logged in.
+	Next string
+	// BodyClass styles a whole page (the poster fills the screen).
+	BodyClass string
+
+	// The venue pages: the venue, the owner's name, the poster's first
+	// code for its script, and the printed code's image.
+	Venue     *VenueJSON
+	Owner     string
+	Poster    *posterData
+	StaticSVG template.HTML
+}
+
+// accessRow is one read of the citizen's data, in words.
+type accessRow struct {
+	When    string
+	ISO     string
+	Who     string
+	Role    string
+	Unit    string
+	Purpose string
+	Case    string
+	What    string
+}
+
+// posterData starts the poster's script: the venue, its live code, when
+// the next one is due, and the node's clock (the tablet's may be wrong).
+type posterData struct {
+	Venue     string    `json:"venue"`
+	Live      string    `json:"live"`
+	RefreshAt time.Time `json:"refresh_at"`
+	Now       time.Time `json:"now"`
 }
 
 // historyRow is one past decision as the citizen page shows it.
@@ -336,6 +482,15 @@ func (d *pageData) Text(t healthcode.Text) string {
 		return t.EN
 	}
 	return t.ZH
+}
+
+// TOther translates a message key into the other language: the poster
+// speaks to every visitor, in both.
+func (d *pageData) TOther(key string) string { return translate(d.OtherLang(), key) }
+
+// TfOther formats a message key in the other language.
+func (d *pageData) TfOther(key string, args ...any) string {
+	return fmt.Sprintf(d.TOther(key), args...)
 }
 
 // HTMLLang is the lang attribute of the page.
@@ -465,11 +620,33 @@ func (d *pageData) historyRows(c *MyCodeJSON) []historyRow {
 	return rows
 }
 
+// accessRows describes the reads of a person's data, newest first.
+func (d *pageData) accessRows(rs []healthcode.AccessRecord) []accessRow {
+	rows := make([]accessRow, 0, len(rs))
+	for _, a := range rs {
+		purpose := a.Purpose
+		if _, ok := messages["purpose."+purpose]; ok {
+			purpose = d.T("purpose." + purpose)
+		}
+		role := string(a.Actor.Role)
+		if _, ok := messages["role."+role]; ok {
+			role = d.T("role." + role)
+		}
+		rows = append(rows, accessRow{When: d.Time(a.Time), ISO: d.ISO(a.Time), Who: a.Actor.Name, Role: role, Unit: a.Actor.Unit,
+			Purpose: purpose, Case: a.CaseRef, What: a.What})
+	}
+	return rows
+}
+
 // jsMessages are the strings the verifier's script shows, in lang.
-func jsMessages(lang string) map[string]string {
+func jsMessages(lang string) map[string]string { return jsMessagesFor(lang, jsPrefixes...) }
+
+// jsMessagesFor are the messages whose keys start with one of prefixes, in
+// lang: what a page's script may show.
+func jsMessagesFor(lang string, prefixes ...string) map[string]string {
 	out := map[string]string{}
 	for k := range messages {
-		for _, p := range jsPrefixes {
+		for _, p := range prefixes {
 			if strings.HasPrefix(k, p) {
 				out[k] = translate(lang, k)
 			}
@@ -525,6 +702,13 @@ func (s *Server) pageRoutes() []route {
 		{Method: "POST", Path: "/login", h: s.htmlErrors(s.login)},
 		{Method: "POST", Path: "/logout", h: s.htmlErrors(s.logout)},
 		{Method: "GET", Path: "/verify", h: s.htmlErrors(s.verifyPage)},
+		// The check-in page and the venue pages, like the citizen page,
+		// read the session cookie themselves and show the login form to
+		// whoever is not the right caller.
+		{Method: "GET", Path: "/c", h: s.htmlErrors(s.checkInPage)},
+		{Method: "GET", Path: "/venue", h: s.htmlErrors(s.venueHome)},
+		{Method: "GET", Path: "/venue/{id}", h: s.htmlErrors(s.posterPage)},
+		{Method: "GET", Path: "/venue/{id}/print", h: s.htmlErrors(s.printPage)},
 		{Method: "GET", Path: "/static/{file}", h: serveStatic},
 	}
 }
@@ -616,20 +800,43 @@ func (s *Server) sessionPrincipal(r *http.Request) (p *healthcode.Principal, sta
 	return p, false
 }
 
-// citizenPage shows the logged-in citizen's code, or the login form.
+// pageCaller is the caller of a page: the bearer token's principal, else
+// the session cookie's. A cookie that no longer authenticates is cleared
+// and reported as stale.
+func (s *Server) pageCaller(w http.ResponseWriter, r *http.Request, p *healthcode.Principal) (*healthcode.Principal, bool) {
+	if p != nil {
+		return p, false
+	}
+	p, stale := s.sessionPrincipal(r)
+	if stale {
+		clearSession(w, r)
+	}
+	return p, stale
+}
+
+// loginForm shows the login form on a page that needs another caller;
+// next is where it leads back to, notice why it is shown. A stale session
+// says so (401); otherwise the form is the page (200).
+func (s *Server) loginForm(w http.ResponseWriter, d *pageData, stale bool, next, notice string) error {
+	d.Title, d.Next, d.Notice = "login.title", next, notice
+	status := http.StatusOK
+	if stale {
+		d.Notice, status = "login.session_ended", http.StatusUnauthorized
+	}
+	return s.render(w, status, "login.html", d)
+}
+
+// citizenPage shows the logged-in citizen's code, or the login form. A
+// venue's session goes to the venue's pages.
 func (s *Server) citizenPage(w http.ResponseWriter, r *http.Request, p *healthcode.Principal) error {
 	d := newPage(w, r, "citizen.title")
-	if p == nil {
-		var stale bool
-		if p, stale = s.sessionPrincipal(r); stale {
-			clearSession(w, r)
-			d.Title, d.Notice = "login.title", "login.session_ended"
-			return s.render(w, http.StatusUnauthorized, "login.html", d)
-		}
+	p, stale := s.pageCaller(w, r, p)
+	if p != nil && p.Role == healthcode.RoleVenue {
+		http.Redirect(w, r, "/venue", http.StatusSeeOther)
+		return nil
 	}
 	if p == nil || p.Role != healthcode.RoleCitizen {
-		d.Title = "login.title"
-		return s.render(w, http.StatusOK, "login.html", d)
+		return s.loginForm(w, d, stale, "", "")
 	}
 	cc, err := s.myCodeCached(r, p.Subject)
 	if err != nil {
@@ -647,9 +854,24 @@ func (s *Server) citizenPage(w http.ResponseWriter, r *http.Request, p *healthco
 	d.QRSVG = template.HTML(labelSVG(svg, d.QRLabel()))
 	d.QRSeconds = max(int64(code.QRExpires.Sub(d.Now)/time.Second), 0)
 	d.History = d.historyRows(&code)
+	if s.Venues != nil {
+		// GET /api/v1/me/access takes a bearer token only: the page reads
+		// the same records itself.
+		rs, err := s.Venues.AccessRecords(r.Context(), p.Subject)
+		if err != nil {
+			return err
+		}
+		if len(rs) > maxAccessShown {
+			rs, d.AccessMore = rs[:maxAccessShown], maxAccessShown
+		}
+		d.Access = d.accessRows(rs)
+	}
 	d.Scripts = []string{"/static/clock.js"}
 	return s.render(w, http.StatusOK, "citizen.html", d)
 }
+
+// maxAccessShown bounds the reads of a person's data the citizen page lists.
+const maxAccessShown = 50
 
 // labelSVG gives the QR image its accessible name in the page's language.
 func labelSVG(svg []byte, label string) string {
@@ -683,16 +905,42 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, _ *healthcode.Pri
 		return healthcode.Errorfd(healthcode.EINVALID, "http.form", "malformed form")
 	}
 	tok := strings.TrimSpace(r.PostForm.Get("token"))
+	next := safeNext(r.PostForm.Get("next"))
 	p, err := s.Auth.Authenticate(r.Context(), tok)
-	if err != nil || p.Role != healthcode.RoleCitizen {
+	if err != nil || p.Role != healthcode.RoleCitizen && p.Role != healthcode.RoleVenue {
 		d := newPage(w, r, "login.title")
-		d.Path, d.Error = "/", "login.bad"
+		d.Path, d.Error, d.Next = "/", "login.bad", next
 		return s.render(w, http.StatusUnauthorized, "login.html", d)
 	}
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: tok, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode,
 		Secure: r.TLS != nil, MaxAge: 12 * 3600})
-	http.Redirect(w, r, "/", http.StatusSeeOther)
+	if next == "" {
+		next = "/"
+		if p.Role == healthcode.RoleVenue {
+			next = "/venue"
+		}
+	}
+	http.Redirect(w, r, next, http.StatusSeeOther)
 	return nil
+}
+
+// venueIDPattern is what a venue id may look like in a path.
+var venueIDPattern = regexp.MustCompile(`^[a-z0-9]{1,64}$`)
+
+// safeNext returns where a login may lead back to: one of the pages, never
+// another site; "" for anything else.
+func safeNext(next string) string {
+	switch next {
+	case "/", "/c", "/venue":
+		return next
+	}
+	if id, ok := strings.CutPrefix(next, "/venue/"); ok {
+		id = strings.TrimSuffix(id, "/print")
+		if venueIDPattern.MatchString(id) {
+			return next
+		}
+	}
+	return ""
 }
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request, _ *healthcode.Principal) error {
@@ -716,6 +964,115 @@ func (s *Server) verifyPage(w http.ResponseWriter, r *http.Request, _ *healthcod
 	d.JS = jsMessages(d.Lang)
 	d.Scripts = []string{"/static/jsQR.js", "/static/verify.js"}
 	return s.render(w, http.StatusOK, "verify.html", d)
+}
+
+// checkInPage is the page a scanned venue code opens (/c#<code>; the code
+// stays in the fragment, so it never reaches a server log): its script
+// reads the code and posts the check-in with the session cookie, then
+// shows the citizen's colour for the door keeper. Opened without a code
+// it scans one (camera, photo or text). Anyone but a citizen gets the
+// login form, whose script keeps the code until the citizen is back.
+func (s *Server) checkInPage(w http.ResponseWriter, r *http.Request, p *healthcode.Principal) error {
+	d := newPage(w, r, "checkin.title")
+	d.Scripts = []string{"/static/checkin.js"}
+	p, stale := s.pageCaller(w, r, p)
+	if p == nil || p.Role != healthcode.RoleCitizen {
+		return s.loginForm(w, d, stale, "/c", "login.for_checkin")
+	}
+	d.Now = s.Clock.Now()
+	d.JS = jsMessagesFor(d.Lang, checkInPrefixes...)
+	d.Scripts = []string{"/static/clock.js", "/static/checkin.js"}
+	return s.render(w, http.StatusOK, "checkin.html", d)
+}
+
+// venueHome is where a venue owner lands: a form that opens a poster by
+// the venue's id.
+func (s *Server) venueHome(w http.ResponseWriter, r *http.Request, p *healthcode.Principal) error {
+	d := newPage(w, r, "venue.home.title")
+	p, stale := s.pageCaller(w, r, p)
+	if p == nil || p.Role != healthcode.RoleVenue {
+		return s.loginForm(w, d, stale, "/venue", "login.for_venue")
+	}
+	if q := r.URL.Query(); q.Has("id") {
+		id := strings.ToLower(strings.TrimSpace(q.Get("id")))
+		if venueIDPattern.MatchString(id) {
+			http.Redirect(w, r, "/venue/"+id, http.StatusSeeOther)
+			return nil
+		}
+		d.Error = "venue.home.bad_id"
+	}
+	d.Owner = p.Name
+	return s.render(w, http.StatusOK, "venue.html", d)
+}
+
+// posterVenue authenticates a venue page's caller and returns the venue
+// with its codes, or has shown the login form (done).
+func (s *Server) posterVenue(w http.ResponseWriter, r *http.Request, p *healthcode.Principal, d *pageData) (v *healthcode.Venue, live, static string, done bool, err error) {
+	id := r.PathValue("id")
+	p, stale := s.pageCaller(w, r, p)
+	if p == nil || p.Role != healthcode.RoleVenue {
+		next := ""
+		if venueIDPattern.MatchString(id) {
+			next = r.URL.Path
+		}
+		return nil, "", "", true, s.loginForm(w, d, stale, next, "login.for_venue")
+	}
+	if s.Venues == nil {
+		return nil, "", "", false, healthcode.Errorfd(healthcode.EUNAVAILABLE, "venue.none", "this node serves no venues")
+	}
+	// Only the venue's owner gets its codes: anyone else is told there is
+	// no such venue.
+	v, live, static, err = s.Venues.VenueCodes(r.Context(), p, id)
+	return v, live, static, false, err
+}
+
+// posterPage is the venue's poster: its live code, redrawn every slot by
+// static/poster.js from GET /api/v1/venues/{id}/code, full screen, for
+// hours on a cheap tablet.
+func (s *Server) posterPage(w http.ResponseWriter, r *http.Request, p *healthcode.Principal) error {
+	d := newPage(w, r, "poster.title")
+	v, live, _, done, err := s.posterVenue(w, r, p, d)
+	if done || err != nil {
+		return err
+	}
+	now := s.Clock.Now()
+	vj := venueJSON(v)
+	d.Venue, d.BodyClass = &vj, "poster"
+	d.Poster = &posterData{Venue: v.ID, Live: live, Now: now,
+		RefreshAt: time.Unix((healthcode.SlotOf(now)+1)*int64(healthcode.VenueSlot/time.Second), 0).UTC()}
+	d.JS = jsMessagesFor(d.Lang, posterPrefixes...)
+	d.Scripts = []string{"/static/qrcode.js", "/static/poster.js"}
+	return s.render(w, http.StatusOK, "poster.html", d)
+}
+
+// printPage is the venue's static code, to print for a place with no
+// screen: drawn here, marked as proving nothing about presence.
+func (s *Server) printPage(w http.ResponseWriter, r *http.Request, p *healthcode.Principal) error {
+	d := newPage(w, r, "print.title")
+	v, _, static, done, err := s.posterVenue(w, r, p, d)
+	if done || err != nil {
+		return err
+	}
+	svg, err := s.Signer.SVG(checkInURL(r, static))
+	if err != nil {
+		return err
+	}
+	vj := venueJSON(v)
+	d.Venue, d.BodyClass = &vj, "print"
+	d.StaticSVG = template.HTML(labelSVG(svg, d.Tf("print.qr.label", v.Name)))
+	d.Scripts = []string{"/static/print.js"}
+	return s.render(w, http.StatusOK, "print.html", d)
+}
+
+// checkInURL is what a venue code's QR holds: this node's check-in page,
+// with the code in the fragment. The node is the one the request was
+// sent to.
+func checkInURL(r *http.Request, code string) string {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host + "/c#" + code
 }
 
 // staticTypes are the content types of the embedded assets.

@@ -3,8 +3,11 @@ package http
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"html/template"
 	"io"
@@ -115,7 +118,7 @@ func TestTemplatesAndScriptsUseKnownKeys(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lit := regexp.MustCompile(`\.Tf? "([a-z0-9_.]+)"`)
+	lit := regexp.MustCompile(`\.(?:Tf?|Tf?Other) "([a-z0-9_.]+)"`)
 	n := 0
 	for _, e := range entries {
 		b, _ := templateFS.ReadFile("templates/" + e.Name())
@@ -149,6 +152,44 @@ func TestTemplatesAndScriptsUseKnownKeys(t *testing.T) {
 			t.Errorf("verify.js builds %q, which is not sent to it", k)
 		}
 	}
+
+	// The check-in page's and the poster's scripts: every key they name,
+	// and every key they build, is among the messages sent to them.
+	checkinBuilt := []string{"checkin.verified", "checkin.unverified", "checkin.verified.note", "checkin.unverified.note", "checkin.error.unknown"}
+	for _, reason := range []string{"venue.code_malformed", "venue.bad_mac", "venue.unknown", "venue.not_active", "venue.code_future", "checkin.replayed"} {
+		checkinBuilt = append(checkinBuilt, "checkin.error."+reason)
+	}
+	for _, c := range []healthcode.Colour{healthcode.Green, healthcode.Yellow, healthcode.Red} {
+		checkinBuilt = append(checkinBuilt, "colour."+c.String(), "colour."+c.String()+".means", "shape."+c.Shape())
+	}
+	for _, sc := range []struct {
+		file     string
+		prefixes []string
+		built    []string
+	}{
+		{"checkin.js", checkInPrefixes, checkinBuilt},
+		{"poster.js", posterPrefixes, []string{"poster.session", "poster.not_active", "poster.offline.help"}},
+	} {
+		sent := jsMessagesFor(langEN, sc.prefixes...)
+		src, err := staticFS.ReadFile("static/" + sc.file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := jsLit.FindAllStringSubmatch(string(src), -1)
+		if len(found) < 5 {
+			t.Errorf("%s: found only %d message keys: is the pattern right?", sc.file, len(found))
+		}
+		for _, m := range found {
+			if _, ok := sent[m[1]]; !ok {
+				t.Errorf("%s uses %q, which is not sent to it", sc.file, m[1])
+			}
+		}
+		for _, k := range sc.built {
+			if _, ok := sent[k]; !ok {
+				t.Errorf("%s builds %q, which is not sent to it", sc.file, k)
+			}
+		}
+	}
 }
 
 // sampleCode is a citizen's code in the given colour with evidence and a
@@ -177,16 +218,25 @@ func TestEveryTemplateInBothLanguages(t *testing.T) {
 	t.Parallel()
 	for _, lang := range []string{langZH, langEN} {
 		for _, c := range []healthcode.Colour{healthcode.Green, healthcode.Yellow, healthcode.Red} {
+			venue := &VenueJSON{ID: "vabc", Name: "老王面馆", Address: "花园路 1 号", Region: "410105", Category: "restaurant"}
 			pages := map[string]*pageData{
 				"login.html":   {Title: "login.title", Path: "/", Error: "login.bad", Notice: "login.session_ended"},
-				"error.html":   {Title: "error.title.404", Path: "/x", Status: 404, ErrorCode: "http.no_route"},
-				"verify.html":  {Title: "verify.title", Path: "/verify", JS: jsMessages(lang), Scripts: []string{"/static/verify.js"}},
-				"citizen.html": {Title: "citizen.title", Path: "/", Code: sampleCode(c), QRSVG: template.HTML(labelSVG([]byte(`<svg role="img"><title>x</title></svg>`), "QR")), Now: t0, QRSeconds: 300},
+				"checkin.html": {Title: "checkin.title", Path: "/c", Now: t0, JS: jsMessagesFor(lang, checkInPrefixes...)},
+				"venue.html":   {Title: "venue.home.title", Path: "/venue", Owner: "老王", Error: "venue.home.bad_id"},
+				"poster.html": {Title: "poster.title", Path: "/venue/vabc", Venue: venue, BodyClass: "poster", JS: jsMessagesFor(lang, posterPrefixes...),
+					Poster: &posterData{Venue: "vabc", Live: "HCV1:vabc.1.abcdefghijklmnop", RefreshAt: t0.Add(30 * time.Second), Now: t0}},
+				"print.html": {Title: "print.title", Path: "/venue/vabc/print", Venue: venue, BodyClass: "print",
+					StaticSVG: template.HTML(labelSVG([]byte(`<svg role="img"><title>x</title></svg>`), "QR"))},
+				"error.html":  {Title: "error.title.404", Path: "/x", Status: 404, ErrorCode: "http.no_route"},
+				"verify.html": {Title: "verify.title", Path: "/verify", JS: jsMessages(lang), Scripts: []string{"/static/verify.js"}},
+				"citizen.html": {Title: "citizen.title", Path: "/", Code: sampleCode(c), QRSVG: template.HTML(labelSVG([]byte(`<svg role="img"><title>x</title></svg>`), "QR")), Now: t0, QRSeconds: 300,
+					AccessMore: maxAccessShown},
 			}
 			for name, d := range pages {
 				d.Lang = lang
 				if d.Code != nil {
 					d.History = d.historyRows(d.Code)
+					d.Access = d.accessRows(sampleAccess())
 				}
 				t.Run(lang+"/"+c.String()+"/"+name, func(t *testing.T) {
 					var buf bytes.Buffer
@@ -211,6 +261,127 @@ func TestEveryTemplateInBothLanguages(t *testing.T) {
 				})
 			}
 		}
+	}
+}
+
+// sampleAccess is two reads of a citizen's data by named officials.
+func sampleAccess() []healthcode.AccessRecord {
+	return []healthcode.AccessRecord{
+		{Time: t0.Add(time.Hour), Actor: healthcode.Principal{Name: "王流调", Role: healthcode.RoleEpidemiologist, Unit: "金水区疾控"},
+			Purpose: "contact_tracing", CaseRef: "C-2022-17", What: "name, ID number and phone"},
+		{Time: t0, Actor: healthcode.Principal{Name: "Auditor A", Role: healthcode.RoleAuditor}, Purpose: "oversight", CaseRef: "O-1"},
+	}
+}
+
+// TestPageSpecifics renders the new pages in both languages and checks
+// what each must say: the poster's instructions in both languages at
+// once, the printed code's warning, the check-in page's scanner, the
+// citizen page's reads of their data.
+func TestPageSpecifics(t *testing.T) {
+	t.Parallel()
+	venue := &VenueJSON{ID: "vabc", Name: "老王面馆", Address: "花园路 1 号", Region: "410105", Category: "restaurant"}
+	poster := &posterData{Venue: "vabc", Live: "HCV1:vabc.1.abcdefghijklmnop", RefreshAt: t0.Add(30 * time.Second), Now: t0}
+	tests := []struct {
+		name, lang, tmpl string
+		d                *pageData
+		want, unwanted   []string
+	}{
+		{"poster zh", langZH, "poster.html", &pageData{Title: "poster.title", Path: "/venue/vabc", Venue: venue, BodyClass: "poster", Poster: poster},
+			[]string{`<body class="poster">`, "<h1 id=\"venue-name\">老王面馆</h1>", "请用手机扫码登记", `<span lang="en">Scan with your phone to check in</span>`,
+				`aria-label="老王面馆的实时场所码"`, `role="img"`, "距离换码", "离线：连不上服务器", "Offline: the server cannot be reached",
+				`href="/venue/vabc/print"`, `"live":"HCV1:vabc.1.abcdefghijklmnop"`, `"refresh_at":"2022-06-14T08:00:30Z"`, `"now":"2022-06-14T08:00:00Z"`},
+			nil},
+		{"poster en", langEN, "poster.html", &pageData{Title: "poster.title", Path: "/venue/vabc", Venue: venue, BodyClass: "poster", Poster: poster},
+			[]string{"Scan with your phone to check in", `<span lang="zh-CN">请用手机扫码登记</span>`, `aria-label="Live venue code of 老王面馆"`, "Next code in",
+				"Print the static code", "Live venue code: it changes every 30 seconds"}, nil},
+		{"print zh", langZH, "print.html", &pageData{Title: "print.title", Path: "/venue/vabc/print", Venue: venue, StaticSVG: "<svg></svg>"},
+			[]string{"静态码 · 不能证明到场", "Printed code · not proof of presence", "未核实到场", "proves nothing about who was here", `id="print"`, `href="/venue/vabc"`}, nil},
+		{"check-in en", langEN, "checkin.html", &pageData{Title: "checkin.title", Path: "/c", Now: t0, JS: jsMessagesFor(langEN, checkInPrefixes...)},
+			[]string{`<label for="file">Or upload a photo of a venue code</label>`, `<label for="paste">`, "Scan with the camera", `id="result" data-state="idle"`,
+				`<time id="clock" datetime="2022-06-14T16:00:00&#43;08:00">2022-06-14 16:00:00</time>`, `"checkin.unverified.note":"This was a printed or expired venue code: a printed or forwarded code proves nothing`,
+				`data-shape="triangle"`, `aria-current="page">Check in</a>`}, []string{`"verify.`}},
+		{"login for check-in", langZH, "login.html", &pageData{Title: "login.title", Path: "/c", Next: "/c", Notice: "login.for_checkin", Scripts: []string{"/static/checkin.js"}},
+			[]string{`<input type="hidden" name="next" value="/c">`, "登录后会自动回来", `<script src="/static/checkin.js">`}, nil},
+		{"login without next", langZH, "login.html", &pageData{Title: "login.title", Path: "/"}, nil, []string{`name="next"`}},
+		{"venue home en", langEN, "venue.html", &pageData{Title: "venue.home.title", Path: "/venue", Owner: "Old Wang"},
+			[]string{"Logged in as the venue owner Old Wang.", `<label for="venue-id">Venue id</label>`, `action="/venue"`}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			tt.d.Lang = tt.lang
+			var buf bytes.Buffer
+			if err := templates.ExecuteTemplate(&buf, tt.tmpl, tt.d); err != nil {
+				t.Fatal(err)
+			}
+			page := buf.String()
+			for _, w := range tt.want {
+				if !strings.Contains(page, w) {
+					t.Errorf("page lacks %q:\n%s", w, page)
+				}
+			}
+			for _, u := range tt.unwanted {
+				if strings.Contains(page, u) {
+					t.Errorf("page has %q", u)
+				}
+			}
+			if strings.Contains(page, "[[") || regexp.MustCompile(`<(script|style)>|style="|\son[a-z]+="`).MatchString(page) {
+				t.Errorf("a missing message, or inline script or style")
+			}
+		})
+	}
+}
+
+func TestAccessRows(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		lang string
+		want []accessRow
+	}{
+		{langZH, []accessRow{
+			{When: "2022-06-14 17:00", ISO: "2022-06-14T17:00:00+08:00", Who: "王流调", Role: "流调人员", Unit: "金水区疾控", Purpose: "流行病学调查", Case: "C-2022-17", What: "name, ID number and phone"},
+			{When: "2022-06-14 16:00", ISO: "2022-06-14T16:00:00+08:00", Who: "Auditor A", Role: "审计人员", Purpose: "监督检查", Case: "O-1"},
+		}},
+		{langEN, []accessRow{
+			{When: "2022-06-14 17:00", ISO: "2022-06-14T17:00:00+08:00", Who: "王流调", Role: "epidemiologist", Unit: "金水区疾控", Purpose: "contact tracing", Case: "C-2022-17", What: "name, ID number and phone"},
+			{When: "2022-06-14 16:00", ISO: "2022-06-14T16:00:00+08:00", Who: "Auditor A", Role: "auditor", Purpose: "oversight", Case: "O-1"},
+		}},
+	} {
+		d := &pageData{Lang: tt.lang}
+		if diff := cmp.Diff(tt.want, d.accessRows(sampleAccess())); diff != "" {
+			t.Errorf("%s: accessRows (-want +got):\n%s", tt.lang, diff)
+		}
+	}
+	// An unknown purpose or role is shown as it is, not as a missing message.
+	d := &pageData{Lang: langEN}
+	got := d.accessRows([]healthcode.AccessRecord{{Time: t0, Actor: healthcode.Principal{Name: "x", Role: "martian"}, Purpose: "curiosity"}})
+	if got[0].Role != "martian" || got[0].Purpose != "curiosity" {
+		t.Errorf("unknown role or purpose: %+v", got[0])
+	}
+}
+
+func TestSafeNext(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct{ in, want string }{
+		{"/", "/"}, {"/c", "/c"}, {"/venue", "/venue"}, {"/venue/vabc123", "/venue/vabc123"}, {"/venue/vabc/print", "/venue/vabc/print"},
+		{"", ""}, {"//evil.example/", ""}, {"https://evil.example/c", ""}, {"/venue/../admin", ""}, {"/venue/ABC", ""},
+		{"/venue/", ""}, {"/c#HCV1:x", ""}, {"/c?x=1", ""}, {"/venue/a/b", ""}, {"/\\evil.example", ""}, {"javascript:alert(1)", ""},
+	} {
+		if got := safeNext(tt.in); got != tt.want {
+			t.Errorf("safeNext(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestCheckInURL(t *testing.T) {
+	t.Parallel()
+	r := httptest.NewRequest("GET", "http://node.example:8080/venue/v1/print", nil)
+	if got, want := checkInURL(r, "HCV1:v1.S.abcdefghijklmnop"), "http://node.example:8080/c#HCV1:v1.S.abcdefghijklmnop"; got != want {
+		t.Errorf("checkInURL = %q, want %q", got, want)
+	}
+	r.TLS = &tls.ConnectionState{}
+	if got := checkInURL(r, "HCV1:x"); !strings.HasPrefix(got, "https://node.example:8080/c#") {
+		t.Errorf("over TLS: %q", got)
 	}
 }
 
@@ -417,9 +588,9 @@ func TestLoginAndErrorPages(t *testing.T) {
 			want: []string{`<html lang="zh-CN">`, "登录", `<label for="token">令牌</label>`}},
 		{name: "login form in English", method: "GET", path: "/?lang=en", status: 200, want: []string{`<html lang="en">`, "Log in", `<label for="token">Token</label>`}},
 		{name: "bad token", method: "POST", path: "/login", form: "token=hc_nope", hdr: map[string]string{"Accept-Language": "en"}, status: 401,
-			want: []string{`role="alert"`, "This token is not a valid citizen token."}},
+			want: []string{`role="alert"`, "This token is not a valid citizen or venue token."}},
 		{name: "official token", method: "POST", path: "/login", form: "token=" + f.tokens[healthcode.RoleLab], status: 401,
-			want: []string{"令牌无效，或不是市民令牌。"}},
+			want: []string{"令牌无效，或不是市民或场所令牌。"}},
 		{name: "login from another site", method: "POST", path: "/login", form: "token=" + f.tokens[healthcode.RoleCitizen],
 			hdr: map[string]string{"Origin": "https://evil.example", "Accept-Language": "en"}, status: 403, want: []string{"Not allowed", "http.cross_site"}},
 		{name: "logout from another site", method: "POST", path: "/logout", cookies: session(f.tokens[healthcode.RoleCitizen]),
@@ -536,6 +707,31 @@ func TestStaticAssets(t *testing.T) {
 		t.Errorf("licence file: %v", err)
 	}
 
+	// The poster's QR encoder, the same way.
+	enc, err := staticFS.ReadFile("static/qrcode.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	encHead, encBody, ok := bytes.Cut(enc, []byte("*/\n"))
+	if !ok {
+		t.Fatal("qrcode.js has no header comment")
+	}
+	encSum := sha256.Sum256(encBody)
+	if want := hex.EncodeToString(encSum[:]); !bytes.Contains(encHead, []byte("File sha256 (before this comment): "+want)) {
+		t.Errorf("qrcode.js body hash %s is not the one its header records:\n%s", want, encHead)
+	}
+	for _, w := range []string{"qrcode-generator 2.0.4", "MIT", "qrcode.LICENSE.txt", "Tarball sha256: 02e2e18a"} {
+		if !bytes.Contains(encHead, []byte(w)) {
+			t.Errorf("qrcode.js header lacks %q", w)
+		}
+	}
+	if !bytes.Contains(encBody, []byte("Copyright (c) 2009 Kazuhiko Arase")) {
+		t.Errorf("qrcode.js lost its own copyright notice")
+	}
+	if lic, err := staticFS.ReadFile("static/qrcode.LICENSE.txt"); err != nil || !bytes.Contains(lic, []byte("Permission is hereby granted")) {
+		t.Errorf("qrcode licence file: %v", err)
+	}
+
 	req, _ := http.NewRequest("GET", f.ts.URL+"/static/jsQR.js", nil)
 	req.Header.Set("Accept-Encoding", "gzip")
 	resp, err := http.DefaultTransport.RoundTrip(req)
@@ -560,11 +756,16 @@ func TestStaticAssets(t *testing.T) {
 		t.Errorf("sw.js: %d %v", a.status, a.header)
 	}
 	// Every script a page names exists.
-	for _, p := range []string{"/verify", "/"} {
-		page := browse(t, f, "GET", p, nil, session(f.tokens[healthcode.RoleCitizen]), "")
+	id := pageVenue(t, f, "脚本检查", true)
+	for _, p := range []struct{ path, role string }{{"/verify", "citizen"}, {"/", "citizen"}, {"/c", "citizen"}, {"/c", ""},
+		{"/venue/" + id, "venue"}, {"/venue/" + id + "/print", "venue"}} {
+		page := browse(t, f, "GET", p.path, nil, session(f.tokens[healthcode.Role(p.role)]), "")
+		if page.status != 200 {
+			t.Errorf("%s: %d", p.path, page.status)
+		}
 		for _, m := range regexp.MustCompile(`<script src="([^"]+)"`).FindAllStringSubmatch(page.body, -1) {
 			if a := f.do(t, "GET", m[1], "", "", nil); a.status != 200 {
-				t.Errorf("%s names %s: %d", p, m[1], a.status)
+				t.Errorf("%s names %s: %d", p.path, m[1], a.status)
 			}
 		}
 	}
@@ -578,6 +779,187 @@ func BenchmarkCitizenPage(b *testing.B) {
 	for b.Loop() {
 		w := httptest.NewRecorder()
 		if err := s.render(w, 200, "citizen.html", d); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// pageVenue registers a venue with the fixture's venue token and, if
+// approve, has the operator approve it; it returns the venue's id.
+func pageVenue(t *testing.T, f *fixture, name string, approve bool) string {
+	t.Helper()
+	a := f.do(t, "POST", "/api/v1/venues", f.tokens[healthcode.RoleVenue], "application/json",
+		mustJSON(t, VenueJSON{Name: name, Address: "郑州市金水区花园路 1 号", Region: "410105", Category: "restaurant"}))
+	var v VenueJSON
+	if err := json.Unmarshal(a.body, &v); a.status != 201 || err != nil || v.ID == "" {
+		t.Fatalf("registering a venue: %d %s", a.status, a.body)
+	}
+	if approve {
+		if a := f.do(t, "POST", "/api/v1/venues/"+v.ID+"/status", f.tokens[healthcode.RoleOperator], "application/json",
+			[]byte(`{"status":"active"}`)); a.status != 200 {
+			t.Fatalf("approving the venue: %d %s", a.status, a.body)
+		}
+	}
+	return v.ID
+}
+
+// pageToken makes a token for p.
+func pageToken(t *testing.T, f *fixture, p *healthcode.Principal) string {
+	t.Helper()
+	tok, err := f.engine.CreateToken(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+// venueCode is the venue's codes as its owner's API gives them.
+func venueCode(t *testing.T, f *fixture, id string) VenueCodeJSON {
+	t.Helper()
+	a := f.do(t, "GET", "/api/v1/venues/"+id+"/code", f.tokens[healthcode.RoleVenue], "", nil)
+	var c VenueCodeJSON
+	if err := json.Unmarshal(a.body, &c); a.status != 200 || err != nil || c.Live == "" {
+		t.Fatalf("venue code: %d %s", a.status, a.body)
+	}
+	return c
+}
+
+// TestVenueAndCheckInPagesServed walks the venue owner's and the check-in
+// pages as each kind of caller: only the owner sees the poster and the
+// printed code, everyone else the login form that leads back, and the
+// login leads only to the node's own pages.
+func TestVenueAndCheckInPagesServed(t *testing.T) {
+	f := newFixture(t)
+	id := pageVenue(t, f, "老王面馆", true)
+	pending := pageVenue(t, f, "新开的店", false)
+	code := venueCode(t, f, id)
+	venueTok, citizenTok := f.tokens[healthcode.RoleVenue], f.tokens[healthcode.RoleCitizen]
+	otherOwner := pageToken(t, f, &healthcode.Principal{Name: "another owner", Role: healthcode.RoleVenue})
+	staticSVG, err := f.srv.Signer.SVG(f.ts.URL + "/c#" + code.Static)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svgPath := regexp.MustCompile(` d="[^"]+"`).Find(staticSVG)
+	en := map[string]string{"Accept-Language": "en"}
+	same := map[string]string{"Sec-Fetch-Site": "same-origin"}
+
+	tests := []struct {
+		name, method, path, form string
+		hdr                      map[string]string
+		cookies                  []*http.Cookie
+		status                   int
+		location                 string
+		want, unwanted           []string
+	}{
+		{name: "poster, anonymous", method: "GET", path: "/venue/" + id, hdr: en, status: 200,
+			want: []string{`<input id="token"`, `<input type="hidden" name="next" value="/venue/` + id + `">`, "Log in with the venue&#39;s token"}},
+		{name: "poster, citizen", method: "GET", path: "/venue/" + id, cookies: session(citizenTok), status: 200,
+			want: []string{`<input id="token"`, `value="/venue/` + id + `"`}, unwanted: []string{code.Live}},
+		{name: "poster, owner", method: "GET", path: "/venue/" + id, hdr: en, cookies: session(venueTok), status: 200,
+			want: []string{"老王面馆", `"live":"` + code.Live + `"`, `"venue":"` + id + `"`, `<script src="/static/qrcode.js">`, `<script src="/static/poster.js">`,
+				`aria-label="Live venue code of 老王面馆"`, "Scan with your phone to check in", "请用手机扫码登记"}, unwanted: []string{code.Static}},
+		{name: "poster, another owner", method: "GET", path: "/venue/" + id, hdr: en, cookies: session(otherOwner), status: 404,
+			want: []string{"Page not found", "venue.unknown"}, unwanted: []string{"老王面馆", code.Live}},
+		{name: "poster of a venue not approved", method: "GET", path: "/venue/" + pending, cookies: session(venueTok), status: 409,
+			want: []string{"venue.not_active"}},
+		{name: "poster of no venue", method: "GET", path: "/venue/vnothing", cookies: session(venueTok), status: 404, want: []string{"venue.unknown"}},
+		{name: "poster, stale session", method: "GET", path: "/venue/" + id, cookies: session("hc_gone"), status: 401,
+			want: []string{`<input id="token"`, `value="/venue/` + id + `"`}},
+		{name: "printed code, owner", method: "GET", path: "/venue/" + id + "/print", hdr: en, cookies: session(venueTok), status: 200,
+			want: []string{"老王面馆", "Printed code · not proof of presence", "recorded as unverified presence", string(svgPath),
+				`aria-label="Printed venue code of 老王面馆 (not proof of presence)"`, `<body class="print">`}, unwanted: []string{code.Live}},
+		{name: "printed code, another owner", method: "GET", path: "/venue/" + id + "/print", cookies: session(otherOwner), status: 404},
+		{name: "printed code, anonymous", method: "GET", path: "/venue/" + id + "/print", status: 200,
+			want: []string{`value="/venue/` + id + `/print"`}, unwanted: []string{string(svgPath)}},
+		{name: "venue home", method: "GET", path: "/venue", hdr: en, cookies: session(venueTok), status: 200,
+			want: []string{"Logged in as the venue owner test venue.", `<label for="venue-id">`}},
+		{name: "venue home opens a poster", method: "GET", path: "/venue?id=+" + strings.ToUpper(id) + "+", cookies: session(venueTok), status: 303, location: "/venue/" + id},
+		{name: "venue home, bad id", method: "GET", path: "/venue?id=..%2Fadmin", hdr: en, cookies: session(venueTok), status: 200,
+			want: []string{"That is not a venue id."}},
+		{name: "venue home, anonymous", method: "GET", path: "/venue", status: 200, want: []string{`value="/venue"`}},
+		{name: "a venue's session at the start", method: "GET", path: "/", cookies: session(venueTok), status: 303, location: "/venue"},
+		{name: "check-in, anonymous", method: "GET", path: "/c", hdr: en, status: 200,
+			want: []string{`<input id="token"`, `value="/c"`, "you will come straight back here", `<script src="/static/checkin.js">`}},
+		{name: "check-in, venue", method: "GET", path: "/c", cookies: session(venueTok), status: 200, want: []string{`<input id="token"`, `value="/c"`}},
+		{name: "check-in, citizen", method: "GET", path: "/c", hdr: en, cookies: session(citizenTok), status: 200,
+			want:     []string{`id="scanner"`, `id="result"`, `<script src="/static/checkin.js">`, `<script src="/static/clock.js">`, `"checkin.verified":"Checked in: presence verified"`},
+			unwanted: []string{`<input id="token"`, "jsQR.js"}},
+		{name: "venue login back to its poster", method: "POST", path: "/login", form: "token=" + venueTok + "&next=/venue/" + id, hdr: same, status: 303, location: "/venue/" + id},
+		{name: "venue login", method: "POST", path: "/login", form: "token=" + venueTok, hdr: same, status: 303, location: "/venue"},
+		{name: "citizen login back to the check-in", method: "POST", path: "/login", form: "token=" + citizenTok + "&next=/c", hdr: same, status: 303, location: "/c"},
+		{name: "login never leads away", method: "POST", path: "/login", form: "token=" + citizenTok + "&next=//evil.example/c", hdr: same, status: 303, location: "/"},
+		{name: "a failed login keeps where it leads", method: "POST", path: "/login", form: "token=hc_bad&next=/c", hdr: same, status: 401,
+			want: []string{`value="/c"`, "令牌无效"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := browse(t, f, tt.method, tt.path, tt.hdr, tt.cookies, tt.form)
+			if a.status != tt.status {
+				t.Fatalf("status %d, want %d: %s", a.status, tt.status, a.body)
+			}
+			if tt.location != "" && a.header.Get("Location") != tt.location {
+				t.Errorf("Location %q, want %q", a.header.Get("Location"), tt.location)
+			}
+			if tt.status != 303 && !strings.Contains(a.header.Get("Content-Security-Policy"), "script-src 'self'") {
+				t.Errorf("CSP %q", a.header.Get("Content-Security-Policy"))
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(a.body, w) {
+					t.Errorf("page lacks %q:\n%s", w, a.body)
+				}
+			}
+			for _, u := range tt.unwanted {
+				if strings.Contains(a.body, u) {
+					t.Errorf("page has %q", u)
+				}
+			}
+		})
+	}
+}
+
+// TestCitizenPageShowsWhoLooked has an epidemiologist unmask the citizen
+// for a case; the citizen's page then names the official, the purpose and
+// the case.
+func TestCitizenPageShowsWhoLooked(t *testing.T) {
+	f := newFixture(t)
+	tok := f.tokens[healthcode.RoleCitizen]
+	a := browse(t, f, "GET", "/", map[string]string{"Accept-Language": "en"}, session(tok), "")
+	if !strings.Contains(a.body, "Who looked at my data") || !strings.Contains(a.body, "No official has looked at your data.") {
+		t.Fatalf("before any read: %s", a.body)
+	}
+	body := mustJSON(t, map[string]string{"subject": f.person.Pseudonym, "purpose": "contact_tracing", "case": "C-2022-17"})
+	if a := f.do(t, "POST", "/api/v1/trace/unmask", f.tokens[healthcode.RoleEpidemiologist], "application/json", body); a.status != 200 {
+		t.Fatalf("unmask: %d %s", a.status, a.body)
+	}
+	for _, tt := range []struct {
+		lang string
+		want []string
+	}{
+		{"en", []string{"Who looked at my data", "test epidemiologist (epidemiologist, unit-epidemiologist)", "contact tracing", "C-2022-17", "name, ID number and phone"}},
+		{"zh-CN", []string{"谁查看过我的数据", "test epidemiologist (流调人员, unit-epidemiologist)", "流行病学调查", "C-2022-17"}},
+	} {
+		a := browse(t, f, "GET", "/", map[string]string{"Accept-Language": tt.lang}, session(tok), "")
+		for _, w := range tt.want {
+			if !strings.Contains(a.body, w) {
+				t.Errorf("%s: page lacks %q", tt.lang, w)
+			}
+		}
+		if strings.Contains(a.body, "No official has looked") || strings.Contains(a.body, "还没有任何工作人员") {
+			t.Errorf("%s: still says no one looked", tt.lang)
+		}
+	}
+}
+
+// BenchmarkCheckInPage renders the page every scanned venue code opens: at
+// a city's rush hour, the most requested page.
+func BenchmarkCheckInPage(b *testing.B) {
+	d := &pageData{Lang: langZH, Title: "checkin.title", Path: "/c", Now: t0, JS: jsMessagesFor(langZH, checkInPrefixes...),
+		Scripts: []string{"/static/clock.js", "/static/checkin.js"}}
+	s := &Server{}
+	b.ReportAllocs()
+	for b.Loop() {
+		w := httptest.NewRecorder()
+		if err := s.render(w, 200, "checkin.html", d); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -37,6 +37,8 @@ func Run(t *testing.T, open Opener) {
 		{"RuleSets", testRuleSets},
 		{"LogLeaves", testLogLeaves},
 		{"Checkpoints", testCheckpoints},
+		{"Purge", Purge},
+		{"Sunset", Sunset},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -24,6 +24,7 @@ type Config struct {
 	AuditEvery      time.Duration // how often the store is checked against the log
 	LogFormat       string        // "text" or "json"
 	Witnesses       witnessList   // witnesses asked to cosign each checkpoint: URL=KEYFILE, repeated
+	Retention       retention     // how long personal data is kept (--retention KIND=DURATION,…); zero value = healthcode.DefaultRetention
 }
 
 func defaultConfig() Config {
@@ -73,6 +74,7 @@ func (c *Config) register(fs *flag.FlagSet) {
 	dur(&c.AuditEvery, "audit-every", "how often the database is checked against the log (every stored colour explained, no fork)")
 	str(&c.LogFormat, "log-format", "log format: text or json")
 	c.Witnesses.register(fs) // --witness, env HEALTHCODE_WITNESS (space-separated)
+	c.Retention.register(fs) // --retention, env HEALTHCODE_RETENTION
 }
 
 // finish fills derived defaults and checks the values.
@@ -88,6 +90,9 @@ func (c *Config) finish() error {
 	}
 	if c.ReviewEvery <= 0 || c.CheckpointEvery <= 0 || c.AuditEvery <= 0 {
 		return fmt.Errorf("review-every, checkpoint-every and audit-every must be positive")
+	}
+	if err := c.Retention.Err(); err != nil {
+		return err
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		return fmt.Errorf("log-format must be text or json, not %q", c.LogFormat)

@@ -46,6 +46,8 @@ func commands() []command {
 		{"import", "import a lab's batch of results (CSV or JSON lines)", runImport},
 		{"log", "audit the transparency log; check a citizen's receipt offline", runLog},
 		{"witness", "run a witness that cosigns a log's consistent checkpoints (an oversight body, a court)", runWitness},
+		{"purge", "delete now the personal data past its retention period, and log it", runPurge},
+		{"sunset", "end the emergency: delete every person's data, keep the log verifiable", runSunset},
 		{"admin", "administer a node: admin token --role ROLE --name NAME", runAdmin},
 		{"bench", "measure throughput figures against same-run baselines", runBench},
 	}

@@ -182,7 +182,7 @@ func openNode(ctx context.Context, cfg Config, clock healthcode.Clock, logw io.W
 		Log:        &tlog.Reader{Store: n.db, Publisher: n.log, CosignedPath: tlog.CosignedPath(n.log.LastPath)},
 		Venues:     n.engine,
 		Governance: n.engine,
-		Retention:  healthcode.DefaultRetention(),
+		Retention:  cfg.Retention.Get(),
 		Health:     func(context.Context) error { return n.log.Problem() },
 		Clock:      clock,
 		Region:     cfg.Region,
@@ -210,6 +210,9 @@ func (n *node) background(ctx context.Context) {
 	review := time.NewTicker(n.cfg.ReviewEvery)
 	checkpoint := time.NewTicker(n.cfg.CheckpointEvery)
 	audit := time.NewTicker(n.cfg.AuditEvery)
+	purge := time.NewTicker(purgeEvery)
+	defer purge.Stop()
+	n.purgeExpired(ctx, n.cfg.Retention.Get()) // at start too: a node restarted daily still purges
 	defer review.Stop()
 	defer checkpoint.Stop()
 	defer audit.Stop()
@@ -229,6 +232,8 @@ func (n *node) background(ctx context.Context) {
 			} else if escalated > 0 {
 				n.logger.Warn("appeals past their deadline escalated to oversight", "count", escalated)
 			}
+		case <-purge.C:
+			n.purgeExpired(ctx, n.cfg.Retention.Get())
 		case <-audit.C:
 			if err := n.log.Check(ctx); err != nil && ctx.Err() == nil {
 				n.logger.Error("the database disagrees with the log", "err", err)

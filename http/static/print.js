@@ -1,0 +1,6 @@
+// The printed venue code's page: its Print button.
+(function () {
+  "use strict";
+  var b = document.getElementById("print");
+  if (b) b.addEventListener("click", function () { window.print(); });
+})();
