@@ -71,6 +71,8 @@ type VenueCodeJSON struct {
 	Live      string    `json:"live"`
 	Static    string    `json:"static"`
 	RefreshAt time.Time `json:"refresh_at"`
+	// Now is the node's clock, so a poster counts down to RefreshAt by it.
+	Now time.Time `json:"now"`
 }
 
 func (s *Server) venueCode(w http.ResponseWriter, r *http.Request, p *healthcode.Principal) error {
@@ -78,8 +80,9 @@ func (s *Server) venueCode(w http.ResponseWriter, r *http.Request, p *healthcode
 	if err != nil {
 		return err
 	}
-	next := time.Unix((healthcode.SlotOf(s.Clock.Now())+1)*int64(healthcode.VenueSlot/time.Second), 0).UTC()
-	return writeJSON(w, http.StatusOK, VenueCodeJSON{Venue: venueJSON(v), Live: live, Static: static, RefreshAt: next})
+	now := s.Clock.Now()
+	next := time.Unix((healthcode.SlotOf(now)+1)*int64(healthcode.VenueSlot/time.Second), 0).UTC()
+	return writeJSON(w, http.StatusOK, VenueCodeJSON{Venue: venueJSON(v), Live: live, Static: static, RefreshAt: next, Now: now})
 }
 
 // CheckInJSON answers a check-in: what the citizen and the door keeper see.
