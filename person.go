@@ -177,13 +177,17 @@ func (p *Person) Unseal() error {
 	return nil
 }
 
-// Seal encrypts plaintext with AES-256-GCM under key, binding ad.
-func Seal(key, plaintext, ad []byte) ([]byte, error) {
+func newGCM(key []byte) (cipher.AEAD, error) {
 	block, err := aes.NewCipher(key)
 	if err != nil {
 		return nil, err
 	}
-	g, err := cipher.NewGCM(block)
+	return cipher.NewGCM(block)
+}
+
+// Seal encrypts plaintext with AES-256-GCM under key, binding ad.
+func Seal(key, plaintext, ad []byte) ([]byte, error) {
+	g, err := newGCM(key)
 	if err != nil {
 		return nil, err
 	}
@@ -196,11 +200,7 @@ func Seal(key, plaintext, ad []byte) ([]byte, error) {
 
 // Open decrypts what Seal produced.
 func Open(key, sealed, ad []byte) ([]byte, error) {
-	block, err := aes.NewCipher(key)
-	if err != nil {
-		return nil, err
-	}
-	g, err := cipher.NewGCM(block)
+	g, err := newGCM(key)
 	if err != nil {
 		return nil, err
 	}
