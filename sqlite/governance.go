@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"healthcode"
@@ -129,31 +130,10 @@ type scanPrefix struct {
 
 func (s scanPrefix) Scan(dest ...any) error { return s.rows.Scan(append([]any{s.first}, dest...)...) }
 
+// prefixed qualifies each column of a column list with a table alias.
 func prefixed(p, cols string) string {
-	out := ""
-	for i, c := range splitCols(cols) {
-		if i > 0 {
-			out += ", "
-		}
-		out += p + c
-	}
-	return out
-}
-
-func splitCols(cols string) []string {
-	var out []string
-	cur := ""
-	for _, r := range cols {
-		switch r {
-		case ',':
-			out = append(out, cur)
-			cur = ""
-		case ' ', '\n', '\t':
-		default:
-			cur += string(r)
-		}
-	}
-	return append(out, cur)
+	names := strings.Split(strings.Join(strings.Fields(cols), ""), ",")
+	return p + strings.Join(names, ", "+p)
 }
 
 // CreateOverride implements healthcode.Tx.
