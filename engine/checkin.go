@@ -15,6 +15,7 @@ import (
 const (
 	checkInQueueSize = 8192
 	checkInMaxBatch  = 2000
+	checkInLinger    = 2 * time.Millisecond
 )
 
 type pendingCheckIn struct {
@@ -71,15 +72,19 @@ func (q *checkInQueue) run(e *Engine) {
 		case p := <-q.ch:
 			batch = append(batch[:0], p)
 		}
+		// Linger briefly for more: one commit (one fsync) for many
+		// check-ins is what makes a burst affordable.
+		linger := time.NewTimer(checkInLinger)
 	gather:
 		for len(batch) < checkInMaxBatch {
 			select {
 			case p := <-q.ch:
 				batch = append(batch, p)
-			default:
+			case <-linger.C:
 				break gather
 			}
 		}
+		linger.Stop()
 		cs := make([]*healthcode.CheckIn, len(batch))
 		for i, p := range batch {
 			cs[i] = p.c
