@@ -19,7 +19,7 @@ type Override struct {
 	CaseRef  string  // the case it concerns, if any
 	Note     string  // free text for the officials and the person; never decisive
 	Expires  time.Time
-	Status   string // OverridePending, OverrideActive, OverrideRefused
+	Status   string // OverridePending or OverrideActive
 
 	Requester  Principal
 	Approver   *Principal

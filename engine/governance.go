@@ -278,7 +278,7 @@ func (e *Engine) AnswerAppeal(ctx context.Context, actor *healthcode.Principal, 
 		if a.Status != healthcode.AppealOpen && a.Status != healthcode.AppealEscalated {
 			return healthcode.Errorfd(healthcode.ECONFLICT, "appeal.answered", "appeal %d is already %s", id, a.Status)
 		}
-		a.Status, a.Answer, a.AnsweredBy, a.AnsweredAt = healthcode.AppealDenied, answer, actor.Name+" ("+actor.Unit+")", now
+		a.Status, a.Answer, a.AnsweredBy, a.AnsweredAt = healthcode.AppealDenied, answer, fmt.Sprintf("%s (%s, %s)", actor.Name, actor.Role, actor.Unit), now
 		if grant {
 			a.Status = healthcode.AppealGranted
 			if a.Kind == healthcode.AppealColour {

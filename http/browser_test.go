@@ -849,3 +849,144 @@ func TestBrowserCitizenScansVenueCode(t *testing.T) {
 	wantAccessible(t, owner, []string{"Live venue code of 便民超市", "Next code in", "Scan with your phone to check in", "请用手机扫码登记"}, nil)
 	audit(t, owner, "venue poster in English")
 }
+
+// TestBrowserConsole is the two-official override in real browsers, at
+// 360 px: an operator logs in to the console and requests a red override
+// for a person; an approver of another unit, in a second browser context,
+// approves it; the person's own page is then red and names both
+// officials. Every role's console passes the audit, with something in
+// each of its sections: an escalated appeal and an open one, a bulk
+// override awaiting co-signature, a designation awaiting approval, and the
+// operator's recorded look-up.
+func TestBrowserConsole(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	positive := positiveTest(t, f, "BC-1")
+	venue := pageVenue(t, f, "老王面馆", true)
+	other := pageToken(t, f, &healthcode.Principal{Name: "李四", Role: healthcode.RoleCitizen, Subject: f.other.Pseudonym})
+	if _, err := f.engine.FileAppeal(ctx, principal(t, f, other), healthcode.AppealColour, "我已经转阴了"); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Advance(25 * time.Hour)
+	if n, err := f.engine.EscalateAppeals(ctx); err != nil || n != 1 {
+		t.Fatalf("escalating: %d %v", n, err)
+	}
+	if _, err := f.engine.FileAppeal(ctx, principal(t, f, f.tokens[healthcode.RoleCitizen]), healthcode.AppealCorrection, "手机号写错了"); err != nil {
+		t.Fatal(err)
+	}
+	now := f.clock.Now()
+	bulk, err := f.engine.RequestOverride(ctx, principal(t, f, f.tokens[healthcode.RoleOperator]), healthcode.Override{Subjects: bulkPeople(t, f, healthcode.BulkLimit+1),
+		Colour: healthcode.Yellow, Reason: "lab_result_delayed", Basis: []int64{positive}, Expires: now.Add(48 * time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.engine.RequestDesignation(ctx, principal(t, f, f.tokens[healthcode.RoleEpidemiologist]), healthcode.RiskDesignation{
+		Venue: venue, Level: healthcode.RiskMedium, Reason: "cluster", Cases: []int64{positive},
+		From: now.Add(-6 * time.Hour), Until: now.Add(-4 * time.Hour), Expires: now.Add(72 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+
+	// The operator, in English.
+	op := newBrowser(t)
+	setLanguage(t, op, "en-GB,en;q=0.9")
+	do(t, op, chromedp.Navigate(f.ts.URL+"/console"))
+	wantAccessible(t, op, []string{"Log in with your own official token (operator, approver, auditor or epidemiologist) to open the console."}, nil)
+	loginWith(t, op, f.tokens[healthcode.RoleOperator], chromedp.ID("overrides"))
+	wantAccessible(t, op, []string{"Operator console", "Logged in as test operator (operator, unit-operator)", "On this page", "Look up a person",
+		"Request an override", "People (pseudonyms, one per line)", "Reason (closed list of health reasons)",
+		"It never decides a colour: only the reason from the list, the records it rests on and the officials' signatures do.",
+		"Overrides not yet ended", "Appeals awaiting an answer", "Overdue", "Escalated to oversight", "我已经转阴了", "手机号写错了", "Decision", "Deny"},
+		[]string{"[[", "Approve no.", "Co-sign no.", "Request a designation"})
+	audit(t, op, "console as operator")
+	screenshot(t, op, "console-operator-en-360.png")
+
+	do(t, op,
+		chromedp.SendKeys(chromedp.ID("o-subjects"), f.person.Pseudonym),
+		chromedp.SetValue(chromedp.ID("o-colour"), "red"),
+		chromedp.SetValue(chromedp.ID("o-reason"), "epidemiologist_judgement"),
+		chromedp.SendKeys(chromedp.ID("o-basis"), strconv.FormatInt(positive, 10)),
+		chromedp.SendKeys(chromedp.ID("o-case"), "C-2022-17"),
+		chromedp.SendKeys(chromedp.ID("o-note"), "同住家属是确诊病例"),
+		chromedp.Click(chromedp.CSS(`form[action="/console/overrides"] button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.ID("flash")),
+	)
+	var o healthcode.Override
+	os, err := f.engine.Overrides(ctx, healthcode.OverridePending)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range os {
+		if slices.Equal(x.Subjects, []string{f.person.Pseudonym}) {
+			o = x
+		}
+	}
+	if o.ID == 0 || o.Colour != healthcode.Red || o.CaseRef != "C-2022-17" || o.Note != "同住家属是确诊病例" || o.Requester.Name != "test operator" {
+		t.Fatalf("the requested override: %+v (pending: %+v)", o, os)
+	}
+	wantAccessible(t, op, []string{fmt.Sprintf("Override no. %d was requested. It changes no one's colour until an approver of another unit approves it.", o.ID),
+		"awaits an approver of another unit", "同住家属是确诊病例"}, nil)
+	audit(t, op, "console as operator, after the request")
+	screenshot(t, op, "console-override-requested-en-360.png")
+	if h := eval[string](t, op, `location.pathname + location.hash`); h != "/console#overrides" {
+		t.Errorf("after the request the page is %s", h)
+	}
+
+	// The approver of another unit, on another device, in Chinese.
+	ap := newPhone(t, op)
+	setLanguage(t, ap, "zh-CN,zh;q=0.9")
+	approve := chromedp.CSS(fmt.Sprintf(`form[action="/console/overrides/%d/approve"] button`, o.ID))
+	do(t, ap, chromedp.Navigate(f.ts.URL+"/console"))
+	loginWith(t, ap, f.tokens[healthcode.RoleApprover], approve)
+	wantAccessible(t, ap, []string{"已登录：test approver (审批人员, unit-approver)", "待您审批的人工调整", fmt.Sprintf("批准第 %d 号", o.ID),
+		fmt.Sprintf("批准第 %d 号", bulk.ID), "申请：test operator (运营人员, unit-operator)", "待您审批的风险认定", "中风险", "聚集性疫情"},
+		[]string{"[[", "申请人工调整", "查询个人健康码"})
+	audit(t, ap, "console as approver")
+	screenshot(t, ap, "console-approver-zh-360.png")
+	do(t, ap, chromedp.Click(approve), chromedp.WaitVisible(chromedp.ID("flash")))
+	wantAccessible(t, ap, []string{fmt.Sprintf("第 %d 号人工调整已生效，并已记入日志。", o.ID)}, nil)
+	screenshot(t, ap, "console-override-approved-zh-360.png")
+
+	// The person's own page: red, with both officials named.
+	me := newPhone(t, op)
+	setLanguage(t, me, "zh-CN,zh;q=0.9")
+	loginInBrowser(t, me, f)
+	wantAccessible(t, me, []string{"红码", "方形", "人工调整：流行病学调查人员对具体病例的研判（病例 C-2022-17）",
+		"test operator (operator, unit-operator)", "approved by test approver (approver, unit-approver)", "同住家属是确诊病例"}, []string{"[["})
+	audit(t, me, "the person's page under the override")
+	screenshot(t, me, "citizen-override-red-zh-360.png")
+
+	// Back at the operator's: the override is in force, and a look-up,
+	// recorded, shows it.
+	do(t, op, chromedp.Navigate(f.ts.URL+"/console"), chromedp.WaitVisible(chromedp.ID("lookup")))
+	wantAccessible(t, op, []string{"In force", "Approved by test approver (approver, unit-approver)"}, nil)
+	do(t, op,
+		chromedp.SendKeys(chromedp.ID("l-subject"), f.person.Pseudonym),
+		chromedp.SetValue(chromedp.ID("l-purpose"), "appeal_review"),
+		chromedp.SendKeys(chromedp.ID("l-case"), "A-1"),
+		chromedp.Click(chromedp.CSS(`form[action="/console/lookup"] button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.ID("lookup-result")),
+	)
+	wantAccessible(t, op, []string{"Result: " + f.person.Pseudonym, "Red code", "This read was recorded: by test operator (operator, unit-operator), purpose: appeal review, case: A-1.",
+		fmt.Sprintf("#%d · a record of another person's case", positive)}, nil)
+	audit(t, op, "console look-up")
+	screenshot(t, op, "console-lookup-en-360.png")
+
+	// The auditor and the epidemiologist.
+	for _, tt := range []struct {
+		role healthcode.Role
+		lang string
+		want []string
+	}{
+		{healthcode.RoleAuditor, "en", []string{"Bulk overrides awaiting co-signature", fmt.Sprintf("Co-sign no. %d", bulk.ID),
+			"Appeals escalated to oversight (not answered in time)", "Overdue", "我已经转阴了", "Look up a person"}},
+		{healthcode.RoleEpidemiologist, "zh-CN", []string{"申请风险认定", "场所编号", "风险等级", "未到期的风险认定", "场所 " + venue, "待批准", "查询个人健康码"}},
+	} {
+		b := newPhone(t, op)
+		setLanguage(t, b, tt.lang)
+		do(t, b, chromedp.Navigate(f.ts.URL+"/console"))
+		loginWith(t, b, f.tokens[tt.role], chromedp.ID("lookup"))
+		wantAccessible(t, b, tt.want, []string{"[[", "Request an override", "申请人工调整"})
+		audit(t, b, "console as "+string(tt.role))
+		screenshot(t, b, "console-"+string(tt.role)+"-"+tt.lang+"-360.png")
+	}
+}

@@ -212,6 +212,14 @@ func (f *fixture) sampleRequest(t *testing.T, rt route, role healthcode.Role) (p
 		return path, "application/json", []byte(`{"grant":false,"answer":"matrix"}`)
 	case "GET /api/v1/people/{subject}/code":
 		return path + "?purpose=appeal_review&case=C1", "", nil
+	case "POST /console/lookup":
+		return path, "application/x-www-form-urlencoded", []byte("subject=" + f.other.Pseudonym + "&purpose=appeal_review&case=C1")
+	case "POST /console/overrides":
+		return path, "application/x-www-form-urlencoded", []byte("subjects=" + f.other.Pseudonym + "&colour=green&reason=data_entry_correction&expires=2022-06-15T16:00")
+	case "POST /console/appeals/{id}/answer":
+		return path, "application/x-www-form-urlencoded", []byte("decision=deny&answer=matrix")
+	case "POST /console/designations":
+		return path, "application/x-www-form-urlencoded", []byte("venue=vnone&level=high&reason=case_visited&cases=1&from=2022-06-14T13:00&until=2022-06-14T15:00&expires=2022-06-15T16:00")
 	case "POST /login":
 		return path, "application/x-www-form-urlencoded", []byte("token=" + f.tokens[healthcode.RoleCitizen])
 	}

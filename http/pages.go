@@ -3,7 +3,8 @@ package http
 // The server-rendered pages: the citizen's own code (with who looked at
 // their data), the check-in page a scanned venue code opens, the venue
 // poster with its rotating live code and its printable static code, the
-// checkpoint verifier, and the error pages. Every page is in Chinese and English (from the lang
+// checkpoint verifier, the operator console (console.go), and the error
+// pages. Every page is in Chinese and English (from the lang
 // parameter, then the lang cookie, then Accept-Language; Chinese by default),
 // every string comes from the messages table below, every colour is also
 // given as a shape and a word, and nothing is fetched from another host: the
@@ -121,6 +122,7 @@ var messages = map[string]msg{
 	"nav.home":          {"我的健康码", "My health code"},
 	"nav.verify":        {"核验健康码", "Verify a code"},
 	"nav.checkin":       {"扫场所码", "Check in"},
+	"nav.console":       {"工作台", "Console"},
 	"lang.other":        {"English", "中文"},
 	"lang.other.label":  {"Switch to English", "切换到中文"},
 	"footer.rules":      {"颜色只来自公开的规则。", "Colours come only from published rules."},
@@ -130,9 +132,10 @@ var messages = map[string]msg{
 
 	"login.title":          {"登录", "Log in"},
 	"login.token":          {"令牌", "Token"},
-	"login.token.help":     {"市民请输入发给您的个人令牌；场所请输入场所令牌。", "Citizens: the personal token you were given. Venue owners: the venue's token."},
+	"login.token.help":     {"市民请输入发给您的个人令牌；场所请输入场所令牌；工作人员（运营、审批、审计、流调）请输入本人的工作令牌。", "Citizens: the personal token you were given. Venue owners: the venue's token. Officials (operators, approvers, auditors, epidemiologists): your own official token."},
 	"login.submit":         {"登录", "Log in"},
-	"login.bad":            {"令牌无效，或不是市民或场所令牌。", "This token is not a valid citizen or venue token."},
+	"login.bad":            {"令牌无效，或不能在这些页面登录（只限市民、场所和工作人员令牌）。", "This token is not a valid citizen, venue or official token for these pages."},
+	"login.for_console":    {"请用本人的工作令牌（运营、审批、审计或流调人员）登录，以打开工作台。", "Log in with your own official token (operator, approver, auditor or epidemiologist) to open the console."},
 	"login.for_checkin":    {"请先登录，登录后会自动回来完成场所登记。", "Log in to check in: you will come straight back here."},
 	"login.for_venue":      {"请用场所令牌登录，以展示场所码。", "Log in with the venue's token to show its code."},
 	"login.session_ended":  {"您的登录已失效，请重新登录。", "Your session has ended. Please log in again."},
@@ -355,6 +358,175 @@ var messages = map[string]msg{
 	"error.code":                         {"错误代码", "Error code"},
 	"error.home":                         {"返回首页", "Back to the start"},
 
+	// The operator console.
+	"console.title":          {"工作台", "Operator console"},
+	"console.whoami":         {"已登录：%s", "Logged in as %s"},
+	"console.sections":       {"本页内容", "On this page"},
+	"console.choose":         {"请选择", "Choose one"},
+	"console.error":          {"未完成：%s", "Not done: %s"},
+	"console.error.detail":   {"详细信息（英文）", "Details"},
+	"console.lookup.title":   {"查询个人健康码", "Look up a person"},
+	"console.lookup.intro":   {"查看一个人的颜色、所依据的记录和变更记录。必须写明目的和关联病例：每次查询都会记下您的姓名、目的和病例，本人可以看到。", "See a person's colour, the records behind it and its history. A purpose and a case are required: each look-up is recorded with your name, the purpose and the case, and the person sees it."},
+	"console.lookup.subject": {"个人编号（化名）", "Person (pseudonym)"},
+	"console.lookup.purpose": {"目的", "Purpose"},
+	"console.lookup.case":    {"关联病例编号", "Case reference"},
+	"console.lookup.submit":  {"查询（将被记录）", "Look up (this is recorded)"},
+	"console.lookup.result":  {"查询结果：%s", "Result: %s"},
+	"console.lookup.recorded": {"这次查看已记录：查看人 %s，目的：%s，病例：%s。本人可以在“谁查看过我的数据”中看到。",
+		"This read was recorded: by %s, purpose: %s, case: %s. The person sees it under “Who looked at my data”."},
+	"console.lookup.masked":       {"姓名（打码）", "Name (masked)"},
+	"console.lookup.reason":       {"理由", "Reason"},
+	"console.lookup.evidence":     {"所依据的记录（编号可作为人工调整的依据）", "Records it rests on (their numbers can be an override's basis)"},
+	"console.lookup.log":          {"第 %d 条日志", "log entry %d"},
+	"console.lookup.other_record": {"#%d · 他人的病例记录", "#%d · a record of another person's case"},
+	"console.lookup.no_records":   {"这个颜色不依据任何记录。", "This colour rests on no record."},
+
+	"console.overrides.title": {"人工调整", "Overrides"},
+	"console.overrides.intro": {"人工调整只能使用清单中的健康理由，必须有依据的记录和截止时间（最长 14 天）。黄码或红码须经其他单位的审批人员批准才生效，超过 20 人还须审计人员会签；改为绿码的更正由运营人员一人即可生效，同样记入日志。",
+		"An override uses a health reason from the list, rests on records and ends within 14 days. Yellow or red takes effect only when an approver of another unit approves it, and for more than 20 people only when an auditor co-signs too; a correction to green takes effect on the operator's word alone, and is logged the same way."},
+	"console.override.request":       {"申请人工调整", "Request an override"},
+	"console.override.subjects":      {"涉及人员（化名，每行一个）", "People (pseudonyms, one per line)"},
+	"console.override.subjects.help": {"黄码或红码超过 %d 人时，还须审计人员会签。", "For yellow or red, more than %d people also need an auditor's co-signature."},
+	"console.override.colour":        {"调整为", "Colour"},
+	"console.override.colour.help":   {"黄码或红码要等其他单位的审批人员批准；改为绿码立即生效。", "Yellow or red waits for an approver of another unit; green takes effect at once."},
+	"console.override.reason":        {"理由（健康理由清单）", "Reason (closed list of health reasons)"},
+	"console.override.basis":         {"依据的记录编号", "Records it rests on (record numbers)"},
+	"console.override.basis.help":    {"黄码或红码必须依据阳性检测结果或确诊诊断的记录；记录编号可用上方的个人查询找到，多个编号用空格或逗号分开。", "Yellow or red must rest on a positive lab result or a confirmed diagnosis. Find record numbers with the look-up; separate several with spaces or commas."},
+	"console.override.case":          {"关联病例编号", "Case reference"},
+	"console.override.case.help":     {"理由为流调人员研判时必填。", "Required for an epidemiologist's judgement."},
+	"console.override.note":          {"备注", "Note"},
+	"console.override.note.help":     {"备注供工作人员和本人阅读，从不决定颜色：颜色只由清单中的理由、依据的记录和工作人员的签署决定。", "The note is for the officials and the person to read. It never decides a colour: only the reason from the list, the records it rests on and the officials' signatures do."},
+	"console.override.expires":       {"截止时间（北京时间）", "Ends at (Beijing time)"},
+	"console.override.expires.help":  {"最长为现在起 14 天；到期自动解除。", "At most 14 days from now; it ends by itself."},
+	"console.override.submit":        {"提交申请", "Request the override"},
+	"console.overrides.list":         {"未到期的人工调整", "Overrides not yet ended"},
+	"console.overrides.none":         {"没有未到期的人工调整。", "No override is pending or in force."},
+	"console.overrides.pending":      {"待您审批的人工调整", "Overrides awaiting your approval"},
+	"console.overrides.pending.help": {"您只能批准其他单位的工作人员提出的申请。", "You may approve only what an official of another unit requested."},
+	"console.overrides.pending.none": {"没有待审批的人工调整。", "No override awaits approval."},
+	"console.overrides.cosign":       {"待会签的批量人工调整", "Bulk overrides awaiting co-signature"},
+	"console.overrides.cosign.none":  {"没有待会签的批量人工调整。", "No bulk override awaits co-signature."},
+
+	"console.col.id":        {"编号", "No."},
+	"console.col.colour":    {"颜色", "Colour"},
+	"console.col.people":    {"人员", "People"},
+	"console.col.reason":    {"理由与依据", "Reason and basis"},
+	"console.col.note":      {"备注（不决定颜色）", "Note (never decides the colour)"},
+	"console.col.ends":      {"截止", "Ends"},
+	"console.col.officials": {"工作人员", "Officials"},
+	"console.col.status":    {"状态", "Status"},
+	"console.col.action":    {"操作", "Action"},
+	"console.col.person":    {"本人（化名）", "Person (pseudonym)"},
+	"console.col.appeal":    {"申诉内容", "Appeal"},
+	"console.col.filed":     {"提交时间", "Filed"},
+	"console.col.deadline":  {"答复截止", "Deadline"},
+	"console.col.target":    {"场所或地区", "Venue or area"},
+	"console.col.level":     {"等级与理由", "Level and reason"},
+	"console.col.window":    {"时段", "Window"},
+
+	"console.people":          {"%d 人", "%d people"},
+	"console.records":         {"记录", "records"},
+	"console.case":            {"病例", "case"},
+	"console.requested_by":    {"申请：%s", "Requested by %s"},
+	"console.approved_by":     {"批准：%s", "Approved by %s"},
+	"console.cosigned_by":     {"会签：%s", "Co-signed by %s"},
+	"console.status.pending":  {"待批准", "Pending"},
+	"console.status.active":   {"已生效", "In force"},
+	"console.status.approved": {"已生效", "In force"},
+	"console.awaits.approval": {"等待其他单位的审批人员批准", "awaits an approver of another unit"},
+	"console.awaits.cosign":   {"等待审计人员会签", "awaits an auditor's co-signature"},
+	"console.approve":         {"批准第 %d 号", "Approve no. %d"},
+	"console.same_unit":       {"由您的单位申请，须由其他单位批准", "Requested by your unit: another unit must approve it"},
+	"console.cosign":          {"会签第 %d 号", "Co-sign no. %d"},
+
+	"console.appeals.title":           {"申诉", "Appeals"},
+	"console.appeals.intro":           {"每条申诉都必须在截止时间前答复；逾期未答复的申诉会上报监督。", "Every appeal must be answered by its deadline; past it, an unanswered appeal is escalated to oversight."},
+	"console.appeals.open":            {"待答复的申诉", "Appeals awaiting an answer"},
+	"console.appeals.none":            {"没有待答复的申诉。", "No appeal awaits an answer."},
+	"console.appeals.escalated":       {"已上报监督的申诉（逾期未答复）", "Appeals escalated to oversight (not answered in time)"},
+	"console.appeals.escalated.none":  {"没有上报监督的申诉。", "No appeal has been escalated."},
+	"console.appeal.kind.colour":      {"对颜色申诉", "Appeal of the colour"},
+	"console.appeal.kind.correction":  {"更正数据", "Correction of data"},
+	"console.appeal.status.open":      {"待答复", "Awaiting an answer"},
+	"console.appeal.status.escalated": {"已上报监督", "Escalated to oversight"},
+	"console.appeal.overdue":          {"已逾期", "Overdue"},
+	"console.appeal.answer":           {"答复第 %d 号申诉", "Answer appeal no. %d"},
+	"console.appeal.decision":         {"决定", "Decision"},
+	"console.appeal.grant":            {"支持（对颜色的申诉会立即更正为绿码，以您的名义记入日志）", "Grant (an appeal of the colour corrects it to green at once, logged in your name)"},
+	"console.appeal.deny":             {"驳回", "Deny"},
+	"console.appeal.reason":           {"理由（本人会看到）", "Reason (the person reads it)"},
+	"console.appeal.submit":           {"发送第 %d 号申诉的答复", "Send the answer to appeal no. %d"},
+
+	"console.designations.title":                {"风险场所和地区", "Risk designations"},
+	"console.designations.intro":                {"流调人员申请把某个场所或地区在某一时段认定为风险，必须依据确诊病例或阳性检测结果；须经其他单位的审批人员批准，批准后才重新评估该时段内的到场人员。", "An epidemiologist asks for a venue or an area to be designated a risk for a window of time, citing a confirmed case or a positive lab result; only when an approver of another unit approves it are the visitors of that window re-evaluated."},
+	"console.designation.request":               {"申请风险认定", "Request a designation"},
+	"console.designation.venue":                 {"场所编号", "Venue id"},
+	"console.designation.area":                  {"或地区代码（GB/T 2260，6 位数字）", "Or an area code (GB/T 2260, 6 digits)"},
+	"console.designation.target.help":           {"场所和地区只填一项。", "Fill in a venue or an area, not both."},
+	"console.designation.level":                 {"风险等级", "Risk level"},
+	"console.designation.reason":                {"理由", "Reason"},
+	"console.designation.cases":                 {"依据的病例记录编号", "Case records it rests on (record numbers)"},
+	"console.designation.cases.help":            {"确诊诊断或阳性检测结果的记录编号，多个用空格或逗号分开。", "Record numbers of confirmed diagnoses or positive lab results; separate several with spaces or commas."},
+	"console.designation.from":                  {"时段开始（北京时间）", "Window starts (Beijing time)"},
+	"console.designation.until":                 {"时段结束（北京时间）", "Window ends (Beijing time)"},
+	"console.designation.window.help":           {"时段最长 14 天，并且必须已经结束。", "The window lasts at most 14 days and must have ended."},
+	"console.designation.expires":               {"认定截止时间（北京时间）", "Designation ends at (Beijing time)"},
+	"console.designation.submit":                {"提交申请", "Request the designation"},
+	"console.designations.list":                 {"未到期的风险认定", "Designations not yet ended"},
+	"console.designations.none":                 {"没有未到期的风险认定。", "No designation is pending or in force."},
+	"console.designations.pending":              {"待您审批的风险认定", "Designations awaiting your approval"},
+	"console.designations.pending.none":         {"没有待审批的风险认定。", "No designation awaits approval."},
+	"console.area":                              {"地区 %s", "area %s"},
+	"console.venue":                             {"场所 %s", "venue %s"},
+	"console.level.high":                        {"高风险", "High risk"},
+	"console.level.medium":                      {"中风险", "Medium risk"},
+	"designation.reason.case_visited":           {"病例到访", "A case visited"},
+	"designation.reason.cluster":                {"聚集性疫情", "A cluster of cases"},
+	"designation.reason.environmental_positive": {"环境样本阳性", "A positive environmental sample"},
+	"designation.reason.community_transmission": {"社区传播", "Community transmission"},
+
+	"console.done.override.pending":           {"第 %d 号人工调整已提交，等待其他单位的审批人员批准；批准前不会改变任何人的颜色。", "Override no. %d was requested. It changes no one's colour until an approver of another unit approves it."},
+	"console.done.override.active":            {"第 %d 号人工调整已生效，并已记入日志。", "Override no. %d is in force and logged."},
+	"console.done.override.cosign":            {"已签署第 %d 号人工调整；它还须审计人员会签才生效。", "Override no. %d is signed; it takes effect once an auditor co-signs it."},
+	"console.done.override.approval":          {"已会签第 %d 号人工调整；它还须其他单位的审批人员批准才生效。", "Override no. %d is co-signed; it takes effect once an approver of another unit approves it."},
+	"console.done.appeal.granted":             {"已支持第 %d 号申诉，并已记入日志。", "Appeal no. %d was granted and logged."},
+	"console.done.appeal.denied":              {"已驳回第 %d 号申诉，本人会看到您的理由。", "Appeal no. %d was denied; the person reads your reason."},
+	"console.done.designation.pending":        {"第 %d 号风险认定已提交，等待其他单位的审批人员批准。", "Designation no. %d was requested; it awaits an approver of another unit."},
+	"console.done.designation.approved":       {"第 %d 号风险认定已生效，相关人员已重新评估。", "Designation no. %d is in force; the people concerned were re-evaluated."},
+	"console.error.console.time":              {"时间格式不对：请用日期和时间选择器。", "That is not a date and time: use the date and time picker."},
+	"console.error.console.ids":               {"记录编号必须是正整数。", "Record numbers are positive whole numbers."},
+	"console.error.console.decision":          {"请选择支持或驳回。", "Choose grant or deny."},
+	"console.error.colour.unknown":            {"请选择颜色。", "Choose a colour."},
+	"console.error.override.colour":           {"请选择颜色。", "Choose a colour."},
+	"console.error.override.reason":           {"请从清单中选择理由。", "Choose a reason from the list."},
+	"console.error.override.subjects":         {"请填写 1 到 10000 个人员。", "Name between 1 and 10,000 people."},
+	"console.error.override.no_case":          {"黄码或红码必须依据阳性检测结果或确诊诊断的记录；流调人员研判还必须写明病例。", "Yellow or red must rest on a positive lab result or a confirmed diagnosis, and an epidemiologist's judgement must name its case."},
+	"console.error.override.expiry":           {"截止时间必须在现在起 14 天以内。", "The end must be within 14 days from now."},
+	"console.error.override.note":             {"备注最长 2000 字节。", "The note is at most 2000 bytes."},
+	"console.error.override.self_approval":    {"不能签署自己申请或已签署的人工调整。", "You cannot sign an override you requested or signed already."},
+	"console.error.override.same_unit":        {"人工调整必须由其他单位的审批人员批准。", "An override must be approved by an official of another unit."},
+	"console.error.override.approved":         {"这项人工调整已经批准过了。", "This override is already approved."},
+	"console.error.override.not_pending":      {"这项人工调整已不在等待签署。", "This override no longer awaits signatures."},
+	"console.error.override.expired":          {"这项人工调整在批准前已经到期。", "This override ended before it was approved."},
+	"console.error.override.cosigned":         {"这项人工调整已经会签过了。", "This override is already co-signed."},
+	"console.error.override.no_cosign":        {"这项人工调整涉及人数不多，不需要会签。", "This override names few enough people: it needs no co-signature."},
+	"console.error.appeal.answer":             {"请写明本人能看懂的理由。", "Write a reason the person can read."},
+	"console.error.appeal.answered":           {"这条申诉已经答复过了。", "This appeal is already answered."},
+	"console.error.access.purpose":            {"请从清单中选择查看目的。", "Choose the purpose from the list."},
+	"console.error.access.case":               {"查看个人数据必须写明关联病例。", "Reading personal data needs the case it serves."},
+	"console.error.person.unknown":            {"没有这个人。", "There is no such person."},
+	"console.error.designation.target":        {"场所和地区只填一项。", "Designate either a venue or an area."},
+	"console.error.designation.level":         {"请选择风险等级。", "Choose the risk level."},
+	"console.error.designation.reason":        {"请从清单中选择理由。", "Choose a reason from the list."},
+	"console.error.designation.no_case":       {"风险认定必须依据确诊病例或阳性检测结果的记录。", "A designation must rest on a confirmed case or a positive lab result."},
+	"console.error.designation.window":        {"时段必须先开始后结束、最长 14 天，并且已经结束。", "The window must end after it starts, last at most 14 days and have ended."},
+	"console.error.designation.expiry":        {"认定截止时间必须在现在起 14 天以内。", "The designation must end within 14 days from now."},
+	"console.error.designation.self_approval": {"不能批准自己申请的风险认定。", "You cannot approve a designation you requested."},
+	"console.error.designation.same_unit":     {"风险认定必须由其他单位的审批人员批准。", "A designation must be approved by an official of another unit."},
+	"console.error.designation.not_pending":   {"这项风险认定已不在等待批准。", "This designation no longer awaits approval."},
+	"console.error.designation.expired":       {"这项风险认定在批准前已经到期。", "This designation ended before it was approved."},
+	"console.error.venue.unknown":             {"没有这个场所。", "There is no such venue."},
+
 	// Provinces (GB/T 2260, first two digits): a region code is shown with
 	// its province.
 	"province.11": {"北京市", "Beijing"}, "province.12": {"天津市", "Tianjin"}, "province.13": {"河北省", "Hebei"},
@@ -435,6 +607,9 @@ type pageData struct {
 	Owner     string
 	Poster    *posterData
 	StaticSVG template.HTML
+
+	// Console is the operator console (console.go).
+	Console *consoleData
 }
 
 // accessRow is one read of the citizen's data, in words.
@@ -693,7 +868,7 @@ func (s *Server) render(w http.ResponseWriter, status int, name string, d *pageD
 // pageRoutes are the server-rendered pages and their assets. Page handlers
 // answer their errors with an HTML page (htmlErrors).
 func (s *Server) pageRoutes() []route {
-	return []route{
+	return append([]route{
 		// The citizen page reads the session cookie itself (Page is false):
 		// a stale cookie must lead to the login form, not to an error.
 		{Method: "GET", Path: "/{$}", h: s.htmlErrors(s.citizenPage)},
@@ -710,7 +885,7 @@ func (s *Server) pageRoutes() []route {
 		{Method: "GET", Path: "/venue/{id}", h: s.htmlErrors(s.posterPage)},
 		{Method: "GET", Path: "/venue/{id}/print", h: s.htmlErrors(s.printPage)},
 		{Method: "GET", Path: "/static/{file}", h: serveStatic},
-	}
+	}, s.consoleRoutes()...)
 }
 
 // htmlErrors answers a page handler's error with the error page.
@@ -835,6 +1010,10 @@ func (s *Server) citizenPage(w http.ResponseWriter, r *http.Request, p *healthco
 		http.Redirect(w, r, "/venue", http.StatusSeeOther)
 		return nil
 	}
+	if p != nil && consoleRole(p.Role) {
+		http.Redirect(w, r, "/console", http.StatusSeeOther)
+		return nil
+	}
 	if p == nil || p.Role != healthcode.RoleCitizen {
 		return s.loginForm(w, d, stale, "", "")
 	}
@@ -907,7 +1086,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, _ *healthcode.Pri
 	tok := strings.TrimSpace(r.PostForm.Get("token"))
 	next := safeNext(r.PostForm.Get("next"))
 	p, err := s.Auth.Authenticate(r.Context(), tok)
-	if err != nil || p.Role != healthcode.RoleCitizen && p.Role != healthcode.RoleVenue {
+	if err != nil || p.Role != healthcode.RoleCitizen && p.Role != healthcode.RoleVenue && !consoleRole(p.Role) {
 		d := newPage(w, r, "login.title")
 		d.Path, d.Error, d.Next = "/", "login.bad", next
 		return s.render(w, http.StatusUnauthorized, "login.html", d)
@@ -918,6 +1097,8 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, _ *healthcode.Pri
 		next = "/"
 		if p.Role == healthcode.RoleVenue {
 			next = "/venue"
+		} else if consoleRole(p.Role) {
+			next = "/console"
 		}
 	}
 	http.Redirect(w, r, next, http.StatusSeeOther)
@@ -931,7 +1112,7 @@ var venueIDPattern = regexp.MustCompile(`^[a-z0-9]{1,64}$`)
 // another site; "" for anything else.
 func safeNext(next string) string {
 	switch next {
-	case "/", "/c", "/venue":
+	case "/", "/c", "/venue", "/console":
 		return next
 	}
 	if id, ok := strings.CutPrefix(next, "/venue/"); ok {

@@ -9,12 +9,15 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"html/template"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -363,7 +366,7 @@ func TestAccessRows(t *testing.T) {
 func TestSafeNext(t *testing.T) {
 	t.Parallel()
 	for _, tt := range []struct{ in, want string }{
-		{"/", "/"}, {"/c", "/c"}, {"/venue", "/venue"}, {"/venue/vabc123", "/venue/vabc123"}, {"/venue/vabc/print", "/venue/vabc/print"},
+		{"/", "/"}, {"/c", "/c"}, {"/venue", "/venue"}, {"/console", "/console"}, {"/console/lookup", ""}, {"/venue/vabc123", "/venue/vabc123"}, {"/venue/vabc/print", "/venue/vabc/print"},
 		{"", ""}, {"//evil.example/", ""}, {"https://evil.example/c", ""}, {"/venue/../admin", ""}, {"/venue/ABC", ""},
 		{"/venue/", ""}, {"/c#HCV1:x", ""}, {"/c?x=1", ""}, {"/venue/a/b", ""}, {"/\\evil.example", ""}, {"javascript:alert(1)", ""},
 	} {
@@ -588,9 +591,9 @@ func TestLoginAndErrorPages(t *testing.T) {
 			want: []string{`<html lang="zh-CN">`, "登录", `<label for="token">令牌</label>`}},
 		{name: "login form in English", method: "GET", path: "/?lang=en", status: 200, want: []string{`<html lang="en">`, "Log in", `<label for="token">Token</label>`}},
 		{name: "bad token", method: "POST", path: "/login", form: "token=hc_nope", hdr: map[string]string{"Accept-Language": "en"}, status: 401,
-			want: []string{`role="alert"`, "This token is not a valid citizen or venue token."}},
+			want: []string{`role="alert"`, "This token is not a valid citizen, venue or official token for these pages."}},
 		{name: "official token", method: "POST", path: "/login", form: "token=" + f.tokens[healthcode.RoleLab], status: 401,
-			want: []string{"令牌无效，或不是市民或场所令牌。"}},
+			want: []string{"令牌无效，或不能在这些页面登录（只限市民、场所和工作人员令牌）。"}},
 		{name: "login from another site", method: "POST", path: "/login", form: "token=" + f.tokens[healthcode.RoleCitizen],
 			hdr: map[string]string{"Origin": "https://evil.example", "Accept-Language": "en"}, status: 403, want: []string{"Not allowed", "http.cross_site"}},
 		{name: "logout from another site", method: "POST", path: "/logout", cookies: session(f.tokens[healthcode.RoleCitizen]),
@@ -960,6 +963,646 @@ func BenchmarkCheckInPage(b *testing.B) {
 	for b.Loop() {
 		w := httptest.NewRecorder()
 		if err := s.render(w, 200, "checkin.html", d); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// consoleWorld is one of everything the console shows, made through the
+// services: a positive test (a confirmed case an override can rest on), a
+// venue, a restrictive override awaiting approval, a bulk one awaiting
+// approval and co-signature, an escalated appeal and an open one, and a
+// designation awaiting approval.
+type consoleWorld struct {
+	positive    int64
+	venue       string
+	pending     *healthcode.Override
+	bulk        *healthcode.Override
+	escalated   *healthcode.Appeal
+	open        *healthcode.Appeal
+	designation *healthcode.RiskDesignation
+}
+
+// bulkPeople registers n more people and returns their pseudonyms.
+func bulkPeople(t *testing.T, f *fixture, n int) []string {
+	t.Helper()
+	out := make([]string, n)
+	for i := range out {
+		first17 := fmt.Sprintf("41010519850101%03d", 100+i)
+		p, err := f.engine.RegisterPerson(context.Background(), healthcode.PersonalData{Name: fmt.Sprintf("批量%d", i),
+			IDNumber: first17 + string(healthcode.IDCheckDigit(first17))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[i] = p.Pseudonym
+	}
+	return out
+}
+
+// principal is the official or citizen a token speaks for.
+func principal(t *testing.T, f *fixture, tok string) *healthcode.Principal {
+	t.Helper()
+	p, err := f.engine.Authenticate(context.Background(), tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// positiveTest has the lab record a positive test of the fixture's other
+// person, and returns its evidence id.
+func positiveTest(t *testing.T, f *fixture, ref string) int64 {
+	t.Helper()
+	e := EvidenceJSON{Kind: "nucleic_acid_test", IDNumber: "410102199003071250", ExternalID: ref, ObservedAt: f.clock.Now().Add(-2 * time.Hour), Result: "positive"}
+	a := f.do(t, "POST", "/api/v1/evidence", f.tokens[healthcode.RoleLab], "application/json", mustJSON(t, e))
+	var o OutcomeJSON
+	if err := json.Unmarshal(a.body, &o); a.status != 201 || err != nil || o.EvidenceID == 0 {
+		t.Fatalf("positive test: %d %s", a.status, a.body)
+	}
+	return o.EvidenceID
+}
+
+func newConsoleWorld(t *testing.T, f *fixture) *consoleWorld {
+	t.Helper()
+	ctx := context.Background()
+	w := &consoleWorld{positive: positiveTest(t, f, "CW-1"), venue: pageVenue(t, f, "老王面馆", true)}
+	operator := principal(t, f, f.tokens[healthcode.RoleOperator])
+	now := f.clock.Now()
+
+	// The other person appeals, and nobody answers for a day: escalated.
+	other := pageToken(t, f, &healthcode.Principal{Name: "李四", Role: healthcode.RoleCitizen, Subject: f.other.Pseudonym})
+	var err error
+	if w.escalated, err = f.engine.FileAppeal(ctx, principal(t, f, other), healthcode.AppealColour, "我没有去过那里"); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Advance(25 * time.Hour)
+	if n, err := f.engine.EscalateAppeals(ctx); err != nil || n != 1 {
+		t.Fatalf("escalating: %d, %v", n, err)
+	}
+	now = f.clock.Now()
+	if w.open, err = f.engine.FileAppeal(ctx, principal(t, f, f.tokens[healthcode.RoleCitizen]), healthcode.AppealCorrection, "名字写错了"); err != nil {
+		t.Fatal(err)
+	}
+	if w.pending, err = f.engine.RequestOverride(ctx, operator, healthcode.Override{Subjects: []string{f.person.Pseudonym}, Colour: healthcode.Yellow,
+		Reason: "epidemiologist_judgement", Basis: []int64{w.positive}, CaseRef: "C-2022-17", Note: "密接的家属", Expires: now.Add(72 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	bulk := bulkPeople(t, f, healthcode.BulkLimit+1)
+	if w.bulk, err = f.engine.RequestOverride(ctx, operator, healthcode.Override{Subjects: bulk, Colour: healthcode.Red,
+		Reason: "lab_result_delayed", Basis: []int64{w.positive}, Expires: now.Add(48 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if w.designation, err = f.engine.RequestDesignation(ctx, principal(t, f, f.tokens[healthcode.RoleEpidemiologist]), healthcode.RiskDesignation{
+		Venue: w.venue, Level: healthcode.RiskHigh, Reason: "case_visited", Cases: []int64{w.positive},
+		From: now.Add(-5 * time.Hour), Until: now.Add(-3 * time.Hour), Expires: now.Add(72 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+// checkPageHTML checks what every page must: no missing message, no
+// inline script or style, a label for every field, a caption and column
+// headers for every table.
+func checkPageHTML(t *testing.T, page string) {
+	t.Helper()
+	if i := strings.Index(page, "[["); i >= 0 {
+		t.Errorf("missing message: %s", page[i:min(len(page), i+60)])
+	}
+	if m := regexp.MustCompile(`<(script|style)>|style="|\son[a-z]+="`).FindString(page); m != "" {
+		t.Errorf("inline script or style: %s", m)
+	}
+	fields := regexp.MustCompile(`<(input|select|textarea)\b[^>]*>`).FindAllString(page, -1)
+	for _, f := range fields {
+		if strings.Contains(f, `type="hidden"`) {
+			continue
+		}
+		if strings.Contains(f, `type="radio"`) {
+			if !regexp.MustCompile(`<label class="choice"><input type="radio"`).MatchString(page) {
+				t.Errorf("radio without its label: %s", f)
+			}
+			continue
+		}
+		id := regexp.MustCompile(` id="([^"]+)"`).FindStringSubmatch(f)
+		if id == nil || !strings.Contains(page, `<label for="`+id[1]+`">`) {
+			t.Errorf("field without a label: %s", f)
+		}
+	}
+	tables := strings.Count(page, "<table")
+	if c := regexp.MustCompile(`<table id="[^"]+">\s*<caption id="[^"]+">[^<]+</caption>`).FindAllString(page, -1); len(c) != tables {
+		t.Errorf("%d tables, %d with a caption", tables, len(c))
+	}
+	if tables > 0 && strings.Count(page, `<thead><tr>`) != tables {
+		t.Errorf("a table without column headers")
+	}
+}
+
+// TestConsoleServed opens the console as every role, in both languages:
+// each official sees the sections and the buttons of their role, and no
+// other; anyone else gets the login form that leads back to the console.
+func TestConsoleServed(t *testing.T) {
+	f := newFixture(t)
+	w := newConsoleWorld(t, f)
+	id := func(n int64) string { return strconv.FormatInt(n, 10) }
+	approveP, cosignB, approveD := `action="/console/overrides/`+id(w.pending.ID)+`/approve"`, `action="/console/overrides/`+id(w.bulk.ID)+`/cosign"`,
+		`action="/console/designations/`+id(w.designation.ID)+`/approve"`
+	answerOpen, answerEsc := `action="/console/appeals/`+id(w.open.ID)+`/answer"`, `action="/console/appeals/`+id(w.escalated.ID)+`/answer"`
+	forms := []string{`action="/console/lookup"`, `action="/console/overrides"`, `action="/console/designations"`, approveP, cosignB, approveD, answerOpen, answerEsc}
+	tests := []struct {
+		role  healthcode.Role
+		lang  string
+		want  []string // besides the forms of the role
+		forms []string
+	}{
+		{healthcode.RoleOperator, "en", []string{"Logged in as test operator (operator, unit-operator)", "Look up a person", "Overrides",
+			"Request an override", "It never decides a colour", "Note (never decides the colour)", "Overrides not yet ended", "#" + id(w.pending.ID),
+			"Yellow code", "Red code", "21 people", "awaits an approver of another unit", "awaits an auditor&#39;s co-signature",
+			"Requested by test operator (operator, unit-operator)", "An epidemiologist&#39;s judgement on a named case", "case <code>C-2022-17</code>",
+			"密接的家属", "Appeals awaiting an answer", "Overdue", "Escalated to oversight", "Awaiting an answer", "我没有去过那里", "Correction of data",
+			"Answer appeal no. " + id(w.open.ID), "Grant (an appeal of the colour corrects it", `<option value="case_investigation">case investigation</option>`,
+			`<option value="red">Red code (square)</option>`, `<option value="lab_result_delayed">A lab result was delayed and entered by hand</option>`,
+			`type="datetime-local"`, `value="2022-06-22T17:00"`, `href="/console" aria-current="page">Console</a>`},
+			[]string{`action="/console/lookup"`, `action="/console/overrides"`, answerOpen, answerEsc}},
+		{healthcode.RoleOperator, "zh-CN", []string{"已登录：test operator (运营人员, unit-operator)", "查询个人健康码", "申请人工调整", "从不决定颜色",
+			"备注（不决定颜色）", "黄码", "21 人", "已逾期", "已上报监督", "答复第 " + id(w.open.ID) + " 号申诉", "流行病学调查"},
+			[]string{`action="/console/lookup"`, `action="/console/overrides"`, answerOpen, answerEsc}},
+		{healthcode.RoleApprover, "en", []string{"Overrides awaiting your approval", "Approve no. " + id(w.pending.ID), "Approve no. " + id(w.bulk.ID),
+			"Designations awaiting your approval", "venue " + w.venue, "High risk", "A case visited", "records #" + id(w.positive),
+			"Requested by test epidemiologist (epidemiologist, unit-epidemiologist)", "You may approve only what an official of another unit requested."},
+			[]string{approveP, `action="/console/overrides/` + id(w.bulk.ID) + `/approve"`, approveD}},
+		{healthcode.RoleApprover, "zh-CN", []string{"待您审批的人工调整", "批准第 " + id(w.pending.ID) + " 号", "待您审批的风险认定", "高风险", "病例到访"},
+			[]string{approveP, approveD}},
+		{healthcode.RoleAuditor, "en", []string{"Look up a person", "Bulk overrides awaiting co-signature", "Co-sign no. " + id(w.bulk.ID),
+			"Appeals escalated to oversight (not answered in time)", "Overdue", "我没有去过那里"},
+			[]string{`action="/console/lookup"`, cosignB}},
+		{healthcode.RoleAuditor, "zh-CN", []string{"待会签的批量人工调整", "会签第 " + id(w.bulk.ID) + " 号", "已上报监督的申诉（逾期未答复）", "已逾期"},
+			[]string{`action="/console/lookup"`, cosignB}},
+		{healthcode.RoleEpidemiologist, "en", []string{"Look up a person", "Request a designation", "Designations not yet ended", "venue " + w.venue,
+			"Pending", "Fill in a venue or an area, not both."},
+			[]string{`action="/console/lookup"`, `action="/console/designations"`}},
+		{healthcode.RoleEpidemiologist, "zh-CN", []string{"申请风险认定", "未到期的风险认定", "待批准", "场所和地区只填一项。"},
+			[]string{`action="/console/lookup"`, `action="/console/designations"`}},
+	}
+	for _, tt := range tests {
+		t.Run(string(tt.role)+"/"+tt.lang, func(t *testing.T) {
+			a := browse(t, f, "GET", "/console", map[string]string{"Accept-Language": tt.lang}, session(f.tokens[tt.role]), "")
+			if a.status != 200 {
+				t.Fatalf("status %d: %s", a.status, a.body)
+			}
+			if csp := a.header.Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'self'") {
+				t.Errorf("CSP %q", csp)
+			}
+			checkPageHTML(t, a.body)
+			for _, w := range append(tt.want, tt.forms...) {
+				if !strings.Contains(a.body, w) {
+					t.Errorf("page lacks %q", w)
+				}
+			}
+			for _, f := range forms {
+				if !slices.Contains(tt.forms, f) && strings.Contains(a.body, f) {
+					t.Errorf("a %s sees the form %s", tt.role, f)
+				}
+			}
+			if strings.Contains(a.body, `<input id="token"`) {
+				t.Errorf("the login form is shown")
+			}
+			// A bulk override lists a few of its people, not all.
+			if n := countIn(a.body, w.bulk.Subjects); tt.role != healthcode.RoleEpidemiologist && (n == 0 || n == len(w.bulk.Subjects)) {
+				t.Errorf("%d of the bulk override's %d people listed", n, len(w.bulk.Subjects))
+			}
+		})
+	}
+
+	// Anyone else is asked to log in, and comes back here.
+	for _, role := range []healthcode.Role{"", healthcode.RoleCitizen, healthcode.RoleVenue, healthcode.RoleLab, healthcode.RoleAdmin} {
+		a := browse(t, f, "GET", "/console", map[string]string{"Accept-Language": "en"}, session(f.tokens[role]), "")
+		if a.status != 200 || !strings.Contains(a.body, `<input type="hidden" name="next" value="/console">`) ||
+			!strings.Contains(a.body, "Log in with your own official token") || strings.Contains(a.body, "console/lookup") {
+			t.Errorf("%q: %d %s", role, a.status, a.body)
+		}
+	}
+	if a := browse(t, f, "GET", "/console", nil, session("hc_gone"), ""); a.status != 401 || !strings.Contains(a.body, `value="/console"`) ||
+		cookieNamed(a.header, sessionCookie) == nil {
+		t.Errorf("a stale session: %d %s", a.status, a.body)
+	}
+	for _, tt := range []struct {
+		name, form string
+		cookies    []*http.Cookie
+		status     int
+		location   string
+	}{
+		{"operator logs in", "token=" + f.tokens[healthcode.RoleOperator], nil, 303, "/console"},
+		{"approver logs in back to the console", "token=" + f.tokens[healthcode.RoleApprover] + "&next=/console", nil, 303, "/console"},
+		{"a lab may not", "token=" + f.tokens[healthcode.RoleLab], nil, 401, ""},
+		{"an admin may not", "token=" + f.tokens[healthcode.RoleAdmin] + "&next=/console", nil, 401, ""},
+	} {
+		a := browse(t, f, "POST", "/login", map[string]string{"Sec-Fetch-Site": "same-origin"}, tt.cookies, tt.form)
+		if a.status != tt.status || a.header.Get("Location") != tt.location {
+			t.Errorf("%s: %d → %q, want %d → %q", tt.name, a.status, a.header.Get("Location"), tt.status, tt.location)
+		}
+	}
+	if a := browse(t, f, "GET", "/", nil, session(f.tokens[healthcode.RoleAuditor]), ""); a.status != 303 || a.header.Get("Location") != "/console" {
+		t.Errorf("an official's start page: %d %q", a.status, a.header.Get("Location"))
+	}
+}
+
+// countIn counts the strings found in page.
+func countIn(page string, ss []string) int {
+	n := 0
+	for _, s := range ss {
+		if strings.Contains(page, s) {
+			n++
+		}
+	}
+	return n
+}
+
+// consolePost posts a console form the way the page does.
+func consolePost(t *testing.T, f *fixture, path, tok, lang string, form url.Values) pageAnswer {
+	t.Helper()
+	return browse(t, f, "POST", path, map[string]string{"Sec-Fetch-Site": "same-origin", "Accept-Language": lang}, session(tok), form.Encode())
+}
+
+// wantRedirect checks a console action's answer: back to its section.
+func wantRedirect(t *testing.T, a pageAnswer, section string) {
+	t.Helper()
+	if a.status != 303 || a.header.Get("Location") != "/console#"+section {
+		t.Fatalf("answer %d → %q, want 303 → /console#%s: %s", a.status, a.header.Get("Location"), section, a.body)
+	}
+}
+
+// flashPage opens the console after an action, as the browser does after
+// the redirect.
+func flashPage(t *testing.T, f *fixture, a pageAnswer, tok, lang string) pageAnswer {
+	t.Helper()
+	c := cookieNamed(a.header, flashCookie)
+	if c == nil || !c.HttpOnly || c.Path != "/console" || c.SameSite != http.SameSiteStrictMode {
+		t.Fatalf("flash cookie %+v", c)
+	}
+	page := browse(t, f, "GET", "/console", map[string]string{"Accept-Language": lang}, append(session(tok), c), "")
+	if cleared := cookieNamed(page.header, flashCookie); cleared == nil || cleared.MaxAge >= 0 {
+		t.Errorf("the flash message is not cleared: %+v", cleared)
+	}
+	return page
+}
+
+// wantRefused checks a refused action: the console again, with the status,
+// the reason in the page's words and as its code, and nothing else.
+func wantRefused(t *testing.T, a pageAnswer, status int, reason string, want ...string) {
+	t.Helper()
+	if a.status != status {
+		t.Fatalf("status %d, want %d: %s", a.status, status, a.body)
+	}
+	for _, w := range append([]string{`id="console-error"`, `role="alert"`, "<code>" + strconv.Itoa(status) + " " + reason + "</code>"}, want...) {
+		if !strings.Contains(a.body, w) {
+			t.Errorf("the refusal lacks %q:\n%s", w, a.body)
+		}
+	}
+	checkPageHTML(t, a.body)
+}
+
+// TestConsoleActions posts every form of the console as the page does and
+// checks the effect through the services: the two-official override, its
+// refusals, the bulk co-signature, the answer to an appeal, the recorded
+// look-up, and the designation.
+func TestConsoleActions(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	positive := positiveTest(t, f, "CA-1")
+	operator, approver, auditor, epi := f.tokens[healthcode.RoleOperator], f.tokens[healthcode.RoleApprover], f.tokens[healthcode.RoleAuditor],
+		f.tokens[healthcode.RoleEpidemiologist]
+	sameUnit := pageToken(t, f, &healthcode.Principal{Name: "王同单位", Role: healthcode.RoleApprover, Unit: "unit-operator"})
+	expires := localTime(f.clock.Now().Add(3 * 24 * time.Hour))
+	request := url.Values{"subjects": {f.person.Pseudonym}, "colour": {"red"}, "reason": {"epidemiologist_judgement"},
+		"basis": {strconv.FormatInt(positive, 10)}, "case": {"C-2022-17"}, "note": {"家属是密接"}, "expires": {expires}}
+	overrides := func(status string) []healthcode.Override {
+		t.Helper()
+		os, err := f.engine.Overrides(ctx, status)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return os
+	}
+	colour := func(subject string) *healthcode.Decision {
+		t.Helper()
+		v, err := f.engine.Code(ctx, subject)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v.Decision
+	}
+
+	// Bad requests: refused with the reason, the form as it was, nothing made.
+	with := func(k, v string) url.Values {
+		m := url.Values{}
+		for key, vs := range request {
+			m[key] = vs
+		}
+		m.Set(k, v)
+		return m
+	}
+	for _, tt := range []struct {
+		name   string
+		form   url.Values
+		status int
+		reason string
+		want   []string
+	}{
+		{"unknown reason", with("reason", "curiosity"), 400, "override.reason", []string{"Choose a reason from the list.", `value="` + expires + `"`, ">家属是密接</textarea>", f.person.Pseudonym + "</textarea>"}},
+		{"no colour", with("colour", ""), 400, "colour.unknown", []string{"Choose a colour."}},
+		{"beyond 14 days", with("expires", localTime(f.clock.Now().Add(15*24*time.Hour))), 400, "override.expiry", []string{"The end must be within 14 days from now."}},
+		{"not a time", with("expires", "tomorrow"), 400, "console.time", []string{"That is not a date and time"}},
+		{"red on nothing", with("basis", ""), 400, "override.no_case", []string{"Yellow or red must rest on a positive lab result"}},
+		{"a record number that is not", with("basis", "7x"), 400, "console.ids", []string{"Record numbers are positive whole numbers."}},
+		{"judgement without its case", with("case", ""), 400, "override.no_case", nil},
+		{"nobody", with("subjects", " \n "), 400, "override.subjects", nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			a := consolePost(t, f, "/console/overrides", operator, "en", tt.form)
+			wantRefused(t, a, tt.status, tt.reason, append(tt.want, "Not done: ")...)
+			if os := overrides(""); len(os) != 0 {
+				t.Errorf("a refused request made %d overrides", len(os))
+			}
+		})
+	}
+	if a := consolePost(t, f, "/console/overrides", operator, "zh-CN", with("reason", "curiosity")); !strings.Contains(a.body, "未完成：请从清单中选择理由。") {
+		t.Errorf("the refusal in Chinese: %s", a.body)
+	}
+
+	// A form from another site is refused before anything is read.
+	cross := browse(t, f, "POST", "/console/overrides", map[string]string{"Sec-Fetch-Site": "cross-site", "Accept-Language": "en"}, session(operator), request.Encode())
+	if cross.status != 403 || !strings.Contains(cross.body, "http.cross_site") || len(overrides("")) != 0 {
+		t.Fatalf("a cross-site form: %d %s", cross.status, cross.body)
+	}
+	// Another role is refused by the table.
+	if a := consolePost(t, f, "/console/overrides", approver, "en", request); a.status != 403 || len(overrides("")) != 0 {
+		t.Fatalf("an approver requesting: %d %s", a.status, a.body)
+	}
+
+	// The operator's request waits; the colour does not change.
+	a := consolePost(t, f, "/console/overrides", operator, "en", request)
+	wantRedirect(t, a, "overrides")
+	pending := overrides(healthcode.OverridePending)
+	if len(pending) != 1 || pending[0].Requester.Name != "test operator" || pending[0].Colour != healthcode.Red || pending[0].CaseRef != "C-2022-17" ||
+		pending[0].Note != "家属是密接" || !slices.Equal(pending[0].Basis, []int64{positive}) || !pending[0].Expires.Equal(f.clock.Now().Add(3*24*time.Hour)) {
+		t.Fatalf("pending overrides %+v", pending)
+	}
+	o := pending[0]
+	page := flashPage(t, f, a, operator, "en")
+	if w := fmt.Sprintf("Override no. %d was requested. It changes no one&#39;s colour until an approver of another unit approves it.", o.ID); !strings.Contains(page.body, w) {
+		t.Errorf("no flash %q:\n%s", w, page.body)
+	}
+	if c := colour(f.person.Pseudonym); c.Colour != healthcode.Green {
+		t.Fatalf("the colour changed before approval: %v", c.Colour)
+	}
+
+	approve := fmt.Sprintf("/console/overrides/%d/approve", o.ID)
+	// An approver of the same unit, a cross-site form, and an auditor are refused.
+	if page := browse(t, f, "GET", "/console", nil, session(sameUnit), ""); strings.Contains(page.body, `action="`+approve+`"`) ||
+		!strings.Contains(page.body, "由您的单位申请，须由其他单位批准") {
+		t.Errorf("an approver of the same unit is offered the approval")
+	}
+	wantRefused(t, consolePost(t, f, approve, sameUnit, "zh-CN", nil), 403, "override.same_unit", "人工调整必须由其他单位的审批人员批准。")
+	if a := browse(t, f, "POST", approve, map[string]string{"Origin": "https://evil.example"}, session(approver), ""); a.status != 403 || !strings.Contains(a.body, "http.cross_site") {
+		t.Errorf("cross-site approval: %d", a.status)
+	}
+	if a := consolePost(t, f, approve, auditor, "en", nil); a.status != 403 {
+		t.Errorf("an auditor approving: %d", a.status)
+	}
+	if got := overrides(healthcode.OverridePending); len(got) != 1 || got[0].Approver != nil {
+		t.Fatalf("a refused approval signed: %+v", got)
+	}
+
+	// An approver of another unit: in force, the person red with both names.
+	a = consolePost(t, f, approve, approver, "zh-CN", nil)
+	wantRedirect(t, a, "overrides")
+	if page := flashPage(t, f, a, approver, "zh-CN"); !strings.Contains(page.body, fmt.Sprintf("第 %d 号人工调整已生效，并已记入日志。", o.ID)) {
+		t.Errorf("no flash:\n%s", page.body)
+	}
+	d := colour(f.person.Pseudonym)
+	if d.Colour != healthcode.Red || !strings.Contains(d.Actor, "test operator") || !strings.Contains(d.Actor, "test approver") {
+		t.Fatalf("after approval: %v by %q", d.Colour, d.Actor)
+	}
+	cp := browse(t, f, "GET", "/", map[string]string{"Accept-Language": "en"}, session(f.tokens[healthcode.RoleCitizen]), "")
+	for _, w := range []string{"Red code", "test operator (operator, unit-operator)", "test approver (approver, unit-approver)"} {
+		if !strings.Contains(cp.body, w) {
+			t.Errorf("the citizen's page lacks %q", w)
+		}
+	}
+	wantRefused(t, consolePost(t, f, approve, approver, "en", nil), 409, "override.not_pending", "This override no longer awaits signatures.")
+
+	// A bulk override needs the auditor too.
+	bulk := bulkPeople(t, f, healthcode.BulkLimit+1)
+	wantRedirect(t, consolePost(t, f, "/console/overrides", operator, "en", with("subjects", strings.Join(bulk, "\n"))), "overrides")
+	var b healthcode.Override
+	for _, x := range overrides(healthcode.OverridePending) {
+		if len(x.Subjects) == len(bulk) {
+			b = x
+		}
+	}
+	if b.ID == 0 || !b.NeedsCoSign() {
+		t.Fatalf("the bulk override: %+v", b)
+	}
+	cosign := fmt.Sprintf("/console/overrides/%d/cosign", b.ID)
+	wantRefused(t, consolePost(t, f, fmt.Sprintf("/console/overrides/%d/cosign", o.ID), auditor, "en", nil), 409, "override.not_pending")
+	a = consolePost(t, f, cosign, auditor, "en", nil)
+	wantRedirect(t, a, "overrides")
+	if page := flashPage(t, f, a, auditor, "en"); !strings.Contains(page.body, "co-signed; it takes effect once an approver of another unit approves it.") {
+		t.Errorf("no flash:\n%s", page.body)
+	}
+	for _, x := range overrides(healthcode.OverridePending) {
+		if x.ID == b.ID && (x.CoSigner == nil || x.CoSigner.Name != "test auditor" || x.Status != healthcode.OverridePending) {
+			t.Errorf("after co-signing: %+v", x)
+		}
+	}
+	wantRefused(t, consolePost(t, f, cosign, auditor, "en", nil), 409, "override.cosigned")
+
+	// The person appeals; the operator answers.
+	if a := f.do(t, "POST", "/api/v1/me/appeals", f.tokens[healthcode.RoleCitizen], "application/json", []byte(`{"kind":"colour","note":"我是阴性"}`)); a.status != 201 {
+		t.Fatalf("appeal: %d %s", a.status, a.body)
+	}
+	appeals, err := f.engine.Appeals(ctx, f.person.Pseudonym, healthcode.AppealOpen)
+	if err != nil || len(appeals) != 1 {
+		t.Fatalf("appeals %v %v", appeals, err)
+	}
+	ap := appeals[0]
+	page = browse(t, f, "GET", "/console", map[string]string{"Accept-Language": "en"}, session(operator), "")
+	for _, w := range []string{"我是阴性", `datetime="` + strings.ReplaceAll((&pageData{}).ISO(ap.Deadline), "+", "&#43;") + `"`, fmt.Sprintf("Answer appeal no. %d", ap.ID)} {
+		if !strings.Contains(page.body, w) {
+			t.Errorf("the operator's console lacks %q", w)
+		}
+	}
+	if strings.Contains(page.body, "Overdue") {
+		t.Errorf("an appeal on time is marked overdue")
+	}
+	answer := fmt.Sprintf("/console/appeals/%d/answer", ap.ID)
+	wantRefused(t, consolePost(t, f, answer, operator, "en", url.Values{"answer": {"看过了"}}), 400, "console.decision", "Choose grant or deny.", ">看过了</textarea>")
+	wantRefused(t, consolePost(t, f, answer, operator, "en", url.Values{"decision": {"deny"}, "answer": {"  "}}), 400, "appeal.answer", `value="deny" checked`)
+	a = consolePost(t, f, answer, operator, "en", url.Values{"decision": {"deny"}, "answer": {"检测结果属实，维持红码。"}})
+	wantRedirect(t, a, "appeals")
+	if page := flashPage(t, f, a, operator, "en"); !strings.Contains(page.body, fmt.Sprintf("Appeal no. %d was denied; the person reads your reason.", ap.ID)) {
+		t.Errorf("no flash:\n%s", page.body)
+	}
+	if got, err := f.engine.Appeals(ctx, f.person.Pseudonym, ""); err != nil || got[0].Status != healthcode.AppealDenied ||
+		got[0].Answer != "检测结果属实，维持红码。" || !strings.HasPrefix(got[0].AnsweredBy, "test operator") {
+		t.Errorf("after answering: %+v %v", got, err)
+	}
+	wantRefused(t, consolePost(t, f, answer, operator, "en", url.Values{"decision": {"grant"}, "answer": {"again"}}), 409, "appeal.answered")
+
+	// The look-up: refused without a purpose (nothing recorded), shown and
+	// recorded with one.
+	access := func() []healthcode.AccessRecord {
+		rs, err := f.engine.AccessRecords(ctx, f.person.Pseudonym)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rs
+	}
+	before := len(access())
+	wantRefused(t, consolePost(t, f, "/console/lookup", epi, "en", url.Values{"subject": {f.person.Pseudonym}, "case": {"C-9"}}), 400, "access.purpose",
+		"Choose the purpose from the list.", `value="C-9"`)
+	wantRefused(t, consolePost(t, f, "/console/lookup", epi, "en", url.Values{"subject": {f.person.Pseudonym}, "purpose": {"contact_tracing"}}), 400, "access.case")
+	wantRefused(t, consolePost(t, f, "/console/lookup", epi, "en", url.Values{"subject": {"pnobody"}, "purpose": {"contact_tracing"}, "case": {"C-9"}}), 404, "person.unknown")
+	if n := len(access()); n != before {
+		t.Fatalf("refused look-ups recorded %d reads", n-before)
+	}
+	if a := consolePost(t, f, "/console/lookup", approver, "en", url.Values{"subject": {f.person.Pseudonym}, "purpose": {"oversight"}, "case": {"C-9"}}); a.status != 403 {
+		t.Errorf("an approver looking up: %d", a.status)
+	}
+	for _, lang := range []string{"en", "zh-CN"} {
+		a = consolePost(t, f, "/console/lookup", epi, lang, url.Values{"subject": {f.person.Pseudonym}, "purpose": {"case_investigation"}, "case": {"C-9"}})
+		if a.status != 200 {
+			t.Fatalf("look-up: %d %s", a.status, a.body)
+		}
+		checkPageHTML(t, a.body)
+		want := []string{"Result: " + f.person.Pseudonym, "Red code", "(mark: square)", "张*明", fmt.Sprintf("<code>override/%d</code>", o.ID),
+			"Manual override: An epidemiologist&#39;s judgement on a named case (case C-2022-17)", fmt.Sprintf("#%d · a record of another person&#39;s case", positive),
+			"test operator (operator, unit-operator); approved by test approver (approver, unit-approver)",
+			"This read was recorded: by test epidemiologist (epidemiologist, unit-epidemiologist), purpose: case investigation, case: C-9.",
+			`<option value="case_investigation" selected>`, `href="/console?lang=zh"`}
+		if lang != "en" {
+			want = []string{"查询结果：" + f.person.Pseudonym, "红码", "方形", "这次查看已记录：查看人 test epidemiologist (流调人员, unit-epidemiologist)，目的：病例调查，病例：C-9。",
+				"人工调整：流行病学调查人员对具体病例的研判（病例 C-2022-17）"}
+		}
+		for _, w := range want {
+			if !strings.Contains(a.body, w) {
+				t.Errorf("%s: the look-up lacks %q", lang, w)
+			}
+		}
+	}
+	// The other person is red by the rules, on their own positive test.
+	a = consolePost(t, f, "/console/lookup", auditor, "en", url.Values{"subject": {f.other.Pseudonym}, "purpose": {"oversight"}, "case": {"O-1"}})
+	for _, w := range []string{"Red code", fmt.Sprintf("#%d · Nucleic-acid test · positive", positive), "submitted by test lab", "Automatic, by the rules"} {
+		if !strings.Contains(a.body, w) {
+			t.Errorf("the other person's look-up lacks %q", w)
+		}
+	}
+	rs := access()
+	if len(rs) != before+2 || rs[0].Actor.Name != "test epidemiologist" || rs[0].Purpose != "case_investigation" || rs[0].CaseRef != "C-9" {
+		t.Errorf("reads recorded: %+v", rs)
+	}
+
+	// A designation: requested by the epidemiologist, approved by the approver.
+	venue := pageVenue(t, f, "便民超市", true)
+	now := f.clock.Now()
+	designation := url.Values{"venue": {venue}, "level": {"high"}, "reason": {"case_visited"}, "cases": {strconv.FormatInt(positive, 10)},
+		"from": {localTime(now.Add(-5 * time.Hour))}, "until": {localTime(now.Add(-3 * time.Hour))}, "expires": {localTime(now.Add(48 * time.Hour))}}
+	bad := url.Values{}
+	for k, v := range designation {
+		bad[k] = v
+	}
+	bad.Set("area", "410105")
+	wantRefused(t, consolePost(t, f, "/console/designations", epi, "en", bad), 400, "designation.target", "Designate either a venue or an area.", `value="410105"`)
+	a = consolePost(t, f, "/console/designations", epi, "en", designation)
+	wantRedirect(t, a, "designations")
+	ds, err := f.engine.Designations(ctx)
+	if err != nil || len(ds) != 1 || ds[0].Status != healthcode.DesignationPending || ds[0].Venue != venue || !ds[0].From.Equal(now.Add(-5*time.Hour)) {
+		t.Fatalf("designations %+v %v", ds, err)
+	}
+	if page := flashPage(t, f, a, epi, "en"); !strings.Contains(page.body, fmt.Sprintf("Designation no. %d was requested", ds[0].ID)) {
+		t.Errorf("no flash:\n%s", page.body)
+	}
+	a = consolePost(t, f, fmt.Sprintf("/console/designations/%d/approve", ds[0].ID), approver, "en", nil)
+	wantRedirect(t, a, "designations")
+	if ds, err := f.engine.Designations(ctx); err != nil || ds[0].Status != healthcode.DesignationApproved || ds[0].Approver.Name != "test approver" {
+		t.Errorf("after approval %+v %v", ds, err)
+	}
+}
+
+// TestFlashOnlyShowsConsoleMessages: a flash cookie names one of the
+// console's messages, or shows nothing.
+func TestFlashOnlyShowsConsoleMessages(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct{ value, want string }{
+		{"override.active:7", "Override no. 7 is in force and logged."},
+		{"appeal.denied:12", "Appeal no. 12 was denied; the person reads your reason."},
+		{"../login.bad:1", ""}, {"override.active", ""}, {"override.active:x", ""}, {"override.active:-1", ""}, {"nothing:1", ""}, {"", ""},
+	} {
+		r := httptest.NewRequest("GET", "/console", nil)
+		r.AddCookie(&http.Cookie{Name: flashCookie, Value: tt.value})
+		w := httptest.NewRecorder()
+		if got := readFlash(w, r, &pageData{Lang: langEN}); got != tt.want {
+			t.Errorf("flash %q = %q, want %q", tt.value, got, tt.want)
+		}
+	}
+}
+
+func TestConsoleParsing(t *testing.T) {
+	t.Parallel()
+	if diff := cmp.Diff([]string{"p1", "p2", "p3", "p4", "p5"}, splitList(" p1\r\np2, p3，p4、p5\n\n")); diff != "" {
+		t.Errorf("splitList (-want +got):\n%s", diff)
+	}
+	ids, err := parseIDs("basis", "#7, 9\n12")
+	if err != nil || !slices.Equal(ids, []int64{7, 9, 12}) {
+		t.Errorf("parseIDs = %v, %v", ids, err)
+	}
+	for _, bad := range []string{"0", "-3", "7x", "9999999999999999999"} {
+		if _, err := parseIDs("basis", bad); healthcode.ErrorDetail(err) != "console.ids" {
+			t.Errorf("parseIDs(%q): %v", bad, err)
+		}
+	}
+	for _, tt := range []struct {
+		in   string
+		want time.Time
+	}{
+		{"2022-06-14T16:00", t0}, {"2022-06-14T16:00:30", t0.Add(30 * time.Second)}, {" 2022-06-15T00:00 ", t0.Add(8 * time.Hour)},
+	} {
+		if got, err := parseLocalTime("x", tt.in); err != nil || !got.Equal(tt.want) {
+			t.Errorf("parseLocalTime(%q) = %v, %v; want %v", tt.in, got, err, tt.want)
+		}
+	}
+	for _, bad := range []string{"", "2022-06-14", "2022-06-14 16:00", "16:00", "2022-13-01T00:00"} {
+		if _, err := parseLocalTime("x", bad); healthcode.ErrorDetail(err) != "console.time" {
+			t.Errorf("parseLocalTime(%q): %v", bad, err)
+		}
+	}
+	if got := localTime(t0); got != "2022-06-14T16:00" {
+		t.Errorf("localTime = %q", got)
+	}
+}
+
+// BenchmarkConsolePage renders an operator's console with a hundred
+// overrides and fifty appeals in its tables.
+func BenchmarkConsolePage(b *testing.B) {
+	d := &pageData{Lang: langZH, Title: "console.title", Path: "/console", BodyClass: "console"}
+	c := &consoleData{Who: "王 (运营人员, 金水区)", Lookup: true, RequestOverride: true, AnswerAppeals: true}
+	op := &healthcode.Principal{Name: "王", Role: healthcode.RoleOperator, Unit: "金水区"}
+	for i := range 100 {
+		o := &healthcode.Override{ID: int64(i + 1), Subjects: []string{"p1", "p2"}, Colour: healthcode.Red, Reason: "lab_result_delayed",
+			Basis: []int64{7}, Expires: t0.Add(48 * time.Hour), Status: healthcode.OverridePending, Requester: *op}
+		c.Overrides = append(c.Overrides, d.overrideRow(o, op))
+	}
+	for i := range 50 {
+		a := &healthcode.Appeal{ID: int64(i + 1), Subject: "p1", Kind: healthcode.AppealColour, Status: healthcode.AppealOpen, Colour: healthcode.Red,
+			CreatedAt: t0, Deadline: t0.Add(24 * time.Hour)}
+		c.Appeals = append(c.Appeals, d.appealRow(a, t0))
+	}
+	d.Console = c
+	d.consoleChoices(c, t0)
+	s := &Server{}
+	b.ReportAllocs()
+	for b.Loop() {
+		w := httptest.NewRecorder()
+		if err := s.render(w, 200, "console.html", d); err != nil {
 			b.Fatal(err)
 		}
 	}
