@@ -61,8 +61,8 @@ type ReadTx interface {
 
 	// EvidenceByID returns one piece of evidence. Returns ENOTFOUND.
 	EvidenceByID(ctx context.Context, id int64) (*Evidence, error)
-	// SubjectsOfCase returns the people with evidence citing caseRef as
-	// their own case (a diagnosis naming it).
+	// SubjectsOfCase returns the people diagnosed (confirmed or
+	// asymptomatic) under caseRef.
 	SubjectsOfCase(ctx context.Context, caseRef string) ([]string, error)
 
 	// Venue returns a venue by public id. Returns ENOTFOUND.

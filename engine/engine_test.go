@@ -89,6 +89,9 @@ type env struct {
 	ids   []string // ID numbers of the registered people, by index
 	subj  []string // their pseudonyms
 
+	patient    healthcode.PersonalData // the patient of case 410100-C001
+	caseStored bool                    // their diagnosis is stored
+
 	mu      sync.Mutex
 	changed [][]string // what OnChange was told, call by call
 }
@@ -136,7 +139,11 @@ func newEnv(t *testing.T, cfg envConfig) *env {
 		e.ids = append(e.ids, c.IDNumber)
 		e.subj = append(e.subj, e.eng.Keys.Pseudonymize(region, c.IDNumber))
 	}
-	if err := e.eng.RegisterPeople(ctx, pds); err != nil {
+	// The patient of case 410100-C001, whom contacts are traced from: in
+	// the store, but not one of the people the tests look at. Contacts of
+	// the case must name a case someone was diagnosed with.
+	e.patient = city.Person(cfg.people).PersonalData()
+	if err := e.eng.RegisterPeople(ctx, append(pds, e.patient)); err != nil {
 		t.Fatal(err)
 	}
 	if !cfg.noRuleSet {
@@ -145,6 +152,32 @@ func newEnv(t *testing.T, cfg envConfig) *env {
 		}
 	}
 	return e
+}
+
+// allSubjects is e.subj and, once stored, the case's patient.
+func (e *env) allSubjects() []string {
+	if !e.caseStored {
+		return e.subj
+	}
+	return append(append([]string(nil), e.subj...), e.eng.Keys.Pseudonymize(region, e.patient.IDNumber))
+}
+
+// withCase stores, in the same transaction as the contact items that
+// need it, the confirmed diagnosis of case 410100-C001 (once), so that the
+// contacts name a real case without the tests' counts changing elsewhere.
+func (e *env) withCase(items []healthcode.Submission) []healthcode.Submission {
+	for _, it := range items {
+		if (it.Evidence.Kind == healthcode.CloseContact || it.Evidence.Kind == healthcode.SecondaryContact) &&
+			it.Evidence.CaseRef == "410100-C001" && !e.caseStored {
+			e.caseStored = true
+			dx := healthcode.Submission{IDNumber: e.patient.IDNumber, Evidence: healthcode.Evidence{Kind: healthcode.Diagnosis,
+				ExternalID: "DX-C001", ObservedAt: t0.Add(-24 * time.Hour), Diagnosis: healthcode.DiagnosisConfirmed, CaseRef: "410100-C001"}}
+			if _, err := e.eng.Submit(e.ctx, clinic, []healthcode.Submission{dx}); err != nil {
+				e.t.Fatal(err)
+			}
+		}
+	}
+	return items
 }
 
 // newEngine returns an engine over e's store, log and clock, as a restarted
@@ -173,6 +206,9 @@ func (e *env) onChangeCalls() [][]string {
 
 func (e *env) submit(actor *healthcode.Principal, items ...healthcode.Submission) []healthcode.Outcome {
 	e.t.Helper()
+	if actor == epi {
+		items = e.withCase(items)
+	}
 	outs, err := e.eng.Submit(e.ctx, actor, items)
 	if err != nil {
 		e.t.Fatalf("Submit: %v", err)
@@ -596,10 +632,10 @@ func TestEveryChangeIsExplainedByTheLog(t *testing.T) {
 			t.Errorf("person %d colours (-want +got):\n%s", i, diff)
 		}
 	}
-	nDecisions := checkExplained(t, e, e.subj)
+	nDecisions := checkExplained(t, e, e.allSubjects())
 	c := checkLog(t, e)
-	if c.ruleSets != 1 || c.decisions != nDecisions || c.evidence != 13 {
-		t.Errorf("log holds %d rule sets, %d decisions, %d evidence; want 1, %d, 13", c.ruleSets, c.decisions, c.evidence, nDecisions)
+	if c.ruleSets != 1 || c.decisions != nDecisions || c.evidence != 14 {
+		t.Errorf("log holds %d rule sets, %d decisions, %d evidence; want 1, %d, 14 (13 and the case's diagnosis)", c.ruleSets, c.decisions, c.evidence, nDecisions)
 	}
 }
 
@@ -614,7 +650,7 @@ func checkLog(t *testing.T, e *env) logCounts {
 	ctx := e.ctx
 	evidence := map[int64]healthcode.Evidence{}
 	decisionAt := map[int64]bool{}
-	for _, s := range e.subj {
+	for _, s := range e.allSubjects() {
 		for _, ev := range e.evidence(s) {
 			evidence[ev.ID] = ev
 		}
@@ -733,6 +769,8 @@ func TestSubmitRejectsBadItemsAlone(t *testing.T) {
 		{"no observation time", lab, naTest(2, e.ids[10], "R-12", time.Time{}, healthcode.Positive), healthcode.EINVALID, "evidence.observed_at"},
 		{"contact with no case", epi, healthcode.Submission{Line: 2, IDNumber: e.ids[11], Evidence: healthcode.Evidence{Kind: healthcode.CloseContact,
 			ExternalID: "R-13", ObservedAt: now.Add(-time.Hour)}}, healthcode.EINVALID, "evidence.case_ref"},
+		{"contact of a case nobody was diagnosed with", epi, healthcode.Submission{Line: 2, IDNumber: e.ids[11], Evidence: healthcode.Evidence{Kind: healthcode.CloseContact,
+			ExternalID: "R-14", ObservedAt: now.Add(-time.Hour), CaseRef: "depositors-list"}}, healthcode.EINVALID, "evidence.unknown_case"},
 	} {
 		// Sequential: the cases share one store and each checks that its
 		// bad item changed nothing.

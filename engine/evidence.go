@@ -153,6 +153,19 @@ func (e *Engine) prepare(ctx context.Context, u *unit, actor *healthcode.Princip
 	if err := ev.Validate(now); err != nil {
 		return nil, err
 	}
+	// A contact designation must name a case that exists: no one is made a
+	// contact of a case nobody was diagnosed with (the Zhengzhou path
+	// through an invented case).
+	if ev.Kind == healthcode.CloseContact || ev.Kind == healthcode.SecondaryContact {
+		cases, err := u.tx.SubjectsOfCase(ctx, ev.CaseRef)
+		if err != nil {
+			return nil, err
+		}
+		if len(cases) == 0 {
+			return nil, healthcode.Errorfd(healthcode.EINVALID, "evidence.unknown_case",
+				"no one has a confirmed or asymptomatic diagnosis under case %q", ev.CaseRef)
+		}
+	}
 	return &ev, nil
 }
 
@@ -214,18 +227,21 @@ func (e *Engine) reevaluate(ctx context.Context, u *unit, rs healthcode.RuleSet,
 // the decision cur the person holds, stores and logs the new decision. It
 // returns the decision the person holds afterwards.
 func (e *Engine) decide(ctx context.Context, u *unit, rs healthcode.RuleSet, subject string, evs []healthcode.Evidence, cur *healthcode.Decision, o *healthcode.Override, now time.Time) (*healthcode.Decision, error) {
-	var d *healthcode.Decision
+	d, err := rs.Evaluate(subject, evs, now)
+	if err != nil {
+		return nil, fmt.Errorf("engine: evaluate %s: %w", subject, err)
+	}
+	d.Actor = "rules:" + rs.Version()
 	logType := healthcode.LogDecision
-	if o != nil {
+	// An override decides while it is in force, except that a correction
+	// toward green never hides evidence that came after it: a positive test
+	// recorded after a green override is approved raises the colour again.
+	if o != nil && !(o.Colour < d.Colour && restsOnEvidenceAfter(d, evs, o.ApprovedAt)) {
 		d, logType = overrideDecision(subject, o, rs, now), healthcode.LogOverride
 	} else {
-		var err error
-		if d, err = rs.Evaluate(subject, evs, now); err != nil {
-			return nil, fmt.Errorf("engine: evaluate %s: %w", subject, err)
-		}
-		d.Actor = "rules:" + rs.Version()
+		o = nil
 	}
-	if cur == nil && isDefault(d) {
+	if o == nil && cur == nil && isDefault(d) {
 		// Nothing decided before and the rules find nothing now: the
 		// person holds the rule set's default, which needs no decision.
 		return nil, nil
@@ -254,6 +270,21 @@ func (e *Engine) decide(ctx context.Context, u *unit, rs healthcode.RuleSet, sub
 	}
 	u.changed = append(u.changed, subject)
 	return d, nil
+}
+
+// restsOnEvidenceAfter reports whether any evidence d rests on was recorded
+// after t.
+func restsOnEvidenceAfter(d *healthcode.Decision, evs []healthcode.Evidence, t time.Time) bool {
+	used := map[int64]bool{}
+	for _, id := range d.EvidenceIDs {
+		used[id] = true
+	}
+	for i := range evs {
+		if used[evs[i].ID] && evs[i].RecordedAt.After(t) {
+			return true
+		}
+	}
+	return false
 }
 
 // submitsAny reports whether role may submit evidence of some kind.

@@ -193,12 +193,10 @@ const MaxBatch = 5000
 
 // OutcomeJSON reports one submitted item.
 type OutcomeJSON struct {
-	Index      int           `json:"index"`
-	Status     string        `json:"status"`
-	EvidenceID int64         `json:"evidence_id,omitempty"`
-	Subject    string        `json:"subject,omitempty"`
-	Error      *Problem      `json:"error,omitempty"`
-	Decision   *DecisionJSON `json:"decision,omitempty"`
+	Index      int      `json:"index"`
+	Status     string   `json:"status"`
+	EvidenceID int64    `json:"evidence_id,omitempty"`
+	Error      *Problem `json:"error,omitempty"`
 }
 
 // submitEvidence takes one item ({"kind":…}) or a chunk ({"items":[…]}).
@@ -253,15 +251,13 @@ func (s *Server) submitEvidence(w http.ResponseWriter, r *http.Request, p *healt
 	return writeJSON(w, http.StatusOK, map[string]any{"summary": summary, "items": res})
 }
 
+// outcomeJSON tells a submitter what became of an item, and nothing about
+// the person: a lab learns neither their pseudonym nor their colour.
 func (s *Server) outcomeJSON(r *http.Request, o healthcode.Outcome) OutcomeJSON {
-	out := OutcomeJSON{Index: o.Line, Status: o.Status, EvidenceID: o.EvidenceID, Subject: o.Subject}
+	out := OutcomeJSON{Index: o.Line, Status: o.Status, EvidenceID: o.EvidenceID}
 	if o.Err != nil {
 		code := healthcode.ErrorCode(o.Err)
 		out.Error = &Problem{Status: statusOf[code], Code: code, Reason: healthcode.ErrorDetail(o.Err), Detail: healthcode.ErrorMessage(o.Err)}
-	}
-	if o.Decision != nil {
-		d := decisionJSON(o.Decision)
-		out.Decision = &d
 	}
 	return out
 }

@@ -138,10 +138,14 @@ func prefixed(p, cols string) string {
 
 // CreateOverride implements healthcode.Tx.
 func (tx *Tx) CreateOverride(ctx context.Context, o *healthcode.Override) error {
+	var approved int64
+	if !o.ApprovedAt.IsZero() {
+		approved = nanos(o.ApprovedAt)
+	}
 	res, err := tx.exec(ctx, `INSERT INTO overrides (colour, reason, basis, case_ref, note, expires, status,
-		requester_id, requester_name, requester_role, requester_unit, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		requester_id, requester_name, requester_role, requester_unit, created_at, approved_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		o.Colour, o.Reason, formatIDs(o.Basis), o.CaseRef, o.Note, nanos(o.Expires), o.Status,
-		o.Requester.ID, o.Requester.Name, o.Requester.Role, o.Requester.Unit, nanos(o.CreatedAt))
+		o.Requester.ID, o.Requester.Name, o.Requester.Role, o.Requester.Unit, nanos(o.CreatedAt), approved)
 	if err != nil {
 		return fmt.Errorf("sqlite.CreateOverride: %w", err)
 	}

@@ -23,8 +23,8 @@ func (tx *Tx) EvidenceByID(ctx context.Context, id int64) (*healthcode.Evidence,
 
 // SubjectsOfCase implements healthcode.ReadTx.
 func (tx *Tx) SubjectsOfCase(ctx context.Context, caseRef string) ([]string, error) {
-	out, err := tx.queryStrings(ctx, `SELECT DISTINCT subject FROM evidence WHERE case_ref = ? AND kind = ? ORDER BY subject`,
-		caseRef, healthcode.Diagnosis)
+	out, err := tx.queryStrings(ctx, `SELECT DISTINCT subject FROM evidence WHERE case_ref = ? AND kind = ? AND diagnosis IN (?, ?) ORDER BY subject`,
+		caseRef, healthcode.Diagnosis, healthcode.DiagnosisConfirmed, healthcode.DiagnosisAsymptomatic)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite.SubjectsOfCase: %w", err)
 	}

@@ -96,7 +96,6 @@ func (n *node) populate(ctx context.Context, city *sim.City, now time.Time, prog
 		return nil, nil, err
 	}
 	var tokens []demoToken
-	principal := map[string]*healthcode.Principal{}
 	for _, group := range [][]sim.Institution{city.Labs[:1], city.Clinics[:1], city.Epidemiologists[:1]} {
 		for _, in := range group {
 			p := in.Principal()
@@ -117,29 +116,43 @@ func (n *node) populate(ctx context.Context, city *sim.City, now time.Time, prog
 		}
 		tokens = append(tokens, demoToken{Who: p.Name, Role: p.Role, Token: tok})
 	}
-	// The outbreak, as its submitters would have sent it.
+	// The outbreak, as its submitters would have sent it: in time order
+	// (a contact designation needs its case diagnosed first), consecutive
+	// items of one submitter in one batch.
 	var later []sim.Event
-	bySubmitter := map[string][]healthcode.Submission{}
-	var order []string
 	notes := map[string]string{}
+	var pending []healthcode.Submission
+	var from *healthcode.Principal
+	flush := func() error {
+		if len(pending) == 0 {
+			return nil
+		}
+		outs, err := n.engine.Submit(ctx, from, pending)
+		for _, o := range outs {
+			if o.Status == healthcode.Rejected {
+				n.logger.Warn("demo: an outbreak event was refused", "line", o.Line, "err", o.Err)
+			}
+		}
+		pending = pending[:0]
+		return err
+	}
 	for _, ev := range city.Outbreak() {
 		if ev.At.After(now) {
 			later = append(later, ev)
 			continue
 		}
-		id := ev.Submitter.ID
-		if _, ok := principal[id]; !ok {
+		if from == nil || from.ID != ev.Submitter.ID {
+			if err := flush(); err != nil {
+				return nil, nil, err
+			}
 			p := ev.Submitter.Principal()
-			principal[id] = &p
-			order = append(order, id)
+			from = &p
 		}
-		bySubmitter[id] = append(bySubmitter[id], healthcode.Submission{IDNumber: ev.SubjectID, Evidence: ev.Evidence})
+		pending = append(pending, healthcode.Submission{Line: len(pending), IDNumber: ev.SubjectID, Evidence: ev.Evidence})
 		notes[ev.SubjectID] = ev.Note
 	}
-	for _, id := range order {
-		if _, err := n.engine.Submit(ctx, principal[id], bySubmitter[id]); err != nil {
-			return nil, nil, err
-		}
+	if err := flush(); err != nil {
+		return nil, nil, err
 	}
 	if _, _, err := n.engine.ReviewDue(ctx, nil); err != nil {
 		return nil, nil, err

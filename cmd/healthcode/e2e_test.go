@@ -169,7 +169,7 @@ func TestEndToEndPositiveThenRetest(t *testing.T) {
 	}
 	o := tn.submit(t, lab, hchttp.EvidenceJSON{Kind: "nucleic_acid_test", IDNumber: idNumber, ExternalID: "S-1",
 		ObservedAt: t0.Add(-2 * time.Hour), Result: "positive"})
-	if o.Decision == nil || o.Decision.Colour != "red" || o.Decision.RuleID != "positive_test" {
+	if o.Status != "accepted" || o.EvidenceID == 0 {
 		t.Fatalf("positive test outcome: %+v", o)
 	}
 	c := tn.myCode(t, cit)
@@ -210,6 +210,15 @@ func TestEndToEndCloseContactLiftsByRules(t *testing.T) {
 	epi := tn.token(t, healthcode.Principal{ID: "epi-001", Name: "流调员 李娜", Role: healthcode.RoleEpidemiologist, Unit: "市疾控中心"})
 	_, idNumber, cit := tn.citizen(t, 5)
 	exposure := t0
+	clinic := tn.token(t, healthcode.Principal{ID: "clinic-1", Name: "郑大一附院", Role: healthcode.RoleClinic})
+	_, patient, _ := tn.citizen(t, 6)
+	var p hchttp.Problem
+	if st := tn.do(t, "POST", "/api/v1/evidence", epi, hchttp.EvidenceJSON{Kind: "close_contact", IDNumber: idNumber, ExternalID: "CC-0",
+		ObservedAt: exposure, CaseRef: "410100-C001"}, &p); st != 400 || p.Reason != "evidence.unknown_case" {
+		t.Fatalf("a contact of a case nobody was diagnosed with: %d %+v", st, p)
+	}
+	tn.submit(t, clinic, hchttp.EvidenceJSON{Kind: "diagnosis", IDNumber: patient, ExternalID: "DX-1", ObservedAt: exposure.Add(-time.Hour),
+		Diagnosis: "confirmed", CaseRef: "410100-C001"})
 	tn.submit(t, epi, hchttp.EvidenceJSON{Kind: "close_contact", IDNumber: idNumber, ExternalID: "CC-1", ObservedAt: exposure, CaseRef: "410100-C001"})
 	if c := tn.myCode(t, cit); c.Decision.Colour != "red" || c.Decision.RuleID != "close_contact" || c.Decision.LiftsAt == nil {
 		t.Fatalf("close contact: %+v", c.Decision)
