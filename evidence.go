@@ -65,6 +65,10 @@ const (
 	RiskLow    = "low"
 )
 
+// Epoch is the earliest time the platform accepts for an observation or a
+// window: nothing about this disease predates it.
+var Epoch = time.Date(2019, 12, 1, 0, 0, 0, 0, time.UTC)
+
 // MaxClockSkew is how far in the future an observation time may lie before it
 // is refused: submitters' clocks drift, but a result from tomorrow is an error.
 const MaxClockSkew = 5 * time.Minute
@@ -113,8 +117,8 @@ func (e *Evidence) Validate(now time.Time) error {
 	if e.ExternalID == "" || len(e.ExternalID) > 128 {
 		return Errorfd(EINVALID, "evidence.external_id", "evidence needs an external id (sample or record number) of at most 128 bytes")
 	}
-	if e.ObservedAt.IsZero() {
-		return Errorfd(EINVALID, "evidence.observed_at", "evidence needs the time it was observed")
+	if e.ObservedAt.Before(Epoch) {
+		return Errorfd(EINVALID, "evidence.observed_at", "evidence needs the time it was observed, after %s", Epoch.Format("2006-01-02"))
 	}
 	if e.ObservedAt.After(now.Add(MaxClockSkew)) {
 		return Errorfd(EINVALID, "evidence.future_time", "evidence is dated %s, in the future", e.ObservedAt.UTC().Format(time.RFC3339))

@@ -226,7 +226,10 @@ func (d *RiskDesignation) Validate(now time.Time) error {
 	if len(d.Cases) == 0 {
 		return Errorfd(EINVALID, "designation.no_case", "a risk designation must cite at least one confirmed case or positive lab result")
 	}
-	if d.From.IsZero() || d.Until.IsZero() || !d.Until.After(d.From) {
+	if len(d.Cases) > 50 {
+		return Errorfd(EINVALID, "designation.cases", "cite at most 50 cases")
+	}
+	if d.From.Before(Epoch) || !d.Until.After(d.From) {
 		return Errorfd(EINVALID, "designation.window", "the window must end after it starts")
 	}
 	if d.Until.Sub(d.From) > MaxDesignationWindow {
@@ -286,6 +289,9 @@ func ValidPurpose(purpose, caseRef string) error {
 		if p == purpose {
 			if strings.TrimSpace(caseRef) == "" {
 				return Errorfd(EINVALID, "access.case", "reading personal data needs the case it serves")
+			}
+			if len(caseRef) > 128 || strings.IndexFunc(caseRef, func(r rune) bool { return r < ' ' || r == 0x7f }) >= 0 {
+				return Errorfd(EINVALID, "access.case", "a case reference is at most 128 printable bytes")
 			}
 			return nil
 		}

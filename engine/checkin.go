@@ -47,9 +47,6 @@ func (q *checkInQueue) add(ctx context.Context, e *Engine, c *healthcode.CheckIn
 	select {
 	case <-q.stop:
 		return healthcode.Errorfd(healthcode.EUNAVAILABLE, "checkin.closing", "the node is shutting down; try again")
-	default:
-	}
-	select {
 	case q.ch <- p:
 	default:
 		return healthcode.Errorfd(healthcode.EUNAVAILABLE, "checkin.busy", "too many check-ins at once; try again in a moment")
@@ -57,6 +54,15 @@ func (q *checkInQueue) add(ctx context.Context, e *Engine, c *healthcode.CheckIn
 	select {
 	case err := <-p.done:
 		return err
+	case <-q.stop:
+		// Close answers whatever it drains; one enqueued after that is
+		// refused here rather than left waiting.
+		select {
+		case err := <-p.done:
+			return err
+		case <-time.After(time.Second):
+			return healthcode.Errorfd(healthcode.EUNAVAILABLE, "checkin.closing", "the node is shutting down; try again")
+		}
 	case <-ctx.Done():
 		return ctx.Err()
 	}

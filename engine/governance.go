@@ -67,10 +67,10 @@ func (e *Engine) ApproveOverride(ctx context.Context, actor *healthcode.Principa
 		if o.Approver != nil {
 			return healthcode.Errorfd(healthcode.ECONFLICT, "override.approved", "override %d is already approved", id)
 		}
-		if o.Requester.ID == actor.ID {
+		if o.Requester.ID == actor.ID || (o.CoSigner != nil && o.CoSigner.ID == actor.ID) {
 			return healthcode.Errorfd(healthcode.EFORBIDDEN, "override.self_approval", "an override must be approved by someone other than its requester")
 		}
-		if o.Requester.Unit == actor.Unit {
+		if o.Requester.Unit == "" || o.Requester.Unit == actor.Unit {
 			return healthcode.Errorfd(healthcode.EFORBIDDEN, "override.same_unit", "an override must be approved by an official of another unit")
 		}
 		o.Approver = actor
@@ -384,8 +384,8 @@ func (e *Engine) ApproveRuleSet(ctx context.Context, actor *healthcode.Principal
 // CodeFor shows an official a person's code, recording the read with its
 // purpose and case (invariant 7): the person sees who looked.
 func (e *Engine) CodeFor(ctx context.Context, actor *healthcode.Principal, subject, purpose, caseRef string) (*healthcode.CodeView, error) {
-	if actor == nil || !actor.Official() {
-		return nil, healthcode.Errorfd(healthcode.EFORBIDDEN, "auth.role", "only officials read another person's code")
+	if actor == nil || (actor.Role != healthcode.RoleOperator && actor.Role != healthcode.RoleEpidemiologist && actor.Role != healthcode.RoleAuditor) {
+		return nil, healthcode.Errorfd(healthcode.EFORBIDDEN, "auth.role", "only operators, epidemiologists and auditors read another person's code")
 	}
 	if err := healthcode.ValidPurpose(purpose, caseRef); err != nil {
 		return nil, err

@@ -73,27 +73,3 @@ func (e *Engine) ReviewDue(ctx context.Context, progress Progress) (reviewed, ch
 		}
 	}
 }
-
-// Reevaluate re-evaluates the named people now, in one transaction.
-func (e *Engine) Reevaluate(ctx context.Context, subjects []string) ([]*healthcode.Decision, error) {
-	now := e.now()
-	out := make([]*healthcode.Decision, len(subjects))
-	err := e.update(ctx, func(u *unit) error {
-		rs, err := e.ruleSetIn(ctx, u.tx)
-		if err != nil {
-			return err
-		}
-		for i, s := range subjects {
-			if _, err := u.tx.Person(ctx, s); err != nil {
-				return err
-			}
-			d, err := e.reevaluate(ctx, u, rs, s, now)
-			if err != nil {
-				return err
-			}
-			out[i] = d
-		}
-		return nil
-	})
-	return out, err
-}

@@ -39,8 +39,23 @@ func (e *Engine) TraceVenue(ctx context.Context, actor *healthcode.Principal, ve
 		if out, err = tx.CheckInsAt(ctx, venue, from, to, MaxTraceResults); err != nil {
 			return err
 		}
-		return tx.RecordAccess(ctx, &healthcode.AccessRecord{Time: e.now(), Actor: *actor, Purpose: purpose, CaseRef: caseRef,
-			What: fmt.Sprintf("who was at venue %s %s–%s (%d check-ins)", venue, from.UTC().Format(time.RFC3339), to.UTC().Format(time.RFC3339), len(out))})
+		// One record per person found, so each sees that they were looked up.
+		what := fmt.Sprintf("presence at venue %s %s–%s", venue, from.UTC().Format(time.RFC3339), to.UTC().Format(time.RFC3339))
+		seen := map[string]bool{}
+		for _, c := range out {
+			if seen[c.Subject] {
+				continue
+			}
+			seen[c.Subject] = true
+			if err := tx.RecordAccess(ctx, &healthcode.AccessRecord{Time: e.now(), Actor: *actor, Purpose: purpose, CaseRef: caseRef,
+				What: what, Subject: c.Subject}); err != nil {
+				return err
+			}
+		}
+		if len(out) == 0 {
+			return tx.RecordAccess(ctx, &healthcode.AccessRecord{Time: e.now(), Actor: *actor, Purpose: purpose, CaseRef: caseRef, What: what + " (no one)"})
+		}
+		return nil
 	})
 	return out, err
 }

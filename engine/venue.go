@@ -205,7 +205,7 @@ func (e *Engine) ApproveDesignation(ctx context.Context, actor *healthcode.Princ
 		if d.Requester.ID == actor.ID {
 			return healthcode.Errorfd(healthcode.EFORBIDDEN, "designation.self_approval", "a designation must be approved by someone other than its requester")
 		}
-		if d.Requester.Unit != "" && d.Requester.Unit == actor.Unit {
+		if d.Requester.Unit == "" || d.Requester.Unit == actor.Unit {
 			return healthcode.Errorfd(healthcode.EFORBIDDEN, "designation.same_unit", "a designation must be approved by an official of another unit")
 		}
 		if !d.Expires.After(now) {

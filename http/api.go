@@ -321,6 +321,9 @@ type MyCodeJSON struct {
 type codeCache struct {
 	mu sync.Mutex
 	m  map[string]*cachedCode
+	// gen counts drops: an answer computed before a drop is not cached
+	// after it (it may hold the colour the drop was about).
+	gen uint64
 }
 
 type cachedCode struct {
@@ -337,16 +340,18 @@ func (c *codeCache) drop(subjects []string) {
 	for _, s := range subjects {
 		delete(c.m, s)
 	}
+	c.gen++
 	c.mu.Unlock()
 }
 
-func (c *codeCache) clear() { c.mu.Lock(); c.m = map[string]*cachedCode{}; c.mu.Unlock() }
+func (c *codeCache) clear() { c.mu.Lock(); c.m = map[string]*cachedCode{}; c.gen++; c.mu.Unlock() }
 
 // myCodeCached returns the caller's code, from the cache when still fresh.
 func (s *Server) myCodeCached(r *http.Request, subject string) (*cachedCode, error) {
 	now := s.Clock.Now()
 	s.codes.mu.Lock()
 	cc, ok := s.codes.m[subject]
+	gen := s.codes.gen
 	s.codes.mu.Unlock()
 	if ok && now.Before(cc.refresh) {
 		return cc, nil
@@ -380,7 +385,9 @@ func (s *Server) myCodeCached(r *http.Request, subject string) (*cachedCode, err
 		cc.refresh = *v.Decision.LiftsAt
 	}
 	s.codes.mu.Lock()
-	s.codes.m[subject] = cc
+	if s.codes.gen == gen {
+		s.codes.m[subject] = cc
+	}
 	s.codes.mu.Unlock()
 	return cc, nil
 }

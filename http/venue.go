@@ -3,7 +3,6 @@ package http
 import (
 	"context"
 	"net/http"
-	"strconv"
 	"time"
 
 	"healthcode"
@@ -165,9 +164,9 @@ func (s *Server) requestDesignation(w http.ResponseWriter, r *http.Request, p *h
 }
 
 func (s *Server) approveDesignation(w http.ResponseWriter, r *http.Request, p *healthcode.Principal) error {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	id, err := pathID(r)
 	if err != nil {
-		return healthcode.Errorfd(healthcode.EINVALID, "designation.id", "designation id must be an integer")
+		return err
 	}
 	d, err := s.Venues.ApproveDesignation(r.Context(), p, id)
 	if err != nil {

@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"os"
 	"runtime"
 	"sort"
 	"strconv"
@@ -155,12 +156,35 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	return db, nil
 }
 
+// OpenReadOnly opens an existing database for an audit: no migration runs
+// and every connection is query_only, so the audit changes nothing in the
+// file it audits. Update fails.
+func OpenReadOnly(ctx context.Context, path string) (*DB, error) {
+	if _, err := os.Stat(path); err != nil {
+		return nil, healthcode.Errorfd(healthcode.ENOTFOUND, "sqlite.no_file", "no database file %s", path)
+	}
+	pragmas := url.Values{}
+	for _, p := range []string{"busy_timeout(10000)", "query_only(1)", "cache_size(-65536)"} {
+		pragmas.Add("_pragma", p)
+	}
+	r, err := sql.Open("sqlite", "file:"+path+"?"+pragmas.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("sqlite.OpenReadOnly: %w", err)
+	}
+	db := &DB{path: path, read: r}
+	db.readStmts.db = r
+	return db, nil
+}
+
 // Close closes both pools.
 func (db *DB) Close() error {
 	db.writeStmts.close()
 	db.readStmts.close()
 	err1 := db.read.Close()
-	err2 := db.write.Close()
+	var err2 error
+	if db.write != nil {
+		err2 = db.write.Close()
+	}
 	return errors.Join(err1, err2)
 }
 
@@ -208,6 +232,9 @@ func (db *DB) migrate(ctx context.Context) error {
 
 // Update runs fn in one IMMEDIATE transaction on the writer connection.
 func (db *DB) Update(ctx context.Context, fn func(healthcode.Tx) error) error {
+	if db.write == nil {
+		return healthcode.Errorfd(healthcode.EFORBIDDEN, "sqlite.read_only", "the database is open for reading only")
+	}
 	db.writeMu.Lock()
 	defer db.writeMu.Unlock()
 	sqlTx, err := db.write.BeginTx(ctx, nil)

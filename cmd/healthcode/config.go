@@ -25,6 +25,8 @@ type Config struct {
 	LogFormat       string        // "text" or "json"
 	Witnesses       witnessList   // witnesses asked to cosign each checkpoint: URL=KEYFILE, repeated
 	Retention       retention     // how long personal data is kept (--retention KIND=DURATION,…); zero value = healthcode.DefaultRetention
+
+	envErrs []error // malformed HEALTHCODE_* values, reported by finish
 }
 
 func defaultConfig() Config {
@@ -59,6 +61,8 @@ func (c *Config) register(fs *flag.FlagSet) {
 		if v, ok := os.LookupEnv(envName(name)); ok {
 			if d, err := time.ParseDuration(v); err == nil {
 				*p = d
+			} else {
+				c.envErrs = append(c.envErrs, fmt.Errorf("%s=%q: %v", envName(name), v, err))
 			}
 		}
 		fs.DurationVar(p, name, *p, help+" (env "+envName(name)+")")
@@ -79,6 +83,9 @@ func (c *Config) register(fs *flag.FlagSet) {
 
 // finish fills derived defaults and checks the values.
 func (c *Config) finish() error {
+	if len(c.envErrs) > 0 {
+		return c.envErrs[0]
+	}
 	if c.DB == "" {
 		c.DB = filepath.Join(c.DataDir, "healthcode.db")
 	}

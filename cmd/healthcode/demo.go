@@ -57,10 +57,13 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	printDemo(stdout, n, city, tokens, time.Since(start))
 	bg, cancel := context.WithCancel(ctx)
-	defer cancel()
-	go n.background(bg)
-	go n.replayLater(bg, later)
+	done := make(chan struct{}, 2)
+	go func() { n.background(bg); done <- struct{}{} }()
+	go func() { n.replayLater(bg, later); done <- struct{}{} }()
 	<-ctx.Done()
+	cancel()
+	<-done
+	<-done
 	shut, cancelShut := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancelShut()
 	n.server.Close(shut)

@@ -170,6 +170,12 @@ func TestAppeals(t *testing.T) {
 	if st := tn.do(t, "GET", "/api/v1/me/appeals", z, nil, &list); st != 200 || len(list.Appeals) != 1 || list.Appeals[0].Answer == "" {
 		t.Fatalf("Z's appeals: %d %+v", st, list)
 	}
+	// A correction toward green never hides what comes after it.
+	tn.clock.Advance(time.Hour)
+	tn.submit(t, lab, hchttp.EvidenceJSON{Kind: "nucleic_acid_test", IDNumber: idZ, ExternalID: "Z-2", ObservedAt: tn.clock.Now().Add(-time.Minute), Result: "positive"})
+	if c := tn.myCode(t, z); c.Decision.Colour != "red" || c.Decision.RuleID != "positive_test" {
+		t.Fatalf("a positive test after a green override: %+v", c.Decision)
+	}
 
 	// An official's read needs a purpose and is shown to the person.
 	if st := tn.do(t, "GET", "/api/v1/people/"+subjY+"/code", operator, nil, &p); st != 400 || p.Reason != "access.purpose" {
@@ -192,7 +198,7 @@ func TestAppeals(t *testing.T) {
 	if personal, _ := x["personal"].(map[string]any); personal["id_number"] != idZ {
 		t.Errorf("export lacks the person's ID number: %v", x["personal"])
 	}
-	if evs, _ := x["evidence"].([]any); len(evs) != 1 || evs[0].(map[string]any)["deleted_after"] == nil {
+	if evs, _ := x["evidence"].([]any); len(evs) != 2 || evs[0].(map[string]any)["deleted_after"] == nil {
 		t.Errorf("export evidence: %v", x["evidence"])
 	}
 }

@@ -2,11 +2,9 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"io/fs"
 	"net/http"
 	"os"
 	"strings"
@@ -114,10 +112,7 @@ func runLog(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 // against the newest checkpoint, that checkpoint against an earlier one, and
 // every stored decision against its leaf.
 func verifyLogDB(ctx context.Context, path, origin string, verifiers note.Verifiers, earlier *tlog.Checkpoint) (int64, error) {
-	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
-		return 0, fmt.Errorf("no database file %s", path)
-	}
-	db, err := sqlite.Open(ctx, path)
+	db, err := sqlite.OpenReadOnly(ctx, path)
 	if err != nil {
 		return 0, err
 	}

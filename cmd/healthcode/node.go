@@ -153,14 +153,12 @@ func openNode(ctx context.Context, cfg Config, clock healthcode.Clock, logw io.W
 		return nil, fmt.Errorf("witnesses: %w", err)
 	}
 	n.engine = &engine.Engine{
-		Store:  n.db,
-		Log:    &tlog.Log{},
-		Keys:   &healthcode.Keys{Pseudonym: rk.Pseudonym, IDLookup: rk.IDLookup, Wrap: rk.Wrap},
-		Region: cfg.Region,
-		Clock:  clock,
-		LoadRuleSet: func(src []byte) (healthcode.RuleSet, error) {
-			return rules.Load("rule set", src)
-		},
+		Store:       n.db,
+		Log:         &tlog.Log{},
+		Keys:        &healthcode.Keys{Pseudonym: rk.Pseudonym, IDLookup: rk.IDLookup, Wrap: rk.Wrap},
+		Region:      cfg.Region,
+		Clock:       clock,
+		LoadRuleSet: rules.Loader,
 	}
 	if err := n.engine.Open(ctx); err != nil {
 		n.db.Close()
