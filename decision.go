@@ -95,6 +95,9 @@ type CodeView struct {
 	Decision *Decision
 	Evidence []Evidence // the evidence the decision used
 	History  []Decision
+	// Pending are restrictive overrides requested about the person and not
+	// yet approved or refused: the person sees every attempt at once.
+	Pending []Override
 }
 
 // CodeService answers citizens' questions about their codes.

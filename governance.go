@@ -19,7 +19,7 @@ type Override struct {
 	CaseRef  string  // the case it concerns, if any
 	Note     string  // free text for the officials and the person; never decisive
 	Expires  time.Time
-	Status   string // OverridePending or OverrideActive
+	Status   string // OverridePending, OverrideActive or OverrideRefused
 
 	Requester  Principal
 	Approver   *Principal
@@ -32,6 +32,7 @@ type Override struct {
 const (
 	OverridePending = "pending"
 	OverrideActive  = "active"
+	OverrideRefused = "refused"
 )
 
 // OverrideReasons is the closed list of health reasons for an override. No

@@ -89,6 +89,8 @@ type ReadTx interface {
 	// Overrides returns the overrides with the status (all if empty) not
 	// expired at t, newest first.
 	Overrides(ctx context.Context, status string, t time.Time) ([]Override, error)
+	// PendingOverrides returns the pending overrides naming subject.
+	PendingOverrides(ctx context.Context, subject string, t time.Time) ([]Override, error)
 	// ActiveOverrides returns, for each subject with one, the newest active
 	// override not expired at t that names them.
 	ActiveOverrides(ctx context.Context, subjects []string, t time.Time) (map[string]*Override, error)

@@ -26,6 +26,9 @@ func (e *Engine) Code(ctx context.Context, pseudonym string) (*healthcode.CodeVi
 		if v.History, err = tx.Decisions(ctx, pseudonym); err != nil {
 			return err
 		}
+		if v.Pending, err = tx.PendingOverrides(ctx, pseudonym, e.now()); err != nil {
+			return err
+		}
 		all, err := tx.Evidence(ctx, pseudonym)
 		if err != nil {
 			return err

@@ -47,6 +47,13 @@ func (e *Engine) RequestOverride(ctx context.Context, actor *healthcode.Principa
 		if o.Status == healthcode.OverrideActive {
 			return e.applyOverride(ctx, u, &o, now)
 		}
+		// The attempt itself is logged, naming its requester, about each
+		// person it names: visible at once, approved or not.
+		for _, s := range o.Subjects {
+			u.log(&healthcode.LogEntry{Type: healthcode.LogOverride, Time: now, Region: e.Region, Subject: s, Colour: o.Colour,
+				Reason: "requested." + o.Reason, RuleID: fmt.Sprintf("override/%d", o.ID), ActorName: actor.Name + " (" + actor.Unit + ")",
+				ActorRole: actor.Role, Ref: fmt.Sprintf("override/%d requested", o.ID)})
+		}
 		return nil
 	})
 	if err != nil {
@@ -76,6 +83,42 @@ func (e *Engine) ApproveOverride(ctx context.Context, actor *healthcode.Principa
 		o.Approver = actor
 		return nil
 	})
+}
+
+// RefuseOverride is an approver's or auditor's refusal of a pending
+// override, with a reason; it is logged about each person it named.
+func (e *Engine) RefuseOverride(ctx context.Context, actor *healthcode.Principal, id int64, reason string) (*healthcode.Override, error) {
+	if actor == nil || (actor.Role != healthcode.RoleApprover && actor.Role != healthcode.RoleAuditor) {
+		return nil, healthcode.Errorfd(healthcode.EFORBIDDEN, "auth.role", "only an approver or an auditor refuses an override")
+	}
+	if strings.TrimSpace(reason) == "" || len(reason) > 500 || strings.IndexFunc(reason, func(r rune) bool { return r < ' ' || r == 0x7f }) >= 0 {
+		return nil, healthcode.Errorfd(healthcode.EINVALID, "override.refusal", "a refusal needs a reason of at most 500 printable bytes")
+	}
+	now := e.now()
+	var o *healthcode.Override
+	err := e.update(ctx, func(u *unit) error {
+		var err error
+		if o, err = u.tx.Override(ctx, id); err != nil {
+			return err
+		}
+		if o.Status != healthcode.OverridePending {
+			return healthcode.Errorfd(healthcode.ECONFLICT, "override.not_pending", "override %d is %s, not awaiting signatures", id, o.Status)
+		}
+		o.Status = healthcode.OverrideRefused
+		if err := u.tx.UpdateOverride(ctx, o); err != nil {
+			return err
+		}
+		for _, s := range o.Subjects {
+			u.log(&healthcode.LogEntry{Type: healthcode.LogOverride, Time: now, Region: e.Region, Subject: s, Colour: o.Colour,
+				Reason: "refused." + o.Reason, RuleID: fmt.Sprintf("override/%d", o.ID), ActorName: actor.Name + " (" + actor.Unit + ")",
+				ActorRole: actor.Role, Ref: fmt.Sprintf("override/%d refused: %s", o.ID, reason)})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return o, nil
 }
 
 // CoSignOverride is an auditor's co-signature on a bulk override.

@@ -43,6 +43,7 @@ func (s *Server) apiRoutes() []route {
 		{Method: "POST", Path: "/api/v1/overrides/{id}/cosign", Roles: []healthcode.Role{healthcode.RoleAuditor}, h: s.signOverride(func(ctx context.Context, p *healthcode.Principal, id int64) (*healthcode.Override, error) {
 			return s.Governance.CoSignOverride(ctx, p, id)
 		})},
+		{Method: "POST", Path: "/api/v1/overrides/{id}/refuse", Roles: []healthcode.Role{healthcode.RoleApprover, healthcode.RoleAuditor}, h: s.refuseOverride},
 		{Method: "GET", Path: "/api/v1/overrides", Roles: []healthcode.Role{healthcode.RoleOperator, healthcode.RoleApprover, healthcode.RoleAuditor}, h: s.listOverrides},
 		{Method: "POST", Path: "/api/v1/me/appeals", Roles: citizenOnly, Page: true, h: s.fileAppeal},
 		{Method: "GET", Path: "/api/v1/me/appeals", Roles: citizenOnly, Page: true, h: s.listAppeals},
@@ -311,8 +312,11 @@ type MyCodeJSON struct {
 	Decision   DecisionJSON      `json:"decision"`
 	Evidence   []EvidenceOutJSON `json:"evidence"`
 	History    []DecisionJSON    `json:"history"`
-	QR         string            `json:"qr"`
-	QRExpires  time.Time         `json:"qr_expires"`
+	// Pending are restrictive overrides requested about the person, not yet
+	// approved or refused, with who asked and why.
+	Pending   []OverrideJSON `json:"pending_overrides"`
+	QR        string         `json:"qr"`
+	QRExpires time.Time      `json:"qr_expires"`
 }
 
 // codeCache keeps each citizen's answer, with its signed QR, until the
@@ -368,7 +372,13 @@ func (s *Server) myCodeCached(r *http.Request, subject string) (*cachedCode, err
 		return nil, err
 	}
 	out := MyCodeJSON{Subject: v.Person.Pseudonym, MaskedName: v.Person.MaskedName, Region: v.Person.Region,
-		Decision: decisionJSON(v.Decision), Evidence: []EvidenceOutJSON{}, History: []DecisionJSON{}, QR: text, QRExpires: hc.Expires}
+		Decision: decisionJSON(v.Decision), Evidence: []EvidenceOutJSON{}, History: []DecisionJSON{}, Pending: []OverrideJSON{},
+		QR: text, QRExpires: hc.Expires}
+	for i := range v.Pending {
+		o := overrideJSON(&v.Pending[i])
+		o.Subjects = nil // the others named are none of this person's business
+		out.Pending = append(out.Pending, o)
+	}
 	for _, e := range v.Evidence {
 		out.Evidence = append(out.Evidence, EvidenceOutJSON{ID: e.ID, Kind: string(e.Kind), ObservedAt: e.ObservedAt, Result: e.Result,
 			Pooled: e.Pooled, Diagnosis: e.Diagnosis, CaseRef: e.CaseRef, RiskLevel: e.RiskLevel, SubmitterName: e.SubmitterName})

@@ -15,6 +15,7 @@ type GovernanceService interface {
 	RequestOverride(ctx context.Context, actor *healthcode.Principal, o healthcode.Override) (*healthcode.Override, error)
 	ApproveOverride(ctx context.Context, actor *healthcode.Principal, id int64) (*healthcode.Override, error)
 	CoSignOverride(ctx context.Context, actor *healthcode.Principal, id int64) (*healthcode.Override, error)
+	RefuseOverride(ctx context.Context, actor *healthcode.Principal, id int64, reason string) (*healthcode.Override, error)
 	Overrides(ctx context.Context, status string) ([]healthcode.Override, error)
 	FileAppeal(ctx context.Context, actor *healthcode.Principal, kind, note string) (*healthcode.Appeal, error)
 	AnswerAppeal(ctx context.Context, actor *healthcode.Principal, id int64, grant bool, answer string) (*healthcode.Appeal, error)
@@ -104,6 +105,25 @@ func (s *Server) signOverride(sign func(context.Context, *healthcode.Principal, 
 		s.codes.drop(o.Subjects)
 		return writeJSON(w, http.StatusOK, overrideJSON(o))
 	}
+}
+
+func (s *Server) refuseOverride(w http.ResponseWriter, r *http.Request, p *healthcode.Principal) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	var req struct {
+		Reason string `json:"reason"`
+	}
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	o, err := s.Governance.RefuseOverride(r.Context(), p, id, req.Reason)
+	if err != nil {
+		return err
+	}
+	s.codes.drop(o.Subjects)
+	return writeJSON(w, http.StatusOK, overrideJSON(o))
 }
 
 func (s *Server) listOverrides(w http.ResponseWriter, r *http.Request, _ *healthcode.Principal) error {

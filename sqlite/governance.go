@@ -93,6 +93,16 @@ func (tx *Tx) Overrides(ctx context.Context, status string, t time.Time) ([]heal
 	return out, nil
 }
 
+// PendingOverrides implements healthcode.ReadTx.
+func (tx *Tx) PendingOverrides(ctx context.Context, subject string, t time.Time) ([]healthcode.Override, error) {
+	out, err := tx.overrides(ctx, `SELECT `+prefixed("o.", overrideCols)+` FROM overrides o JOIN override_subjects s ON s.override = o.id
+		WHERE s.subject = ? AND o.status = ? AND o.expires > ? ORDER BY o.id DESC`, subject, healthcode.OverridePending, nanos(t))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite.PendingOverrides: %w", err)
+	}
+	return out, nil
+}
+
 // ActiveOverrides implements healthcode.ReadTx.
 func (tx *Tx) ActiveOverrides(ctx context.Context, subjects []string, t time.Time) (map[string]*healthcode.Override, error) {
 	out := map[string]*healthcode.Override{}

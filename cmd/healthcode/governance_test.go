@@ -53,8 +53,8 @@ func TestOverrideNeedsAnotherUnitAndEndsAtExpiry(t *testing.T) {
 	if st := tn.post(t, "/api/v1/overrides", operator, req, &o); st != 202 || o.Status != "pending" {
 		t.Fatalf("request: %d %+v", st, o)
 	}
-	if c := tn.myCode(t, cit); c.Decision.Colour != "green" {
-		t.Fatalf("an unapproved override changed the colour: %+v", c.Decision)
+	if c := tn.myCode(t, cit); c.Decision.Colour != "green" || len(c.Pending) != 1 || !strings.Contains(c.Pending[0].Requester, "操作员 赵敏") {
+		t.Fatalf("an unapproved override changed the colour, or the person does not see the attempt: %+v %+v", c.Decision, c.Pending)
 	}
 	approve := fmt.Sprintf("/api/v1/overrides/%d/approve", o.ID)
 	var p hchttp.Problem
@@ -73,6 +73,17 @@ func TestOverrideNeedsAnotherUnitAndEndsAtExpiry(t *testing.T) {
 	}
 	if !strings.Contains(c.Decision.Text.EN, "epidemiologist") || c.Decision.LiftsAt == nil || !c.Decision.LiftsAt.Equal(expires) {
 		t.Errorf("the override's reason and end are not shown: %+v", c.Decision)
+	}
+
+	// An approver may refuse an attempt, with a reason; it is logged and
+	// leaves the person's view.
+	var refused hchttp.OverrideJSON
+	tn.post(t, "/api/v1/overrides", operator, req, &refused)
+	if st := tn.post(t, fmt.Sprintf("/api/v1/overrides/%d/refuse", refused.ID), approver, map[string]string{"reason": "no household contact on record"}, &refused); st != 200 || refused.Status != "refused" {
+		t.Fatalf("refuse: %d %+v", st, refused)
+	}
+	if c := tn.myCode(t, cit); c.Decision.Colour != "red" || len(c.Pending) != 0 {
+		t.Fatalf("after a refusal: %+v %+v", c.Decision, c.Pending)
 	}
 
 	// A bulk override also needs an auditor.
