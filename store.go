@@ -53,6 +53,10 @@ type ReadTx interface {
 	// DecisionRows returns up to limit stored decisions (of anyone) with a
 	// row ID greater than after, in ID order: what an audit walks.
 	DecisionRows(ctx context.Context, after int64, limit int) ([]Decision, error)
+	// StaleCurrentCodes returns up to limit people whose current code does
+	// not match their latest decision (another row, another colour, none):
+	// what an audit of the store against its own history looks for.
+	StaleCurrentCodes(ctx context.Context, limit int) ([]string, error)
 	// DueForReview returns up to limit pseudonyms whose decision must be
 	// reviewed at or before t, earliest first.
 	DueForReview(ctx context.Context, t time.Time, limit int) ([]string, error)

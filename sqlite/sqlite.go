@@ -743,6 +743,20 @@ func (tx *Tx) DecisionRows(ctx context.Context, after int64, limit int) ([]healt
 	return out, rows.Err()
 }
 
+// StaleCurrentCodes implements healthcode.ReadTx.
+func (tx *Tx) StaleCurrentCodes(ctx context.Context, limit int) ([]string, error) {
+	out, err := tx.queryStrings(ctx, `SELECT c.subject FROM current_codes c LEFT JOIN decisions d ON d.id = c.decision_id
+		WHERE d.id IS NULL OR d.subject != c.subject OR d.colour != c.colour
+		   OR d.id != (SELECT max(id) FROM decisions WHERE subject = c.subject)
+		UNION
+		SELECT DISTINCT subject FROM decisions WHERE subject NOT IN (SELECT subject FROM current_codes)
+		LIMIT ?`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite.StaleCurrentCodes: %w", err)
+	}
+	return out, nil
+}
+
 // SetReviewAt implements healthcode.Tx.
 func (tx *Tx) SetReviewAt(ctx context.Context, subject string, t time.Time) error {
 	var err error

@@ -12,8 +12,10 @@ const auditPage = 1000
 
 // AuditDecisions checks invariant 1 against a store: every stored decision
 // must be explained by the log leaf it names — same type, subject, colour,
-// reason, rule, rule set and evidence. It returns ETAMPERED with detail
-// "tlog.unexplained" naming the first row that is not, or nil. A decision
+// reason, rule, rule set and evidence — and the colour each person holds now
+// must be their latest decision's. It returns ETAMPERED with detail
+// "tlog.unexplained" naming the first row that is not, or
+// "tlog.current_mismatch" naming the person, or nil. A decision
 // whose subject opening was deleted (retention, sunset) is checked on
 // everything but the subject.
 func AuditDecisions(ctx context.Context, s healthcode.Store) error {
@@ -32,11 +34,26 @@ func AuditDecisions(ctx context.Context, s healthcode.Store) error {
 			}
 			return nil
 		})
-		if err != nil || len(rows) < auditPage {
+		if err != nil {
 			return err
+		}
+		if len(rows) < auditPage {
+			break
 		}
 		after = rows[len(rows)-1].ID
 	}
+	// The colour each person holds now must be their latest decision's.
+	return s.View(ctx, func(tx healthcode.ReadTx) error {
+		stale, err := tx.StaleCurrentCodes(ctx, 1)
+		if err != nil {
+			return err
+		}
+		if len(stale) > 0 {
+			return healthcode.Errorfd(healthcode.ETAMPERED, "tlog.current_mismatch",
+				"the current code of %s is not their latest logged decision", stale[0])
+		}
+		return nil
+	})
 }
 
 func unexplained(d *healthcode.Decision, format string, args ...any) error {

@@ -88,6 +88,19 @@ func TestLogVerifyFindsAnEditedDecisionRow(t *testing.T) {
 	}
 }
 
+func TestLogVerifyFindsAnEditedCurrentColour(t *testing.T) {
+	tn, _, _ := loggedNode(t)
+	key := filepath.Join(tn.dir, "log-signing.pub")
+	// The table the metrics and the codes read: turn every red green.
+	if err := tn.db.Exec(context.Background(), `UPDATE current_codes SET colour = 1`); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errs := runCmd(t, "log", "verify", "--key", key, tn.cfg.DB)
+	if code != exitError || !strings.Contains(errs, "current code") {
+		t.Fatalf("log verify after editing current colours: exit %d:\n%s", code, errs)
+	}
+}
+
 func TestRestoredBackupIsAFork(t *testing.T) {
 	tn, _, _ := loggedNode(t)
 	ctx := context.Background()
