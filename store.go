@@ -174,6 +174,9 @@ type Tx interface {
 	// ApproveDesignation records the approval of a pending designation.
 	// Returns ECONFLICT if it is not pending.
 	ApproveDesignation(ctx context.Context, id int64, approver *Principal, at time.Time, logIndex int64) error
+	// RefuseDesignation records the refusal of a pending designation.
+	// Returns ECONFLICT if it is not pending.
+	RefuseDesignation(ctx context.Context, id int64, by *Principal, at time.Time) error
 	// RecordAccess stores a read of personal data and sets its ID.
 	RecordAccess(ctx context.Context, r *AccessRecord) error
 	// CreateOverride stores a requested override and sets its ID.

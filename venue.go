@@ -182,7 +182,7 @@ type RiskDesignation struct {
 	From       time.Time // the window of presence that counts
 	Until      time.Time
 	Expires    time.Time // when the designation itself lapses
-	Status     string    // DesignationPending, DesignationApproved, DesignationRefused
+	Status     string    // DesignationPending, DesignationApproved or DesignationRefused
 	Requester  Principal
 	Approver   *Principal
 	CreatedAt  time.Time
@@ -194,6 +194,7 @@ type RiskDesignation struct {
 const (
 	DesignationPending  = "pending"
 	DesignationApproved = "approved"
+	DesignationRefused  = "refused"
 )
 
 // DesignationReasons is the closed list of epidemiological reasons for a

@@ -143,7 +143,8 @@ func (e *Engine) RequestDesignation(ctx context.Context, actor *healthcode.Princ
 		return nil, healthcode.Errorfd(healthcode.EINVALID, "designation.window", "the window of presence must have ended (it ends in the future)")
 	}
 	d.Status, d.Requester, d.CreatedAt, d.Approver, d.LogIndex = healthcode.DesignationPending, *actor, now, nil, -1
-	err := e.Store.Update(ctx, func(tx healthcode.Tx) error {
+	err := e.update(ctx, func(u *unit) error {
+		tx := u.tx
 		if d.Venue != "" {
 			if _, err := tx.Venue(ctx, d.Venue); err != nil {
 				return err
@@ -161,12 +162,55 @@ func (e *Engine) RequestDesignation(ctx context.Context, actor *healthcode.Princ
 					"evidence %d is not a confirmed case or a positive lab result", id)
 			}
 		}
-		return tx.CreateDesignation(ctx, &d)
+		if err := tx.CreateDesignation(ctx, &d); err != nil {
+			return err
+		}
+		// The attempt is logged at once, naming its requester.
+		u.log(&healthcode.LogEntry{Type: healthcode.LogDesignation, Time: now, Region: e.Region, Reason: "requested." + d.Reason,
+			ActorName: actor.Name + " (" + actor.Unit + ")", ActorRole: actor.Role, Ref: fmt.Sprintf("designation/%d requested %s", d.ID, designationTarget(&d))})
+		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
 	return &d, nil
+}
+
+func designationTarget(d *healthcode.RiskDesignation) string {
+	if d.Venue != "" {
+		return d.Venue + " " + d.Level
+	}
+	return "area/" + d.Area + " " + d.Level
+}
+
+// RefuseDesignation is an approver's refusal of a requested designation,
+// with a reason; logged.
+func (e *Engine) RefuseDesignation(ctx context.Context, actor *healthcode.Principal, id int64, reason string) (*healthcode.RiskDesignation, error) {
+	if actor == nil || actor.Role != healthcode.RoleApprover {
+		return nil, healthcode.Errorfd(healthcode.EFORBIDDEN, "auth.role", "only an approver refuses a risk designation")
+	}
+	if strings.TrimSpace(reason) == "" || len(reason) > 500 || strings.IndexFunc(reason, func(r rune) bool { return r < ' ' || r == 0x7f }) >= 0 {
+		return nil, healthcode.Errorfd(healthcode.EINVALID, "designation.refusal", "a refusal needs a reason of at most 500 printable bytes")
+	}
+	now := e.now()
+	var d *healthcode.RiskDesignation
+	err := e.update(ctx, func(u *unit) error {
+		var err error
+		if d, err = u.tx.Designation(ctx, id); err != nil {
+			return err
+		}
+		if err := u.tx.RefuseDesignation(ctx, id, actor, now); err != nil {
+			return err
+		}
+		d.Status, d.Approver, d.ApprovedAt = healthcode.DesignationRefused, actor, now
+		u.log(&healthcode.LogEntry{Type: healthcode.LogDesignation, Time: now, Region: e.Region, Reason: "refused." + d.Reason,
+			ActorName: actor.Name + " (" + actor.Unit + ")", ActorRole: actor.Role, Ref: fmt.Sprintf("designation/%d refused: %s", id, reason)})
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return d, nil
 }
 
 // confirmsCase reports whether a piece of evidence can ground a risk

@@ -206,7 +206,7 @@ func (f *fixture) sampleRequest(t *testing.T, rt route, role healthcode.Role) (p
 	case "POST /api/v1/overrides":
 		return path, "application/json", mustJSON(t, OverrideJSON{Subjects: []string{f.other.Pseudonym}, Colour: "green",
 			Reason: "data_entry_correction", Expires: t0.Add(24 * time.Hour)})
-	case "POST /api/v1/overrides/{id}/refuse":
+	case "POST /api/v1/designations/{id}/refuse", "POST /api/v1/overrides/{id}/refuse":
 		return path, "application/json", []byte(`{"reason":"matrix"}`)
 	case "POST /api/v1/me/appeals":
 		return path, "application/json", []byte(`{"kind":"colour","note":"matrix"}`)

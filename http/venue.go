@@ -17,6 +17,7 @@ type VenueService interface {
 	CheckIn(ctx context.Context, actor *healthcode.Principal, text string) (*healthcode.CheckIn, *healthcode.Venue, error)
 	RequestDesignation(ctx context.Context, actor *healthcode.Principal, d healthcode.RiskDesignation) (*healthcode.RiskDesignation, error)
 	ApproveDesignation(ctx context.Context, actor *healthcode.Principal, id int64) (*healthcode.RiskDesignation, error)
+	RefuseDesignation(ctx context.Context, actor *healthcode.Principal, id int64, reason string) (*healthcode.RiskDesignation, error)
 	Designations(ctx context.Context) ([]healthcode.RiskDesignation, error)
 	TraceVenue(ctx context.Context, actor *healthcode.Principal, venue string, from, to time.Time, purpose, caseRef string) ([]healthcode.CheckIn, error)
 	TraceCase(ctx context.Context, actor *healthcode.Principal, caseRef, purpose string) ([]healthcode.CheckIn, error)
@@ -173,6 +174,24 @@ func (s *Server) approveDesignation(w http.ResponseWriter, r *http.Request, p *h
 		return err
 	}
 	s.codes.clear()
+	return writeJSON(w, http.StatusOK, designationJSON(d))
+}
+
+func (s *Server) refuseDesignation(w http.ResponseWriter, r *http.Request, p *healthcode.Principal) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	var req struct {
+		Reason string `json:"reason"`
+	}
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	d, err := s.Venues.RefuseDesignation(r.Context(), p, id, req.Reason)
+	if err != nil {
+		return err
+	}
 	return writeJSON(w, http.StatusOK, designationJSON(d))
 }
 

@@ -285,6 +285,20 @@ func (tx *Tx) ApproveDesignation(ctx context.Context, id int64, a *healthcode.Pr
 	return nil
 }
 
+// RefuseDesignation implements healthcode.Tx.
+func (tx *Tx) RefuseDesignation(ctx context.Context, id int64, by *healthcode.Principal, at time.Time) error {
+	res, err := tx.exec(ctx, `UPDATE designations SET status = ?, approver_id = ?, approver_name = ?, approver_role = ?, approver_unit = ?,
+		approved_at = ? WHERE id = ? AND status = ?`, healthcode.DesignationRefused, by.ID, by.Name, by.Role, by.Unit,
+		nanos(at), id, healthcode.DesignationPending)
+	if err != nil {
+		return fmt.Errorf("sqlite.RefuseDesignation: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return healthcode.Errorfd(healthcode.ECONFLICT, "designation.not_pending", "designation %d is not awaiting approval", id)
+	}
+	return nil
+}
+
 // RecordAccess implements healthcode.Tx.
 func (tx *Tx) RecordAccess(ctx context.Context, r *healthcode.AccessRecord) error {
 	res, err := tx.exec(ctx, `INSERT INTO access_records (at, actor_id, actor_name, actor_role, actor_unit, purpose, case_ref, what, subject)

@@ -116,6 +116,16 @@ func TestVenueCodesProvePresence(t *testing.T) {
 		}
 	}
 	var d hchttp.DesignationJSON
+	// A request an approver refuses: logged, and nothing changes.
+	if st := tn.post(t, "/api/v1/designations", epi, window, &d); st != 201 || d.Status != "pending" {
+		t.Fatalf("request designation: %d %+v", st, d)
+	}
+	if st := tn.post(t, fmt.Sprintf("/api/v1/designations/%d/refuse", d.ID), approver, map[string]string{"reason": "the case was never at this venue"}, &d); st != 200 || d.Status != "refused" {
+		t.Fatalf("refusal: %d %+v", st, d)
+	}
+	if st := tn.post(t, fmt.Sprintf("/api/v1/designations/%d/approve", d.ID), approver, nil, &p); st != 409 {
+		t.Fatalf("approving a refused designation: %d", st)
+	}
 	if st := tn.post(t, "/api/v1/designations", epi, window, &d); st != 201 || d.Status != "pending" {
 		t.Fatalf("request designation: %d %+v", st, d)
 	}
