@@ -301,12 +301,13 @@ func (e *Engine) FileAppeal(ctx context.Context, actor *healthcode.Principal, ki
 	return a, nil
 }
 
-// AnswerAppeal is an operator's answer. Granting a colour appeal corrects
-// the colour toward green (an override on the operator's word, logged);
-// denying it needs a reason the person reads.
+// AnswerAppeal is an operator's answer — or, once the appeal has escalated
+// past its deadline, oversight's (an auditor's). Granting a colour appeal
+// corrects the colour toward green (an override on the official's word,
+// logged); denying it needs a reason the person reads.
 func (e *Engine) AnswerAppeal(ctx context.Context, actor *healthcode.Principal, id int64, grant bool, answer string) (*healthcode.Appeal, error) {
-	if actor == nil || actor.Role != healthcode.RoleOperator {
-		return nil, healthcode.Errorfd(healthcode.EFORBIDDEN, "auth.role", "only an operator answers an appeal")
+	if actor == nil || (actor.Role != healthcode.RoleOperator && actor.Role != healthcode.RoleAuditor) {
+		return nil, healthcode.Errorfd(healthcode.EFORBIDDEN, "auth.role", "only an operator, or oversight once it escalated, answers an appeal")
 	}
 	if strings.TrimSpace(answer) == "" || len(answer) > 4000 {
 		return nil, healthcode.Errorfd(healthcode.EINVALID, "appeal.answer", "an answer needs a reason the person can read (at most 4000 bytes)")
@@ -320,6 +321,9 @@ func (e *Engine) AnswerAppeal(ctx context.Context, actor *healthcode.Principal, 
 		}
 		if a.Status != healthcode.AppealOpen && a.Status != healthcode.AppealEscalated {
 			return healthcode.Errorfd(healthcode.ECONFLICT, "appeal.answered", "appeal %d is already %s", id, a.Status)
+		}
+		if actor.Role == healthcode.RoleAuditor && a.Status != healthcode.AppealEscalated {
+			return healthcode.Errorfd(healthcode.EFORBIDDEN, "appeal.not_escalated", "oversight answers an appeal only once it has escalated")
 		}
 		a.Status, a.Answer, a.AnsweredBy, a.AnsweredAt = healthcode.AppealDenied, answer, fmt.Sprintf("%s (%s, %s)", actor.Name, actor.Role, actor.Unit), now
 		if grant {

@@ -48,7 +48,7 @@ func (s *Server) apiRoutes() []route {
 		{Method: "POST", Path: "/api/v1/me/appeals", Roles: citizenOnly, Page: true, h: s.fileAppeal},
 		{Method: "GET", Path: "/api/v1/me/appeals", Roles: citizenOnly, Page: true, h: s.listAppeals},
 		{Method: "GET", Path: "/api/v1/appeals", Roles: []healthcode.Role{healthcode.RoleOperator, healthcode.RoleAuditor}, h: s.listAppeals},
-		{Method: "POST", Path: "/api/v1/appeals/{id}/answer", Roles: []healthcode.Role{healthcode.RoleOperator}, h: s.answerAppeal},
+		{Method: "POST", Path: "/api/v1/appeals/{id}/answer", Roles: []healthcode.Role{healthcode.RoleOperator, healthcode.RoleAuditor}, h: s.answerAppeal},
 		{Method: "GET", Path: "/api/v1/people/{subject}/code", Roles: []healthcode.Role{healthcode.RoleOperator, healthcode.RoleEpidemiologist, healthcode.RoleAuditor}, h: s.personCode},
 		{Method: "GET", Path: "/api/v1/me/export", Roles: citizenOnly, Page: true, h: s.export},
 		{Method: "POST", Path: "/api/v1/evidence", Roles: officials, h: s.submitEvidence},

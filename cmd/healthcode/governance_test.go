@@ -157,6 +157,10 @@ func TestAppeals(t *testing.T) {
 	if st := tn.post(t, "/api/v1/me/appeals", z, map[string]string{"kind": "other"}, &p); st != 400 {
 		t.Fatalf("appeal of an unknown kind: %d", st)
 	}
+	// Oversight does not answer an appeal an operator still owns.
+	if st := tn.post(t, fmt.Sprintf("/api/v1/appeals/%d/answer", a.ID), auditor, map[string]any{"grant": false, "answer": "x"}, &p); st != 403 || p.Reason != "appeal.not_escalated" {
+		t.Fatalf("an auditor answering an open appeal: %d %+v", st, p)
+	}
 	// Nobody answers; past the deadline it escalates to oversight.
 	tn.clock.Advance(healthcode.AppealDeadline + time.Hour)
 	if n, err := tn.engine.EscalateAppeals(ctx); err != nil || n != 1 {
