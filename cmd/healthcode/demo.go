@@ -33,6 +33,11 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return fail(stderr, "demo", err)
 	}
 	start := time.Now()
+	unlock, err := lockData(cfg.DataDir)
+	if err != nil {
+		return fail(stderr, "demo", err)
+	}
+	defer unlock()
 	for _, suffix := range []string{"", "-wal", "-shm"} {
 		if err := os.Remove(cfg.DB + suffix); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return fail(stderr, "demo", err)

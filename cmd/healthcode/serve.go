@@ -24,6 +24,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if err := cfg.finish(); err != nil {
 		return fail(stderr, "serve", err)
 	}
+	unlock, err := lockData(cfg.DataDir)
+	if err != nil {
+		return fail(stderr, "serve", err)
+	}
+	defer unlock()
 	n, err := openNode(ctx, cfg, healthcode.SystemClock{}, stderr)
 	if err != nil {
 		return fail(stderr, "serve", err)

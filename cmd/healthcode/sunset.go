@@ -226,6 +226,11 @@ func runPurge(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if err := errors.Join(cfg.finish(), ret.Err()); err != nil {
 		return fail(stderr, "purge", err)
 	}
+	unlock, err := lockData(cfg.DataDir)
+	if err != nil {
+		return fail(stderr, "purge", err)
+	}
+	defer unlock()
 	n, err := openNode(ctx, cfg, healthcode.SystemClock{}, stderr)
 	if err != nil {
 		return fail(stderr, "purge", err)
@@ -297,6 +302,12 @@ func runSunset(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	if err := cfg.finish(); err != nil {
 		return fail(stderr, "sunset", err)
 	}
+	// A live node keeps keys and cached codes in memory: it must be stopped.
+	unlock, err := lockData(cfg.DataDir)
+	if err != nil {
+		return fail(stderr, "sunset", err)
+	}
+	defer unlock()
 	if _, err := os.Stat(cfg.DB); errors.Is(err, fs.ErrNotExist) {
 		return fail(stderr, "sunset", fmt.Errorf("no database file %s", cfg.DB))
 	}
