@@ -1,0 +1,157 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"healthcode"
+	hchttp "healthcode/http"
+	"healthcode/tlog"
+)
+
+// TestZhengzhouDepositorsCannotBeRedCoded replays the 2022 abuse against
+// this platform: officials try to red-code a list of bank depositors who
+// are not sick. Every path is refused, or stays a visible, named, pending
+// attempt that the depositor sees; lawful work in the same city goes on.
+func TestZhengzhouDepositorsCannotBeRedCoded(t *testing.T) {
+	tn := startNode(t, 1000)
+	// The officials of one bureau, acting together.
+	operator := tn.token(t, healthcode.Principal{ID: "op-zz", Name: "操作员 甲", Role: healthcode.RoleOperator, Unit: "某局"})
+	approverSameBureau := tn.token(t, healthcode.Principal{ID: "ap-zz", Name: "审批人 乙", Role: healthcode.RoleApprover, Unit: "某局"})
+	epi := tn.token(t, healthcode.Principal{ID: "epi-zz", Name: "流调员 丙", Role: healthcode.RoleEpidemiologist, Unit: "某局"})
+	owner := tn.token(t, healthcode.Principal{ID: "bank-owner", Name: "村镇银行", Role: healthcode.RoleVenue})
+	venueOperator := tn.token(t, healthcode.Principal{ID: "op-2", Name: "操作员 丁", Role: healthcode.RoleOperator, Unit: "市大数据局"})
+	clinic := tn.token(t, healthcode.Principal{ID: "clinic-1", Name: "郑大一附院", Role: healthcode.RoleClinic})
+	lab := tn.token(t, healthcode.Principal{ID: "lab-1", Name: "检测所", Role: healthcode.RoleLab})
+
+	var depositors []string // pseudonyms
+	var tokens []string
+	for i := 0; i < 25; i++ {
+		s, _, tok := tn.citizen(t, 200+i)
+		depositors, tokens = append(depositors, s), append(tokens, tok)
+	}
+	allGreen := func(when string) {
+		t.Helper()
+		for i, tok := range tokens {
+			if c := tn.myCode(t, tok); c.Decision.Colour != "green" {
+				t.Fatalf("%s: depositor %d is %s (%s)", when, i, c.Decision.Colour, c.Decision.Reason)
+			}
+		}
+	}
+	var p hchttp.Problem
+
+	// 1. Directly: a manual red code with a free-text reason, or no case.
+	for _, o := range []hchttp.OverrideJSON{
+		{Subjects: depositors, Colour: "red", Reason: "maintaining stability", Expires: t0.Add(7 * 24 * time.Hour)},
+		{Subjects: depositors, Colour: "red", Reason: "epidemiologist_judgement", Case: "none", Expires: t0.Add(7 * 24 * time.Hour)},
+	} {
+		if st := tn.post(t, "/api/v1/overrides", operator, o, &p); st != 400 {
+			t.Fatalf("override %q: %d %+v, want 400", o.Reason, st, p)
+		}
+	}
+	// With a real case from elsewhere in the city as a pretext, it is only
+	// a request: logged, shown to each depositor at once with the
+	// requester's name, and the bureau cannot approve its own request.
+	_, patient, _ := tn.citizen(t, 10)
+	dx := tn.submit(t, clinic, hchttp.EvidenceJSON{Kind: "diagnosis", IDNumber: patient, ExternalID: "DX-ZZ", ObservedAt: t0.Add(-time.Hour),
+		Diagnosis: "confirmed", CaseRef: "410100-C100"})
+	var o hchttp.OverrideJSON
+	if st := tn.post(t, "/api/v1/overrides", operator, hchttp.OverrideJSON{Subjects: depositors, Colour: "red", Reason: "epidemiologist_judgement",
+		Basis: []int64{dx.EvidenceID}, Case: "410100-C100", Expires: t0.Add(7 * 24 * time.Hour)}, &o); st != 202 {
+		t.Fatalf("pretext override: %d", st)
+	}
+	if c := tn.myCode(t, tokens[0]); len(c.Pending) != 1 || !strings.Contains(c.Pending[0].Requester, "操作员 甲") {
+		t.Fatalf("the depositor does not see the attempt: %+v", c.Pending)
+	}
+	if st := tn.post(t, fmt.Sprintf("/api/v1/overrides/%d/approve", o.ID), approverSameBureau, nil, &p); st != 403 || p.Reason != "override.same_unit" {
+		t.Fatalf("approval by the same bureau: %d %+v", st, p)
+	}
+	allGreen("after the override attempt")
+
+	// 2. Through contacts of an invented case, or a risk designation with
+	// no case.
+	for i := range depositors[:3] {
+		_, id, _ := tn.citizen(t, 200+i)
+		if st := tn.post(t, "/api/v1/evidence", epi, hchttp.EvidenceJSON{Kind: "close_contact", IDNumber: id, ExternalID: fmt.Sprintf("ZZ-CC-%d", i),
+			ObservedAt: t0.Add(-time.Hour), CaseRef: "depositors-2022"}, &p); st != 400 || p.Reason != "evidence.unknown_case" {
+			t.Fatalf("contact of an invented case: %d %+v", st, p)
+		}
+	}
+	var v hchttp.VenueJSON
+	tn.post(t, "/api/v1/venues", owner, hchttp.VenueJSON{Name: "郑州市区某银行网点", Address: "金水路", Region: "410105", Category: "office"}, &v)
+	tn.post(t, "/api/v1/venues/"+v.ID+"/status", venueOperator, map[string]string{"status": "active"}, nil)
+	if st := tn.post(t, "/api/v1/designations", epi, hchttp.DesignationJSON{Venue: v.ID, Level: "high", Reason: "case_visited",
+		From: t0.Add(-2 * time.Hour), Until: t0, Expires: t0.Add(24 * time.Hour)}, &p); st != 400 || p.Reason != "designation.no_case" {
+		t.Fatalf("designation with no case: %d %+v", st, p)
+	}
+
+	// 3. Through a photo of the venue code sent to depositors who were
+	// never there: their scans are unverified, and even a designation of
+	// that venue resting on a real case leaves them green.
+	var codes hchttp.VenueCodeJSON
+	tn.do(t, "GET", "/api/v1/venues/"+v.ID+"/code", owner, nil, &codes)
+	tn.clock.Advance(10 * time.Minute)
+	for i, tok := range tokens {
+		var ci hchttp.CheckInJSON
+		if st := tn.post(t, "/api/v1/checkins", tok, map[string]string{"code": codes.Live}, &ci); st != 201 || ci.Verified {
+			t.Fatalf("depositor %d scanning a forwarded photo: %d verified=%v", i, st, ci.Verified)
+		}
+	}
+	var d hchttp.DesignationJSON
+	if st := tn.post(t, "/api/v1/designations", epi, hchttp.DesignationJSON{Venue: v.ID, Level: "high", Reason: "case_visited",
+		Cases: []int64{dx.EvidenceID}, From: t0.Add(-time.Hour), Until: tn.clock.Now(), Expires: t0.Add(24 * time.Hour)}, &d); st != 201 {
+		t.Fatalf("designation: %d", st)
+	}
+	if st := tn.post(t, fmt.Sprintf("/api/v1/designations/%d/approve", d.ID), approverSameBureau, nil, &p); st != 403 || p.Reason != "designation.same_unit" {
+		t.Fatalf("designation approved within the bureau: %d %+v", st, p)
+	}
+	otherUnit := tn.token(t, healthcode.Principal{ID: "ap-2", Name: "审批人 戊", Role: healthcode.RoleApprover, Unit: "市卫健委"})
+	if st := tn.post(t, fmt.Sprintf("/api/v1/designations/%d/approve", d.ID), otherUnit, nil, &d); st != 200 {
+		t.Fatalf("designation approved by another unit: %d", st)
+	}
+	allGreen("after a designation of the venue in the forwarded photo")
+
+	// Lawful work goes on: a positive test still turns its person red.
+	_, sick, sickTok := tn.citizen(t, 500)
+	tn.submit(t, lab, hchttp.EvidenceJSON{Kind: "nucleic_acid_test", IDNumber: sick, ExternalID: "ZZ-T1", ObservedAt: tn.clock.Now().Add(-time.Hour), Result: "positive"})
+	if c := tn.myCode(t, sickTok); c.Decision.Colour != "red" {
+		t.Fatalf("a real positive test: %+v", c.Decision)
+	}
+	// And every attempt is in the log, naming the officials: one override
+	// request entry per depositor, and the designation requests.
+	named := map[string]int{}
+	err := tn.db.View(t.Context(), func(tx healthcode.ReadTx) error {
+		size, err := tx.LogSize(t.Context())
+		if err != nil {
+			return err
+		}
+		for i := int64(0); i < size; i++ {
+			b, err := tx.LogLeaf(t.Context(), i)
+			if err != nil {
+				return err
+			}
+			l, err := tlog.DecodeLeaf(b)
+			if err != nil {
+				return err
+			}
+			if strings.HasPrefix(l.Entry.Reason, "requested.") {
+				named[string(l.Entry.Type)+" by "+l.Entry.ActorName]++
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if named["override by 操作员 甲 (某局)"] != len(depositors) || named["designation by 流调员 丙 (某局)"] != 1 {
+		t.Errorf("attempts in the log: %v", named)
+	}
+	if _, err := tn.log.Publish(t.Context(), tn.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, errs := runCmd(t, "log", "verify", "--key", tn.dir+"/log-signing.pub", tn.cfg.DB); code != 0 {
+		t.Fatalf("log verify: %d %s%s", code, out, errs)
+	}
+}
