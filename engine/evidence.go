@@ -213,15 +213,6 @@ func (e *Engine) reevaluateAll(ctx context.Context, u *unit, rs healthcode.RuleS
 	return out, nil
 }
 
-// reevaluate is reevaluateAll for one person.
-func (e *Engine) reevaluate(ctx context.Context, u *unit, rs healthcode.RuleSet, subject string, now time.Time) (*healthcode.Decision, error) {
-	ds, err := e.reevaluateAll(ctx, u, rs, []string{subject}, now)
-	if err != nil {
-		return nil, err
-	}
-	return ds[subject], nil
-}
-
 // decide applies rs to a person's evidence — or, while an approved override
 // names them, takes the override's colour — and, if the result differs from
 // the decision cur the person holds, stores and logs the new decision. It

@@ -1027,7 +1027,6 @@ func newConsoleWorld(t *testing.T, f *fixture) *consoleWorld {
 	ctx := context.Background()
 	w := &consoleWorld{positive: positiveTest(t, f, "CW-1"), venue: pageVenue(t, f, "老王面馆", true)}
 	operator := principal(t, f, f.tokens[healthcode.RoleOperator])
-	now := f.clock.Now()
 
 	// The other person appeals, and nobody answers for a day: escalated.
 	other := pageToken(t, f, &healthcode.Principal{Name: "李四", Role: healthcode.RoleCitizen, Subject: f.other.Pseudonym})
@@ -1039,7 +1038,7 @@ func newConsoleWorld(t *testing.T, f *fixture) *consoleWorld {
 	if n, err := f.engine.EscalateAppeals(ctx); err != nil || n != 1 {
 		t.Fatalf("escalating: %d, %v", n, err)
 	}
-	now = f.clock.Now()
+	now := f.clock.Now()
 	if w.open, err = f.engine.FileAppeal(ctx, principal(t, f, f.tokens[healthcode.RoleCitizen]), healthcode.AppealCorrection, "名字写错了"); err != nil {
 		t.Fatal(err)
 	}

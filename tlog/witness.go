@@ -435,13 +435,12 @@ func (w *WitnessServer) AddCheckpoint(oldSize int64, proof tlog.TreeProof, check
 
 // ownSignature returns the witness's signature line of a note it signed.
 func (w *WitnessServer) ownSignature(cosigned []byte) ([]byte, error) {
-	n, err := note.Open(cosigned, note.VerifierList())
+	_, err := note.Open(cosigned, note.VerifierList())
 	var unverified *note.UnverifiedNoteError
 	if !errors.As(err, &unverified) {
 		return nil, fmt.Errorf("tlog.WitnessServer: reopening the cosigned note: %v", err)
 	}
-	n = unverified.Note
-	for _, s := range n.UnverifiedSigs {
+	for _, s := range unverified.Note.UnverifiedSigs {
 		if s.Name == w.signer.Name() && s.Hash == w.signer.KeyHash() {
 			return []byte("— " + s.Name + " " + s.Base64 + "\n"), nil
 		}

@@ -409,7 +409,7 @@ func TestRequestCosignature(t *testing.T) {
 			w.WriteHeader(409)
 			io.WriteString(w, "-1\n")
 		},
-		func(w http.ResponseWriter, r *http.Request) { http.Error(w, "busy", 503) },
+		func(w http.ResponseWriter, r *http.Request) { http.Error(w, "busy", http.StatusServiceUnavailable) },
 	} {
 		srv := httptest.NewServer(h)
 		_, err = RequestCosignature(ctx, srv.URL, 0, nil, cp12)

@@ -172,10 +172,7 @@ func (n *node) populate(ctx context.Context, city *sim.City, now time.Time, prog
 	}
 	sort.Strings(ids)
 	seen := map[healthcode.Colour]bool{}
-	want := []string{city.Person(0).IDNumber}
-	for _, idn := range ids {
-		want = append(want, idn)
-	}
+	want := append([]string{city.Person(0).IDNumber}, ids...)
 	for i, idn := range want {
 		var p *healthcode.Person
 		err := n.db.View(ctx, func(tx healthcode.ReadTx) error {
