@@ -171,6 +171,7 @@ var messages = map[string]msg{
 	"why.no_lift":       {"绿码，无需解除。", "Nothing to lift: the code is green."},
 	"why.evidence":      {"所依据的记录", "Records it rests on"},
 	"why.evidence.none": {"没有记录：按规则默认为绿码。", "No records: green by default under the rules."},
+	"why.evidence.case": {"依据的是相关病例的记录（不属于您本人，故不在此列出）。", "It rests on the records of the case concerned, which are not yours and so are not listed here."},
 	"evidence.by":       {"提交方", "submitted by"},
 	"evidence.case":     {"关联病例", "case"},
 	"evidence.dose":     {"第 %d 剂", "dose %d"},
