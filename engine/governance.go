@@ -376,16 +376,37 @@ func (e *Engine) EscalateAppeals(ctx context.Context) (int, error) {
 	return n, err
 }
 
-// Appeals lists appeals: a person's own (subject), or all with a status for
-// officials.
-func (e *Engine) Appeals(ctx context.Context, subject, status string) ([]healthcode.Appeal, error) {
+// Appeals lists appeals: a citizen's own; every appeal (with the status, if
+// given) for operators and oversight.
+func (e *Engine) Appeals(ctx context.Context, actor *healthcode.Principal, status string) ([]healthcode.Appeal, error) {
+	subject, err := e.readerOf(actor, healthcode.RoleOperator, healthcode.RoleAuditor)
+	if err != nil {
+		return nil, err
+	}
 	var out []healthcode.Appeal
-	err := e.Store.View(ctx, func(tx healthcode.ReadTx) error {
+	err = e.Store.View(ctx, func(tx healthcode.ReadTx) error {
 		var err error
 		out, err = tx.Appeals(ctx, subject, status)
 		return err
 	})
 	return out, err
+}
+
+// readerOf says whose records actor may list: a citizen only their own
+// (the subject returned), the officials named all ("").
+func (e *Engine) readerOf(actor *healthcode.Principal, officials ...healthcode.Role) (string, error) {
+	if actor == nil {
+		return "", healthcode.Errorfd(healthcode.EFORBIDDEN, "auth.role", "no caller")
+	}
+	if actor.Role == healthcode.RoleCitizen && actor.Subject != "" {
+		return actor.Subject, nil
+	}
+	for _, r := range officials {
+		if actor.Role == r {
+			return "", nil
+		}
+	}
+	return "", healthcode.Errorfd(healthcode.EFORBIDDEN, "auth.role", "a %s may not list these records", actor.Role)
 }
 
 // ProposeRuleSet is the first admin's signature on a new rule set: it is
@@ -451,8 +472,13 @@ func (e *Engine) CodeFor(ctx context.Context, actor *healthcode.Principal, subje
 	return v, nil
 }
 
-// Export gathers a person's data. Returns ENOTFOUND for an unknown person.
-func (e *Engine) Export(ctx context.Context, subject string, r healthcode.Retention) (*healthcode.DataExport, error) {
+// Export gathers the caller's own data (citizens only). Returns ENOTFOUND
+// for an unknown person.
+func (e *Engine) Export(ctx context.Context, actor *healthcode.Principal, r healthcode.Retention) (*healthcode.DataExport, error) {
+	if actor == nil || actor.Role != healthcode.RoleCitizen || actor.Subject == "" {
+		return nil, healthcode.Errorfd(healthcode.EFORBIDDEN, "auth.role", "only the person exports their own data")
+	}
+	subject := actor.Subject
 	v, err := e.Code(ctx, subject)
 	if err != nil {
 		return nil, err

@@ -122,11 +122,15 @@ func (e *Engine) Unmask(ctx context.Context, actor *healthcode.Principal, subjec
 	return p, nil
 }
 
-// AccessRecords lists who read a person's data (for the person), or every
-// read (for an auditor: subject empty).
-func (e *Engine) AccessRecords(ctx context.Context, subject string) ([]healthcode.AccessRecord, error) {
+// AccessRecords lists who read the caller's data (for a citizen), or every
+// read (for an auditor).
+func (e *Engine) AccessRecords(ctx context.Context, actor *healthcode.Principal) ([]healthcode.AccessRecord, error) {
+	subject, err := e.readerOf(actor, healthcode.RoleAuditor)
+	if err != nil {
+		return nil, err
+	}
 	var out []healthcode.AccessRecord
-	err := e.Store.View(ctx, func(tx healthcode.ReadTx) error {
+	err = e.Store.View(ctx, func(tx healthcode.ReadTx) error {
 		var err error
 		out, err = tx.AccessRecords(ctx, subject, 1000)
 		return err

@@ -279,7 +279,7 @@ func (s *Server) renderConsole(w http.ResponseWriter, r *http.Request, p *health
 			statuses = append(statuses, healthcode.AppealOpen)
 		}
 		for _, st := range statuses {
-			as, err := s.Governance.Appeals(ctx, "", st)
+			as, err := s.Governance.Appeals(ctx, p, st)
 			if err != nil {
 				return err
 			}

@@ -19,11 +19,11 @@ type GovernanceService interface {
 	Overrides(ctx context.Context, status string) ([]healthcode.Override, error)
 	FileAppeal(ctx context.Context, actor *healthcode.Principal, kind, note string) (*healthcode.Appeal, error)
 	AnswerAppeal(ctx context.Context, actor *healthcode.Principal, id int64, grant bool, answer string) (*healthcode.Appeal, error)
-	Appeals(ctx context.Context, subject, status string) ([]healthcode.Appeal, error)
+	Appeals(ctx context.Context, actor *healthcode.Principal, status string) ([]healthcode.Appeal, error)
 	ProposeRuleSet(ctx context.Context, actor *healthcode.Principal, source []byte) (*healthcode.RuleSetProposal, error)
 	ApproveRuleSet(ctx context.Context, actor *healthcode.Principal, version string) (*healthcode.RuleSetRecord, error)
 	CodeFor(ctx context.Context, actor *healthcode.Principal, subject, purpose, caseRef string) (*healthcode.CodeView, error)
-	Export(ctx context.Context, subject string, r healthcode.Retention) (*healthcode.DataExport, error)
+	Export(ctx context.Context, actor *healthcode.Principal, r healthcode.Retention) (*healthcode.DataExport, error)
 }
 
 func pathID(r *http.Request) (int64, error) {
@@ -188,11 +188,7 @@ func (s *Server) fileAppeal(w http.ResponseWriter, r *http.Request, p *healthcod
 }
 
 func (s *Server) listAppeals(w http.ResponseWriter, r *http.Request, p *healthcode.Principal) error {
-	subject := ""
-	if p.Role == healthcode.RoleCitizen {
-		subject = p.Subject
-	}
-	as, err := s.Governance.Appeals(r.Context(), subject, r.URL.Query().Get("status"))
+	as, err := s.Governance.Appeals(r.Context(), p, r.URL.Query().Get("status"))
 	if err != nil {
 		return err
 	}
@@ -247,7 +243,7 @@ func (s *Server) personCode(w http.ResponseWriter, r *http.Request, p *healthcod
 }
 
 func (s *Server) export(w http.ResponseWriter, r *http.Request, p *healthcode.Principal) error {
-	x, err := s.Governance.Export(r.Context(), p.Subject, s.Retention)
+	x, err := s.Governance.Export(r.Context(), p, s.Retention)
 	if err != nil {
 		return err
 	}

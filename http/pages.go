@@ -1037,7 +1037,7 @@ func (s *Server) citizenPage(w http.ResponseWriter, r *http.Request, p *healthco
 	if s.Venues != nil {
 		// GET /api/v1/me/access takes a bearer token only: the page reads
 		// the same records itself.
-		rs, err := s.Venues.AccessRecords(r.Context(), p.Subject)
+		rs, err := s.Venues.AccessRecords(r.Context(), p)
 		if err != nil {
 			return err
 		}

@@ -1419,7 +1419,7 @@ func TestConsoleActions(t *testing.T) {
 	if a := f.do(t, "POST", "/api/v1/me/appeals", f.tokens[healthcode.RoleCitizen], "application/json", []byte(`{"kind":"colour","note":"我是阴性"}`)); a.status != 201 {
 		t.Fatalf("appeal: %d %s", a.status, a.body)
 	}
-	appeals, err := f.engine.Appeals(ctx, f.person.Pseudonym, healthcode.AppealOpen)
+	appeals, err := f.engine.Appeals(ctx, principal(t, f, f.tokens[healthcode.RoleCitizen]), healthcode.AppealOpen)
 	if err != nil || len(appeals) != 1 {
 		t.Fatalf("appeals %v %v", appeals, err)
 	}
@@ -1441,7 +1441,7 @@ func TestConsoleActions(t *testing.T) {
 	if page := flashPage(t, f, a, operator, "en"); !strings.Contains(page.body, fmt.Sprintf("Appeal no. %d was denied; the person reads your reason.", ap.ID)) {
 		t.Errorf("no flash:\n%s", page.body)
 	}
-	if got, err := f.engine.Appeals(ctx, f.person.Pseudonym, ""); err != nil || got[0].Status != healthcode.AppealDenied ||
+	if got, err := f.engine.Appeals(ctx, principal(t, f, f.tokens[healthcode.RoleCitizen]), ""); err != nil || got[0].Status != healthcode.AppealDenied ||
 		got[0].Answer != "检测结果属实，维持红码。" || !strings.HasPrefix(got[0].AnsweredBy, "test operator") {
 		t.Errorf("after answering: %+v %v", got, err)
 	}
@@ -1450,7 +1450,7 @@ func TestConsoleActions(t *testing.T) {
 	// The look-up: refused without a purpose (nothing recorded), shown and
 	// recorded with one.
 	access := func() []healthcode.AccessRecord {
-		rs, err := f.engine.AccessRecords(ctx, f.person.Pseudonym)
+		rs, err := f.engine.AccessRecords(ctx, principal(t, f, f.tokens[healthcode.RoleCitizen]))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -22,7 +22,7 @@ type VenueService interface {
 	TraceVenue(ctx context.Context, actor *healthcode.Principal, venue string, from, to time.Time, purpose, caseRef string) ([]healthcode.CheckIn, error)
 	TraceCase(ctx context.Context, actor *healthcode.Principal, caseRef, purpose string) ([]healthcode.CheckIn, error)
 	Unmask(ctx context.Context, actor *healthcode.Principal, subject, purpose, caseRef string) (*healthcode.Person, error)
-	AccessRecords(ctx context.Context, subject string) ([]healthcode.AccessRecord, error)
+	AccessRecords(ctx context.Context, actor *healthcode.Principal) ([]healthcode.AccessRecord, error)
 }
 
 // VenueJSON is a venue as its owner and officials see it (never its secret).
@@ -291,7 +291,7 @@ func (s *Server) accessRecords(w http.ResponseWriter, r *http.Request, p *health
 	if p.Role == healthcode.RoleCitizen {
 		subject = p.Subject
 	}
-	rs, err := s.Venues.AccessRecords(r.Context(), subject)
+	rs, err := s.Venues.AccessRecords(r.Context(), p)
 	if err != nil {
 		return err
 	}
