@@ -1,0 +1,43 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestCLIBadInput: every command answers a mistake with a message and a
+// non-zero exit, and --help with exit 0.
+func TestCLIBadInput(t *testing.T) {
+	dir := t.TempDir()
+	for _, tt := range []struct {
+		args []string
+		exit int
+		want string
+	}{
+		{nil, exitUsage, "usage"},
+		{[]string{"frobnicate"}, exitUsage, "unknown command"},
+		{[]string{"admin"}, exitUsage, "usage"},
+		{[]string{"admin", "token", "--data", dir, "--role", "wizard", "--name", "x"}, exitError, "unknown role"},
+		{[]string{"admin", "token", "--data", dir, "--role", "citizen", "--name", "x", "--id-number", "110105194912310021"}, exitError, "no person"},
+		{[]string{"serve", "--data", dir, "--qr-validity", "1s"}, exitError, "qr-validity"},
+		{[]string{"serve", "--data", dir, "--region", "999999"}, exitError, "region"},
+		{[]string{"serve", "--no-such-flag"}, exitUsage, "flag provided but not defined"},
+		{[]string{"demo", "--data", dir, "--people", "5", "--addr", "127.0.0.1:0"}, exitError, "people"},
+		{[]string{"bench", "--only", "nope"}, exitUsage, "unknown figure"},
+		{[]string{"log"}, exitUsage, "usage"},
+		{[]string{"log", "verify", "--key", dir + "/none.pub", dir + "/none.db"}, exitError, "no such file"},
+		{[]string{"rules"}, exitUsage, "usage"},
+		{[]string{"rules", "frob"}, exitUsage, "unknown subcommand"},
+		{[]string{"import", "--data", dir}, exitUsage, "usage"},
+		{[]string{"verify", "--trust", dir + "/none.json", "HCN1:x"}, exitError, "no such file"},
+		{[]string{"serve", "--help"}, exitOK, "HEALTHCODE_QR_VALIDITY"},
+		{[]string{"--help"}, exitOK, "commands"},
+	} {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			code, out, errs := runCmd(t, tt.args...)
+			if code != tt.exit || !strings.Contains(out+errs, tt.want) {
+				t.Fatalf("exit %d (want %d), output lacks %q:\n%s%s", code, tt.exit, tt.want, out, errs)
+			}
+		})
+	}
+}
