@@ -69,12 +69,37 @@ func (p *Publisher) last(ctx context.Context, tx healthcode.ReadTx) (*Checkpoint
 	return cp, nil
 }
 
-// Check compares the store with the last published checkpoint and checks
-// that every stored decision is explained by the log (on start and
-// periodically). A problem found is kept: Publish refuses until it is
-// resolved and the node restarted.
+// Check compares the store with the last published checkpoint: a restored
+// backup, a deleted leaf or a fork (on start: it reads O(log n) hashes). A
+// problem found is kept: Publish refuses until it is resolved and the node
+// restarted.
 func (p *Publisher) Check(ctx context.Context) error {
-	err := p.Store.View(ctx, func(tx healthcode.ReadTx) error {
+	return p.keep(p.checkStore(ctx))
+}
+
+// Audit is Check and, on top, every stored decision and current colour
+// checked against the log (AuditDecisions: a full scan, run in the
+// background and periodically, never on the start-up path).
+func (p *Publisher) Audit(ctx context.Context) error {
+	err := p.checkStore(ctx)
+	if err == nil {
+		err = AuditDecisions(ctx, p.Store)
+	}
+	return p.keep(err)
+}
+
+// keep records an integrity problem so that Publish refuses.
+func (p *Publisher) keep(err error) error {
+	if healthcode.ErrorCode(err) == healthcode.ETAMPERED || healthcode.ErrorCode(err) == healthcode.EINVALID {
+		p.mu.Lock()
+		p.problem = err
+		p.mu.Unlock()
+	}
+	return err
+}
+
+func (p *Publisher) checkStore(ctx context.Context) error {
+	return p.Store.View(ctx, func(tx healthcode.ReadTx) error {
 		last, err := p.last(ctx, tx)
 		if err != nil {
 			return err
@@ -85,15 +110,6 @@ func (p *Publisher) Check(ctx context.Context) error {
 		}
 		return CheckStore(size, StoreHashReader(ctx, tx), last)
 	})
-	if err == nil {
-		err = AuditDecisions(ctx, p.Store)
-	}
-	if healthcode.ErrorCode(err) == healthcode.ETAMPERED || healthcode.ErrorCode(err) == healthcode.EINVALID {
-		p.mu.Lock()
-		p.problem = err
-		p.mu.Unlock()
-	}
-	return err
 }
 
 // Publish signs a checkpoint of the log as it is now, records it in the

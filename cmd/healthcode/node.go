@@ -211,6 +211,11 @@ func (n *node) background(ctx context.Context) {
 	purge := time.NewTicker(purgeEvery)
 	defer purge.Stop()
 	n.purgeExpired(ctx, n.cfg.Retention.Get()) // at start too: a node restarted daily still purges
+	// The full audit of the store against the log, once soon after start
+	// (here, off the start-up path: it scans every decision).
+	if err := n.log.Audit(ctx); err != nil && ctx.Err() == nil {
+		n.logger.Error("the database disagrees with the log", "err", err)
+	}
 	defer review.Stop()
 	defer checkpoint.Stop()
 	defer audit.Stop()
@@ -233,7 +238,7 @@ func (n *node) background(ctx context.Context) {
 		case <-purge.C:
 			n.purgeExpired(ctx, n.cfg.Retention.Get())
 		case <-audit.C:
-			if err := n.log.Check(ctx); err != nil && ctx.Err() == nil {
+			if err := n.log.Audit(ctx); err != nil && ctx.Err() == nil {
 				n.logger.Error("the database disagrees with the log", "err", err)
 			}
 		case <-checkpoint.C:
