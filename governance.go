@@ -134,3 +134,16 @@ type DataExport struct {
 	Access    []AccessRecord
 	Appeals   []Appeal
 }
+
+// MaxRefusalLen bounds the reason an official gives for refusing an
+// override or a designation: it is written into the public log.
+const MaxRefusalLen = 500
+
+// ValidLine checks a short line of text that goes into the log: not blank,
+// at most max bytes, no control characters. detail names the field.
+func ValidLine(detail, s string, max int) error {
+	if strings.TrimSpace(s) == "" || len(s) > max || strings.IndexFunc(s, func(r rune) bool { return r < ' ' || r == 0x7f }) >= 0 {
+		return Errorfd(EINVALID, detail, "%s: a line of 1 to %d printable bytes is needed", detail, max)
+	}
+	return nil
+}

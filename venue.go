@@ -288,13 +288,7 @@ var AccessPurposes = []string{"contact_tracing", "case_investigation", "appeal_r
 func ValidPurpose(purpose, caseRef string) error {
 	for _, p := range AccessPurposes {
 		if p == purpose {
-			if strings.TrimSpace(caseRef) == "" {
-				return Errorfd(EINVALID, "access.case", "reading personal data needs the case it serves")
-			}
-			if len(caseRef) > 128 || strings.IndexFunc(caseRef, func(r rune) bool { return r < ' ' || r == 0x7f }) >= 0 {
-				return Errorfd(EINVALID, "access.case", "a case reference is at most 128 printable bytes")
-			}
-			return nil
+			return ValidLine("access.case", caseRef, 128)
 		}
 	}
 	return Errorfd(EINVALID, "access.purpose", "unknown purpose %q (want one of %s)", purpose, strings.Join(AccessPurposes, ", "))

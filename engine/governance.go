@@ -91,18 +91,15 @@ func (e *Engine) RefuseOverride(ctx context.Context, actor *healthcode.Principal
 	if actor == nil || (actor.Role != healthcode.RoleApprover && actor.Role != healthcode.RoleAuditor) {
 		return nil, healthcode.Errorfd(healthcode.EFORBIDDEN, "auth.role", "only an approver or an auditor refuses an override")
 	}
-	if strings.TrimSpace(reason) == "" || len(reason) > 500 || strings.IndexFunc(reason, func(r rune) bool { return r < ' ' || r == 0x7f }) >= 0 {
-		return nil, healthcode.Errorfd(healthcode.EINVALID, "override.refusal", "a refusal needs a reason of at most 500 printable bytes")
+	if err := healthcode.ValidLine("override.refusal", reason, healthcode.MaxRefusalLen); err != nil {
+		return nil, err
 	}
 	now := e.now()
 	var o *healthcode.Override
 	err := e.update(ctx, func(u *unit) error {
 		var err error
-		if o, err = u.tx.Override(ctx, id); err != nil {
+		if o, err = pendingOverride(ctx, u, id); err != nil {
 			return err
-		}
-		if o.Status != healthcode.OverridePending {
-			return healthcode.Errorfd(healthcode.ECONFLICT, "override.not_pending", "override %d is %s, not awaiting signatures", id, o.Status)
 		}
 		o.Status = healthcode.OverrideRefused
 		if err := u.tx.UpdateOverride(ctx, o); err != nil {
@@ -146,11 +143,8 @@ func (e *Engine) signOverride(ctx context.Context, actor *healthcode.Principal, 
 	var o *healthcode.Override
 	err := e.update(ctx, func(u *unit) error {
 		var err error
-		if o, err = u.tx.Override(ctx, id); err != nil {
+		if o, err = pendingOverride(ctx, u, id); err != nil {
 			return err
-		}
-		if o.Status != healthcode.OverridePending {
-			return healthcode.Errorfd(healthcode.ECONFLICT, "override.not_pending", "override %d is %s, not awaiting signatures", id, o.Status)
 		}
 		if !o.Expires.After(now) {
 			return healthcode.Errorfd(healthcode.ECONFLICT, "override.expired", "override %d expired before it was approved", id)
@@ -171,6 +165,18 @@ func (e *Engine) signOverride(ctx context.Context, actor *healthcode.Principal, 
 	})
 	if err != nil {
 		return nil, err
+	}
+	return o, nil
+}
+
+// pendingOverride reads an override that still awaits signatures.
+func pendingOverride(ctx context.Context, u *unit, id int64) (*healthcode.Override, error) {
+	o, err := u.tx.Override(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if o.Status != healthcode.OverridePending {
+		return nil, healthcode.Errorfd(healthcode.ECONFLICT, "override.not_pending", "override %d is %s, not awaiting signatures", id, o.Status)
 	}
 	return o, nil
 }

@@ -189,8 +189,8 @@ func (e *Engine) RefuseDesignation(ctx context.Context, actor *healthcode.Princi
 	if actor == nil || actor.Role != healthcode.RoleApprover {
 		return nil, healthcode.Errorfd(healthcode.EFORBIDDEN, "auth.role", "only an approver refuses a risk designation")
 	}
-	if strings.TrimSpace(reason) == "" || len(reason) > 500 || strings.IndexFunc(reason, func(r rune) bool { return r < ' ' || r == 0x7f }) >= 0 {
-		return nil, healthcode.Errorfd(healthcode.EINVALID, "designation.refusal", "a refusal needs a reason of at most 500 printable bytes")
+	if err := healthcode.ValidLine("designation.refusal", reason, healthcode.MaxRefusalLen); err != nil {
+		return nil, err
 	}
 	now := e.now()
 	var d *healthcode.RiskDesignation

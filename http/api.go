@@ -332,7 +332,8 @@ type codeCache struct {
 }
 
 type cachedCode struct {
-	body    []byte
+	body    []byte     // code, as JSON
+	code    MyCodeJSON // for the pages, which must not parse body again
 	view    *healthcode.CodeView
 	qr      string
 	refresh time.Time
@@ -391,7 +392,7 @@ func (s *Server) myCodeCached(r *http.Request, subject string) (*cachedCode, err
 	if err != nil {
 		return nil, err
 	}
-	cc = &cachedCode{body: body, view: v, qr: text, refresh: now.Add(s.QRValidity / 2)}
+	cc = &cachedCode{body: body, code: out, view: v, qr: text, refresh: now.Add(s.QRValidity / 2)}
 	if v.Decision.LiftsAt != nil && v.Decision.LiftsAt.Before(cc.refresh) {
 		cc.refresh = *v.Decision.LiftsAt
 	}

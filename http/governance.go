@@ -107,18 +107,27 @@ func (s *Server) signOverride(sign func(context.Context, *healthcode.Principal, 
 	}
 }
 
-func (s *Server) refuseOverride(w http.ResponseWriter, r *http.Request, p *healthcode.Principal) error {
+// refusal reads a refusal request: the id in the path, the reason in the body.
+func refusal(r *http.Request) (int64, string, error) {
 	id, err := pathID(r)
 	if err != nil {
-		return err
+		return 0, "", err
 	}
 	var req struct {
 		Reason string `json:"reason"`
 	}
 	if err := decodeJSON(r, &req); err != nil {
+		return 0, "", err
+	}
+	return id, req.Reason, nil
+}
+
+func (s *Server) refuseOverride(w http.ResponseWriter, r *http.Request, p *healthcode.Principal) error {
+	id, reason, err := refusal(r)
+	if err != nil {
 		return err
 	}
-	o, err := s.Governance.RefuseOverride(r.Context(), p, id, req.Reason)
+	o, err := s.Governance.RefuseOverride(r.Context(), p, id, reason)
 	if err != nil {
 		return err
 	}

@@ -14,7 +14,6 @@ import (
 	"bytes"
 	"compress/gzip"
 	"embed"
-	"encoding/json"
 	"fmt"
 	"html/template"
 	"net/http"
@@ -1026,10 +1025,7 @@ func (s *Server) citizenPage(w http.ResponseWriter, r *http.Request, p *healthco
 	if err != nil {
 		return err
 	}
-	var code MyCodeJSON
-	if err := json.Unmarshal(cc.body, &code); err != nil {
-		return fmt.Errorf("http.citizenPage: %w", err)
-	}
+	code := cc.code
 	d.Code, d.Now = &code, s.Clock.Now()
 	d.QRSVG = template.HTML(labelSVG(svg, d.QRLabel()))
 	d.QRSeconds = max(int64(code.QRExpires.Sub(d.Now)/time.Second), 0)

@@ -178,17 +178,11 @@ func (s *Server) approveDesignation(w http.ResponseWriter, r *http.Request, p *h
 }
 
 func (s *Server) refuseDesignation(w http.ResponseWriter, r *http.Request, p *healthcode.Principal) error {
-	id, err := pathID(r)
+	id, reason, err := refusal(r)
 	if err != nil {
 		return err
 	}
-	var req struct {
-		Reason string `json:"reason"`
-	}
-	if err := decodeJSON(r, &req); err != nil {
-		return err
-	}
-	d, err := s.Venues.RefuseDesignation(r.Context(), p, id, req.Reason)
+	d, err := s.Venues.RefuseDesignation(r.Context(), p, id, reason)
 	if err != nil {
 		return err
 	}
