@@ -255,10 +255,6 @@ func (tx *Tx) Sunset(ctx context.Context) (*healthcode.PurgeReport, error) {
 			return nil, fmt.Errorf("sqlite.Sunset: %s: %w", s.key, err)
 		}
 	}
-	// The import benchmark's scratch table, if this file ever ran it.
-	if _, err := tx.tx.ExecContext(ctx, `DROP TABLE IF EXISTS bench_evidence`); err != nil {
-		return nil, fmt.Errorf("sqlite.Sunset: %w", err)
-	}
 	return rep, nil
 }
 

@@ -875,7 +875,8 @@ func (tx *Tx) PutRuleSet(ctx context.Context, r *healthcode.RuleSetRecord, activ
 
 // BenchInsertEvidence inserts evs into a scratch table with the evidence
 // table's columns and indexes, batch rows per transaction, with one prepared statement:
-// the bare-insert baseline of the import benchmark. Nothing reads the table.
+// the bare-insert baseline of the import benchmark, run on a scratch file of
+// its own (never a node's database). Nothing reads the table.
 func (db *DB) BenchInsertEvidence(ctx context.Context, evs []healthcode.Evidence, batch int) error {
 	// The same columns and the same two indexes as evidence: what storing
 	// these rows, findable and unique, costs at the least.
