@@ -23,6 +23,7 @@ const (
 	EUNAVAILABLE  = "unavailable"  // overloaded or refusing for integrity reasons; retry later
 	ETOOLARGE     = "too_large"    // body or batch above the limit
 	ETAMPERED     = "tampered"     // the store disagrees with the log
+	ETOOMANY      = "too_many"     // one caller's rate limit; retry after Error.RetryAfter
 )
 
 // Error is the one error type of the domain. Code is stable and machine
@@ -32,6 +33,8 @@ type Error struct {
 	Message string
 	// Detail is a stable sub-code for clients, e.g. "evidence.future_time".
 	Detail string
+	// RetryAfter, if set, is when the caller may try again (ETOOMANY).
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {
@@ -82,6 +85,16 @@ func ErrorDetail(err error) string {
 		return e.Detail
 	}
 	return ""
+}
+
+// ErrorRetryAfter returns how long the caller should wait before trying
+// again, or 0.
+func ErrorRetryAfter(err error) time.Duration {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.RetryAfter
+	}
+	return 0
 }
 
 // Clock tells the time. Every decision, expiry and retention depends on it, so

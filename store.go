@@ -74,9 +74,13 @@ type ReadTx interface {
 	// VenuesIn returns the venues whose district lies in the GB/T 2260
 	// division area (see RegionContains).
 	VenuesIn(ctx context.Context, area string) ([]Venue, error)
-	// CheckInsAt returns up to limit check-ins at a venue with from <= At <
-	// to, in time order.
-	CheckInsAt(ctx context.Context, venue string, from, to time.Time, limit int) ([]CheckIn, error)
+	// CheckIns returns up to limit check-ins matching q that come after the
+	// cursor, ordered by At, then ID: a caller pages through every row by
+	// passing the last one's (At, ID) back.
+	CheckIns(ctx context.Context, q CheckInQuery, after CheckInCursor, limit int) ([]CheckIn, error)
+	// CountCheckIns returns how many check-ins match q and how many
+	// distinct people made them.
+	CountCheckIns(ctx context.Context, q CheckInQuery) (rows, people int64, err error)
 	// CheckInsOf returns a person's check-ins with from <= At < to.
 	CheckInsOf(ctx context.Context, subject string, from, to time.Time) ([]CheckIn, error)
 	// Designation returns a risk designation. Returns ENOTFOUND.
@@ -173,7 +177,11 @@ type Tx interface {
 	CreateDesignation(ctx context.Context, d *RiskDesignation) error
 	// ApproveDesignation records the approval of a pending designation.
 	// Returns ECONFLICT if it is not pending.
-	ApproveDesignation(ctx context.Context, id int64, approver *Principal, at time.Time, logIndex int64) error
+	ApproveDesignation(ctx context.Context, id int64, approver *Principal, at time.Time, logIndex, exposures int64) error
+	// CoSignDesignation records an auditor's co-signature on a pending
+	// designation. Returns ECONFLICT if it is not pending or already
+	// co-signed.
+	CoSignDesignation(ctx context.Context, id int64, auditor *Principal, at time.Time) error
 	// RefuseDesignation records the refusal of a pending designation.
 	// Returns ECONFLICT if it is not pending.
 	RefuseDesignation(ctx context.Context, id int64, by *Principal, at time.Time) error

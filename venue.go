@@ -164,7 +164,102 @@ type CheckIn struct {
 	At       time.Time
 	Slot     int64 // the code's slot; -1 for a printed code
 	Verified bool
+	// Repeat is set (never stored) when a check-in was answered with this
+	// earlier one instead of adding a row (see CheckInPolicy.RepeatWindow).
+	Repeat bool
 }
+
+// CheckInPolicy bounds what one person's check-ins can add to the store, so
+// that no one can bury a venue's real visitors under rows of their own.
+type CheckInPolicy struct {
+	// RepeatWindow: an unverified check-in (a printed code, a stale live
+	// code) by someone who checked in at the same venue within this window
+	// adds no row; it is answered with the earlier check-in.
+	RepeatWindow time.Duration
+	// PerHour and Burst: how many check-ins one person may make in an hour,
+	// and at once. Above them the check-in is refused (ETOOMANY) with the
+	// time to wait.
+	PerHour float64
+	Burst   int
+}
+
+// DefaultCheckInPolicy: one unverified check-in per venue per half hour; 60
+// check-ins an hour, 20 at once (a day of errands, a bus route).
+var DefaultCheckInPolicy = CheckInPolicy{RepeatWindow: 30 * time.Minute, PerHour: 60, Burst: 20}
+
+// Validate checks a policy's settings.
+func (p CheckInPolicy) Validate() error {
+	if p.RepeatWindow < 0 || p.RepeatWindow > 24*time.Hour {
+		return Errorfd(EINVALID, "checkin.policy", "the repeat window must be between 0 and 24h, not %s", p.RepeatWindow)
+	}
+	if p.PerHour <= 0 || p.PerHour > 3600 || p.Burst < 1 || p.Burst > 1000 {
+		return Errorfd(EINVALID, "checkin.policy", "check-ins per hour must be in (0, 3600] and the burst in [1, 1000]")
+	}
+	return nil
+}
+
+// CheckInQuery selects check-ins with From <= At < To: at one venue, of some
+// people, or both.
+type CheckInQuery struct {
+	Venue    string
+	Subjects []string
+	From, To time.Time
+}
+
+// CheckInCursor is where a page of check-ins ends: the next page starts
+// after the check-in at At with ID (pages are ordered by At, then ID). The
+// zero cursor starts at the beginning.
+type CheckInCursor struct {
+	At time.Time
+	ID int64
+}
+
+// IsZero reports whether the cursor is the beginning.
+func (c CheckInCursor) IsZero() bool { return c.ID == 0 && c.At.IsZero() }
+
+// String encodes the cursor for a client: "<unix nanos>.<id>".
+func (c CheckInCursor) String() string {
+	if c.IsZero() {
+		return ""
+	}
+	return strconv.FormatInt(c.At.UnixNano(), 10) + "." + strconv.FormatInt(c.ID, 10)
+}
+
+// ParseCheckInCursor parses what String returned ("" is the beginning).
+// Returns EINVALID "trace.cursor" for anything else.
+func ParseCheckInCursor(s string) (CheckInCursor, error) {
+	if s == "" {
+		return CheckInCursor{}, nil
+	}
+	bad := Errorfd(EINVALID, "trace.cursor", "malformed page cursor (pass back the \"next\" of the previous page)")
+	at, id, ok := strings.Cut(s, ".")
+	if !ok || len(s) > 48 {
+		return CheckInCursor{}, bad
+	}
+	n, err1 := strconv.ParseInt(at, 10, 64)
+	i, err2 := strconv.ParseInt(id, 10, 64)
+	if err1 != nil || err2 != nil || i <= 0 {
+		return CheckInCursor{}, bad
+	}
+	return CheckInCursor{At: time.Unix(0, n).UTC(), ID: i}, nil
+}
+
+// TracePage is one page of a tracing answer. Total is how many check-ins
+// (People: how many people) the whole query matches; Next, if not zero, is
+// where the next page starts. A tracing answer is never cut silently: a
+// client pages until Next is zero.
+type TracePage struct {
+	Presence []CheckIn
+	Total    int64
+	People   int64
+	Next     CheckInCursor
+}
+
+// Tracing page sizes.
+const (
+	DefaultTracePage = 1000
+	MaxTracePage     = 10_000
+)
 
 // RiskDesignation declares a venue or an area (GB/T 2260) a risk for a time
 // window. It needs a closed-list reason, a link to a confirmed case or a
@@ -188,7 +283,18 @@ type RiskDesignation struct {
 	CreatedAt  time.Time
 	ApprovedAt time.Time
 	LogIndex   int64
+	// CoSigner is the auditor who co-signed it: needed before approval when
+	// it would create more exposures than the node's bound.
+	CoSigner   *Principal
+	CoSignedAt time.Time
+	// Exposures is how many venue exposures its approval created (-1 until
+	// approved).
+	Exposures int64
 }
+
+// DefaultDesignationCoSignAbove is how many exposures a designation may
+// create before an auditor must co-sign it.
+const DefaultDesignationCoSignAbove = 500
 
 // Designation statuses.
 const (

@@ -5,6 +5,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"healthcode"
 )
 
@@ -95,23 +97,123 @@ func (q *checkInQueue) run(e *Engine) {
 		for i, p := range batch {
 			cs[i] = p.c
 		}
-		var inserted []bool
+		var errs []error
 		err := e.Store.Update(context.Background(), func(tx healthcode.Tx) error {
 			var err error
-			inserted, err = tx.InsertCheckIns(context.Background(), cs)
+			errs, err = e.insertCheckIns(context.Background(), tx, cs)
 			return err
 		})
 		for i, p := range batch {
-			switch {
-			case err != nil:
+			if err != nil {
 				p.done <- err
-			case !inserted[i]:
-				p.done <- healthcode.Errorfd(healthcode.ECONFLICT, "checkin.replayed", "you have already checked in with this code")
-			default:
-				p.done <- nil
+			} else {
+				p.done <- errs[i]
 			}
 		}
 	}
+}
+
+// insertCheckIns stores a batch of check-ins in tx, except that an
+// unverified one by someone who checked in at the same venue within the
+// policy's repeat window (earlier, or earlier in the batch) is answered with
+// that check-in (Repeat set) and adds no row. errs[i] says why cs[i] was
+// refused (a replayed live code), or is nil.
+func (e *Engine) insertCheckIns(ctx context.Context, tx healthcode.Tx, cs []*healthcode.CheckIn) (errs []error, err error) {
+	window := e.checkInPolicy().RepeatWindow
+	type key struct{ venue, subject string }
+	first := map[key]int{} // the batch's first unverified check-in per key
+	repeatOf := make([]int, len(cs))
+	var fresh []*healthcode.CheckIn
+	var freshAt []int
+	for i, c := range cs {
+		repeatOf[i] = -1
+		if !c.Verified && window > 0 {
+			k := key{c.Venue, c.Subject}
+			if j, ok := first[k]; ok {
+				repeatOf[i] = j
+				continue
+			}
+			prev, err := tx.CheckIns(ctx, healthcode.CheckInQuery{Venue: c.Venue, Subjects: []string{c.Subject},
+				From: c.At.Add(-window), To: c.At.Add(time.Nanosecond)}, healthcode.CheckInCursor{}, 1)
+			if err != nil {
+				return nil, err
+			}
+			if len(prev) > 0 {
+				*c = prev[0]
+				c.Repeat = true
+				continue
+			}
+			first[k] = i
+		}
+		fresh = append(fresh, c)
+		freshAt = append(freshAt, i)
+	}
+	inserted, err := tx.InsertCheckIns(ctx, fresh)
+	if err != nil {
+		return nil, err
+	}
+	errs = make([]error, len(cs))
+	for n, i := range freshAt {
+		if !inserted[n] {
+			errs[i] = healthcode.Errorfd(healthcode.ECONFLICT, "checkin.replayed", "you have already checked in with this code")
+		}
+	}
+	for i, j := range repeatOf {
+		if j >= 0 {
+			if errs[i] = errs[j]; errs[i] == nil {
+				*cs[i] = *cs[j]
+				cs[i].Repeat = true
+			}
+		}
+	}
+	return errs, nil
+}
+
+func (e *Engine) checkInPolicy() healthcode.CheckInPolicy {
+	if e.CheckInPolicy == (healthcode.CheckInPolicy{}) {
+		return healthcode.DefaultCheckInPolicy
+	}
+	return e.CheckInPolicy
+}
+
+// checkInLimiter is each person's check-in rate (golang.org/x/time/rate, on
+// the engine's clock). It lives in memory: a restart forgets it, which costs
+// an abuser nothing they could not get by waiting a burst's worth of time.
+type checkInLimiter struct {
+	mu sync.Mutex
+	m  map[string]*rate.Limiter
+}
+
+// maxLimiters bounds the map; past it, limiters back at full burst (people
+// not checking in lately) are forgotten.
+const maxLimiters = 100_000
+
+// allow takes one check-in from subject's allowance at now, or says how long
+// to wait.
+func (l *checkInLimiter) allow(subject string, p healthcode.CheckInPolicy, now time.Time) (wait time.Duration, ok bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.m == nil {
+		l.m = map[string]*rate.Limiter{}
+	}
+	lim := l.m[subject]
+	if lim == nil {
+		if len(l.m) >= maxLimiters {
+			for s, x := range l.m {
+				if x.TokensAt(now) >= float64(x.Burst()) {
+					delete(l.m, s)
+				}
+			}
+		}
+		lim = rate.NewLimiter(rate.Limit(p.PerHour/3600), p.Burst)
+		l.m[subject] = lim
+	}
+	r := lim.ReserveN(now, 1)
+	if d := r.DelayFrom(now); d > 0 {
+		r.CancelAt(now)
+		return d, false
+	}
+	return 0, true
 }
 
 // Close stops the engine's background writers. Check-ins still queued are

@@ -35,6 +35,14 @@ type Engine struct {
 	// LoadRuleSet compiles a stored rule set (rules.Load).
 	LoadRuleSet healthcode.RuleSetLoader
 
+	// CheckInPolicy bounds each person's check-ins (zero value:
+	// healthcode.DefaultCheckInPolicy).
+	CheckInPolicy healthcode.CheckInPolicy
+	// DesignationCoSignAbove is how many exposures a designation may create
+	// before its approval needs an auditor's co-signature (0:
+	// healthcode.DefaultDesignationCoSignAbove).
+	DesignationCoSignAbove int64
+
 	// OnChange, if set, is called after a commit with the people whose
 	// decisions changed (for caches of their codes).
 	OnChange func(subjects []string)
@@ -42,6 +50,7 @@ type Engine struct {
 	active   atomic.Pointer[ruleSetEntry]
 	tokens   tokenCache
 	checkins checkInQueue
+	limiter  checkInLimiter
 	venues   venueCache
 	mu       sync.Mutex
 	compiled map[string]healthcode.RuleSet // by version

@@ -11,9 +11,6 @@ import (
 // TraceWindow bounds a tracing query: presence older than this is not asked.
 const TraceWindow = 14 * 24 * time.Hour
 
-// MaxTraceResults bounds one tracing answer.
-const MaxTraceResults = 10_000
-
 func (e *Engine) epidemiologist(actor *healthcode.Principal, purpose, caseRef string) error {
 	if actor == nil || actor.Role != healthcode.RoleEpidemiologist {
 		return healthcode.Errorfd(healthcode.EFORBIDDEN, "auth.role", "only an epidemiologist traces contacts")
@@ -21,28 +18,68 @@ func (e *Engine) epidemiologist(actor *healthcode.Principal, purpose, caseRef st
 	return healthcode.ValidPurpose(purpose, caseRef)
 }
 
+func tracePageSize(limit int) (int, error) {
+	switch {
+	case limit == 0:
+		return healthcode.DefaultTracePage, nil
+	case limit < 0 || limit > healthcode.MaxTracePage:
+		return 0, healthcode.Errorfd(healthcode.EINVALID, "trace.limit", "a tracing page holds 1 to %d check-ins", healthcode.MaxTracePage)
+	}
+	return limit, nil
+}
+
+// tracePage reads one page of q after the cursor, with the whole query's
+// counts, in tx.
+func tracePage(ctx context.Context, tx healthcode.ReadTx, q healthcode.CheckInQuery, after healthcode.CheckInCursor, limit int) (*healthcode.TracePage, error) {
+	p := &healthcode.TracePage{}
+	var err error
+	if p.Total, p.People, err = tx.CountCheckIns(ctx, q); err != nil {
+		return nil, err
+	}
+	// One more than asked says whether another page follows.
+	cs, err := tx.CheckIns(ctx, q, after, limit+1)
+	if err != nil {
+		return nil, err
+	}
+	if len(cs) > limit {
+		cs = cs[:limit]
+		last := cs[limit-1]
+		p.Next = healthcode.CheckInCursor{At: last.At, ID: last.ID}
+	}
+	p.Presence = cs
+	return p, nil
+}
+
 // TraceVenue answers "who was at venue V between from and to" with
-// pseudonyms, recording the read with its purpose and case.
-func (e *Engine) TraceVenue(ctx context.Context, actor *healthcode.Principal, venue string, from, to time.Time, purpose, caseRef string) ([]healthcode.CheckIn, error) {
+// pseudonyms, one page at a time (after: where the previous page ended;
+// limit: 0 for the default page size), with how many check-ins and people
+// the whole window holds, recording the read of each person on the page
+// with its purpose and case.
+func (e *Engine) TraceVenue(ctx context.Context, actor *healthcode.Principal, venue string, from, to time.Time, purpose, caseRef string,
+	after healthcode.CheckInCursor, limit int) (*healthcode.TracePage, error) {
 	if err := e.epidemiologist(actor, purpose, caseRef); err != nil {
 		return nil, err
 	}
 	if !to.After(from) || to.Sub(from) > TraceWindow {
 		return nil, healthcode.Errorfd(healthcode.EINVALID, "trace.window", "the window must end after it starts and last at most 14 days")
 	}
-	var out []healthcode.CheckIn
-	err := e.Store.Update(ctx, func(tx healthcode.Tx) error {
+	limit, err := tracePageSize(limit)
+	if err != nil {
+		return nil, err
+	}
+	var out *healthcode.TracePage
+	err = e.Store.Update(ctx, func(tx healthcode.Tx) error {
 		if _, err := tx.Venue(ctx, venue); err != nil {
 			return err
 		}
 		var err error
-		if out, err = tx.CheckInsAt(ctx, venue, from, to, MaxTraceResults); err != nil {
+		if out, err = tracePage(ctx, tx, healthcode.CheckInQuery{Venue: venue, From: from, To: to}, after, limit); err != nil {
 			return err
 		}
 		// One record per person found, so each sees that they were looked up.
 		what := fmt.Sprintf("presence at venue %s %s–%s", venue, from.UTC().Format(time.RFC3339), to.UTC().Format(time.RFC3339))
 		seen := map[string]bool{}
-		for _, c := range out {
+		for _, c := range out.Presence {
 			if seen[c.Subject] {
 				continue
 			}
@@ -52,7 +89,7 @@ func (e *Engine) TraceVenue(ctx context.Context, actor *healthcode.Principal, ve
 				return err
 			}
 		}
-		if len(out) == 0 {
+		if out.Total == 0 {
 			return tx.RecordAccess(ctx, &healthcode.AccessRecord{Time: e.now(), Actor: *actor, Purpose: purpose, CaseRef: caseRef, What: what + " (no one)"})
 		}
 		return nil
@@ -61,14 +98,20 @@ func (e *Engine) TraceVenue(ctx context.Context, actor *healthcode.Principal, ve
 }
 
 // TraceCase answers "where was case C in the last 14 days": the check-ins
-// of the people diagnosed under that case, recording the read.
-func (e *Engine) TraceCase(ctx context.Context, actor *healthcode.Principal, caseRef, purpose string) ([]healthcode.CheckIn, error) {
+// of the people diagnosed under that case, a page at a time as TraceVenue,
+// recording the read of each of them.
+func (e *Engine) TraceCase(ctx context.Context, actor *healthcode.Principal, caseRef, purpose string,
+	after healthcode.CheckInCursor, limit int) (*healthcode.TracePage, error) {
 	if err := e.epidemiologist(actor, purpose, caseRef); err != nil {
 		return nil, err
 	}
+	limit, err := tracePageSize(limit)
+	if err != nil {
+		return nil, err
+	}
 	now := e.now()
-	var out []healthcode.CheckIn
-	err := e.Store.Update(ctx, func(tx healthcode.Tx) error {
+	var out *healthcode.TracePage
+	err = e.Store.Update(ctx, func(tx healthcode.Tx) error {
 		subjects, err := tx.SubjectsOfCase(ctx, caseRef)
 		if err != nil {
 			return err
@@ -76,14 +119,13 @@ func (e *Engine) TraceCase(ctx context.Context, actor *healthcode.Principal, cas
 		if len(subjects) == 0 {
 			return healthcode.Errorfd(healthcode.ENOTFOUND, "trace.no_case", "no one is diagnosed under case %q", caseRef)
 		}
+		q := healthcode.CheckInQuery{Subjects: subjects, From: now.Add(-TraceWindow), To: now.Add(time.Second)}
+		if out, err = tracePage(ctx, tx, q, after, limit); err != nil {
+			return err
+		}
 		for _, s := range subjects {
-			cs, err := tx.CheckInsOf(ctx, s, now.Add(-TraceWindow), now.Add(time.Second))
-			if err != nil {
-				return err
-			}
-			out = append(out, cs...)
 			if err := tx.RecordAccess(ctx, &healthcode.AccessRecord{Time: now, Actor: *actor, Purpose: purpose, CaseRef: caseRef,
-				What: fmt.Sprintf("where case %s was in the last 14 days (%d check-ins)", caseRef, len(cs)), Subject: s}); err != nil {
+				What: fmt.Sprintf("where case %s was in the last 14 days (%d check-ins of the case in all)", caseRef, out.Total), Subject: s}); err != nil {
 				return err
 			}
 		}

@@ -74,9 +74,12 @@ func (e *Engine) VenueCodes(ctx context.Context, actor *healthcode.Principal, id
 
 // CheckIn records a citizen's scan of a venue code. A live code of the
 // current or previous slot is verified presence; a printed or stale code is
-// recorded as unverified, and says so. A forged code, an unknown or
-// inactive venue, a code from the future or a replay of a live code is
-// refused and records nothing. The check-in is acknowledged only once it is
+// recorded as unverified, and says so; an unverified one within the repeat
+// window of the person's earlier check-in at the venue is answered with
+// that one (Repeat set) and adds no row. A forged code, an unknown or
+// inactive venue, a code from the future, a replay of a live code or a
+// person over their check-in rate (ETOOMANY) is refused and records
+// nothing. The check-in is acknowledged only once it is
 // committed (group commit; EUNAVAILABLE when the queue is full). Returns the
 // check-in and its venue.
 func (e *Engine) CheckIn(ctx context.Context, actor *healthcode.Principal, text string) (*healthcode.CheckIn, *healthcode.Venue, error) {
@@ -97,6 +100,11 @@ func (e *Engine) CheckIn(ctx context.Context, actor *healthcode.Principal, text 
 	now := e.now()
 	presence, err := code.Check(v, now)
 	if err != nil {
+		return nil, nil, err
+	}
+	if wait, ok := e.limiter.allow(actor.Subject, e.checkInPolicy(), now); !ok {
+		err := healthcode.Errorfd(healthcode.ETOOMANY, "checkin.rate", "too many check-ins: try again in %s", wait.Round(time.Second))
+		err.RetryAfter = wait
 		return nil, nil, err
 	}
 	c := &healthcode.CheckIn{Venue: v.ID, Subject: actor.Subject, At: now, Slot: -1, Verified: presence == healthcode.PresenceVerified}
@@ -142,7 +150,7 @@ func (e *Engine) RequestDesignation(ctx context.Context, actor *healthcode.Princ
 	if d.Until.After(now.Add(healthcode.MaxClockSkew)) {
 		return nil, healthcode.Errorfd(healthcode.EINVALID, "designation.window", "the window of presence must have ended (it ends in the future)")
 	}
-	d.Status, d.Requester, d.CreatedAt, d.Approver, d.LogIndex = healthcode.DesignationPending, *actor, now, nil, -1
+	d.Status, d.Requester, d.CreatedAt, d.Approver, d.LogIndex, d.Exposures, d.CoSigner = healthcode.DesignationPending, *actor, now, nil, -1, -1, nil
 	err := e.update(ctx, func(u *unit) error {
 		tx := u.tx
 		if d.Venue != "" {
@@ -225,10 +233,52 @@ func confirmsCase(ev *healthcode.Evidence) bool {
 	return false
 }
 
+// designationVenues returns the venues a designation covers.
+func designationVenues(ctx context.Context, tx healthcode.ReadTx, d *healthcode.RiskDesignation) ([]string, error) {
+	if d.Area == "" {
+		return []string{d.Venue}, nil
+	}
+	vs, err := tx.VenuesIn(ctx, d.Area)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, len(vs))
+	for i, v := range vs {
+		out[i] = v.ID
+	}
+	return out, nil
+}
+
+// designationExposures counts the exposures approving d would create: one
+// per person per venue they checked in at during its window, however many
+// times they checked in.
+func designationExposures(ctx context.Context, tx healthcode.ReadTx, d *healthcode.RiskDesignation, venues []string) (int64, error) {
+	var n int64
+	for _, vid := range venues {
+		_, people, err := tx.CountCheckIns(ctx, healthcode.CheckInQuery{Venue: vid, From: d.From, To: d.Until})
+		if err != nil {
+			return 0, err
+		}
+		n += people
+	}
+	return n, nil
+}
+
+func (e *Engine) designationCoSignAbove() int64 {
+	if e.DesignationCoSignAbove > 0 {
+		return e.DesignationCoSignAbove
+	}
+	return healthcode.DefaultDesignationCoSignAbove
+}
+
 // ApproveDesignation puts a requested designation in force, in one
-// transaction: it is logged naming both officials, every check-in it covers
-// becomes a venue exposure of the person (verified or not, as the check-in
-// was), and everyone concerned is re-evaluated.
+// transaction: it is logged naming both officials and the number of
+// exposures it creates, each person who checked in at a covered venue in
+// its window gets one venue exposure per venue (verified if any of their
+// check-ins there was), and everyone concerned is re-evaluated. A
+// designation that would create more exposures than the node's bound is
+// refused (ECONFLICT "designation.needs_cosign") until an auditor has
+// co-signed it.
 func (e *Engine) ApproveDesignation(ctx context.Context, actor *healthcode.Principal, id int64) (*healthcode.RiskDesignation, error) {
 	if actor == nil || actor.Role != healthcode.RoleApprover {
 		return nil, healthcode.Errorfd(healthcode.EFORBIDDEN, "auth.role", "only an approver approves a risk designation")
@@ -255,45 +305,110 @@ func (e *Engine) ApproveDesignation(ctx context.Context, actor *healthcode.Princ
 		if !d.Expires.After(now) {
 			return healthcode.Errorfd(healthcode.ECONFLICT, "designation.expired", "designation %d expired before it was approved", id)
 		}
+		venues, err := designationVenues(ctx, u.tx, d)
+		if err != nil {
+			return err
+		}
+		exposures, err := designationExposures(ctx, u.tx, d, venues)
+		if err != nil {
+			return err
+		}
+		if bound := e.designationCoSignAbove(); exposures > bound && d.CoSigner == nil {
+			return healthcode.Errorfd(healthcode.ECONFLICT, "designation.needs_cosign",
+				"approving designation %d would create %d exposures, above the bound of %d: an auditor must co-sign it first", id, exposures, bound)
+		}
 		target := d.Venue
 		if target == "" {
 			target = "area/" + d.Area
 		}
-		d.LogIndex = u.log(&healthcode.LogEntry{Type: healthcode.LogDesignation, Time: now, Region: e.Region,
-			Reason: d.Reason, ActorName: actor.Name + " (approved; requested by " + d.Requester.Name + ")", ActorRole: actor.Role,
-			Ref: fmt.Sprintf("designation/%d %s %s %s–%s cases %s", d.ID, target, d.Level,
-				d.From.UTC().Format(time.RFC3339), d.Until.UTC().Format(time.RFC3339), joinIDs(d.Cases))})
-		d.Status, d.Approver, d.ApprovedAt = healthcode.DesignationApproved, actor, now
-		if err := u.tx.ApproveDesignation(ctx, d.ID, actor, now, d.LogIndex); err != nil {
-			return err
+		by := actor.Name + " (approved; requested by " + d.Requester.Name
+		if d.CoSigner != nil {
+			by += "; co-signed by " + d.CoSigner.Name
 		}
-		venues := []string{d.Venue}
-		if d.Area != "" {
-			vs, err := u.tx.VenuesIn(ctx, d.Area)
-			if err != nil {
-				return err
-			}
-			venues = venues[:0]
-			for _, v := range vs {
-				venues = append(venues, v.ID)
-			}
+		d.LogIndex = u.log(&healthcode.LogEntry{Type: healthcode.LogDesignation, Time: now, Region: e.Region,
+			Reason: d.Reason, ActorName: by + ")", ActorRole: actor.Role,
+			Ref: fmt.Sprintf("designation/%d %s %s %s–%s cases %s exposures %d", d.ID, target, d.Level,
+				d.From.UTC().Format(time.RFC3339), d.Until.UTC().Format(time.RFC3339), joinIDs(d.Cases), exposures)})
+		d.Status, d.Approver, d.ApprovedAt, d.Exposures = healthcode.DesignationApproved, actor, now, exposures
+		if err := u.tx.ApproveDesignation(ctx, d.ID, actor, now, d.LogIndex, exposures); err != nil {
+			return err
 		}
 		system := &healthcode.Principal{ID: fmt.Sprintf("designation-%d", d.ID), Name: actor.Name, Role: healthcode.RoleApprover, Unit: actor.Unit}
 		var evs []*healthcode.Evidence
 		for _, vid := range venues {
-			cs, err := u.tx.CheckInsAt(ctx, vid, d.From, d.Until, 1_000_000)
-			if err != nil {
-				return err
-			}
-			for _, c := range cs {
-				evs = append(evs, &healthcode.Evidence{Kind: healthcode.VenueExposure, Subject: c.Subject, Submitter: system.ID,
-					SubmitterName: system.Name, SubmitterRole: system.Role, ExternalID: "checkin/" + strconv.FormatInt(c.ID, 10),
-					ObservedAt: c.At, RecordedAt: now, CaseRef: fmt.Sprintf("designation/%d", d.ID), RiskLevel: d.Level,
-					Venue: c.Venue, Verified: c.Verified})
+			// One exposure per person: their first verified check-in in
+			// the window, else their first.
+			first := map[string]int{}
+			q := healthcode.CheckInQuery{Venue: vid, From: d.From, To: d.Until}
+			for after := (healthcode.CheckInCursor{}); ; {
+				cs, err := u.tx.CheckIns(ctx, q, after, healthcode.MaxTracePage)
+				if err != nil {
+					return err
+				}
+				for _, c := range cs {
+					i, seen := first[c.Subject]
+					if seen && (evs[i].Verified || !c.Verified) {
+						continue
+					}
+					ev := &healthcode.Evidence{Kind: healthcode.VenueExposure, Subject: c.Subject, Submitter: system.ID,
+						SubmitterName: system.Name, SubmitterRole: system.Role, ExternalID: "checkin/" + strconv.FormatInt(c.ID, 10),
+						ObservedAt: c.At, RecordedAt: now, CaseRef: fmt.Sprintf("designation/%d", d.ID), RiskLevel: d.Level,
+						Venue: c.Venue, Verified: c.Verified}
+					if seen {
+						evs[i] = ev
+					} else {
+						first[c.Subject] = len(evs)
+						evs = append(evs, ev)
+					}
+				}
+				if len(cs) < healthcode.MaxTracePage {
+					break
+				}
+				after = healthcode.CheckInCursor{At: cs[len(cs)-1].At, ID: cs[len(cs)-1].ID}
 			}
 		}
 		_, err = e.store(ctx, u, rs, system, evs, now)
 		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// CoSignDesignation is an auditor's co-signature on a pending designation,
+// which its approval needs when it would create more exposures than the
+// node's bound; logged, naming the auditor and the count.
+func (e *Engine) CoSignDesignation(ctx context.Context, actor *healthcode.Principal, id int64) (*healthcode.RiskDesignation, error) {
+	if actor == nil || actor.Role != healthcode.RoleAuditor {
+		return nil, healthcode.Errorfd(healthcode.EFORBIDDEN, "auth.role", "only an auditor co-signs a risk designation")
+	}
+	now := e.now()
+	var d *healthcode.RiskDesignation
+	err := e.update(ctx, func(u *unit) error {
+		var err error
+		if d, err = u.tx.Designation(ctx, id); err != nil {
+			return err
+		}
+		if d.Status != healthcode.DesignationPending {
+			return healthcode.Errorfd(healthcode.ECONFLICT, "designation.not_pending", "designation %d is %s, not awaiting approval", id, d.Status)
+		}
+		venues, err := designationVenues(ctx, u.tx, d)
+		if err != nil {
+			return err
+		}
+		exposures, err := designationExposures(ctx, u.tx, d, venues)
+		if err != nil {
+			return err
+		}
+		if err := u.tx.CoSignDesignation(ctx, id, actor, now); err != nil {
+			return err
+		}
+		d.CoSigner, d.CoSignedAt = actor, now
+		u.log(&healthcode.LogEntry{Type: healthcode.LogDesignation, Time: now, Region: e.Region, Reason: "cosigned." + d.Reason,
+			ActorName: actor.Name + " (" + actor.Unit + ")", ActorRole: actor.Role,
+			Ref: fmt.Sprintf("designation/%d co-signed %s exposures %d", id, designationTarget(d), exposures)})
+		return nil
 	})
 	if err != nil {
 		return nil, err

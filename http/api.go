@@ -64,6 +64,7 @@ func (s *Server) apiRoutes() []route {
 		{Method: "POST", Path: "/api/v1/checkins", Roles: citizenOnly, Page: true, h: s.checkIn},
 		{Method: "POST", Path: "/api/v1/designations", Roles: []healthcode.Role{healthcode.RoleEpidemiologist}, h: s.requestDesignation},
 		{Method: "POST", Path: "/api/v1/designations/{id}/approve", Roles: []healthcode.Role{healthcode.RoleApprover}, h: s.approveDesignation},
+		{Method: "POST", Path: "/api/v1/designations/{id}/cosign", Roles: []healthcode.Role{healthcode.RoleAuditor}, h: s.coSignDesignation},
 		{Method: "POST", Path: "/api/v1/designations/{id}/refuse", Roles: []healthcode.Role{healthcode.RoleApprover}, h: s.refuseDesignation},
 		{Method: "GET", Path: "/api/v1/designations", Roles: []healthcode.Role{healthcode.RoleEpidemiologist, healthcode.RoleApprover,
 			healthcode.RoleOperator, healthcode.RoleAuditor}, h: s.listDesignations},

@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -236,6 +237,7 @@ var statusOf = map[string]int{
 	healthcode.ETOOLARGE:     http.StatusRequestEntityTooLarge,
 	healthcode.EUNAVAILABLE:  http.StatusServiceUnavailable,
 	healthcode.ETAMPERED:     http.StatusServiceUnavailable,
+	healthcode.ETOOMANY:      http.StatusTooManyRequests,
 	healthcode.EINTERNAL:     http.StatusInternalServerError,
 }
 
@@ -265,6 +267,9 @@ func (s *Server) problem(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	if status == http.StatusServiceUnavailable {
 		w.Header().Set("Retry-After", "5")
+	}
+	if d := healthcode.ErrorRetryAfter(err); d > 0 {
+		w.Header().Set("Retry-After", strconv.FormatInt(int64((d+time.Second-1)/time.Second), 10))
 	}
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="healthcode"`)

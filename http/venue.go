@@ -3,6 +3,7 @@ package http
 import (
 	"context"
 	"net/http"
+	"strconv"
 	"time"
 
 	"healthcode"
@@ -19,8 +20,10 @@ type VenueService interface {
 	ApproveDesignation(ctx context.Context, actor *healthcode.Principal, id int64) (*healthcode.RiskDesignation, error)
 	RefuseDesignation(ctx context.Context, actor *healthcode.Principal, id int64, reason string) (*healthcode.RiskDesignation, error)
 	Designations(ctx context.Context) ([]healthcode.RiskDesignation, error)
-	TraceVenue(ctx context.Context, actor *healthcode.Principal, venue string, from, to time.Time, purpose, caseRef string) ([]healthcode.CheckIn, error)
-	TraceCase(ctx context.Context, actor *healthcode.Principal, caseRef, purpose string) ([]healthcode.CheckIn, error)
+	CoSignDesignation(ctx context.Context, actor *healthcode.Principal, id int64) (*healthcode.RiskDesignation, error)
+	TraceVenue(ctx context.Context, actor *healthcode.Principal, venue string, from, to time.Time, purpose, caseRef string,
+		after healthcode.CheckInCursor, limit int) (*healthcode.TracePage, error)
+	TraceCase(ctx context.Context, actor *healthcode.Principal, caseRef, purpose string, after healthcode.CheckInCursor, limit int) (*healthcode.TracePage, error)
 	Unmask(ctx context.Context, actor *healthcode.Principal, subject, purpose, caseRef string) (*healthcode.Person, error)
 	AccessRecords(ctx context.Context, actor *healthcode.Principal) ([]healthcode.AccessRecord, error)
 }
@@ -87,14 +90,17 @@ func (s *Server) venueCode(w http.ResponseWriter, r *http.Request, p *healthcode
 
 // CheckInJSON answers a check-in: what the citizen and the door keeper see.
 type CheckInJSON struct {
-	ID         int64     `json:"id"`
-	Venue      VenueJSON `json:"venue"`
-	At         time.Time `json:"at"`
-	Verified   bool      `json:"verified"`
-	Message    string    `json:"message"`
-	Colour     string    `json:"colour"`
-	Shape      string    `json:"shape"`
-	MaskedName string    `json:"masked_name"`
+	ID       int64     `json:"id"`
+	Venue    VenueJSON `json:"venue"`
+	At       time.Time `json:"at"`
+	Verified bool      `json:"verified"`
+	// Repeat: this is the person's earlier check-in here, answered again
+	// (an unverified check-in adds no row within the repeat window).
+	Repeat     bool   `json:"repeat,omitempty"`
+	Message    string `json:"message"`
+	Colour     string `json:"colour"`
+	Shape      string `json:"shape"`
+	MaskedName string `json:"masked_name"`
 }
 
 func (s *Server) checkIn(w http.ResponseWriter, r *http.Request, p *healthcode.Principal) error {
@@ -116,10 +122,15 @@ func (s *Server) checkIn(w http.ResponseWriter, r *http.Request, p *healthcode.P
 	if !c.Verified {
 		msg = "Recorded as unverified presence: a printed or expired venue code proves nothing and can never by itself change your colour."
 	}
+	status := http.StatusCreated
+	if c.Repeat {
+		status = http.StatusOK
+		msg = "You checked in here at " + c.At.Format(time.RFC3339) + "; that check-in stands (a repeat within the window adds nothing)."
+	}
 	vj := venueJSON(v)
 	vj.Status = ""
 	d := cc.view.Decision
-	return writeJSON(w, http.StatusCreated, CheckInJSON{ID: c.ID, Venue: vj, At: c.At, Verified: c.Verified, Message: msg,
+	return writeJSON(w, status, CheckInJSON{ID: c.ID, Venue: vj, At: c.At, Verified: c.Verified, Repeat: c.Repeat, Message: msg,
 		Colour: d.Colour.String(), Shape: d.Colour.Shape(), MaskedName: cc.view.Person.MaskedName})
 }
 
@@ -139,6 +150,9 @@ type DesignationJSON struct {
 	Approver   string     `json:"approved_by,omitempty"`
 	ApprovedAt *time.Time `json:"approved_at,omitempty"`
 	LogIndex   *int64     `json:"log_index,omitempty"`
+	CoSigner   string     `json:"cosigned_by,omitempty"`
+	// Exposures is how many venue exposures the approval created.
+	Exposures *int64 `json:"exposures,omitempty"`
 }
 
 func designationJSON(d *healthcode.RiskDesignation) DesignationJSON {
@@ -147,6 +161,13 @@ func designationJSON(d *healthcode.RiskDesignation) DesignationJSON {
 	if d.Approver != nil {
 		at, li := d.ApprovedAt, d.LogIndex
 		out.Approver, out.ApprovedAt, out.LogIndex = d.Approver.Name+" ("+d.Approver.Unit+")", &at, &li
+	}
+	if d.CoSigner != nil {
+		out.CoSigner = d.CoSigner.Name + " (" + d.CoSigner.Unit + ")"
+	}
+	if d.Exposures >= 0 && d.Status == healthcode.DesignationApproved {
+		n := d.Exposures
+		out.Exposures = &n
 	}
 	return out
 }
@@ -174,6 +195,18 @@ func (s *Server) approveDesignation(w http.ResponseWriter, r *http.Request, p *h
 		return err
 	}
 	s.codes.clear()
+	return writeJSON(w, http.StatusOK, designationJSON(d))
+}
+
+func (s *Server) coSignDesignation(w http.ResponseWriter, r *http.Request, p *healthcode.Principal) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	d, err := s.Venues.CoSignDesignation(r.Context(), p, id)
+	if err != nil {
+		return err
+	}
 	return writeJSON(w, http.StatusOK, designationJSON(d))
 }
 
@@ -209,12 +242,39 @@ type TraceJSON struct {
 	Verified bool      `json:"verified"`
 }
 
-func traceJSON(cs []healthcode.CheckIn) map[string]any {
-	out := make([]TraceJSON, len(cs))
-	for i, c := range cs {
+// TracePageJSON is one page of a tracing answer: total and people count
+// the whole query, next (absent on the last page) asks for the next page.
+type TracePageJSON struct {
+	Presence []TraceJSON `json:"presence"`
+	Total    int64       `json:"total"`
+	People   int64       `json:"people"`
+	Next     string      `json:"next,omitempty"`
+}
+
+func traceJSON(p *healthcode.TracePage) TracePageJSON {
+	out := make([]TraceJSON, len(p.Presence))
+	for i, c := range p.Presence {
 		out[i] = TraceJSON{Subject: c.Subject, Venue: c.Venue, At: c.At, Verified: c.Verified}
 	}
-	return map[string]any{"presence": out}
+	return TracePageJSON{Presence: out, Total: p.Total, People: p.People, Next: p.Next.String()}
+}
+
+// tracePaging reads the after and limit parameters of a tracing query.
+func tracePaging(r *http.Request) (healthcode.CheckInCursor, int, error) {
+	q := r.URL.Query()
+	after, err := healthcode.ParseCheckInCursor(q.Get("after"))
+	if err != nil {
+		return after, 0, err
+	}
+	limit := 0
+	if l := q.Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > healthcode.MaxTracePage {
+			return after, 0, healthcode.Errorfd(healthcode.EINVALID, "trace.limit", "limit must be a number from 1 to %d", healthcode.MaxTracePage)
+		}
+		limit = n
+	}
+	return after, limit, nil
 }
 
 func queryTime(r *http.Request, name string) (time.Time, error) {
@@ -234,21 +294,29 @@ func (s *Server) traceVenue(w http.ResponseWriter, r *http.Request, p *healthcod
 	if err != nil {
 		return err
 	}
-	q := r.URL.Query()
-	cs, err := s.Venues.TraceVenue(r.Context(), p, q.Get("venue"), from, to, q.Get("purpose"), q.Get("case"))
+	after, limit, err := tracePaging(r)
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, traceJSON(cs))
+	q := r.URL.Query()
+	page, err := s.Venues.TraceVenue(r.Context(), p, q.Get("venue"), from, to, q.Get("purpose"), q.Get("case"), after, limit)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, traceJSON(page))
 }
 
 func (s *Server) traceCase(w http.ResponseWriter, r *http.Request, p *healthcode.Principal) error {
-	q := r.URL.Query()
-	cs, err := s.Venues.TraceCase(r.Context(), p, q.Get("case"), q.Get("purpose"))
+	after, limit, err := tracePaging(r)
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, traceJSON(cs))
+	q := r.URL.Query()
+	page, err := s.Venues.TraceCase(r.Context(), p, q.Get("case"), q.Get("purpose"), after, limit)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, traceJSON(page))
 }
 
 func (s *Server) unmask(w http.ResponseWriter, r *http.Request, p *healthcode.Principal) error {

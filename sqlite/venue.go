@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"healthcode"
@@ -129,14 +130,65 @@ func (tx *Tx) checkIns(ctx context.Context, query string, args ...any) ([]health
 	return out, rows.Err()
 }
 
-// CheckInsAt implements healthcode.ReadTx.
-func (tx *Tx) CheckInsAt(ctx context.Context, venue string, from, to time.Time, limit int) ([]healthcode.CheckIn, error) {
-	out, err := tx.checkIns(ctx, `SELECT `+checkInCols+` FROM checkins WHERE venue = ? AND at >= ? AND at < ? ORDER BY at, id LIMIT ?`,
-		venue, nanos(from), nanos(to), limit)
+// maxInArgs bounds the people one check-in query names (SQLite's limit on
+// bound variables is far above it).
+const maxInArgs = 1000
+
+// checkInWhere builds the WHERE clause of q. A query with neither a venue
+// nor people is refused: it would read everyone's.
+func checkInWhere(q healthcode.CheckInQuery) (string, []any, error) {
+	if q.Venue == "" && len(q.Subjects) == 0 {
+		return "", nil, healthcode.Errorfd(healthcode.EINVALID, "checkin.query", "a check-in query names a venue or people")
+	}
+	where := []string{"at >= ?", "at < ?"}
+	args := []any{nanos(q.From), nanos(q.To)}
+	if q.Venue != "" {
+		where = append(where, "venue = ?")
+		args = append(args, q.Venue)
+	}
+	if len(q.Subjects) > 0 {
+		where = append(where, "subject IN ("+strings.TrimSuffix(strings.Repeat("?, ", len(q.Subjects)), ", ")+")")
+		for _, s := range q.Subjects {
+			args = append(args, s)
+		}
+	}
+	return strings.Join(where, " AND "), args, nil
+}
+
+// CheckIns implements healthcode.ReadTx: keyset pages on (at, id), which
+// the (venue, at) and (subject, at) indexes serve.
+func (tx *Tx) CheckIns(ctx context.Context, q healthcode.CheckInQuery, after healthcode.CheckInCursor, limit int) ([]healthcode.CheckIn, error) {
+	if len(q.Subjects) > maxInArgs {
+		return nil, healthcode.Errorfd(healthcode.EINVALID, "checkin.query", "at most %d people in one check-in query", maxInArgs)
+	}
+	where, args, err := checkInWhere(q)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite.CheckInsAt: %w", err)
+		return nil, err
+	}
+	if !after.IsZero() {
+		where += " AND (at > ? OR (at = ? AND id > ?))"
+		args = append(args, nanos(after.At), nanos(after.At), after.ID)
+	}
+	out, err := tx.checkIns(ctx, `SELECT `+checkInCols+` FROM checkins WHERE `+where+` ORDER BY at, id LIMIT ?`, append(args, limit)...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite.CheckIns: %w", err)
 	}
 	return out, nil
+}
+
+// CountCheckIns implements healthcode.ReadTx.
+func (tx *Tx) CountCheckIns(ctx context.Context, q healthcode.CheckInQuery) (rows, people int64, err error) {
+	if len(q.Subjects) > maxInArgs {
+		return 0, 0, healthcode.Errorfd(healthcode.EINVALID, "checkin.query", "at most %d people in one check-in query", maxInArgs)
+	}
+	where, args, err := checkInWhere(q)
+	if err != nil {
+		return 0, 0, err
+	}
+	if err := tx.queryRow(ctx, `SELECT count(*), count(DISTINCT subject) FROM checkins WHERE `+where, args...).Scan(&rows, &people); err != nil {
+		return 0, 0, fmt.Errorf("sqlite.CountCheckIns: %w", err)
+	}
+	return rows, people, nil
 }
 
 // CheckInsOf implements healthcode.ReadTx.
@@ -208,21 +260,25 @@ func (tx *Tx) InsertCheckIns(ctx context.Context, cs []*healthcode.CheckIn) ([]b
 
 const designationCols = `id, venue, area, level, reason, cases, window_from, window_until, expires, status,
 	requester_id, requester_name, requester_role, requester_unit, approver_id, approver_name, approver_role, approver_unit,
-	created_at, approved_at, log_index`
+	created_at, approved_at, log_index, cosigner_id, cosigner_name, cosigner_role, cosigner_unit, cosigned_at, exposures`
 
 func scanDesignation(row interface{ Scan(...any) error }) (*healthcode.RiskDesignation, error) {
 	var d healthcode.RiskDesignation
 	var cases string
 	var from, until, expires, created, approved int64
-	var a healthcode.Principal
+	var a, c healthcode.Principal
+	var cosigned int64
 	if err := row.Scan(&d.ID, &d.Venue, &d.Area, &d.Level, &d.Reason, &cases, &from, &until, &expires, &d.Status,
 		&d.Requester.ID, &d.Requester.Name, &d.Requester.Role, &d.Requester.Unit, &a.ID, &a.Name, &a.Role, &a.Unit,
-		&created, &approved, &d.LogIndex); err != nil {
+		&created, &approved, &d.LogIndex, &c.ID, &c.Name, &c.Role, &c.Unit, &cosigned, &d.Exposures); err != nil {
 		return nil, err
 	}
 	d.From, d.Until, d.Expires, d.CreatedAt = fromNanos(from), fromNanos(until), fromNanos(expires), fromNanos(created)
 	if a.ID != "" {
 		d.Approver, d.ApprovedAt = &a, fromNanos(approved)
+	}
+	if c.ID != "" {
+		d.CoSigner, d.CoSignedAt = &c, fromNanos(cosigned)
 	}
 	var err error
 	d.Cases, err = parseIDs(cases)
@@ -272,15 +328,28 @@ func (tx *Tx) CreateDesignation(ctx context.Context, d *healthcode.RiskDesignati
 }
 
 // ApproveDesignation implements healthcode.Tx.
-func (tx *Tx) ApproveDesignation(ctx context.Context, id int64, a *healthcode.Principal, at time.Time, logIndex int64) error {
+func (tx *Tx) ApproveDesignation(ctx context.Context, id int64, a *healthcode.Principal, at time.Time, logIndex, exposures int64) error {
 	res, err := tx.exec(ctx, `UPDATE designations SET status = ?, approver_id = ?, approver_name = ?, approver_role = ?, approver_unit = ?,
-		approved_at = ?, log_index = ? WHERE id = ? AND status = ?`, healthcode.DesignationApproved, a.ID, a.Name, a.Role, a.Unit,
-		nanos(at), logIndex, id, healthcode.DesignationPending)
+		approved_at = ?, log_index = ?, exposures = ? WHERE id = ? AND status = ?`, healthcode.DesignationApproved, a.ID, a.Name, a.Role, a.Unit,
+		nanos(at), logIndex, exposures, id, healthcode.DesignationPending)
 	if err != nil {
 		return fmt.Errorf("sqlite.ApproveDesignation: %w", err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return healthcode.Errorfd(healthcode.ECONFLICT, "designation.not_pending", "designation %d is not awaiting approval", id)
+	}
+	return nil
+}
+
+// CoSignDesignation implements healthcode.Tx.
+func (tx *Tx) CoSignDesignation(ctx context.Context, id int64, c *healthcode.Principal, at time.Time) error {
+	res, err := tx.exec(ctx, `UPDATE designations SET cosigner_id = ?, cosigner_name = ?, cosigner_role = ?, cosigner_unit = ?, cosigned_at = ?
+		WHERE id = ? AND status = ? AND cosigner_id = ''`, c.ID, c.Name, c.Role, c.Unit, nanos(at), id, healthcode.DesignationPending)
+	if err != nil {
+		return fmt.Errorf("sqlite.CoSignDesignation: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return healthcode.Errorfd(healthcode.ECONFLICT, "designation.not_pending", "designation %d is not awaiting approval, or is co-signed already", id)
 	}
 	return nil
 }

@@ -223,7 +223,7 @@ func Purge(t *testing.T, s healthcode.Store) {
 		if err != nil || d.ID != w.decision.ID {
 			t.Errorf("the decision did not stay: %v, %v", d, err)
 		}
-		cs, err := tx.CheckInsAt(ctx, w.venue.ID, time.Unix(0, 0), now.Add(day(1)), 100)
+		cs, err := tx.CheckIns(ctx, healthcode.CheckInQuery{Venue: w.venue.ID, From: time.Unix(0, 0), To: now.Add(day(1))}, healthcode.CheckInCursor{}, 100)
 		if err != nil {
 			return err
 		}

@@ -663,6 +663,9 @@ func benchCheckInIngest(env *benchEnv) (figure, error) {
 	if err := registerCity(env.ctx, n, city); err != nil {
 		return figure{}, err
 	}
+	// 2,000 people cannot respect a person's rate at a bench's pace: the
+	// figure is the write path's, so every scan here is a new row.
+	n.engine.CheckInPolicy = healthcode.CheckInPolicy{PerHour: 1e12, Burst: 1 << 30}
 	owner := &healthcode.Principal{ID: "bench-owner", Name: "bench", Role: healthcode.RoleVenue}
 	operator := &healthcode.Principal{ID: "bench-op", Name: "bench", Role: healthcode.RoleOperator}
 	var bodies [][]byte
@@ -803,12 +806,12 @@ func benchTraceVenueWindow(env *benchEnv) (figure, error) {
 		v := ids[r.IntN(len(ids))]
 		from := start.Add(time.Duration(r.Int64N(span - int64(2*time.Hour))))
 		t := time.Now()
-		cs, err := n.engine.TraceVenue(env.ctx, epi, v, from, from.Add(2*time.Hour), "contact_tracing", "bench-case")
+		page, err := n.engine.TraceVenue(env.ctx, epi, v, from, from.Add(2*time.Hour), "contact_tracing", "bench-case", healthcode.CheckInCursor{}, 0)
 		queries[i] = time.Since(t)
 		if err != nil {
 			return figure{}, err
 		}
-		rows += len(cs)
+		rows += len(page.Presence)
 		t = time.Now()
 		err = n.db.View(env.ctx, func(tx healthcode.ReadTx) error { _, err := tx.Venue(env.ctx, v); return err })
 		points[i] = time.Since(t)

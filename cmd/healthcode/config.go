@@ -5,8 +5,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
+
+	"healthcode"
 )
 
 // Config is every setting of a node, with its defaults in one place
@@ -25,6 +28,10 @@ type Config struct {
 	LogFormat       string        // "text" or "json"
 	Witnesses       witnessList   // witnesses asked to cosign each checkpoint: URL=KEYFILE, repeated
 	Retention       retention     // how long personal data is kept (--retention KIND=DURATION,…); zero value = healthcode.DefaultRetention
+	CheckInRepeat   time.Duration // an unverified check-in at the same venue within this adds no row
+	CheckInRate     float64       // check-ins one person may make per hour
+	CheckInBurst    int           // … and at once
+	CoSignAbove     int64         // exposures a designation may create before an auditor must co-sign it
 
 	envErrs []error // malformed HEALTHCODE_* values, reported by finish
 }
@@ -39,6 +46,10 @@ func defaultConfig() Config {
 		CheckpointEvery: time.Minute,
 		AuditEvery:      10 * time.Minute,
 		LogFormat:       "text",
+		CheckInRepeat:   healthcode.DefaultCheckInPolicy.RepeatWindow,
+		CheckInRate:     healthcode.DefaultCheckInPolicy.PerHour,
+		CheckInBurst:    healthcode.DefaultCheckInPolicy.Burst,
+		CoSignAbove:     healthcode.DefaultDesignationCoSignAbove,
 	}
 }
 
@@ -67,6 +78,23 @@ func (c *Config) register(fs *flag.FlagSet) {
 		}
 		fs.DurationVar(p, name, *p, help+" (env "+envName(name)+")")
 	}
+	num := func(name string, parse func(string) error, set func(fs *flag.FlagSet, help string), help string) {
+		if v, ok := os.LookupEnv(envName(name)); ok {
+			if err := parse(v); err != nil {
+				c.envErrs = append(c.envErrs, fmt.Errorf("%s=%q: %v", envName(name), v, err))
+			}
+		}
+		set(fs, help+" (env "+envName(name)+")")
+	}
+	num("checkin-rate", func(v string) (err error) { c.CheckInRate, err = strconv.ParseFloat(v, 64); return },
+		func(fs *flag.FlagSet, h string) { fs.Float64Var(&c.CheckInRate, "checkin-rate", c.CheckInRate, h) },
+		"check-ins one person may make per hour (above it: 429 with Retry-After)")
+	num("checkin-burst", func(v string) (err error) { c.CheckInBurst, err = strconv.Atoi(v); return },
+		func(fs *flag.FlagSet, h string) { fs.IntVar(&c.CheckInBurst, "checkin-burst", c.CheckInBurst, h) },
+		"check-ins one person may make at once")
+	num("cosign-above", func(v string) (err error) { c.CoSignAbove, err = strconv.ParseInt(v, 10, 64); return },
+		func(fs *flag.FlagSet, h string) { fs.Int64Var(&c.CoSignAbove, "cosign-above", c.CoSignAbove, h) },
+		"exposures a risk designation may create before its approval needs an auditor's co-signature")
 	str(&c.DataDir, "data", "directory for the node's keys and, by default, its database")
 	str(&c.DB, "db", "SQLite database file (default DATA/healthcode.db)")
 	str(&c.Addr, "addr", "address to listen on")
@@ -77,8 +105,14 @@ func (c *Config) register(fs *flag.FlagSet) {
 	dur(&c.CheckpointEvery, "checkpoint-every", "how often a log checkpoint is signed")
 	dur(&c.AuditEvery, "audit-every", "how often the database is checked against the log (every stored colour explained, no fork)")
 	str(&c.LogFormat, "log-format", "log format: text or json")
+	dur(&c.CheckInRepeat, "checkin-repeat", "an unverified check-in (printed or stale code) at the same venue within this window adds no row: it answers with the earlier one")
 	c.Witnesses.register(fs) // --witness, env HEALTHCODE_WITNESS (space-separated)
 	c.Retention.register(fs) // --retention, env HEALTHCODE_RETENTION
+}
+
+// CheckInPolicy is the check-in bounds the config sets.
+func (c *Config) CheckInPolicy() healthcode.CheckInPolicy {
+	return healthcode.CheckInPolicy{RepeatWindow: c.CheckInRepeat, PerHour: c.CheckInRate, Burst: c.CheckInBurst}
 }
 
 // finish fills derived defaults and checks the values.
@@ -97,6 +131,12 @@ func (c *Config) finish() error {
 	}
 	if c.ReviewEvery <= 0 || c.CheckpointEvery <= 0 || c.AuditEvery <= 0 {
 		return fmt.Errorf("review-every, checkpoint-every and audit-every must be positive")
+	}
+	if err := c.CheckInPolicy().Validate(); err != nil {
+		return fmt.Errorf("checkin-repeat, checkin-rate, checkin-burst: %s", healthcode.ErrorMessage(err))
+	}
+	if c.CoSignAbove < 1 {
+		return fmt.Errorf("cosign-above must be at least 1")
 	}
 	if err := c.Retention.Err(); err != nil {
 		return err

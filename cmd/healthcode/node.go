@@ -159,6 +159,9 @@ func openNode(ctx context.Context, cfg Config, clock healthcode.Clock, logw io.W
 		Region:      cfg.Region,
 		Clock:       clock,
 		LoadRuleSet: rules.Loader,
+
+		CheckInPolicy:          cfg.CheckInPolicy(),
+		DesignationCoSignAbove: cfg.CoSignAbove,
 	}
 	if err := n.engine.Open(ctx); err != nil {
 		n.db.Close()

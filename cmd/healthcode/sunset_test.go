@@ -401,7 +401,7 @@ func TestPurgeDeletesExpiredPersonalData(t *testing.T) {
 				t.Errorf("%s keeps %d pieces of evidence, want %d", s, len(evs), want)
 			}
 		}
-		cs, err := tx.CheckInsAt(ctx, v.ID, time.Unix(0, 0), tn.clock.Now().Add(time.Hour), 100)
+		cs, err := tx.CheckIns(ctx, healthcode.CheckInQuery{Venue: v.ID, From: time.Unix(0, 0), To: tn.clock.Now().Add(time.Hour)}, healthcode.CheckInCursor{}, 100)
 		if err != nil || len(cs) != 0 {
 			t.Errorf("check-ins after the purge: %v, %v", cs, err)
 		}
