@@ -37,6 +37,7 @@ func Run(t *testing.T, open Opener) {
 		{"RuleSets", testRuleSets},
 		{"LogLeaves", testLogLeaves},
 		{"Checkpoints", testCheckpoints},
+		{"CheckIns", CheckIns},
 		{"Purge", Purge},
 		{"Sunset", Sunset},
 	}

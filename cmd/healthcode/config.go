@@ -92,8 +92,10 @@ func (c *Config) register(fs *flag.FlagSet) {
 	num("checkin-burst", func(v string) (err error) { c.CheckInBurst, err = strconv.Atoi(v); return },
 		func(fs *flag.FlagSet, h string) { fs.IntVar(&c.CheckInBurst, "checkin-burst", c.CheckInBurst, h) },
 		"check-ins one person may make at once")
-	num("cosign-above", func(v string) (err error) { c.CoSignAbove, err = strconv.ParseInt(v, 10, 64); return },
-		func(fs *flag.FlagSet, h string) { fs.Int64Var(&c.CoSignAbove, "cosign-above", c.CoSignAbove, h) },
+	num("designation-cosign-above", func(v string) (err error) { c.CoSignAbove, err = strconv.ParseInt(v, 10, 64); return },
+		func(fs *flag.FlagSet, h string) {
+			fs.Int64Var(&c.CoSignAbove, "designation-cosign-above", c.CoSignAbove, h)
+		},
 		"exposures a risk designation may create before its approval needs an auditor's co-signature")
 	str(&c.DataDir, "data", "directory for the node's keys and, by default, its database")
 	str(&c.DB, "db", "SQLite database file (default DATA/healthcode.db)")
@@ -136,7 +138,7 @@ func (c *Config) finish() error {
 		return fmt.Errorf("checkin-repeat, checkin-rate, checkin-burst: %s", healthcode.ErrorMessage(err))
 	}
 	if c.CoSignAbove < 1 {
-		return fmt.Errorf("cosign-above must be at least 1")
+		return fmt.Errorf("designation-cosign-above must be at least 1")
 	}
 	if err := c.Retention.Err(); err != nil {
 		return err
