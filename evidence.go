@@ -102,26 +102,39 @@ type Evidence struct {
 	Verified bool
 }
 
-// Validate checks e against the closed list of kinds and their fields, and
+// Validate checks e against the closed list of kinds and their fields
+// (ValidateRecord), checks that it names its subject and submitter, and
 // refuses observations dated after now.
 func (e *Evidence) Validate(now time.Time) error {
-	if !e.Kind.Valid() {
-		return Errorfd(EINVALID, "evidence.kind", "unknown evidence kind %q", e.Kind)
-	}
 	if e.Subject == "" {
 		return Errorfd(EINVALID, "evidence.subject", "evidence needs a subject")
 	}
 	if e.Submitter == "" {
 		return Errorfd(EINVALID, "evidence.submitter", "evidence needs a submitter")
 	}
+	if err := e.ValidateRecord(); err != nil {
+		return err
+	}
+	if e.ObservedAt.After(now.Add(MaxClockSkew)) {
+		return Errorfd(EINVALID, "evidence.future_time", "evidence is dated %s, in the future", e.ObservedAt.UTC().Format(time.RFC3339))
+	}
+	return nil
+}
+
+// ValidateRecord checks what the evidence itself says, whoever submits it
+// about whomever and whenever: its kind, its external id, an observation
+// time after Epoch and the fields of its kind. A reader of submitted files
+// (batch) applies it to each row before the row's subject is known, so that
+// a row it accepts is never refused later by Validate for its content.
+func (e *Evidence) ValidateRecord() error {
+	if !e.Kind.Valid() {
+		return Errorfd(EINVALID, "evidence.kind", "unknown evidence kind %q", e.Kind)
+	}
 	if e.ExternalID == "" || len(e.ExternalID) > 128 {
 		return Errorfd(EINVALID, "evidence.external_id", "evidence needs an external id (sample or record number) of at most 128 bytes")
 	}
 	if e.ObservedAt.Before(Epoch) {
 		return Errorfd(EINVALID, "evidence.observed_at", "evidence needs the time it was observed, after %s", Epoch.Format("2006-01-02"))
-	}
-	if e.ObservedAt.After(now.Add(MaxClockSkew)) {
-		return Errorfd(EINVALID, "evidence.future_time", "evidence is dated %s, in the future", e.ObservedAt.UTC().Format(time.RFC3339))
 	}
 	switch e.Kind {
 	case NucleicAcidTest, AntigenTest:

@@ -126,7 +126,9 @@ func TestCSV(t *testing.T) {
 			"S22,110105194902300020,,negative,2022-05-01T08:30:00+08:00,,\n" +
 			strings.Repeat("x", batch.MaxLineBytes+1) + "\n" +
 			strings.Repeat("x", 3*batch.MaxLineBytes) + "\n" +
-			"S25," + id2 + ",,negative,2022-05-01T08:30:00+08:00,,\n",
+			"S25," + id2 + ",,negative,2022-05-01T08:30:00+08:00,,\n" +
+			"S26," + id2 + ",,positive,2019-11-30T23:59:59Z,,\n" + // before healthcode.Epoch
+			"S27," + id2 + ",,positive,0000-01-01T00:00:00Z,,\n",
 			[]result{
 				{Line: 2, Row: nat("S1", id1, "negative", t0)},
 				{Line: 3, Detail: "batch.id_checksum"},
@@ -153,6 +155,8 @@ func TestCSV(t *testing.T) {
 				{Line: 24, Detail: "batch.line_too_long"},
 				{Line: 25, Detail: "batch.line_too_long"},
 				{Line: 26, Row: nat("S25", id2, "negative", t0)},
+				{Line: 27, Detail: "batch.collected_at"},
+				{Line: 28, Detail: "batch.collected_at"},
 			}, ""},
 		{"empty file", "", nil, ""},
 		{"header only", head, nil, ""},

@@ -271,10 +271,34 @@ func check(line int, raw *rawRow) (Row, *RowError) {
 	case row.Pooled:
 		return row, rowErr(line, "batch.pool_id", "pooled is true but pool_id is missing")
 	}
-	if row.Pooled && row.Kind == healthcode.AntigenTest {
-		return row, rowErr(line, "batch.pooled", "antigen tests are not pooled")
+	// The domain's rule for the record itself, so that a row read here is
+	// never refused later by Evidence.Validate for what it says (a sample
+	// collected before healthcode.Epoch, a pooled antigen test, …). Who
+	// submits it and whether its time has come are checked on submission.
+	ev := row.Evidence(healthcode.Principal{})
+	if err := ev.ValidateRecord(); err != nil {
+		var he *healthcode.Error
+		if !errors.As(err, &he) {
+			return row, rowErr(line, "batch.invalid", "%v", err)
+		}
+		detail, ok := recordColumn[he.Detail]
+		if !ok {
+			detail = he.Detail
+		}
+		return row, rowErr(line, detail, "%s", he.Message)
 	}
 	return row, nil
+}
+
+// recordColumn names the batch reason for each reason of
+// Evidence.ValidateRecord: the column at fault.
+var recordColumn = map[string]string{
+	"evidence.kind":        "batch.kind",
+	"evidence.external_id": "batch.sample_id",
+	"evidence.observed_at": "batch.collected_at",
+	"evidence.result":      "batch.result",
+	"evidence.pooled":      "batch.pooled",
+	"evidence.pool_id":     "batch.pool_id",
 }
 
 // checkID checks a sample or tube id; it returns what is wrong, or "".

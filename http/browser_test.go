@@ -31,6 +31,7 @@ import (
 
 	"github.com/chromedp/cdproto/accessibility"
 	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/fetch"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
@@ -555,12 +556,38 @@ func newPhone(t *testing.T, browser context.Context) context.Context {
 	return ctx
 }
 
-// setOffline cuts the tab off the network, or lets it back on.
-func setOffline(t *testing.T, ctx context.Context, offline bool) {
+// goOffline cuts the tab off the network until the returned func is called:
+// every request the tab makes fails as a browser's does with no network
+// (net::ERR_INTERNET_DISCONNECTED). It pauses requests with the Fetch
+// domain and fails them, which every Chromium since 2019 speaks alike; the
+// network-emulation commands changed their parameters between versions
+// (Chromium 148 refuses the older form with "Invalid parameters").
+func goOffline(t *testing.T, ctx context.Context) (back func()) {
 	t.Helper()
-	if _, err := chromedp.Call(ctx, network.EmulateNetworkConditionsByRule, network.EmulateNetworkConditionsByRuleParams{
-		MatchedNetworkConditions: []*network.Conditions{{Offline: offline, DownloadThroughput: -1, UploadThroughput: -1}}}); err != nil {
+	lctx, stop := context.WithCancel(ctx)
+	var pending sync.WaitGroup
+	if err := chromedp.Listen(lctx, func(ev any) {
+		if ev, ok := ev.(*fetch.EventRequestPaused); ok {
+			// A command may not run inside a listener.
+			pending.Go(func() {
+				// The request may be gone already (a page that navigated away).
+				_, _ = chromedp.Call(ctx, fetch.FailRequest, fetch.FailRequestParams{RequestID: ev.RequestID, ErrorReason: network.ErrorReasonInternetDisconnected})
+			})
+		}
+	}); err != nil {
 		t.Fatal(err)
+	}
+	if _, err := chromedp.Call(ctx, fetch.Enable, fetch.EnableParams{}); err != nil {
+		stop()
+		t.Fatal(err)
+	}
+	return func() {
+		t.Helper()
+		if _, err := chromedp.Call(ctx, fetch.Disable, cdp.Empty{}); err != nil {
+			t.Fatal(err)
+		}
+		stop()
+		pending.Wait()
 	}
 }
 
@@ -706,7 +733,7 @@ func TestBrowserVenueCheckIn(t *testing.T) {
 	// network is.
 	f.clock.Set(t0.Add(5*time.Minute + 25*time.Second))
 	do(t, tablet, chromedp.Navigate(f.ts.URL+"/venue/"+id), chromedp.WaitVisible(chromedp.CSS(`#poster-code[data-state="live"] #venue-qr[data-text]`)))
-	setOffline(t, tablet, true)
+	online := goOffline(t, tablet)
 	// Within seconds; a whole slot if this machine was too slow to go
 	// offline before the slot ended.
 	if _, err := chromedp.Run(tablet, chromedp.Poll[bool](`document.getElementById("poster-code").dataset.state === "offline"`,
@@ -726,9 +753,9 @@ func TestBrowserVenueCheckIn(t *testing.T) {
 		t.Errorf("no retry said: %q", s)
 	}
 	audit(t, tablet, "venue poster offline")
-	setOffline(t, tablet, false)
-	// A browser says "online" when its network comes back; the emulation
-	// does not, so the test does.
+	online()
+	// A browser says "online" when its network comes back; a test that
+	// fails requests does not, so the test does.
 	eval[chromedp.Void](t, tablet, `window.dispatchEvent(new Event("online"))`)
 	poll(t, tablet, `document.getElementById("poster-code").dataset.state === "live" && !!document.getElementById("venue-qr").dataset.text`)
 	if got, want := eval[string](t, tablet, `document.getElementById("venue-qr").dataset.text`), f.ts.URL+"/c#"+venueCode(t, f, id).Live; got != want {
