@@ -41,6 +41,21 @@ func fixedKey(tb testing.TB, name string, seed byte) (note.Signer, note.Verifier
 	return s, v, vkey
 }
 
+// fixedCosigner returns a deterministic witness cosignature/v1 signer named
+// name and its verifier.
+func fixedCosigner(tb testing.TB, name string, seed byte) (*CosignatureSigner, note.Verifier) {
+	tb.Helper()
+	skey, _, err := note.GenerateKey(bytes.NewReader(bytes.Repeat([]byte{seed}, 32)), name)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	s, err := NewCosignatureSigner(skey, healthcode.NewManualClock(testTime))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return s, s.Verifier()
+}
+
 func logKey(tb testing.TB) (note.Signer, note.Verifiers) {
 	s, v, _ := fixedKey(tb, testOrigin, 1)
 	return s, note.VerifierList(v)

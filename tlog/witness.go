@@ -42,10 +42,9 @@ type WitnessState struct {
 // proof does not connect; and anything OpenCheckpoint refuses. prev.Size 0
 // means the witness has seen nothing of this log yet.
 //
-// The cosignature is an ordinary Ed25519 signed-note signature: any C2SP
-// signed-note verifier holding the witness's key checks it.
-// (golang.org/x/mod/sumdb/note does not make C2SP tlog-cosignature/v1
-// timestamped signatures.)
+// witness is normally a CosignatureSigner: the cosignature is a C2SP
+// tlog-cosignature/v1 signature (timestamped, key type 0x04), which any C2SP
+// client holding the witness's public key checks.
 func Cosign(prev WitnessState, next []byte, proof tlog.TreeProof, logVerifiers note.Verifiers, witness note.Signer) (cosigned []byte, state WitnessState, err error) {
 	if logVerifiers == nil || witness == nil {
 		return nil, prev, healthcode.Errorfd(healthcode.EINVALID, "tlog.bad_key", "witness needs the log's key and its own")
@@ -138,14 +137,13 @@ func AddCosignatures(cp []byte, verifiers note.Verifiers, cosigned ...[]byte) ([
 // plus 405 for another method and 413 for a body over MaxAddCheckpointSize.
 // The witness writes its new state to disk before it answers 200.
 //
-// Where it departs from C2SP: the cosignature is an ordinary Ed25519
-// signed-note signature (key type 0x01) over the checkpoint text, not a
-// tlog-cosignature/v1 one (type 0x04, with a timestamp), which x/mod's note
-// package cannot make or check; it therefore carries no time, and a witness
-// key must be named differently from every log it witnesses (NewWitnessServer
-// refuses otherwise), so that a cosignature is never mistaken for the log's
-// own signature. A checkpoint of the same size as the last cosigned one but
-// another root gets 422, as in the current C2SP draft (v1.0.0 said 409).
+// The cosignature is a C2SP tlog-cosignature/v1 signature (CosignatureSigner:
+// Ed25519 over "cosignature/v1", the time and the checkpoint; key type 0x04),
+// so torchwood's litewitness and other C2SP witnesses and clients interoperate.
+// A witness key must still be named differently from every log it witnesses
+// (NewWitnessServer refuses otherwise). A checkpoint of the same size as the
+// last cosigned one but another root gets 422, as in the current C2SP draft
+// (v1.0.0 said 409).
 
 // AddCheckpointPath is the witness's endpoint, relative to its URL.
 const AddCheckpointPath = "/add-checkpoint"

@@ -28,7 +28,7 @@ func TestCosign(t *testing.T) {
 	t.Parallel()
 	signer, vs := logKey(t)
 	_, logV, _ := fixedKey(t, testOrigin, 1)
-	w, wv, _ := fixedKey(t, "witness.court.example", 9)
+	w, wv := fixedCosigner(t, "witness.court.example", 9)
 	impostor, _, _ := fixedKey(t, testOrigin, 4)
 
 	m := buildLog(t, 10)
@@ -115,8 +115,8 @@ func TestAddCosignatures(t *testing.T) {
 	t.Parallel()
 	signer, _ := logKey(t)
 	_, logV, _ := fixedKey(t, testOrigin, 1)
-	w1, v1, _ := fixedKey(t, "witness1.example", 11)
-	w2, v2, _ := fixedKey(t, "witness2.example", 12)
+	w1, v1 := fixedCosigner(t, "witness1.example", 11)
+	w2, v2 := fixedCosigner(t, "witness2.example", 12)
 	m := buildLog(t, 4)
 	cp := signedCheckpoint(t, m, signer)
 	c1, _, err := Cosign(WitnessState{Origin: testOrigin}, cp, nil, note.VerifierList(logV), w1)
@@ -163,7 +163,7 @@ func newWitnessFixture(t *testing.T) *witnessFixture {
 	t.Helper()
 	logSigner, logV, _ := fixedKey(t, testOrigin, 1)
 	_, otherV, _ := fixedKey(t, "other.example/log", 5)
-	w, wv, _ := fixedKey(t, "witness.court.example", 9)
+	w, wv := fixedCosigner(t, "witness.court.example", 9)
 	path := filepath.Join(t.TempDir(), "witness.json")
 	ws, err := NewWitnessServer(w, path, logV, otherV)
 	if err != nil {
@@ -326,7 +326,7 @@ func TestWitnessServer(t *testing.T) {
 	}
 
 	// A restarted witness remembers.
-	w, _, _ := fixedKey(t, "witness.court.example", 9)
+	w, _ := fixedCosigner(t, "witness.court.example", 9)
 	_, logV, _ := fixedKey(t, testOrigin, 1)
 	again, err := NewWitnessServer(w, f.statePath, logV)
 	if err != nil {
@@ -342,7 +342,7 @@ func TestWitnessServer(t *testing.T) {
 
 func TestNewWitnessServerRefuses(t *testing.T) {
 	t.Parallel()
-	w, _, _ := fixedKey(t, "witness.court.example", 9)
+	w, _ := fixedCosigner(t, "witness.court.example", 9)
 	_, logV, _ := fixedKey(t, testOrigin, 1)
 	sameName, _, _ := fixedKey(t, testOrigin, 3)
 	dir := t.TempDir()

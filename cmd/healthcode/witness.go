@@ -23,7 +23,9 @@ import (
 const witnessUsage = `usage:
   healthcode witness --generate-key NAME [--key FILE]
       write a new witness key pair: the secret key to FILE (default witness.key,
-      mode 0600, never overwritten) and the public key to FILE.pub
+      mode 0600, never overwritten) and the public cosignature key to FILE.pub
+  healthcode witness --key FILE --print-key
+      print the witness's public cosignature key (C2SP cosignature/v1, type 0x04)
   healthcode witness --key FILE --log-key FILE [--log-key FILE...] [--state FILE] [--addr ADDR]
       run a witness: cosign a log's checkpoints only if each extends the last one
       cosigned (C2SP tlog-witness protocol, POST /add-checkpoint)
@@ -33,7 +35,9 @@ node cannot show citizens a rewritten history: it refuses any checkpoint that is
 not consistent with what it cosigned before, and remembers that in --state
 (written before each cosignature is released). --log-key is a log's public note
 key (the node's DATA/log-signing.pub); give it once per log witnessed. A node
-asks the witness with --witness URL=FILE.pub.
+asks the witness with --witness URL=FILE.pub. Cosignatures follow C2SP
+tlog-cosignature (cosignature/v1: Ed25519, timestamped), so any C2SP client
+holding the witness's public key checks them.
 
 flags:`
 
@@ -43,6 +47,7 @@ func runWitness(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	keyPath := fs.String("key", "witness.key", "file holding the witness's secret note key")
 	statePath := fs.String("state", "witness-state.json", "file where the witness keeps the last checkpoint it cosigned of each log")
 	generate := fs.String("generate-key", "", "write a new key pair named NAME to --key and --key.pub, and exit")
+	printKey := fs.Bool("print-key", false, "print the public cosignature key of --key, and exit")
 	var logKeys stringList
 	fs.Var(&logKeys, "log-key", "file holding the public note key of a log to witness (repeat for several logs)")
 	fs.Usage = func() {
@@ -64,7 +69,7 @@ func runWitness(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		fmt.Fprintf(stdout, "wrote %s (secret) and %s.pub\npublic key: %s\n", *keyPath, *keyPath, vkey)
 		return exitOK
 	}
-	if len(logKeys) == 0 {
+	if len(logKeys) == 0 && !*printKey {
 		fmt.Fprintln(stderr, "healthcode witness: at least one --log-key is required")
 		return exitUsage
 	}
@@ -72,9 +77,13 @@ func runWitness(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	if err != nil {
 		return fail(stderr, "witness", fmt.Errorf("witness key: %w", err))
 	}
-	signer, err := tlog.ParseSigner(string(kb))
+	signer, err := tlog.NewCosignatureSigner(string(kb), healthcode.SystemClock{})
 	if err != nil {
 		return fail(stderr, "witness", err)
+	}
+	if *printKey {
+		fmt.Fprintln(stdout, signer.VerifierKey())
+		return exitOK
 	}
 	var logs []note.Verifier
 	var origins []string
@@ -106,7 +115,7 @@ func runWitness(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
-	fmt.Fprintf(stdout, "witness %s listening on http://%s for %s\n", signer.Name(), ln.Addr(), strings.Join(origins, ", "))
+	fmt.Fprintf(stdout, "witness %s listening on http://%s for %s\ncosignature key: %s\n", signer.Name(), ln.Addr(), strings.Join(origins, ", "), signer.VerifierKey())
 	select {
 	case err := <-served:
 		return fail(stderr, "witness", err)
@@ -120,13 +129,19 @@ func runWitness(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	return exitOK
 }
 
-// generateWitnessKey writes a new note key pair named name: the secret key
-// to path (never overwriting one) and the public key to path.pub.
+// generateWitnessKey writes a new witness key named name: the secret (a
+// note secret key) to path, never overwriting one, and the public
+// cosignature/v1 key to path.pub.
 func generateWitnessKey(name, path string) (vkey string, err error) {
-	skey, vkey, err := tlog.GenerateKey(rand.Reader, name)
+	skey, _, err := tlog.GenerateKey(rand.Reader, name)
 	if err != nil {
 		return "", err
 	}
+	signer, err := tlog.NewCosignatureSigner(skey, healthcode.SystemClock{})
+	if err != nil {
+		return "", err
+	}
+	vkey = signer.VerifierKey()
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return "", fmt.Errorf("witness key: %w", err)
@@ -150,6 +165,19 @@ func readVerifier(path string) (note.Verifier, error) {
 		return nil, fmt.Errorf("public key: %w", err)
 	}
 	v, err := tlog.ParseVerifier(string(b))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return v, nil
+}
+
+// readWitnessVerifier reads a witness's public cosignature key.
+func readWitnessVerifier(path string) (note.Verifier, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("public key: %w", err)
+	}
+	v, err := tlog.ParseWitnessVerifier(string(b))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -218,7 +246,7 @@ func loadWitnesses(specs witnessList) ([]tlog.Witness, error) {
 		if err != nil {
 			return nil, err
 		}
-		v, err := readVerifier(keyFile)
+		v, err := readWitnessVerifier(keyFile)
 		if err != nil {
 			return nil, fmt.Errorf("witness %s: %w", u, err)
 		}

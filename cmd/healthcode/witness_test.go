@@ -156,7 +156,7 @@ func TestWitnessCosignsConsistentCheckpointsAndRefusesAFork(t *testing.T) {
 	if code, _, errs := witnessCmd(t, "--generate-key", "witness.court.example", "--key", wkey); code != exitError || !strings.Contains(errs, "exists") {
 		t.Fatalf("generate-key over an existing key: %d %s", code, errs)
 	}
-	wv, err := readVerifier(wkey + ".pub")
+	wv, err := readWitnessVerifier(wkey + ".pub")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -397,6 +397,10 @@ func TestWitnessCommandUsage(t *testing.T) {
 	}
 	garbage := filepath.Join(dir, "garbage.pub")
 	os.WriteFile(garbage, []byte("not a key\n"), 0o644)
+	// A log whose key is named like the witness.
+	_, _, sameName := fixedNoteKey(t, "witness.example")
+	sameNamePub := filepath.Join(dir, "same.pub")
+	os.WriteFile(sameNamePub, []byte(sameName+"\n"), 0o644)
 	for _, tc := range []struct {
 		name string
 		args []string
@@ -406,7 +410,8 @@ func TestWitnessCommandUsage(t *testing.T) {
 		{"no log key", []string{"--key", key}, exitUsage, "--log-key"},
 		{"missing witness key", []string{"--key", filepath.Join(dir, "none"), "--log-key", key + ".pub"}, exitError, "witness key"},
 		{"malformed log key", []string{"--key", key, "--log-key", garbage}, exitError, "malformed"},
-		{"witness witnessing itself", []string{"--key", key, "--log-key", key + ".pub"}, exitError, "named"},
+		{"witness named like its log", []string{"--key", key, "--log-key", sameNamePub}, exitError, "named"},
+		{"its own cosignature key as a log key", []string{"--key", key, "--log-key", key + ".pub"}, exitError, "malformed"},
 		{"stray argument", []string{"--key", key, "extra"}, exitUsage, "usage"},
 		{"bad name", []string{"--generate-key", "two words", "--key", filepath.Join(dir, "x.key")}, exitError, "origin"},
 	} {
@@ -421,8 +426,17 @@ func TestWitnessCommandUsage(t *testing.T) {
 func TestWitnessSpecs(t *testing.T) {
 	dir := t.TempDir()
 	pub := filepath.Join(dir, "w.pub")
-	_, _, vkey := fixedNoteKey(t, "witness.example")
-	os.WriteFile(pub, []byte(vkey+"\n"), 0o644)
+	skey, plain, err := tlog.GenerateKey(nil, "witness.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs, err := tlog.NewCosignatureSigner(skey, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(pub, []byte(cs.VerifierKey()+"\n"), 0o644)
+	plainPub := filepath.Join(dir, "plain.pub")
+	os.WriteFile(plainPub, []byte(plain+"\n"), 0o644)
 	good := "https://witness.example/w?x=1=" + pub
 	ws, err := loadWitnesses(witnessList{good, "http://127.0.0.1:9/=" + pub})
 	if err != nil {
@@ -441,6 +455,7 @@ func TestWitnessSpecs(t *testing.T) {
 		{"not a URL", witnessList{"witness.example=" + pub}, "not an http(s) URL"},
 		{"missing key file", witnessList{"https://witness.example=" + filepath.Join(dir, "none")}, "no such file"},
 		{"listed twice", witnessList{good, good}, "twice"},
+		{"a plain Ed25519 key", witnessList{"https://witness.example=" + plainPub}, "cosignature/v1 key (type 0x04)"},
 	} {
 		if _, err := loadWitnesses(tc.specs); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: %v, want %q", tc.name, err, tc.want)
