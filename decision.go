@@ -108,7 +108,8 @@ type CodeService interface {
 }
 
 // HealthCode is what a citizen's QR says, and all that a checkpoint learns:
-// colour, masked name, validity and issuer — nothing medical.
+// colour, masked name, validity and issuer — nothing medical, and nothing
+// that leads into the log (invariant 6).
 type HealthCode struct {
 	Region         string
 	Subject        string
@@ -117,5 +118,4 @@ type HealthCode struct {
 	IssuedAt       time.Time
 	Expires        time.Time
 	RuleSetVersion string
-	LogIndex       int64
 }

@@ -6,20 +6,85 @@ import "time"
 type LogType string
 
 const (
-	LogEvidence    LogType = "evidence"    // evidence accepted from a lab, clinic or official
-	LogDecision    LogType = "decision"    // a colour decided by the rules
-	LogOverride    LogType = "override"    // an approved manual colour
-	LogDesignation LogType = "designation" // a risk designation of a venue or area
-	LogRuleSet     LogType = "ruleset"     // a rule set published
-	LogAppeal      LogType = "appeal"      // an appeal's outcome
-	LogPurge       LogType = "purge"       // expired personal data deleted
-	LogKey         LogType = "key"         // a signing key added or revoked
-	LogUnmask      LogType = "unmask"      // an official saw who a pseudonym is, for a case
+	LogEvidence        LogType = "evidence"         // evidence accepted from a lab, clinic or official
+	LogDecision        LogType = "decision"         // a colour decided by the rules
+	LogOverride        LogType = "override"         // an approved manual colour
+	LogOverrideAttempt LogType = "override_attempt" // a manual colour requested or refused: no colour yet
+	LogDesignation     LogType = "designation"      // a risk designation of a venue or area
+	LogRuleSet         LogType = "ruleset"          // a rule set published
+	LogAppeal          LogType = "appeal"           // an appeal's outcome
+	LogPurge           LogType = "purge"            // expired personal data deleted
+	LogKey             LogType = "key"              // a signing key added or revoked
+	LogUnmask          LogType = "unmask"           // an official saw who a pseudonym is, for a case
 )
 
+// LogFields is a set of the fields of a log entry, as a leaf holds them.
+type LogFields uint16
+
+// The fields of a log entry a leaf can hold as a commitment instead of in
+// clear (invariant 6). Type, Time and Region are always in clear.
+const (
+	FieldSubject LogFields = 1 << iota
+	FieldColour
+	FieldReason
+	FieldRuleID
+	FieldRuleSetHash
+	FieldEvidenceDigest
+	FieldActorName
+	FieldActorRole
+	FieldRef
+	FieldNote
+
+	// AllLogFields is every field that can be committed.
+	AllLogFields = FieldNote<<1 - 1
+)
+
+// logTypes says, for each type of entry, which fields its leaves hold only
+// as salted commitments, even when empty: whatever would tell a reader of
+// the public log a person's health reason, where they were tested or
+// diagnosed, or which evidence a decision rests on. Officials acting on
+// people (overrides, designations, appeals, unmasking) stay named in clear.
+// The subject (a person's pseudonym) and the Note (free text) are never in
+// clear, whatever the type. A new type of entry is added here; a leaf of a
+// type not listed is refused.
+var logTypes = map[LogType]LogFields{
+	// The submitter of evidence is the institution that tested or treated
+	// the person: committed with the rest.
+	LogEvidence: FieldSubject | FieldColour | FieldReason | FieldRuleID | FieldEvidenceDigest | FieldActorName | FieldActorRole | FieldRef,
+	LogDecision: FieldSubject | FieldReason | FieldRuleID | FieldEvidenceDigest,
+	LogOverride: FieldSubject | FieldReason | FieldRuleID | FieldEvidenceDigest,
+	// An attempt names its officials and the override's id in clear (the
+	// public sees how many people one request named), not its reason.
+	LogOverrideAttempt: FieldSubject | FieldReason,
+	LogDesignation:     0,
+	LogRuleSet:         0,
+	LogAppeal:          FieldSubject,
+	LogPurge:           0,
+	LogKey:             0,
+	LogUnmask:          FieldSubject,
+}
+
+// Known reports whether t is a type of log entry.
+func (t LogType) Known() bool {
+	_, ok := logTypes[t]
+	return ok
+}
+
+// Committed returns the fields that leaves of type t hold only as
+// commitments. FieldSubject in it means an entry of the type always
+// concerns one person.
+func (t LogType) Committed() LogFields { return logTypes[t] }
+
+// DecidesColour reports whether an entry of type t records the colour a
+// person holds from then on (a rules decision or an override in force).
+func (t LogType) DecidesColour() bool { return t == LogDecision || t == LogOverride }
+
 // LogEntry is one record of the transparency log. Officials are named in
-// clear; a citizen appears only as a keyed pseudonym. The byte format of a
-// leaf is defined by tlog/.
+// clear; a citizen appears only as a salted commitment to a keyed
+// pseudonym, and the fields the entry's type lists (LogType.Committed) or
+// Commit adds are commitments whose openings are kept beside the tree,
+// where retention and sunset delete them. The byte format of a leaf is
+// defined by tlog/.
 type LogEntry struct {
 	Index          int64 // assigned at append
 	Type           LogType
@@ -27,13 +92,32 @@ type LogEntry struct {
 	Region         string
 	Subject        string // pseudonym, empty for entries about no one person
 	Colour         Colour // decisions and overrides; 0 otherwise
-	Reason         string
+	Reason         string // a code from a closed list, never free text
 	RuleID         string
 	RuleSetHash    string
 	EvidenceDigest string // hex SHA-256 of the evidence used or accepted
 	ActorName      string
 	ActorRole      Role
-	Ref            string // what the entry is about: an evidence id, a rule-set version…
+	Ref            string // what the entry is about: a record id, a rule-set version…
+	// Note is what an official typed (a refusal's reason, a case reference)
+	// or cited that leads to a person: always a commitment in the leaf, the
+	// text kept beside the tree.
+	Note string
+	// Commit adds fields to those the type commits (LogType.Committed).
+	Commit LogFields
+}
+
+// Committed returns the fields of e that its leaf holds as commitments: the
+// type's, those e.Commit adds, the subject if any and the note if any.
+func (e *LogEntry) Committed() LogFields {
+	f := e.Type.Committed() | e.Commit
+	if e.Subject != "" {
+		f |= FieldSubject
+	}
+	if e.Note != "" {
+		f |= FieldNote
+	}
+	return f & AllLogFields
 }
 
 // Checkpoint is a signed statement of the log's size and root hash, in the
@@ -48,11 +132,12 @@ type Checkpoint struct {
 // LogRecord is a log leaf as the store keeps it: the public leaf bytes, the
 // stored hashes that adding it created (golang.org/x/mod/sumdb/tlog
 // numbering, contiguous), and — kept apart so it can be deleted without
-// breaking the tree — the opening of the leaf's subject commitment.
+// breaking the tree — the opening of the leaf's commitments: the subject,
+// and the salt and committed values (tlog encodes them).
 type LogRecord struct {
 	Index   int64
 	Leaf    []byte
 	Hashes  [][32]byte
 	Subject string // empty for an entry about no one person
-	Salt    []byte
+	Opening []byte // nil for a leaf with nothing committed
 }

@@ -131,10 +131,14 @@ type ReadTx interface {
 	// LogLeaf returns the leaf bytes at index; ENOTFOUND if the index is
 	// beyond the tree.
 	LogLeaf(ctx context.Context, index int64) ([]byte, error)
-	// LogOpening returns the subject and salt that open the leaf's subject
-	// commitment. Returns ENOTFOUND if the leaf has no subject or its
-	// opening has been deleted (retention, sunset).
-	LogOpening(ctx context.Context, index int64) (subject string, salt []byte, err error)
+	// LogOpening returns the subject ("" for an entry about no one person)
+	// and the opening of the leaf's other commitments, as AppendLeaves
+	// stored them. Returns ENOTFOUND if the leaf has nothing committed or
+	// its opening has been deleted (retention, sunset).
+	LogOpening(ctx context.Context, index int64) (subject string, opening []byte, err error)
+	// SubjectLeaves returns the indexes of the leaves whose opening names
+	// subject, newest first, at most limit of them (all if limit <= 0).
+	SubjectLeaves(ctx context.Context, subject string, limit int) ([]int64, error)
 	// LatestCheckpoint returns the last checkpoint signed. Returns ENOTFOUND
 	// if none has been.
 	LatestCheckpoint(ctx context.Context) (*Checkpoint, error)
@@ -158,7 +162,7 @@ type Tx interface {
 	// (every person if subject is empty).
 	SetReviewAt(ctx context.Context, subject string, t time.Time) error
 	// AppendLeaves stores log leaves, in order, each with the stored hashes
-	// that adding it creates and the opening of its subject commitment.
+	// that adding it creates and the opening of its commitments.
 	// Returns ECONFLICT if the first index is not the log's size or the
 	// indexes do not follow on.
 	AppendLeaves(ctx context.Context, rs []*LogRecord) error

@@ -381,6 +381,7 @@ func checkExplained(t *testing.T, e *env, subjects []string) (decisions int) {
 				want := healthcode.LogEntry{Type: healthcode.LogDecision, Time: d.DecidedAt, Region: region, Subject: s,
 					Colour: d.Colour, Reason: d.Reason, RuleID: d.RuleID, RuleSetHash: d.RuleSetHash, EvidenceDigest: d.EvidenceDigest,
 					ActorName: d.Actor, ActorRole: healthcode.RoleSystem, Ref: "ruleset/" + d.RuleSetVersion}
+				want.Commit = want.Committed()
 				if diff := cmp.Diff(want, *got); diff != "" {
 					t.Errorf("%s: leaf does not explain the decision (-decision +leaf):\n%s", what, diff)
 				}
@@ -691,9 +692,22 @@ func checkLog(t *testing.T, e *env) logCounts {
 				}
 				delete(decisionAt, i)
 			case healthcode.LogEvidence:
-				id, err := strconv.ParseInt(strings.TrimPrefix(leaf.Entry.Ref, "evidence/"), 10, 64)
-				if err != nil || !strings.HasPrefix(leaf.Entry.Ref, "evidence/") {
-					t.Errorf("evidence leaf %d has ref %q", i, leaf.Entry.Ref)
+				// Ref, digest and submitter are committed: open them.
+				if leaf.Entry.Ref != "" || leaf.Entry.ActorName != "" || leaf.Entry.EvidenceDigest != "" {
+					t.Errorf("evidence leaf %d holds in clear %+v", i, leaf.Entry)
+				}
+				subject, opening, err := tx.LogOpening(ctx, i)
+				if err != nil {
+					return err
+				}
+				got, err := leaf.Open(subject, opening)
+				if err != nil {
+					t.Errorf("evidence leaf %d: %v", i, err)
+					continue
+				}
+				id, err := strconv.ParseInt(strings.TrimPrefix(got.Ref, "evidence/"), 10, 64)
+				if err != nil || !strings.HasPrefix(got.Ref, "evidence/") {
+					t.Errorf("evidence leaf %d has ref %q", i, got.Ref)
 					continue
 				}
 				evidenceLeaves[id]++
@@ -702,18 +716,10 @@ func checkLog(t *testing.T, e *env) logCounts {
 					t.Errorf("evidence leaf %d names evidence %d, which is not stored", i, id)
 					continue
 				}
-				subject, salt, err := tx.LogOpening(ctx, i)
-				if err != nil {
-					return err
-				}
-				got, err := leaf.Open(subject, salt)
-				if err != nil {
-					t.Errorf("evidence leaf %d: %v", i, err)
-					continue
-				}
 				want := healthcode.LogEntry{Type: healthcode.LogEvidence, Time: ev.RecordedAt, Region: region, Subject: ev.Subject,
 					EvidenceDigest: healthcode.EvidenceSetDigest([]healthcode.Evidence{ev}), ActorName: ev.SubmitterName,
 					ActorRole: ev.SubmitterRole, Ref: "evidence/" + strconv.FormatInt(ev.ID, 10)}
+				want.Commit = want.Committed()
 				if diff := cmp.Diff(want, *got); diff != "" {
 					t.Errorf("evidence leaf %d does not match evidence %d (-stored +leaf):\n%s", i, id, diff)
 				}

@@ -50,7 +50,7 @@ func (e *Engine) RequestOverride(ctx context.Context, actor *healthcode.Principa
 		// The attempt itself is logged, naming its requester, about each
 		// person it names: visible at once, approved or not.
 		for _, s := range o.Subjects {
-			u.log(&healthcode.LogEntry{Type: healthcode.LogOverride, Time: now, Region: e.Region, Subject: s, Colour: o.Colour,
+			u.log(&healthcode.LogEntry{Type: healthcode.LogOverrideAttempt, Time: now, Region: e.Region, Subject: s, Colour: o.Colour,
 				Reason: "requested." + o.Reason, RuleID: fmt.Sprintf("override/%d", o.ID), ActorName: actor.Name + " (" + actor.Unit + ")",
 				ActorRole: actor.Role, Ref: fmt.Sprintf("override/%d requested", o.ID)})
 		}
@@ -106,9 +106,10 @@ func (e *Engine) RefuseOverride(ctx context.Context, actor *healthcode.Principal
 			return err
 		}
 		for _, s := range o.Subjects {
-			u.log(&healthcode.LogEntry{Type: healthcode.LogOverride, Time: now, Region: e.Region, Subject: s, Colour: o.Colour,
+			// The official's words stay beside the tree (the note).
+			u.log(&healthcode.LogEntry{Type: healthcode.LogOverrideAttempt, Time: now, Region: e.Region, Subject: s, Colour: o.Colour,
 				Reason: "refused." + o.Reason, RuleID: fmt.Sprintf("override/%d", o.ID), ActorName: actor.Name + " (" + actor.Unit + ")",
-				ActorRole: actor.Role, Ref: fmt.Sprintf("override/%d refused: %s", o.ID, reason)})
+				ActorRole: actor.Role, Ref: fmt.Sprintf("override/%d refused", o.ID), Note: reason})
 		}
 		return nil
 	})

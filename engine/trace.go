@@ -153,8 +153,9 @@ func (e *Engine) Unmask(ctx context.Context, actor *healthcode.Principal, subjec
 		if err := p.Unseal(); err != nil {
 			return err
 		}
+		// The case reference an official typed stays beside the tree.
 		u.log(&healthcode.LogEntry{Type: healthcode.LogUnmask, Time: now, Region: e.Region, Subject: subject, Reason: purpose,
-			ActorName: actor.Name, ActorRole: actor.Role, Ref: "case/" + caseRef})
+			ActorName: actor.Name, ActorRole: actor.Role, Note: "case/" + caseRef})
 		return u.tx.RecordAccess(ctx, &healthcode.AccessRecord{Time: now, Actor: *actor, Purpose: purpose, CaseRef: caseRef,
 			What: "name, ID number and phone", Subject: subject})
 	})

@@ -212,7 +212,7 @@ func (e *Engine) RefuseDesignation(ctx context.Context, actor *healthcode.Princi
 		}
 		d.Status, d.Approver, d.ApprovedAt = healthcode.DesignationRefused, actor, now
 		u.log(&healthcode.LogEntry{Type: healthcode.LogDesignation, Time: now, Region: e.Region, Reason: "refused." + d.Reason,
-			ActorName: actor.Name + " (" + actor.Unit + ")", ActorRole: actor.Role, Ref: fmt.Sprintf("designation/%d refused: %s", id, reason)})
+			ActorName: actor.Name + " (" + actor.Unit + ")", ActorRole: actor.Role, Ref: fmt.Sprintf("designation/%d refused", id), Note: reason})
 		return nil
 	})
 	if err != nil {
@@ -327,8 +327,10 @@ func (e *Engine) ApproveDesignation(ctx context.Context, actor *healthcode.Princ
 		}
 		d.LogIndex = u.log(&healthcode.LogEntry{Type: healthcode.LogDesignation, Time: now, Region: e.Region,
 			Reason: d.Reason, ActorName: by + ")", ActorRole: actor.Role,
-			Ref: fmt.Sprintf("designation/%d %s %s %s–%s cases %s exposures %d", d.ID, target, d.Level,
-				d.From.UTC().Format(time.RFC3339), d.Until.UTC().Format(time.RFC3339), joinIDs(d.Cases), exposures)})
+			Ref: fmt.Sprintf("designation/%d %s %s %s–%s exposures %d", d.ID, target, d.Level,
+				d.From.UTC().Format(time.RFC3339), d.Until.UTC().Format(time.RFC3339), exposures),
+			// The cases cited lead to the people diagnosed: committed.
+			Note: "cases " + joinIDs(d.Cases)})
 		d.Status, d.Approver, d.ApprovedAt, d.Exposures = healthcode.DesignationApproved, actor, now, exposures
 		if err := u.tx.ApproveDesignation(ctx, d.ID, actor, now, d.LogIndex, exposures); err != nil {
 			return err

@@ -103,12 +103,11 @@ type CodeJSON struct {
 	IssuedAt       time.Time `json:"issued_at"`
 	Expires        time.Time `json:"expires"`
 	RuleSetVersion string    `json:"ruleset_version"`
-	LogIndex       int64     `json:"log_index"`
 }
 
 func codeJSON(c *healthcode.HealthCode) CodeJSON {
 	return CodeJSON{Region: c.Region, Subject: c.Subject, MaskedName: c.MaskedName, Colour: c.Colour.String(), Shape: c.Colour.Shape(),
-		IssuedAt: c.IssuedAt, Expires: c.Expires, RuleSetVersion: c.RuleSetVersion, LogIndex: c.LogIndex}
+		IssuedAt: c.IssuedAt, Expires: c.Expires, RuleSetVersion: c.RuleSetVersion}
 }
 
 func (s *Server) verify(w http.ResponseWriter, r *http.Request, _ *healthcode.Principal) error {
@@ -368,8 +367,7 @@ func (s *Server) myCodeCached(r *http.Request, subject string) (*cachedCode, err
 		return nil, err
 	}
 	hc := &healthcode.HealthCode{Region: v.Person.Region, Subject: v.Person.Pseudonym, MaskedName: v.Person.MaskedName,
-		Colour: v.Decision.Colour, IssuedAt: now, Expires: now.Add(s.QRValidity), RuleSetVersion: v.Decision.RuleSetVersion,
-		LogIndex: max(v.Decision.LogIndex, 0)}
+		Colour: v.Decision.Colour, IssuedAt: now, Expires: now.Add(s.QRValidity), RuleSetVersion: v.Decision.RuleSetVersion}
 	text, err := s.Signer.SignCode(hc)
 	if err != nil {
 		return nil, err

@@ -22,14 +22,16 @@ type Claims struct {
 	IssuedAt       time.Time // whole seconds in the token
 	Expires        time.Time // whole seconds in the token
 	RuleSetVersion string    // the rule set that produced the colour
-	LogIndex       int64     // index of the log entry behind the colour; 0 if none
+	// No log index nor anything else that leads into the log: a checkpoint
+	// that scans a code must not be able to look up why it has its colour.
 }
 
 // wireClaims is the CBOR payload: a map with small integer keys. Keys 1, 2,
 // 4 and 6 mean what they mean in a CWT (RFC 8392: iss, sub, exp, iat, times
 // in whole seconds since the epoch) so generic COSE tools show them; the
 // negative keys are ours. The deterministic (core) encoding sorts them as
-// 1, 2, 4, 6, -1, -2, -3, -4.
+// 1, 2, 4, 6, -1, -2, -3. Key -4 (a log index) was dropped: a token that
+// carries it is refused as an unknown field.
 type wireClaims struct {
 	Region         string `cbor:"1,keyasint"`
 	Subject        string `cbor:"2,keyasint"`
@@ -38,7 +40,6 @@ type wireClaims struct {
 	Colour         uint8  `cbor:"-1,keyasint"`
 	MaskedName     string `cbor:"-2,keyasint"`
 	RuleSetVersion string `cbor:"-3,keyasint"`
-	LogIndex       int64  `cbor:"-4,keyasint,omitempty"`
 }
 
 var (
@@ -84,8 +85,6 @@ func (c *Claims) validate() error {
 		return errors.New("expiry is not after issue time")
 	case c.RuleSetVersion == "" || !utf8.ValidString(c.RuleSetVersion):
 		return errors.New("no rule-set version")
-	case c.LogIndex < 0:
-		return errors.New("negative log index")
 	}
 	return nil
 }
@@ -99,7 +98,6 @@ func (c *Claims) marshal() ([]byte, error) {
 		Colour:         uint8(c.Colour),
 		MaskedName:     c.MaskedName,
 		RuleSetVersion: c.RuleSetVersion,
-		LogIndex:       c.LogIndex,
 	})
 }
 
@@ -116,7 +114,6 @@ func unmarshalClaims(b []byte) (*Claims, error) {
 		IssuedAt:       time.Unix(w.IssuedAt, 0).UTC(),
 		Expires:        time.Unix(w.Expires, 0).UTC(),
 		RuleSetVersion: w.RuleSetVersion,
-		LogIndex:       w.LogIndex,
 	}
 	if err := c.validate(); err != nil {
 		return nil, err

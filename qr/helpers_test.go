@@ -52,7 +52,6 @@ func testClaims() *Claims {
 		IssuedAt:       t0,
 		Expires:        t0.Add(24 * time.Hour),
 		RuleSetVersion: "2022.06.1",
-		LogIndex:       123456,
 	}
 }
 

@@ -42,7 +42,7 @@ func NewService(key crypto.Signer, region string) (*Service, error) {
 // SignCode issues the QR text of c.
 func (s *Service) SignCode(c *healthcode.HealthCode) (string, error) {
 	return s.signer.Issue(&Claims{Region: c.Region, Subject: c.Subject, MaskedName: c.MaskedName, Colour: c.Colour,
-		IssuedAt: c.IssuedAt, Expires: c.Expires, RuleSetVersion: c.RuleSetVersion, LogIndex: c.LogIndex})
+		IssuedAt: c.IssuedAt, Expires: c.Expires, RuleSetVersion: c.RuleSetVersion})
 }
 
 // VerifyCode verifies text against the service's trust list at now.
@@ -52,7 +52,7 @@ func (s *Service) VerifyCode(text string, now time.Time) (*healthcode.HealthCode
 		return nil, err
 	}
 	return &healthcode.HealthCode{Region: c.Region, Subject: c.Subject, MaskedName: c.MaskedName, Colour: c.Colour,
-		IssuedAt: c.IssuedAt, Expires: c.Expires, RuleSetVersion: c.RuleSetVersion, LogIndex: c.LogIndex}, nil
+		IssuedAt: c.IssuedAt, Expires: c.Expires, RuleSetVersion: c.RuleSetVersion}, nil
 }
 
 // TrustList returns the trust file (JSON) a checkpoint needs offline.

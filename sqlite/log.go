@@ -117,8 +117,8 @@ func (tx *Tx) AppendLeaves(ctx context.Context, rs []*healthcode.LogRecord) erro
 			}
 			hashes = append(hashes, r.Index, buf)
 			leaves = append(leaves, r.Index, r.Leaf)
-			if r.Subject != "" {
-				openings = append(openings, r.Index, r.Subject, r.Salt)
+			if r.Subject != "" || r.Opening != nil {
+				openings = append(openings, r.Index, r.Subject, r.Opening)
 			}
 		}
 		if _, err := tx.exec(ctx, multiInsert(`INSERT INTO log_hashes (leaf, hashes) VALUES `, "(?, ?)", len(chunk)), hashes...); isUnique(err) {
@@ -130,7 +130,7 @@ func (tx *Tx) AppendLeaves(ctx context.Context, rs []*healthcode.LogRecord) erro
 			return fmt.Errorf("sqlite.AppendLeaves: %w", err)
 		}
 		if len(openings) > 0 {
-			if _, err := tx.exec(ctx, multiInsert(`INSERT INTO log_openings (leaf, subject, salt) VALUES `, "(?, ?, ?)", len(openings)/3), openings...); err != nil {
+			if _, err := tx.exec(ctx, multiInsert(`INSERT INTO log_openings (leaf, subject, opening) VALUES `, "(?, ?, ?)", len(openings)/3), openings...); err != nil {
 				return fmt.Errorf("sqlite.AppendLeaves: opening: %w", err)
 			}
 		}
@@ -158,14 +158,41 @@ func multiInsert(prefix, row string, n int) string {
 // LogOpening implements healthcode.ReadTx.
 func (tx *Tx) LogOpening(ctx context.Context, index int64) (string, []byte, error) {
 	var subject string
-	var salt []byte
-	err := tx.queryRow(ctx, `SELECT subject, salt FROM log_openings WHERE leaf = ?`, index).Scan(&subject, &salt)
+	var opening []byte
+	err := tx.queryRow(ctx, `SELECT subject, opening FROM log_openings WHERE leaf = ?`, index).Scan(&subject, &opening)
 	if errors.Is(err, sql.ErrNoRows) {
-		return "", nil, healthcode.Errorfd(healthcode.ENOTFOUND, "tlog.no_opening", "leaf %d has no subject opening", index)
+		return "", nil, healthcode.Errorfd(healthcode.ENOTFOUND, "tlog.no_opening", "leaf %d has no opening", index)
 	} else if err != nil {
 		return "", nil, fmt.Errorf("sqlite.LogOpening: %w", err)
 	}
-	return subject, salt, nil
+	return subject, opening, nil
+}
+
+// SubjectLeaves implements healthcode.ReadTx.
+func (tx *Tx) SubjectLeaves(ctx context.Context, subject string, limit int) ([]int64, error) {
+	if subject == "" {
+		return nil, nil
+	}
+	if limit <= 0 {
+		limit = -1
+	}
+	rows, err := tx.query(ctx, `SELECT leaf FROM log_openings WHERE subject = ? ORDER BY leaf DESC LIMIT ?`, subject, limit)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite.SubjectLeaves: %w", err)
+	}
+	defer rows.Close()
+	var out []int64
+	for rows.Next() {
+		var n int64
+		if err := rows.Scan(&n); err != nil {
+			return nil, fmt.Errorf("sqlite.SubjectLeaves: %w", err)
+		}
+		out = append(out, n)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite.SubjectLeaves: %w", err)
+	}
+	return out, nil
 }
 
 // PutCheckpoint implements healthcode.Tx.

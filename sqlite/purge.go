@@ -15,7 +15,7 @@ import (
 //
 //   - PRAGMA secure_delete on the writer: SQLite overwrites the content it
 //     frees with zeros instead of leaving it in free pages;
-//   - the subject openings of deleted evidence's log leaves go with the
+//   - the openings of deleted evidence's log leaves go with the
 //     evidence, so the log no longer links it to anyone;
 //   - Compact (after a sunset) checkpoints the WAL, rewrites the file with
 //     VACUUM and truncates the WAL, so no old page survives in either file.
@@ -36,7 +36,7 @@ const purgeLeafBatch = 256
 //
 // The expired evidence is gathered in a temporary table of the writer's
 // connection (so a purge of millions of rows needs no memory of its own), the
-// subject openings of its log leaves are found by decoding the leaves of the
+// openings of its log leaves are found by opening the leaves of the
 // people concerned (an evidence leaf's ref is "evidence/<id>"), and then
 // both are deleted.
 func (tx *Tx) Purge(ctx context.Context, plan *healthcode.PurgePlan) (*healthcode.PurgeReport, error) {
@@ -132,14 +132,14 @@ func (tx *Tx) Purge(ctx context.Context, plan *healthcode.PurgePlan) (*healthcod
 	return rep, nil
 }
 
-// purgeOpenings deletes the subject openings of the log leaves that record
+// purgeOpenings deletes the openings of the log leaves that record
 // the evidence in temp.purge_evidence, and returns how many it deleted. Only
 // the leaves of the people concerned are read.
 func (tx *Tx) purgeOpenings(ctx context.Context, some bool) (int64, error) {
 	if !some {
 		return 0, nil
 	}
-	rows, err := tx.query(ctx, `SELECT o.leaf, l.data FROM log_openings o JOIN log_leaves l ON l.leaf = o.leaf
+	rows, err := tx.query(ctx, `SELECT o.leaf, o.subject, o.opening, l.data FROM log_openings o JOIN log_leaves l ON l.leaf = o.leaf
 		WHERE o.subject IN (SELECT DISTINCT subject FROM temp.purge_evidence) ORDER BY o.leaf`)
 	if err != nil {
 		return 0, fmt.Errorf("sqlite.Purge: openings: %w", err)
@@ -147,12 +147,13 @@ func (tx *Tx) purgeOpenings(ctx context.Context, some bool) (int64, error) {
 	var pairs []int64 // leaf, evidence id, leaf, evidence id…
 	for rows.Next() {
 		var leaf int64
-		var data []byte
-		if err := rows.Scan(&leaf, &data); err != nil {
+		var subject string
+		var opening, data []byte
+		if err := rows.Scan(&leaf, &subject, &opening, &data); err != nil {
 			rows.Close()
 			return 0, fmt.Errorf("sqlite.Purge: openings: %w", err)
 		}
-		if id, ok := evidenceOfLeaf(data); ok {
+		if id, ok := evidenceOfLeaf(data, subject, opening); ok {
 			pairs = append(pairs, leaf, id)
 		}
 	}
@@ -178,13 +179,18 @@ func (tx *Tx) purgeOpenings(ctx context.Context, some bool) (int64, error) {
 	return res.RowsAffected()
 }
 
-// evidenceOfLeaf returns the evidence id an evidence leaf records.
-func evidenceOfLeaf(data []byte) (int64, bool) {
+// evidenceOfLeaf returns the evidence id an evidence leaf records (in its
+// ref, committed in a version 2 leaf: the opening opens it).
+func evidenceOfLeaf(data []byte, subject string, opening []byte) (int64, bool) {
 	l, err := tlog.DecodeLeaf(data)
 	if err != nil || l.Entry.Type != healthcode.LogEvidence {
 		return 0, false
 	}
-	s, ok := strings.CutPrefix(l.Entry.Ref, "evidence/")
+	e, err := l.Open(subject, opening)
+	if err != nil {
+		return 0, false
+	}
+	s, ok := strings.CutPrefix(e.Ref, "evidence/")
 	if !ok {
 		return 0, false
 	}

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -415,7 +416,10 @@ func testLogLeaves(t *testing.T, s healthcode.Store) {
 			}
 			r := &healthcode.LogRecord{Index: int64(n), Leaf: []byte{byte(n)}, Hashes: hs}
 			if n%2 == 0 {
-				r.Subject, r.Salt = fmt.Sprintf("p%d", n), []byte{byte(n), 1}
+				r.Subject, r.Opening = fmt.Sprintf("p%d", n%4), []byte{byte(n), 1}
+			}
+			if n == 5 { // an opening of a leaf about no one (a note)
+				r.Opening = []byte{5, 1}
 			}
 			rs = append(rs, r)
 		}
@@ -454,12 +458,25 @@ func testLogLeaves(t *testing.T, s healthcode.Store) {
 		}
 		_, err = tx.LogLeaf(ctx, 99)
 		wantCode(t, err, healthcode.ENOTFOUND)
-		subj, salt, err := tx.LogOpening(ctx, 4)
-		if err != nil || subj != "p4" || !bytes.Equal(salt, []byte{4, 1}) {
-			t.Errorf("LogOpening(4) = %q, %v, %v", subj, salt, err)
+		subj, opening, err := tx.LogOpening(ctx, 4)
+		if err != nil || subj != "p0" || !bytes.Equal(opening, []byte{4, 1}) {
+			t.Errorf("LogOpening(4) = %q, %v, %v", subj, opening, err)
+		}
+		subj, opening, err = tx.LogOpening(ctx, 5)
+		if err != nil || subj != "" || !bytes.Equal(opening, []byte{5, 1}) {
+			t.Errorf("LogOpening(5) = %q, %v, %v", subj, opening, err)
 		}
 		_, _, err = tx.LogOpening(ctx, 3)
 		wantCode(t, err, healthcode.ENOTFOUND)
+		for subject, want := range map[string][]int64{"p0": {4, 0}, "p2": {6, 2}, "p9": nil, "": nil} {
+			got, err := tx.SubjectLeaves(ctx, subject, 0)
+			if err != nil || !slices.Equal(got, want) {
+				t.Errorf("SubjectLeaves(%q) = %v, %v; want %v", subject, got, err, want)
+			}
+		}
+		if got, err := tx.SubjectLeaves(ctx, "p2", 1); err != nil || !slices.Equal(got, []int64{6}) {
+			t.Errorf("SubjectLeaves(p2, 1) = %v, %v", got, err)
+		}
 		return nil
 	})
 	err := s.Update(ctx, func(tx healthcode.Tx) error {

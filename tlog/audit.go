@@ -74,14 +74,15 @@ func explain(ctx context.Context, tx healthcode.ReadTx, d *healthcode.Decision) 
 		return unexplained(d, "its log entry does not decode: %s", healthcode.ErrorMessage(err))
 	}
 	e := &leaf.Entry
-	subject, salt, err := tx.LogOpening(ctx, d.LogIndex)
+	opened := false
+	subject, opening, err := tx.LogOpening(ctx, d.LogIndex)
 	switch {
 	case err == nil:
-		opened, err := leaf.Open(subject, salt)
+		o, err := leaf.Open(subject, opening)
 		if err != nil {
-			return unexplained(d, "the log entry's subject opening does not match")
+			return unexplained(d, "the log entry's opening does not match it")
 		}
-		e = opened
+		e, opened = o, true
 		if e.Subject != d.Subject {
 			return unexplained(d, "the log entry is about someone else")
 		}
@@ -89,19 +90,60 @@ func explain(ctx context.Context, tx healthcode.ReadTx, d *healthcode.Decision) 
 		return err
 	}
 	want := []struct {
-		field, store, log string
+		field      string
+		f          healthcode.LogFields
+		store, log string
 	}{
-		{"type", string(healthcode.LogDecision), string(e.Type)},
-		{"colour", d.Colour.String(), e.Colour.String()},
-		{"reason", d.Reason, e.Reason},
-		{"rule", d.RuleID, e.RuleID},
-		{"rule set", d.RuleSetHash, e.RuleSetHash},
-		{"evidence", d.EvidenceDigest, e.EvidenceDigest},
+		{"type", 0, string(healthcode.LogDecision), string(e.Type)},
+		{"colour", healthcode.FieldColour, d.Colour.String(), e.Colour.String()},
+		{"reason", healthcode.FieldReason, d.Reason, e.Reason},
+		{"rule", healthcode.FieldRuleID, d.RuleID, e.RuleID},
+		{"rule set", healthcode.FieldRuleSetHash, d.RuleSetHash, e.RuleSetHash},
+		{"evidence", healthcode.FieldEvidenceDigest, d.EvidenceDigest, e.EvidenceDigest},
 	}
 	for _, w := range want {
+		if !opened && leaf.Committed&w.f != 0 {
+			continue // committed, and its opening deleted: nothing to compare
+		}
 		if w.store != w.log && !(w.field == "type" && e.Type == healthcode.LogOverride) {
 			return unexplained(d, "%s is %q in the store but %q in the log", w.field, w.store, w.log)
 		}
 	}
 	return nil
+}
+
+// LatestDecision returns the newest leaf that records a colour decision
+// about subject (a rules decision or an override in force), opened, and its
+// index. Returns ENOTFOUND (detail "tlog.no_decision") if the log holds none
+// whose opening is still kept, and ETAMPERED (detail "tlog.unexplained") if
+// a leaf does not decode or its opening does not open it.
+func LatestDecision(ctx context.Context, tx healthcode.ReadTx, subject string) (int64, *healthcode.LogEntry, error) {
+	leaves, err := tx.SubjectLeaves(ctx, subject, 0)
+	if err != nil {
+		return 0, nil, err
+	}
+	for _, i := range leaves {
+		b, err := tx.LogLeaf(ctx, i)
+		if err != nil {
+			return 0, nil, err
+		}
+		l, err := DecodeLeaf(b)
+		if err != nil {
+			return 0, nil, healthcode.Errorfd(healthcode.ETAMPERED, "tlog.unexplained", "log entry %d does not decode: %s", i, healthcode.ErrorMessage(err))
+		}
+		if !l.Entry.Type.DecidesColour() {
+			continue
+		}
+		s, opening, err := tx.LogOpening(ctx, i)
+		if err != nil {
+			return 0, nil, err
+		}
+		e, err := l.Open(s, opening)
+		if err != nil {
+			return 0, nil, healthcode.Errorfd(healthcode.ETAMPERED, "tlog.unexplained", "the opening of log entry %d does not open it", i)
+		}
+		e.Index = i
+		return i, e, nil
+	}
+	return 0, nil, healthcode.Errorfd(healthcode.ENOTFOUND, "tlog.no_decision", "the log holds no decision about this person")
 }

@@ -24,7 +24,7 @@ func BenchmarkAppend(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := range b.N {
-		leaf, err := EncodeLeaf(entries[i%1024], salts[i%1024])
+		leaf, _, err := EncodeLeaf(entries[i%1024], salts[i%1024])
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -33,7 +33,7 @@ func proofSeeds(tb testing.TB) [][]byte {
 			tb.Fatal(err)
 		}
 		leaf, _ := m.Leaf(i)
-		out = append(out, FormatProof(i, leaf, p, cp))
+		out = append(out, FormatProof(i, leaf, pseudonym(int(i)), testOpening(tb, int(i)), p, cp))
 	}
 	return out
 }
@@ -70,7 +70,7 @@ func FuzzVerifyProof(f *testing.F) {
 			return
 		}
 		// A verified proof has one spelling.
-		if again := FormatProof(res.Index, res.Leaf, res.Proof, res.Checkpoint.Note); !bytes.Equal(again, bundle) {
+		if again := FormatProof(res.Index, res.Leaf, res.Subject, res.Opening, res.Proof, res.Checkpoint.Note); !bytes.Equal(again, bundle) {
 			t.Fatalf("verified proof is not canonical:\n%q\n%q", bundle, again)
 		}
 	})
@@ -83,7 +83,7 @@ func FuzzDecodeLeaf(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if again := encode(&l.Entry, l.Commitment); !bytes.Equal(again, b) {
+		if again := l.Bytes(); !bytes.Equal(again, b) {
 			t.Fatalf("decoded leaf re-encodes differently:\n%x\n%x", b, again)
 		}
 	})

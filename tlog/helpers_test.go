@@ -75,11 +75,28 @@ func decisionEntry(i int) *healthcode.LogEntry {
 // testLeaf returns the leaf bytes of decisionEntry(i) with a salt derived from i.
 func testLeaf(tb testing.TB, i int) []byte {
 	tb.Helper()
-	b, err := EncodeLeaf(decisionEntry(i), testSalt(i))
+	b, _, err := EncodeLeaf(decisionEntry(i), testSalt(i))
 	if err != nil {
 		tb.Fatal(err)
 	}
 	return b
+}
+
+// testOpening returns the opening of testLeaf(tb, i).
+func testOpening(tb testing.TB, i int) []byte {
+	tb.Helper()
+	_, o, err := EncodeLeaf(decisionEntry(i), testSalt(i))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return o
+}
+
+// opened returns e as Open gives it back: with the fields its leaf commits.
+func opened(e *healthcode.LogEntry) *healthcode.LogEntry {
+	c := *e
+	c.Commit = e.Committed()
+	return &c
 }
 
 func testSalt(i int) []byte {

@@ -14,14 +14,15 @@ import (
 // and computes every leaf of the batch in memory, so a rolled-back
 // transaction leaves nothing behind to discard.
 type Log struct {
-	// Random supplies the subject salts; crypto/rand if nil.
+	// Random supplies the leaves' salts; crypto/rand if nil.
 	Random io.Reader
 }
 
 // Append encodes entries (whose Index fields must run on from the log's
-// size, in order) with a fresh salt for each subject, and writes the leaves
-// with their stored hashes and subject openings through tx.AppendLeaves. Any error leaves the transaction to be rolled
-// back: a change whose log append fails does not happen.
+// size, in order) with a fresh salt for each leaf that commits anything, and
+// writes the leaves with their stored hashes and openings through
+// tx.AppendLeaves. Any error leaves the transaction to be rolled back: a
+// change whose log append fails does not happen.
 func (l *Log) Append(ctx context.Context, tx healthcode.Tx, entries []*healthcode.LogEntry) error {
 	if len(entries) == 0 {
 		return nil
@@ -36,12 +37,12 @@ func (l *Log) Append(ctx context.Context, tx healthcode.Tx, entries []*healthcod
 			return healthcode.Errorfd(healthcode.EINVALID, "tlog.index", "log entry has index %d, the log's next is %d", e.Index, a.Size())
 		}
 		var salt []byte
-		if e.Subject != "" {
+		if e.Committed() != 0 {
 			if salt, err = NewSalt(l.Random); err != nil {
 				return err
 			}
 		}
-		leaf, err := EncodeLeaf(e, salt)
+		leaf, opening, err := EncodeLeaf(e, salt)
 		if err != nil {
 			return err
 		}
@@ -49,7 +50,7 @@ func (l *Log) Append(ctx context.Context, tx healthcode.Tx, entries []*healthcod
 		if err != nil {
 			return err
 		}
-		records = append(records, &healthcode.LogRecord{Index: i, Leaf: leaf, Hashes: HashArrays(hs), Subject: e.Subject, Salt: salt})
+		records = append(records, &healthcode.LogRecord{Index: i, Leaf: leaf, Hashes: HashArrays(hs), Subject: e.Subject, Opening: opening})
 	}
 	if err := tx.AppendLeaves(ctx, records); err != nil {
 		return fmt.Errorf("tlog.Log.Append: %w", err)

@@ -44,8 +44,8 @@ func (tx *memTx) AppendLeaves(ctx context.Context, rs []*healthcode.LogRecord) e
 		}
 		tx.rows = append(tx.rows, r.Hashes)
 		tx.leaves = append(tx.leaves, r.Leaf)
-		if r.Subject != "" {
-			tx.openings[r.Index] = [2]string{r.Subject, string(r.Salt)}
+		if r.Subject != "" || r.Opening != nil {
+			tx.openings[r.Index] = [2]string{r.Subject, string(r.Opening)}
 		}
 	}
 	return nil

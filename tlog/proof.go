@@ -3,6 +3,7 @@ package tlog
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/binary"
 	"fmt"
 	"strconv"
 	"strings"
@@ -49,24 +50,33 @@ func ConsistencyProof(old, next int64, r tlog.HashReader) (tlog.TreeProof, error
 
 // FormatProof returns a citizen's receipt: a self-contained C2SP tlog-proof
 // that leaf is entry index of the log, under the signed checkpoint
-// (verbatim, with whatever cosignatures it carries). The leaf travels in the
-// "extra" line, base64-encoded, so the receipt verifies offline with nothing
-// but the log's public key:
+// (verbatim, with whatever cosignatures it carries). The proof's "extra"
+// data (opaque to C2SP, ours to define) carries the leaf and its opening,
+// so the receipt verifies and opens offline with nothing but the log's
+// public key:
 //
 //	c2sp.org/tlog-proof@v1
-//	extra <base64 leaf>
+//	extra <base64 receipt data>
 //	index <decimal>
 //	<base64 hash>          one per line, leaf's sibling first (RFC 6962)
 //	                       an empty line
 //	<signed checkpoint>
 //
-// A receipt proves that the entry was logged; it does not name the citizen.
-// The subject's opening (pseudonym and salt, see EncodeLeaf) is shown to the
-// citizen beside it and checked with Leaf.Open.
-func FormatProof(index int64, leaf []byte, proof tlog.RecordProof, checkpoint []byte) []byte {
+//	receipt data = u16 len(leaf) leaf u16 len(subject) subject opening
+//
+// subject and opening are as EncodeLeaf and the store give them (the
+// opening of the leaf's commitments: the person's pseudonym, reason, rule,
+// evidence…); both are empty for a receipt that proves inclusion only.
+func FormatProof(index int64, leaf []byte, subject string, opening []byte, proof tlog.RecordProof, checkpoint []byte) []byte {
+	extra := make([]byte, 0, 4+len(leaf)+len(subject)+len(opening))
+	extra = binary.BigEndian.AppendUint16(extra, uint16(len(leaf)))
+	extra = append(extra, leaf...)
+	extra = binary.BigEndian.AppendUint16(extra, uint16(len(subject)))
+	extra = append(extra, subject...)
+	extra = append(extra, opening...)
 	var b bytes.Buffer
 	b.WriteString(ProofHeader + "\n")
-	b.WriteString("extra " + base64.StdEncoding.EncodeToString(leaf) + "\n")
+	b.WriteString("extra " + base64.StdEncoding.EncodeToString(extra) + "\n")
 	b.WriteString("index " + strconv.FormatInt(index, 10) + "\n")
 	for _, h := range proof {
 		b.WriteString(base64.StdEncoding.EncodeToString(h[:]) + "\n")
@@ -83,6 +93,11 @@ type ProofResult struct {
 	Entry      *Leaf // the decoded leaf
 	Proof      tlog.RecordProof
 	Checkpoint *Checkpoint
+	// Subject and Opening are the receipt's opening, empty if it has none;
+	// Opened is the entry they open (every field filled), nil if none.
+	Subject string
+	Opening []byte
+	Opened  *healthcode.LogEntry
 }
 
 func malformedProof(format string, args ...any) error {
@@ -91,10 +106,11 @@ func malformedProof(format string, args ...any) error {
 
 // VerifyProof checks a receipt made by FormatProof offline: the checkpoint's
 // signature by one of the log's keys (see OpenCheckpoint for its errors),
-// the leaf's format, and the inclusion of the leaf at its index. Returns
-// EINVALID with detail "tlog.proof_malformed", "tlog.index_beyond_tree",
+// the leaf's format, the inclusion of the leaf at its index, and, if the
+// receipt carries an opening, that it opens the leaf. Returns EINVALID with
+// detail "tlog.proof_malformed", "tlog.index_beyond_tree",
 // "tlog.proof_mismatch" (the leaf is not in the signed tree at that index),
-// "tlog.leaf_malformed" or any of OpenCheckpoint's. Every byte counts,
+// "tlog.leaf_malformed", "tlog.opening_mismatch" or any of OpenCheckpoint's. Every byte counts,
 // except those of signatures by keys not in verifiers.
 func VerifyProof(bundle []byte, origin string, verifiers note.Verifiers) (*ProofResult, error) {
 	if len(bundle) > MaxProofSize {
@@ -119,11 +135,23 @@ func VerifyProof(bundle []byte, origin string, verifiers note.Verifiers) (*Proof
 	if !ok || !found {
 		return nil, malformedProof("no extra line with the leaf")
 	}
-	leaf, ok := decodeBase64(extra)
-	if !ok || len(leaf) == 0 {
+	data, ok := decodeBase64(extra)
+	if !ok {
 		return nil, malformedProof("extra data is not canonical base64")
 	}
-	res.Leaf = leaf
+	if len(data) < 2 || len(data) < 4+int(binary.BigEndian.Uint16(data)) {
+		return nil, malformedProof("extra data is not a leaf and its opening")
+	}
+	n := int(binary.BigEndian.Uint16(data))
+	leaf, data := data[2:2+n], data[2+n:]
+	if len(leaf) == 0 || len(data) < 2+int(binary.BigEndian.Uint16(data)) {
+		return nil, malformedProof("extra data is not a leaf and its opening")
+	}
+	n = int(binary.BigEndian.Uint16(data))
+	res.Leaf, res.Subject, res.Opening = leaf, string(data[2:2+n]), data[2+n:]
+	if len(res.Opening) == 0 {
+		res.Opening = nil
+	}
 	l, ok = line()
 	idx, found := strings.CutPrefix(l, "index ")
 	if !ok || !found {
@@ -162,6 +190,11 @@ func VerifyProof(bundle []byte, origin string, verifiers note.Verifiers) (*Proof
 	}
 	if res.Entry, err = DecodeLeaf(leaf); err != nil {
 		return nil, fmt.Errorf("tlog.VerifyProof: %w", err)
+	}
+	if res.Subject != "" || res.Opening != nil {
+		if res.Opened, err = res.Entry.Open(res.Subject, res.Opening); err != nil {
+			return nil, fmt.Errorf("tlog.VerifyProof: %w", err)
+		}
 	}
 	return res, nil
 }

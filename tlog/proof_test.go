@@ -10,8 +10,14 @@ import (
 	"golang.org/x/mod/sumdb/note"
 )
 
-// receipt returns a citizen's receipt for leaf i of m under a fresh checkpoint.
+// receipt returns a receipt for leaf i of m under a fresh checkpoint, with
+// no opening.
 func receipt(t *testing.T, m *MemoryLog, i int64, signer note.Signer) []byte {
+	return receiptOpening(t, m, i, signer, "", nil)
+}
+
+// receiptOpening returns a receipt for leaf i of m with an opening.
+func receiptOpening(t *testing.T, m *MemoryLog, i int64, signer note.Signer, subject string, opening []byte) []byte {
 	t.Helper()
 	cp := signedCheckpoint(t, m, signer)
 	p, err := InclusionProof(i, m.Size(), m)
@@ -22,7 +28,7 @@ func receipt(t *testing.T, m *MemoryLog, i int64, signer note.Signer) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return FormatProof(i, leaf, p, cp)
+	return FormatProof(i, leaf, subject, opening, p, cp)
 }
 
 func TestProofRoundTrip(t *testing.T) {
@@ -32,7 +38,7 @@ func TestProofRoundTrip(t *testing.T) {
 	for n := 1; n <= 70; n++ {
 		m.Append(testLeaf(t, n-1))
 		for _, i := range []int64{0, int64(n) / 2, int64(n) - 1} {
-			b := receipt(t, m, i, signer)
+			b := receiptOpening(t, m, i, signer, pseudonym(int(i)), testOpening(t, int(i)))
 			res, err := VerifyProof(b, testOrigin, vs)
 			if err != nil {
 				t.Fatalf("size %d index %d: %v\n%s", n, i, err, b)
@@ -41,16 +47,18 @@ func TestProofRoundTrip(t *testing.T) {
 			if res.Index != i || !bytes.Equal(res.Leaf, leaf) || res.Checkpoint.Size != int64(n) {
 				t.Fatalf("size %d index %d: got %+v", n, i, res)
 			}
-			e, err := res.Entry.Open(pseudonym(int(i)), testSalt(int(i)))
-			if err != nil {
-				t.Fatal(err)
-			}
-			want := decisionEntry(int(i))
-			if diff := cmp.Diff(want, e); diff != "" {
+			want := opened(decisionEntry(int(i)))
+			if diff := cmp.Diff(want, res.Opened); diff != "" {
 				t.Fatalf("entry (-want +got):\n%s", diff)
 			}
-			if again := FormatProof(res.Index, res.Leaf, res.Proof, res.Checkpoint.Note); !bytes.Equal(again, b) {
+			if again := FormatProof(res.Index, res.Leaf, res.Subject, res.Opening, res.Proof, res.Checkpoint.Note); !bytes.Equal(again, b) {
 				t.Fatal("reformatting a verified proof changed it")
+			}
+			// Without its opening the receipt still proves inclusion,
+			// and opens nothing.
+			res, err = VerifyProof(receipt(t, m, i, signer), testOrigin, vs)
+			if err != nil || res.Opened != nil || res.Entry.Entry.Reason != "" {
+				t.Fatalf("receipt with no opening: %v %+v", err, res)
 			}
 		}
 	}
@@ -62,7 +70,7 @@ func TestVerifyProofFlipEveryByte(t *testing.T) {
 	t.Parallel()
 	signer, vs := logKey(t)
 	m := buildLog(t, 27)
-	b := receipt(t, m, 11, signer)
+	b := receiptOpening(t, m, 11, signer, pseudonym(11), testOpening(t, 11))
 	if _, err := VerifyProof(b, testOrigin, vs); err != nil {
 		t.Fatal(err)
 	}
@@ -97,14 +105,14 @@ func TestVerifyProofErrors(t *testing.T) {
 		name, detail string
 		bundle       []byte
 	}{
-		{"other leaf", "tlog.proof_mismatch", FormatProof(3, leaf4, p3, cp)},
-		{"other index", "tlog.proof_mismatch", FormatProof(2, leaf3, p3, cp)},
-		{"index beyond tree", "tlog.index_beyond_tree", FormatProof(9, leaf3, p3, cp)},
-		{"no proof hashes", "tlog.proof_mismatch", FormatProof(3, leaf3, nil, cp)},
-		{"unknown key", "tlog.unknown_key", FormatProof(3, leaf3, p3, signedCheckpoint(t, m, other))},
-		{"not a leaf", "tlog.proof_malformed", FormatProof(3, nil, p3, cp)},
-		{"no checkpoint", "tlog.proof_malformed", FormatProof(3, leaf3, p3, nil)[:200]},
-		{"wrong header", "tlog.proof_malformed", append([]byte("c2sp.org/tlog-proof@v2"), FormatProof(3, leaf3, p3, cp)[22:]...)},
+		{"other leaf", "tlog.proof_mismatch", FormatProof(3, leaf4, "", nil, p3, cp)},
+		{"other index", "tlog.proof_mismatch", FormatProof(2, leaf3, "", nil, p3, cp)},
+		{"index beyond tree", "tlog.index_beyond_tree", FormatProof(9, leaf3, "", nil, p3, cp)},
+		{"no proof hashes", "tlog.proof_mismatch", FormatProof(3, leaf3, "", nil, nil, cp)},
+		{"unknown key", "tlog.unknown_key", FormatProof(3, leaf3, "", nil, p3, signedCheckpoint(t, m, other))},
+		{"not a leaf", "tlog.proof_malformed", FormatProof(3, nil, "", nil, p3, cp)},
+		{"no checkpoint", "tlog.proof_malformed", FormatProof(3, leaf3, "", nil, p3, nil)[:200]},
+		{"wrong header", "tlog.proof_malformed", append([]byte("c2sp.org/tlog-proof@v2"), FormatProof(3, leaf3, "", nil, p3, cp)[22:]...)},
 		{"too large", "tlog.proof_malformed", make([]byte, MaxProofSize+1)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -113,7 +121,7 @@ func TestVerifyProofErrors(t *testing.T) {
 			wantErr(t, err, healthcode.EINVALID, tc.detail)
 		})
 	}
-	_, err := VerifyProof(FormatProof(3, leaf3, p3, cp), "other.example/log", vs)
+	_, err := VerifyProof(FormatProof(3, leaf3, "", nil, p3, cp), "other.example/log", vs)
 	wantErr(t, err, healthcode.EINVALID, "tlog.wrong_origin")
 
 	// A leaf in the tree that is not a valid leaf is refused after the

@@ -71,16 +71,19 @@ func (r *Reader) Tile(ctx context.Context, path string) (data []byte, immutable 
 }
 
 // Receipt returns the self-contained inclusion proof (C2SP tlog-proof) of
-// log entry index, which must concern subject: a citizen's receipt of a
-// change to their code. If no checkpoint covers the entry yet, one is
+// log entry index, which must concern subject, with the opening of the
+// entry's commitments: a citizen's receipt of a change to their code, which
+// opens to its reason. If no checkpoint covers the entry yet, one is
 // signed now. Returns ENOTFOUND if the entry does not exist or is about
 // someone else (the two are not told apart).
 func (r *Reader) Receipt(ctx context.Context, subject string, index int64) ([]byte, error) {
 	notYours := healthcode.Errorfd(healthcode.ENOTFOUND, "tlog.no_receipt", "no log entry %d about you", index)
 	var covered bool
+	var opening []byte
 	err := r.Store.View(ctx, func(tx healthcode.ReadTx) error {
-		s, _, err := tx.LogOpening(ctx, index)
-		if healthcode.ErrorCode(err) == healthcode.ENOTFOUND || (err == nil && s != subject) {
+		s, o, err := tx.LogOpening(ctx, index)
+		opening = o
+		if healthcode.ErrorCode(err) == healthcode.ENOTFOUND || (err == nil && (subject == "" || s != subject)) {
 			return notYours
 		} else if err != nil {
 			return err
@@ -111,7 +114,7 @@ func (r *Reader) Receipt(ctx context.Context, subject string, index int64) ([]by
 		if err != nil {
 			return err
 		}
-		out = FormatProof(index, leaf, proof, r.cosigned(c.Note))
+		out = FormatProof(index, leaf, subject, opening, proof, r.cosigned(c.Note))
 		return nil
 	})
 	return out, err

@@ -19,8 +19,9 @@ import (
 
 const logUsage = `usage:
   healthcode log verify-proof --key LOGKEY PROOF
-      check a citizen's receipt offline: the checkpoint's signature and the
-      entry's inclusion in the signed tree
+      check a citizen's receipt offline: the checkpoint's signature, the
+      entry's inclusion in the signed tree, and that the receipt's opening
+      opens the entry's commitments (its reason, rule, evidence…), shown
   healthcode log verify --key LOGKEY [--checkpoint FILE] (URL | DBFILE)
       audit a whole log: over HTTP through the checkpoint and tiles any outside
       auditor reads, or from the node's database file, where it also checks that
@@ -74,13 +75,38 @@ func runLog(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "INVALID: %s\n", message(err))
 			return exitError
 		}
-		e := res.Entry.Entry
-		fmt.Fprintf(stdout, "VALID: entry %d of %s is in the tree of size %d signed by %s\n  %s %s", res.Index, origin, res.Checkpoint.Size, origin,
-			e.Time.Format(time.RFC3339), e.Type)
-		if e.Colour.Valid() {
-			fmt.Fprintf(stdout, " %s (%s, rule %s)", e.Colour, e.Reason, e.RuleID)
+		fmt.Fprintf(stdout, "VALID: entry %d of %s is in the tree of size %d signed by %s\n", res.Index, origin, res.Checkpoint.Size, origin)
+		e, opened := &res.Entry.Entry, res.Opened != nil
+		if opened {
+			e = res.Opened
 		}
-		fmt.Fprintf(stdout, " by %s (%s)\n", e.ActorName, e.ActorRole)
+		fmt.Fprintf(stdout, "  %s %s", e.Time.Format(time.RFC3339), e.Type)
+		if e.Colour.Valid() {
+			fmt.Fprintf(stdout, " %s", e.Colour)
+		}
+		if e.Reason != "" || e.RuleID != "" {
+			fmt.Fprintf(stdout, " (%s, rule %s)", e.Reason, e.RuleID)
+		}
+		if e.ActorName != "" {
+			fmt.Fprintf(stdout, " by %s (%s)", e.ActorName, e.ActorRole)
+		}
+		fmt.Fprintln(stdout)
+		switch {
+		case opened:
+			fmt.Fprintf(stdout, "  opened: about %s", e.Subject)
+			if e.Ref != "" {
+				fmt.Fprintf(stdout, ", %s", e.Ref)
+			}
+			if e.EvidenceDigest != "" {
+				fmt.Fprintf(stdout, ", evidence %s", e.EvidenceDigest)
+			}
+			if e.Note != "" {
+				fmt.Fprintf(stdout, ", note %q", e.Note)
+			}
+			fmt.Fprintln(stdout)
+		case res.Entry.Committed != 0:
+			fmt.Fprintf(stdout, "  not opened: the receipt carries no opening of its %s\n", tlog.FieldNames(res.Entry.Committed))
+		}
 		return exitOK
 	}
 	var earlier *tlog.Checkpoint

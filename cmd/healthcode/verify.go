@@ -86,14 +86,14 @@ flags:`)
 		return exitError
 	}
 	if *asJSON {
-		fmt.Fprintf(stdout, "{\"valid\":true,\"colour\":%q,\"masked_name\":%q,\"region\":%q,\"issued_at\":%q,\"expires\":%q,\"ruleset_version\":%q,\"log_index\":%d}\n",
-			c.Colour, c.MaskedName, c.Region, c.IssuedAt.Format(time.RFC3339), c.Expires.Format(time.RFC3339), c.RuleSetVersion, c.LogIndex)
+		fmt.Fprintf(stdout, "{\"valid\":true,\"colour\":%q,\"masked_name\":%q,\"region\":%q,\"issued_at\":%q,\"expires\":%q,\"ruleset_version\":%q}\n",
+			c.Colour, c.MaskedName, c.Region, c.IssuedAt.Format(time.RFC3339), c.Expires.Format(time.RFC3339), c.RuleSetVersion)
 		return exitOK
 	}
-	fmt.Fprintf(stdout, "VALID %s code (%s, %s)\n  name     %s\n  region   %s\n  issued   %s\n  expires  %s (in %s)\n  rule set %s, log entry %d\n",
+	fmt.Fprintf(stdout, "VALID %s code (%s, %s)\n  name     %s\n  region   %s\n  issued   %s\n  expires  %s (in %s)\n  rule set %s\n",
 		strings.ToUpper(c.Colour.String()), c.Colour.Chinese(), c.Colour.Shape(), c.MaskedName, c.Region,
 		c.IssuedAt.Local().Format(time.RFC3339), c.Expires.Local().Format(time.RFC3339), c.Expires.Sub(now).Round(time.Second),
-		c.RuleSetVersion, c.LogIndex)
+		c.RuleSetVersion)
 	return exitOK
 }
 
