@@ -41,6 +41,20 @@ func (r Retention) EvidenceUntil(e *Evidence) time.Time {
 	return e.ObservedAt.Add(d)
 }
 
+// CheckEvidenceAge refuses evidence observed (for a test: sampled) longer
+// ago than its kind's retention period: the purge job would delete it at
+// once, and a rule must never act on it. Returns EINVALID with detail
+// "evidence.too_old". API submissions and batch imports both pass here.
+func (r Retention) CheckEvidenceAge(e *Evidence, now time.Time) error {
+	until := r.EvidenceUntil(e)
+	if until.After(now) {
+		return nil
+	}
+	return Errorfd(EINVALID, "evidence.too_old",
+		"%s evidence observed at %s is older than its retention period (%d days): it is not accepted, and no rule may act on it",
+		e.Kind, e.ObservedAt.UTC().Format("2006-01-02 15:04 UTC"), int(until.Sub(e.ObservedAt)/Day))
+}
+
 // PurgePlan says what the purge job deletes: everything older than its
 // cutoffs.
 type PurgePlan struct {

@@ -16,7 +16,14 @@ var (
 // A person about whom nothing was ever decided holds the default of the rule
 // set in force, computed here and marked with LogIndex -1.
 // Returns ENOTFOUND if the person is unknown.
+//
+// Returns ETAMPERED (detail "integrity.subject") while the person's stored
+// state disagrees with the log, or the log itself is in doubt: no colour is
+// shown as theirs, so none is signed.
 func (e *Engine) Code(ctx context.Context, pseudonym string) (*healthcode.CodeView, error) {
+	if err := e.subjectProblem(pseudonym); err != nil {
+		return nil, err
+	}
 	v := &healthcode.CodeView{}
 	err := e.Store.View(ctx, func(tx healthcode.ReadTx) error {
 		var err error

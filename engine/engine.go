@@ -46,6 +46,15 @@ type Engine struct {
 	// OnChange, if set, is called after a commit with the people whose
 	// decisions changed (for caches of their codes).
 	OnChange func(subjects []string)
+	// Integrity, if set, is what the node's audit found: the engine fails
+	// closed on it (no code for a person whose stored state disagrees with
+	// the log, no colour change for them; nothing logged at all while the
+	// log itself is in doubt).
+	Integrity healthcode.Integrity
+	// Retention bounds the age of the evidence accepted (evidence older
+	// than its retention period is refused); zero means
+	// healthcode.DefaultRetention.
+	Retention healthcode.Retention
 
 	active   atomic.Pointer[ruleSetEntry]
 	tokens   tokenCache
@@ -172,6 +181,9 @@ func (e *Engine) update(ctx context.Context, fn func(u *unit) error) error {
 		if len(u.entries) == 0 {
 			return nil
 		}
+		if err := e.logProblem(); err != nil {
+			return err
+		}
 		if err := e.Log.Append(ctx, tx, u.entries); err != nil {
 			return fmt.Errorf("engine: log append: %w", err)
 		}
@@ -192,6 +204,41 @@ func (u *unit) log(entry *healthcode.LogEntry) int64 {
 }
 
 func (e *Engine) now() time.Time { return e.Clock.Now().UTC() }
+
+// retention returns the retention periods evidence is held to.
+func (e *Engine) retention() healthcode.Retention {
+	if e.Retention.Evidence == nil {
+		return healthcode.DefaultRetention()
+	}
+	return e.Retention
+}
+
+// logProblem refuses to log anything while the log itself is in doubt: an
+// entry appended to a tree that was edited or forked would be signed over
+// it.
+func (e *Engine) logProblem() error {
+	if e.Integrity == nil {
+		return nil
+	}
+	if err := e.Integrity.LogProblem(); err != nil {
+		return healthcode.Errorfd(healthcode.ETAMPERED, "integrity.log",
+			"the node's log disagrees with what it published (%s); nothing is recorded until an operator resolves it", healthcode.ErrorMessage(err))
+	}
+	return nil
+}
+
+// subjectProblem refuses to act on a person whose stored state disagrees
+// with the log (or on anyone while the log itself is in doubt).
+func (e *Engine) subjectProblem(subject string) error {
+	if e.Integrity == nil {
+		return nil
+	}
+	if err := e.Integrity.SubjectProblem(subject); err != nil {
+		return healthcode.Errorfd(healthcode.ETAMPERED, "integrity.subject",
+			"this person's stored record disagrees with the transparency log (%s); no code is issued and no colour changed for them until an operator resolves it: oversight has been alerted, and the person's receipts of earlier changes still verify", healthcode.ErrorMessage(err))
+	}
+	return nil
+}
 
 // RegisterPerson creates a person in the engine's region. Returns ECONFLICT
 // if the ID number is already registered.

@@ -153,6 +153,14 @@ func (e *Engine) prepare(ctx context.Context, u *unit, actor *healthcode.Princip
 	if err := ev.Validate(now); err != nil {
 		return nil, err
 	}
+	if err := e.retention().CheckEvidenceAge(&ev, now); err != nil {
+		return nil, err
+	}
+	// No colour changes for a person whose record disagrees with the log:
+	// the item is refused, to be sent again once it is resolved.
+	if err := e.subjectProblem(ev.Subject); err != nil {
+		return nil, err
+	}
 	// A contact designation must name a case that exists: no one is made a
 	// contact of a case nobody was diagnosed with (the Zhengzhou path
 	// through an invented case).
@@ -204,6 +212,9 @@ func (e *Engine) reevaluateAll(ctx context.Context, u *unit, rs healthcode.RuleS
 		return nil, err
 	}
 	for _, s := range subjects {
+		if err := e.subjectProblem(s); err != nil {
+			return nil, err
+		}
 		d, err := e.decide(ctx, u, rs, s, evs[s], cur[s], overrides[s], now)
 		if err != nil {
 			return nil, err

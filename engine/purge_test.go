@@ -79,8 +79,12 @@ func (e *env) verifyTree() {
 		}
 		return tlog.VerifyTree(size, func(i int64) ([]byte, error) { return tx.LogLeaf(e.ctx, i) }, tlog.StoreHashReader(e.ctx, tx), nil)
 	})
-	if err := tlog.AuditDecisions(e.ctx, e.db); err != nil {
-		e.t.Errorf("AuditDecisions: %v", err)
+	res, err := tlog.AuditStore(e.ctx, e.db)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if err := res.Err(); err != nil {
+		e.t.Errorf("AuditStore: %v", err)
 	}
 }
 

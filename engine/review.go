@@ -41,18 +41,34 @@ func (e *Engine) ReviewDue(ctx context.Context, progress Progress) (reviewed, ch
 		if len(due) == 0 {
 			return reviewed, changed, nil
 		}
+		// People whose stored state disagrees with the log keep the colour
+		// they hold (no code is issued for them meanwhile): they are looked
+		// at again a minute later, not re-decided on a record in doubt.
+		var held, fine []string
+		for _, s := range due {
+			if e.subjectProblem(s) != nil {
+				held = append(held, s)
+			} else {
+				fine = append(fine, s)
+			}
+		}
 		var batchChanged int64
 		err = e.update(ctx, func(u *unit) error {
+			for _, s := range held {
+				if err := u.tx.SetReviewAt(ctx, s, now.Add(time.Minute)); err != nil {
+					return err
+				}
+			}
 			rs, err := e.ruleSetIn(ctx, u.tx)
 			if err != nil {
 				return err
 			}
-			ds, err := e.reevaluateAll(ctx, u, rs, due, now)
+			ds, err := e.reevaluateAll(ctx, u, rs, fine, now)
 			if err != nil {
 				return err
 			}
 			batchChanged = int64(len(u.changed))
-			for _, s := range due {
+			for _, s := range fine {
 				if d := ds[s]; d != nil && !d.ReviewAt.After(now) {
 					// A rule set that asks for review "now" would spin
 					// this loop: push it to the next interval.

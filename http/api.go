@@ -354,6 +354,12 @@ func (c *codeCache) clear() { c.mu.Lock(); c.m = map[string]*cachedCode{}; c.gen
 
 // myCodeCached returns the caller's code, from the cache when still fresh.
 func (s *Server) myCodeCached(r *http.Request, subject string) (*cachedCode, error) {
+	if s.Integrity != nil {
+		if err := s.Integrity.SubjectProblem(subject); err != nil {
+			return nil, healthcode.Errorfd(healthcode.ETAMPERED, "integrity.subject",
+				"no code can be issued for you now: your stored record disagrees with the transparency log (%s). Your colour is not changed meanwhile; oversight has been alerted. Keep your receipts of earlier changes (they still verify), and if this lasts, appeal or contact the health authority", healthcode.ErrorMessage(err))
+		}
+	}
 	now := s.Clock.Now()
 	s.codes.mu.Lock()
 	cc, ok := s.codes.m[subject]

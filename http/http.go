@@ -61,6 +61,10 @@ type Server struct {
 	// Retention says when each item of a person's data is deleted.
 	Retention healthcode.Retention
 	Health    Health
+	// Integrity, if set, is what the node's self-audit found: no code is
+	// signed for a person it flags (or for anyone while the log itself is
+	// in doubt), cached or not.
+	Integrity healthcode.Integrity
 	Clock     healthcode.Clock
 	Region    string
 	Logger    *slog.Logger
@@ -95,7 +99,7 @@ func (s *Server) Handler() http.Handler {
 		s.Registry = prometheus.NewRegistry()
 	}
 	s.codes = newCodeCache()
-	s.metrics = newMetrics(s.Registry)
+	s.metrics = newMetrics(s.Registry, s.Health)
 	s.mux = http.NewServeMux()
 	for _, rt := range s.routes() {
 		s.mux.Handle(rt.Method+" "+rt.Path, s.wrap(rt))

@@ -1,6 +1,7 @@
 package http
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"time"
@@ -15,9 +16,14 @@ type metrics struct {
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
 	registry *prometheus.Registry
+	// audits counts the node's self-audits by result (ok, tampered,
+	// error); auditSeconds and auditLeaves describe the last one.
+	audits       *prometheus.CounterVec
+	auditSeconds prometheus.Gauge
+	auditLeaves  prometheus.Gauge
 }
 
-func newMetrics(reg *prometheus.Registry) *metrics {
+func newMetrics(reg *prometheus.Registry, health Health) *metrics {
 	m := &metrics{
 		registry: reg,
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -28,8 +34,44 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
 		}, []string{"route"}),
 	}
-	reg.MustRegister(m.requests, m.latency)
+	m.audits = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "healthcode_audits_total", Help: "Self-audits of the store against the log, by result (ok, tampered, error).",
+	}, []string{"result"})
+	m.auditSeconds = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "healthcode_audit_last_seconds", Help: "How long the last self-audit took (every stored hash recomputed, every decision checked).",
+	})
+	m.auditLeaves = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "healthcode_audit_last_leaves", Help: "Leaves whose hashes the last self-audit recomputed.",
+	})
+	// The alert: 1 while the node has found its store disagreeing with its
+	// log (it then signs no checkpoint and no code for those concerned).
+	problem := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "healthcode_integrity_problem",
+		Help: "1 while the node's store disagrees with its log (tampering, rollback or fork; see /healthz), else 0.",
+	}, func() float64 {
+		if health != nil && health(context.Background()) != nil {
+			return 1
+		}
+		return 0
+	})
+	reg.MustRegister(m.requests, m.latency, m.audits, m.auditSeconds, m.auditLeaves, problem)
 	return m
+}
+
+// ObserveAudit records a self-audit of the store against the log: how long
+// it took, how many leaves it recomputed and what it found.
+func (s *Server) ObserveAudit(d time.Duration, leaves int64, err error) {
+	s.Handler() // the metrics exist once the handler does
+	result := "ok"
+	switch {
+	case healthcode.ErrorCode(err) == healthcode.ETAMPERED:
+		result = "tampered"
+	case err != nil:
+		result = "error"
+	}
+	s.metrics.audits.WithLabelValues(result).Inc()
+	s.metrics.auditSeconds.Set(d.Seconds())
+	s.metrics.auditLeaves.Set(float64(leaves))
 }
 
 func (m *metrics) observe(route string, status int, d time.Duration) {

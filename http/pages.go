@@ -355,8 +355,11 @@ var messages = map[string]msg{
 	"error.body.413":                     {"提交的内容太大。", "What was sent is too large."},
 	"error.body.500":                     {"服务器出错，已记录。请稍后再试。", "The server failed; it has been logged. Please try again later."},
 	"error.body.503":                     {"服务暂时不可用，请稍后再试。", "The service is unavailable for now. Please try again shortly."},
-	"error.code":                         {"错误代码", "Error code"},
-	"error.home":                         {"返回首页", "Back to the start"},
+	"error.title.tampered":               {"暂不签发健康码：记录与公开日志不一致", "No code for now: the record disagrees with the public log"},
+	"error.body.tampered": {"本节点自检发现，存储的记录与透明日志不一致（可能被篡改或回滚）。在问题解决前，不会为相关人员签发健康码，也不会改变其颜色；监督机构已收到警报。您此前的变更回执仍可验证，请保存。如持续出现，请提出申诉或联系卫生健康部门。",
+		"This node's self-audit found its stored record disagreeing with the transparency log (it may have been edited or rolled back). Until this is resolved no code is issued for the people concerned and no colour is changed for them; oversight has been alerted. Your receipts of earlier changes still verify: keep them. If this lasts, appeal or contact the health authority."},
+	"error.code": {"错误代码", "Error code"},
+	"error.home": {"返回首页", "Back to the start"},
 
 	// The operator console.
 	"console.title":          {"工作台", "Operator console"},
@@ -578,6 +581,7 @@ type pageData struct {
 	// Status and Code describe an error page.
 	Status    int
 	ErrorCode string
+	ErrorBody string // the message key of the error's text, if not the status's
 	Scripts   []string
 
 	// The citizen page.
@@ -957,6 +961,10 @@ func (s *Server) renderError(w http.ResponseWriter, r *http.Request, err error) 
 	}
 	if _, known := messages[d.Title]; !known {
 		d.Title, d.Status = "error.title.500", http.StatusInternalServerError
+	}
+	if code == healthcode.ETAMPERED {
+		// Say why no code is shown, and what to do: not "try again shortly".
+		d.Title, d.ErrorBody = "error.title.tampered", "error.body.tampered"
 	}
 	return s.render(w, status, "error.html", d)
 }

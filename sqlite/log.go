@@ -195,6 +195,56 @@ func (tx *Tx) SubjectLeaves(ctx context.Context, subject string, limit int) ([]i
 	return out, nil
 }
 
+// LogLeaves implements healthcode.ReadTx.
+func (tx *Tx) LogLeaves(ctx context.Context, start int64, n int) ([][]byte, error) {
+	if start < 0 || n < 0 {
+		return nil, healthcode.Errorfd(healthcode.EINVALID, "tlog.index", "negative leaf range %d+%d", start, n)
+	}
+	out := make([][]byte, n)
+	if n == 0 {
+		return out, nil
+	}
+	rows, err := tx.query(ctx, `SELECT leaf, data FROM log_leaves WHERE leaf >= ? AND leaf < ? ORDER BY leaf`, start, start+int64(n))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite.LogLeaves: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var i int64
+		var b []byte
+		if err := rows.Scan(&i, &b); err != nil {
+			return nil, fmt.Errorf("sqlite.LogLeaves: %w", err)
+		}
+		out[i-start] = b
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite.LogLeaves: %w", err)
+	}
+	return out, nil
+}
+
+// LogOpenings implements healthcode.ReadTx.
+func (tx *Tx) LogOpenings(ctx context.Context, afterSubject string, afterIndex int64, limit int) ([]healthcode.LogRecord, error) {
+	rows, err := tx.query(ctx, `SELECT o.subject, o.leaf, o.opening, l.data FROM log_openings o LEFT JOIN log_leaves l ON l.leaf = o.leaf
+		WHERE (o.subject, o.leaf) > (?, ?) ORDER BY o.subject, o.leaf LIMIT ?`, afterSubject, afterIndex, limit)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite.LogOpenings: %w", err)
+	}
+	defer rows.Close()
+	var out []healthcode.LogRecord
+	for rows.Next() {
+		var r healthcode.LogRecord
+		if err := rows.Scan(&r.Subject, &r.Index, &r.Opening, &r.Leaf); err != nil {
+			return nil, fmt.Errorf("sqlite.LogOpenings: %w", err)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite.LogOpenings: %w", err)
+	}
+	return out, nil
+}
+
 // PutCheckpoint implements healthcode.Tx.
 func (tx *Tx) PutCheckpoint(ctx context.Context, c *healthcode.Checkpoint) error {
 	_, err := tx.exec(ctx, `INSERT INTO checkpoints (size, root, note, created_at) VALUES (?, ?, ?, ?)

@@ -3,57 +3,290 @@ package tlog
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"healthcode"
 )
 
-// auditPage is how many decision rows one read transaction of an audit takes.
+// auditPage is how many rows one read of an audit takes.
 const auditPage = 1000
 
-// AuditDecisions checks invariant 1 against a store: every stored decision
-// must be explained by the log leaf it names — same type, subject, colour,
-// reason, rule, rule set and evidence — and the colour each person holds now
-// must be their latest decision's. It returns ETAMPERED with detail
-// "tlog.unexplained" naming the first row that is not, or
-// "tlog.current_mismatch" naming the person, or nil. A decision
-// whose subject opening was deleted (retention, sunset) is checked on
-// everything but the subject.
-func AuditDecisions(ctx context.Context, s healthcode.Store) error {
-	var after int64
-	for {
-		var rows []healthcode.Decision
-		err := s.View(ctx, func(tx healthcode.ReadTx) error {
-			var err error
-			if rows, err = tx.DecisionRows(ctx, after, auditPage); err != nil {
-				return err
-			}
-			for i := range rows {
-				if err := explain(ctx, tx, &rows[i]); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
+// MaxFlagged bounds how many people an audit names one by one. Beyond it
+// the whole log is treated as in doubt (and the memory an audit holds stays
+// bounded).
+const MaxFlagged = 10000
+
+// AuditResult is what a full audit of a store against its log found.
+type AuditResult struct {
+	// Size is the number of leaves whose hashes were recomputed.
+	Size int64
+	// Log is an ETAMPERED error if the log itself is in doubt (a changed
+	// leaf or stored hash, a fork, a truncation, a decision entry that lost
+	// the opening saying whose it is); nil if not.
+	Log error
+	// Subjects are the people whose stored state disagrees with the log,
+	// each with an ETAMPERED error saying how.
+	Subjects map[string]error
+}
+
+// Err returns the result as one error: the log's problem, else the problem
+// of the first person flagged (in pseudonym order), else nil.
+func (r *AuditResult) Err() error {
+	if r.Log != nil {
+		return r.Log
+	}
+	if len(r.Subjects) == 0 {
+		return nil
+	}
+	keys := make([]string, 0, len(r.Subjects))
+	for s := range r.Subjects {
+		keys = append(keys, s)
+	}
+	slices.Sort(keys)
+	err := r.Subjects[keys[0]]
+	if len(keys) == 1 {
+		return err
+	}
+	return healthcode.Errorfd(healthcode.ETAMPERED, healthcode.ErrorDetail(err), "%s (and %d more people)", healthcode.ErrorMessage(err), len(keys)-1)
+}
+
+func (r *AuditResult) logProblem(err error) {
+	if r.Log == nil {
+		r.Log = err
+	}
+}
+
+func (r *AuditResult) flag(subject string, err error) {
+	if r.Subjects == nil {
+		r.Subjects = map[string]error{}
+	}
+	if _, ok := r.Subjects[subject]; ok {
+		return
+	}
+	if len(r.Subjects) >= MaxFlagged {
+		r.logProblem(tampered("tlog.too_many", "the stored state of more than %d people disagrees with the log", MaxFlagged))
+		return
+	}
+	r.Subjects[subject] = err
+}
+
+// AuditStore is the node's full audit of its store against its log, in one
+// read transaction (a consistent snapshot):
+//
+//  1. the store's tree against each checkpoint in cps (nil ones skipped):
+//     not shorter, not forked (CheckStore);
+//  2. every leaf read and every stored hash recomputed from the raw leaf
+//     bytes, and the root at the largest checkpoint's size compared with
+//     that checkpoint (VerifyTree);
+//  3. every stored decision explained by the leaf it names, and each
+//     person's current code their latest stored decision;
+//  4. each person's current decision their latest logged decision, by log
+//     index (walking the subject openings), and every decision entry since
+//     the last sunset still carrying the opening that says whose it is.
+//
+// The first problem with the log itself ends steps 1 and 2 (AuditResult.Log);
+// problems with people are collected (AuditResult.Subjects). err is a failure
+// to read the store, not a finding.
+func AuditStore(ctx context.Context, s healthcode.Store, cps ...*Checkpoint) (*AuditResult, error) {
+	res := &AuditResult{}
+	err := s.View(ctx, func(tx healthcode.ReadTx) error {
+		size, err := tx.LogSize(ctx)
 		if err != nil {
 			return err
+		}
+		res.Size = size
+		r := StoreHashReader(ctx, tx)
+		var largest *Checkpoint
+		for _, cp := range cps {
+			if cp == nil {
+				continue
+			}
+			if err := CheckStore(size, r, cp); err != nil {
+				return findingOrErr(res, err)
+			}
+			if largest == nil || cp.Size > largest.Size {
+				largest = cp
+			}
+		}
+		// Step 2, noting what step 4 needs: the last sunset, and how many
+		// decision entries about someone came after it.
+		lastSunset, colourLeaves := int64(-1), int64(0)
+		visit := func(i int64, l *Leaf) {
+			switch {
+			case isSunset(l):
+				lastSunset, colourLeaves = i, 0
+			case holdsColour(l):
+				colourLeaves++
+			}
+		}
+		leaves := func(start int64, n int) ([][]byte, error) { return tx.LogLeaves(ctx, start, n) }
+		if err := verifyTree(size, leaves, r, largest, visit); err != nil {
+			return findingOrErr(res, err)
+		}
+		if err := auditDecisionRows(ctx, tx, res); err != nil {
+			return err
+		}
+		return auditLatest(ctx, tx, res, lastSunset, colourLeaves)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// findingOrErr records an ETAMPERED error as the log's problem and returns
+// nil; any other error is returned.
+func findingOrErr(res *AuditResult, err error) error {
+	if healthcode.ErrorCode(err) == healthcode.ETAMPERED {
+		res.logProblem(err)
+		return nil
+	}
+	return err
+}
+
+// The two helpers below are the only places where the audit looks inside a
+// leaf beyond its hash; a change of the leaf format updates them.
+
+// holdsColour reports whether a leaf records a colour its subject holds from
+// then on: a decision of the rules, or an override put in force. (In
+// version 1 leaves, requests and refusals of overrides had the override
+// type too, and named no rule set.)
+func holdsColour(l *Leaf) bool {
+	if l.Commitment == nil || !l.Entry.Type.DecidesColour() {
+		return false
+	}
+	if l.Version == leafVersion1 && l.Entry.Type == healthcode.LogOverride {
+		return l.Entry.RuleSetHash != ""
+	}
+	return true
+}
+
+// isSunset reports whether a leaf records a sunset, which deletes every
+// person and every subject opening before it.
+func isSunset(l *Leaf) bool {
+	return l.Entry.Type == healthcode.LogPurge && l.Entry.Reason == "sunset"
+}
+
+// auditDecisionRows checks every stored decision against its leaf, and each
+// person's current code against their latest stored decision.
+func auditDecisionRows(ctx context.Context, tx healthcode.ReadTx, res *AuditResult) error {
+	var after int64
+	for {
+		rows, err := tx.DecisionRows(ctx, after, auditPage)
+		if err != nil {
+			return err
+		}
+		for i := range rows {
+			if err := explain(ctx, tx, &rows[i]); healthcode.ErrorCode(err) == healthcode.ETAMPERED {
+				res.flag(rows[i].Subject, err)
+			} else if err != nil {
+				return err
+			}
 		}
 		if len(rows) < auditPage {
 			break
 		}
 		after = rows[len(rows)-1].ID
 	}
-	// The colour each person holds now must be their latest decision's.
-	return s.View(ctx, func(tx healthcode.ReadTx) error {
-		stale, err := tx.StaleCurrentCodes(ctx, 1)
+	stale, err := tx.StaleCurrentCodes(ctx, MaxFlagged+1)
+	if err != nil {
+		return err
+	}
+	for _, s := range stale {
+		res.flag(s, healthcode.Errorfd(healthcode.ETAMPERED, "tlog.current_mismatch",
+			"the current code of %s is not their latest logged decision", s))
+	}
+	return nil
+}
+
+// auditLatest walks the subject openings in (person, index) order: each
+// opening of a decision entry must open it, each person's current decision
+// must be the latest decision entry about them, and every decision entry
+// after the last sunset must have its opening (colourLeaves counts them).
+func auditLatest(ctx context.Context, tx healthcode.ReadTx, res *AuditResult, lastSunset, colourLeaves int64) error {
+	latest := map[string]int64{} // people whose openings are all read, awaiting comparison
+	check := func() error {
+		if len(latest) == 0 {
+			return nil
+		}
+		subjects := make([]string, 0, len(latest))
+		for s := range latest {
+			subjects = append(subjects, s)
+		}
+		current, err := tx.DecisionsOf(ctx, subjects)
 		if err != nil {
 			return err
 		}
-		if len(stale) > 0 {
-			return healthcode.Errorfd(healthcode.ETAMPERED, "tlog.current_mismatch",
-				"the current code of %s is not their latest logged decision", stale[0])
+		for s, i := range latest {
+			switch d := current[s]; {
+			case d == nil:
+				res.flag(s, healthcode.Errorfd(healthcode.ETAMPERED, "tlog.not_latest",
+					"%s holds no decision in the store, but log entry %d is their latest logged decision", s, i))
+			case d.LogIndex != i:
+				res.flag(s, healthcode.Errorfd(healthcode.ETAMPERED, "tlog.not_latest",
+					"the stored decision of %s is log entry %d, but their latest logged decision is entry %d: the store was edited or rolled back", s, d.LogIndex, i))
+			}
 		}
+		clear(latest)
 		return nil
-	})
+	}
+	var (
+		afterSubject string
+		afterIndex   int64 = -1
+		subject      string
+		last         int64 = -1 // the latest decision entry of subject so far
+		opened       int64      // decision entries after the last sunset with a valid opening
+	)
+	for {
+		recs, err := tx.LogOpenings(ctx, afterSubject, afterIndex, auditPage)
+		if err != nil {
+			return err
+		}
+		for _, rec := range recs {
+			if rec.Subject != subject {
+				if last >= 0 {
+					latest[subject] = last
+				}
+				subject, last = rec.Subject, -1
+				if len(latest) >= auditPage {
+					if err := check(); err != nil {
+						return err
+					}
+				}
+			}
+			if rec.Leaf == nil {
+				continue // a missing leaf fails the tree check
+			}
+			l, err := DecodeLeaf(rec.Leaf)
+			if err != nil || !holdsColour(l) {
+				continue
+			}
+			if _, err := l.Open(rec.Subject, rec.Opening); err != nil {
+				res.logProblem(tampered("tlog.opening_mismatch",
+					"the opening of decision entry %d does not open it: the store no longer knows whose decision it is", rec.Index))
+				continue
+			}
+			last = rec.Index
+			if rec.Index > lastSunset {
+				opened++
+			}
+		}
+		if len(recs) < auditPage {
+			break
+		}
+		afterSubject, afterIndex = recs[len(recs)-1].Subject, recs[len(recs)-1].Index
+	}
+	if last >= 0 {
+		latest[subject] = last
+	}
+	if err := check(); err != nil {
+		return err
+	}
+	if opened < colourLeaves {
+		res.logProblem(tampered("tlog.opening_missing",
+			"%d decision entries of the log have lost the opening that says whose they are: someone's later decision may have been hidden", colourLeaves-opened))
+	}
+	return nil
 }
 
 func unexplained(d *healthcode.Decision, format string, args ...any) error {
@@ -61,7 +294,10 @@ func unexplained(d *healthcode.Decision, format string, args ...any) error {
 		d.ID, d.Subject, d.LogIndex, fmt.Sprintf(format, args...))
 }
 
-// explain checks one decision row against its leaf.
+// explain checks one decision row against its leaf: the leaf exists, records
+// a colour, is about the row's subject (its opening must be there: decision
+// openings are deleted only by a sunset, with the decisions) and says the
+// same colour, reason, rule, rule set and evidence.
 func explain(ctx context.Context, tx healthcode.ReadTx, d *healthcode.Decision) error {
 	b, err := tx.LogLeaf(ctx, d.LogIndex)
 	if healthcode.ErrorCode(err) == healthcode.ENOTFOUND {
@@ -73,39 +309,33 @@ func explain(ctx context.Context, tx healthcode.ReadTx, d *healthcode.Decision) 
 	if err != nil {
 		return unexplained(d, "its log entry does not decode: %s", healthcode.ErrorMessage(err))
 	}
-	e := &leaf.Entry
-	opened := false
+	if !holdsColour(leaf) {
+		return unexplained(d, "its log entry records no decision")
+	}
 	subject, opening, err := tx.LogOpening(ctx, d.LogIndex)
-	switch {
-	case err == nil:
-		o, err := leaf.Open(subject, opening)
-		if err != nil {
-			return unexplained(d, "the log entry's opening does not match it")
-		}
-		e, opened = o, true
-		if e.Subject != d.Subject {
-			return unexplained(d, "the log entry is about someone else")
-		}
-	case healthcode.ErrorCode(err) != healthcode.ENOTFOUND:
+	if healthcode.ErrorCode(err) == healthcode.ENOTFOUND {
+		return unexplained(d, "its log entry has lost the opening that says whose it is")
+	} else if err != nil {
 		return err
 	}
+	e, err := leaf.Open(subject, opening)
+	if err != nil {
+		return unexplained(d, "the log entry's opening does not match it")
+	}
+	if e.Subject != d.Subject {
+		return unexplained(d, "the log entry is about someone else")
+	}
 	want := []struct {
-		field      string
-		f          healthcode.LogFields
-		store, log string
+		field, store, log string
 	}{
-		{"type", 0, string(healthcode.LogDecision), string(e.Type)},
-		{"colour", healthcode.FieldColour, d.Colour.String(), e.Colour.String()},
-		{"reason", healthcode.FieldReason, d.Reason, e.Reason},
-		{"rule", healthcode.FieldRuleID, d.RuleID, e.RuleID},
-		{"rule set", healthcode.FieldRuleSetHash, d.RuleSetHash, e.RuleSetHash},
-		{"evidence", healthcode.FieldEvidenceDigest, d.EvidenceDigest, e.EvidenceDigest},
+		{"colour", d.Colour.String(), e.Colour.String()},
+		{"reason", d.Reason, e.Reason},
+		{"rule", d.RuleID, e.RuleID},
+		{"rule set", d.RuleSetHash, e.RuleSetHash},
+		{"evidence", d.EvidenceDigest, e.EvidenceDigest},
 	}
 	for _, w := range want {
-		if !opened && leaf.Committed&w.f != 0 {
-			continue // committed, and its opening deleted: nothing to compare
-		}
-		if w.store != w.log && !(w.field == "type" && e.Type == healthcode.LogOverride) {
+		if w.store != w.log {
 			return unexplained(d, "%s is %q in the store but %q in the log", w.field, w.store, w.log)
 		}
 	}

@@ -16,10 +16,14 @@ import (
 )
 
 // Publisher signs checkpoints of a node's log and keeps the last one it
-// published in a file outside the database, so that a database restored
-// from an older backup, or a deleted leaf, is caught against what the world
-// has already seen. Once it finds the store inconsistent with that
-// checkpoint it refuses to sign anything until an operator resolves it.
+// published in a file outside the database (and, if CopyPath is set, in a
+// second file elsewhere), so that a database restored from an older backup,
+// or a deleted leaf, is caught against what the world has already seen.
+//
+// It also runs the node's own audit (Audit) and keeps what it found: it is
+// the node's healthcode.Integrity. Once the store is found to disagree with
+// the log, it refuses to sign anything until an operator resolves it and
+// restarts the node.
 type Publisher struct {
 	Origin   string
 	Signer   note.Signer
@@ -27,11 +31,21 @@ type Publisher struct {
 	Store    healthcode.Store
 	// LastPath is the file holding the last published checkpoint.
 	LastPath string
+	// CopyPath, if set, is a second file holding the last published
+	// checkpoint, kept outside the data directory (another volume, another
+	// machine's mount): rolling back the database together with LastPath
+	// (a restored backup of the data directory) leaves it ahead, and the
+	// node sees the rollback. Once the log has a checkpoint, a missing copy
+	// is itself a problem.
+	CopyPath string
 	Clock    healthcode.Clock
 
-	mu      sync.Mutex
-	problem error // set when the store disagrees with the published log
+	mu       sync.Mutex
+	problem  error            // set when the log itself disagrees with what was published
+	subjects map[string]error // people whose stored state disagrees with the log
 }
+
+var _ healthcode.Integrity = (*Publisher)(nil)
 
 func (p *Publisher) now() time.Time {
 	if p.Clock == nil {
@@ -40,67 +54,122 @@ func (p *Publisher) now() time.Time {
 	return p.Clock.Now()
 }
 
-// Problem returns the integrity problem found, or nil.
+// Problem returns the integrity problem found, or nil: the log's, else a
+// summary of the people whose stored state disagrees with it.
 func (p *Publisher) Problem() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.problemLocked()
+}
+
+func (p *Publisher) problemLocked() error {
+	if p.problem != nil {
+		return p.problem
+	}
+	if len(p.subjects) > 0 {
+		r := AuditResult{Subjects: p.subjects}
+		return healthcode.Errorfd(healthcode.ETAMPERED, "tlog.people",
+			"the stored state of %d people disagrees with the log: %s", len(p.subjects), healthcode.ErrorMessage(r.Err()))
+	}
+	return nil
+}
+
+// LogProblem implements healthcode.Integrity.
+func (p *Publisher) LogProblem() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.problem
 }
 
-// last returns the last published checkpoint: the file if present, else the
-// newest the store holds. nil before the first.
-func (p *Publisher) last(ctx context.Context, tx healthcode.ReadTx) (*Checkpoint, error) {
-	b, err := os.ReadFile(p.LastPath)
+// SubjectProblem implements healthcode.Integrity.
+func (p *Publisher) SubjectProblem(subject string) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.problem != nil {
+		return p.problem
+	}
+	return p.subjects[subject]
+}
+
+// FlaggedSubjects returns the people whose stored state was found to
+// disagree with the log.
+func (p *Publisher) FlaggedSubjects() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make([]string, 0, len(p.subjects))
+	for s := range p.subjects {
+		out = append(out, s)
+	}
+	return out
+}
+
+// readCheckpointFile opens the checkpoint in the file at path; nil if there
+// is no such file.
+func (p *Publisher) readCheckpointFile(path string) (*Checkpoint, error) {
+	b, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		c, err := tx.LatestCheckpoint(ctx)
-		if healthcode.ErrorCode(err) == healthcode.ENOTFOUND {
-			return nil, nil
-		} else if err != nil {
-			return nil, err
-		}
-		b = c.Note
+		return nil, nil
 	} else if err != nil {
 		return nil, fmt.Errorf("tlog.Publisher: %w", err)
 	}
 	cp, err := OpenCheckpoint(b, p.Origin, note.VerifierList(p.Verifier))
 	if err != nil {
-		return nil, fmt.Errorf("last published checkpoint: %w", err)
+		return nil, fmt.Errorf("the checkpoint in %s: %w", path, err)
 	}
 	return cp, nil
 }
 
-// Check compares the store with the last published checkpoint: a restored
-// backup, a deleted leaf or a fork (on start: it reads O(log n) hashes). A
-// problem found is kept: Publish refuses until it is resolved and the node
-// restarted.
+// published returns every record of what the log has published: the
+// checkpoint in LastPath, the one in CopyPath and the newest the store
+// holds (any may be nil). A copy missing once anything was published is
+// ETAMPERED ("tlog.copy_missing").
+func (p *Publisher) published(ctx context.Context, tx healthcode.ReadTx) ([]*Checkpoint, error) {
+	file, err := p.readCheckpointFile(p.LastPath)
+	if err != nil {
+		return nil, err
+	}
+	var stored *Checkpoint
+	c, err := tx.LatestCheckpoint(ctx)
+	switch {
+	case err == nil:
+		if stored, err = OpenCheckpoint(c.Note, p.Origin, note.VerifierList(p.Verifier)); err != nil {
+			return nil, fmt.Errorf("the store's newest checkpoint: %w", err)
+		}
+	case healthcode.ErrorCode(err) != healthcode.ENOTFOUND:
+		return nil, err
+	}
+	cps := []*Checkpoint{file, stored}
+	if p.CopyPath != "" {
+		cp, err := p.readCheckpointFile(p.CopyPath)
+		if err != nil {
+			return nil, err
+		}
+		if cp == nil && (file != nil || stored != nil) {
+			return nil, tampered("tlog.copy_missing", "the copy of the last published checkpoint (%s) is missing: restore it, or, if this node never had one, copy %s there", p.CopyPath, p.LastPath)
+		}
+		cps = append(cps, cp)
+	}
+	return cps, nil
+}
+
+// latest returns the largest of cps (nil if all are nil).
+func latest(cps []*Checkpoint) *Checkpoint {
+	var l *Checkpoint
+	for _, cp := range cps {
+		if cp != nil && (l == nil || cp.Size > l.Size) {
+			l = cp
+		}
+	}
+	return l
+}
+
+// Check compares the store with every record of the last published
+// checkpoint: a restored backup, a deleted leaf or a fork. It reads O(log n)
+// hashes; Audit recomputes them all. A problem found is kept: Publish
+// refuses until it is resolved and the node restarted.
 func (p *Publisher) Check(ctx context.Context) error {
-	return p.keep(p.checkStore(ctx))
-}
-
-// Audit is Check and, on top, every stored decision and current colour
-// checked against the log (AuditDecisions: a full scan, run in the
-// background and periodically, never on the start-up path).
-func (p *Publisher) Audit(ctx context.Context) error {
-	err := p.checkStore(ctx)
-	if err == nil {
-		err = AuditDecisions(ctx, p.Store)
-	}
-	return p.keep(err)
-}
-
-// keep records an integrity problem so that Publish refuses.
-func (p *Publisher) keep(err error) error {
-	if healthcode.ErrorCode(err) == healthcode.ETAMPERED || healthcode.ErrorCode(err) == healthcode.EINVALID {
-		p.mu.Lock()
-		p.problem = err
-		p.mu.Unlock()
-	}
-	return err
-}
-
-func (p *Publisher) checkStore(ctx context.Context) error {
-	return p.Store.View(ctx, func(tx healthcode.ReadTx) error {
-		last, err := p.last(ctx, tx)
+	err := p.Store.View(ctx, func(tx healthcode.ReadTx) error {
+		cps, err := p.published(ctx, tx)
 		if err != nil {
 			return err
 		}
@@ -108,41 +177,102 @@ func (p *Publisher) checkStore(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		return CheckStore(size, StoreHashReader(ctx, tx), last)
+		for _, cp := range cps {
+			if err := CheckStore(size, StoreHashReader(ctx, tx), cp); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
+	return p.keep(&AuditResult{}, err)
+}
+
+// Audit is the node's full self-audit (AuditStore) against every record of
+// the last published checkpoint: every stored hash recomputed from the
+// leaves, the tree checked against the checkpoints, every stored decision
+// and each person's current one checked against the log. What it finds is
+// kept (Problem, LogProblem, SubjectProblem) until the node restarts. It
+// returns the first problem, or an error reading the store.
+func (p *Publisher) Audit(ctx context.Context) error {
+	var cps []*Checkpoint
+	err := p.Store.View(ctx, func(tx healthcode.ReadTx) error {
+		var err error
+		cps, err = p.published(ctx, tx)
+		return err
+	})
+	if err != nil {
+		return p.keep(&AuditResult{}, err)
+	}
+	res, err := AuditStore(ctx, p.Store, cps...)
+	if err != nil {
+		return err
+	}
+	return p.keep(res, nil)
+}
+
+// keep records what an audit found, and an ETAMPERED or EINVALID err (a
+// checkpoint that does not verify) as a problem with the log, so that
+// Publish refuses. It returns the first problem, or err.
+func (p *Publisher) keep(res *AuditResult, err error) error {
+	if code := healthcode.ErrorCode(err); code == healthcode.ETAMPERED || code == healthcode.EINVALID {
+		res.logProblem(err)
+		err = nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if res.Log != nil && p.problem == nil {
+		p.problem = res.Log
+	}
+	for s, e := range res.Subjects {
+		if p.subjects == nil {
+			p.subjects = map[string]error{}
+		}
+		if _, ok := p.subjects[s]; !ok {
+			p.subjects[s] = e
+		}
+	}
+	if err != nil {
+		return err
+	}
+	return res.Err()
 }
 
 // Publish signs a checkpoint of the log as it is now, records it in the
-// store and in LastPath, and returns it. It signs nothing if the store does
-// not extend the last published checkpoint (ETAMPERED), and re-signs nothing
+// store, in LastPath and in CopyPath, and returns it. It signs nothing while
+// an integrity problem is known, nor if the store does not extend every
+// record of the last published checkpoint (ETAMPERED), and re-signs nothing
 // if the log has not grown since.
 func (p *Publisher) Publish(ctx context.Context, now time.Time) (*healthcode.Checkpoint, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.problem != nil {
-		return nil, healthcode.Errorfd(healthcode.ETAMPERED, "tlog.refuse_sign", "refusing to sign: %s", healthcode.ErrorMessage(p.problem))
+	if prob := p.problemLocked(); prob != nil {
+		return nil, healthcode.Errorfd(healthcode.ETAMPERED, "tlog.refuse_sign", "refusing to sign: %s", healthcode.ErrorMessage(prob))
 	}
 	var signed []byte
 	var size int64
 	err := p.Store.View(ctx, func(tx healthcode.ReadTx) error {
-		last, err := p.last(ctx, tx)
+		cps, err := p.published(ctx, tx)
 		if err != nil {
 			return err
 		}
 		if size, err = tx.LogSize(ctx); err != nil {
 			return err
 		}
-		if last != nil && last.Size == size && size > 0 {
-			if err := CheckStore(size, StoreHashReader(ctx, tx), last); err != nil {
+		r := StoreHashReader(ctx, tx)
+		for _, cp := range cps {
+			if err := CheckStore(size, r, cp); err != nil {
 				return err
 			}
+		}
+		last := latest(cps)
+		if last != nil && last.Size == size && size > 0 {
 			signed = last.Note
 			return nil
 		}
-		signed, err = SignTree(p.Origin, size, StoreHashReader(ctx, tx), last, p.Signer)
+		signed, err = SignTree(p.Origin, size, r, last, p.Signer)
 		return err
 	})
-	if healthcode.ErrorCode(err) == healthcode.ETAMPERED {
+	if code := healthcode.ErrorCode(err); code == healthcode.ETAMPERED || code == healthcode.EINVALID {
 		p.problem = err
 		return nil, err
 	} else if err != nil {
@@ -155,6 +285,11 @@ func (p *Publisher) Publish(ctx context.Context, now time.Time) (*healthcode.Che
 	dc := cp.Domain(now)
 	if err := p.Store.Update(ctx, func(tx healthcode.Tx) error { return tx.PutCheckpoint(ctx, dc) }); err != nil {
 		return nil, err
+	}
+	if p.CopyPath != "" {
+		if err := writeFileAtomic(p.CopyPath, signed); err != nil {
+			return nil, fmt.Errorf("tlog.Publisher: the checkpoint's copy: %w", err)
+		}
 	}
 	if err := writeFileAtomic(p.LastPath, signed); err != nil {
 		return nil, err
@@ -180,5 +315,14 @@ func writeFileAtomic(path string, b []byte) error {
 	if err := tmp.Close(); err != nil {
 		return err
 	}
-	return os.Rename(tmp.Name(), path)
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return err
+	}
+	// The rename is durable only once the directory is synced.
+	d, err := os.Open(filepath.Dir(path))
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
 }

@@ -28,6 +28,25 @@ const verifyBatch = 1024
 //
 // Any other error from leafAt or r is returned wrapped.
 func VerifyTree(size int64, leafAt func(i int64) ([]byte, error), r tlog.HashReader, cp *Checkpoint) error {
+	leaves := func(start int64, n int) ([][]byte, error) {
+		out := make([][]byte, n)
+		for k := range out {
+			b, err := leafAt(start + int64(k))
+			if healthcode.ErrorCode(err) == healthcode.ENOTFOUND {
+				continue
+			} else if err != nil {
+				return nil, err
+			}
+			out[k] = b
+		}
+		return out, nil
+	}
+	return verifyTree(size, leaves, r, cp, nil)
+}
+
+// verifyTree is VerifyTree reading leaves in batches (a missing leaf is nil)
+// and showing each decoded leaf to visit, if not nil.
+func verifyTree(size int64, leavesAt func(start int64, n int) ([][]byte, error), r tlog.HashReader, cp *Checkpoint, visit func(i int64, l *Leaf)) error {
 	if size < 0 {
 		return healthcode.Errorfd(healthcode.EINVALID, "tlog.index", "negative log size %d", size)
 	}
@@ -67,15 +86,24 @@ func VerifyTree(size int64, leafAt func(i int64) ([]byte, error), r tlog.HashRea
 		if len(stored) != len(indexes) {
 			return fmt.Errorf("tlog.VerifyTree: read %d hashes, want %d", len(stored), len(indexes))
 		}
+		leaves, err := leavesAt(lo, int(hi-lo))
+		if err != nil {
+			return fmt.Errorf("tlog.VerifyTree: leaves %d to %d: %w", lo, hi-1, err)
+		}
+		if len(leaves) != int(hi-lo) {
+			return fmt.Errorf("tlog.VerifyTree: read %d leaves, want %d", len(leaves), hi-lo)
+		}
 		for i := lo; i < hi; i++ {
-			leaf, err := leafAt(i)
-			if healthcode.ErrorCode(err) == healthcode.ENOTFOUND {
+			leaf := leaves[i-lo]
+			if leaf == nil {
 				return tampered("tlog.leaf_missing", "leaf %d is missing from the log", i)
-			} else if err != nil {
-				return fmt.Errorf("tlog.VerifyTree: leaf %d: %w", i, err)
 			}
-			if _, err := DecodeLeaf(leaf); err != nil {
+			l, err := DecodeLeaf(leaf)
+			if err != nil {
 				return tampered("tlog.leaf_malformed", "leaf %d is not a valid leaf: %s", i, healthcode.ErrorMessage(err))
+			}
+			if visit != nil {
+				visit(i, l)
 			}
 			_, hs, err := a.Append(leaf)
 			if err != nil {

@@ -24,7 +24,8 @@ type Config struct {
 	QRValidity      time.Duration // how long a signed QR is valid
 	ReviewEvery     time.Duration // how often due decisions are re-evaluated
 	CheckpointEvery time.Duration // how often a checkpoint is signed
-	AuditEvery      time.Duration // how often the store is checked against the log
+	AuditEvery      time.Duration // how often the store is audited against the log (every hash recomputed)
+	CheckpointCopy  string        // a second file for the last published checkpoint, outside DataDir
 	LogFormat       string        // "text" or "json"
 	Witnesses       witnessList   // witnesses asked to cosign each checkpoint: URL=KEYFILE, repeated
 	Retention       retention     // how long personal data is kept (--retention KIND=DURATION,…); zero value = healthcode.DefaultRetention
@@ -44,7 +45,7 @@ func defaultConfig() Config {
 		QRValidity:      5 * time.Minute,
 		ReviewEvery:     time.Minute,
 		CheckpointEvery: time.Minute,
-		AuditEvery:      10 * time.Minute,
+		AuditEvery:      time.Minute,
 		LogFormat:       "text",
 		CheckInRepeat:   healthcode.DefaultCheckInPolicy.RepeatWindow,
 		CheckInRate:     healthcode.DefaultCheckInPolicy.PerHour,
@@ -105,7 +106,8 @@ func (c *Config) register(fs *flag.FlagSet) {
 	dur(&c.QRValidity, "qr-validity", "how long a signed health QR stays valid")
 	dur(&c.ReviewEvery, "review-every", "how often decisions due for review are re-evaluated")
 	dur(&c.CheckpointEvery, "checkpoint-every", "how often a log checkpoint is signed")
-	dur(&c.AuditEvery, "audit-every", "how often the database is checked against the log (every stored colour explained, no fork)")
+	dur(&c.AuditEvery, "audit-every", "how often the node audits its database against its log: every stored hash recomputed from the leaves, the tree checked against the last published checkpoint, every person's stored decision checked to be their latest logged one (also done at start)")
+	str(&c.CheckpointCopy, "checkpoint-copy", "a second file for the last published checkpoint, outside the data directory (another volume or machine), so that restoring the data directory from a backup is caught even with no witness")
 	str(&c.LogFormat, "log-format", "log format: text or json")
 	dur(&c.CheckInRepeat, "checkin-repeat", "an unverified check-in (printed or stale code) at the same venue within this window adds no row: it answers with the earlier one")
 	c.Witnesses.register(fs) // --witness, env HEALTHCODE_WITNESS (space-separated)

@@ -18,7 +18,10 @@ import (
 	"healthcode/sim"
 )
 
-var t0 = time.Date(2022, 6, 14, 8, 0, 0, 0, time.UTC)
+// t0 is when test nodes start: the current hour, because commands a test
+// runs on a closed node directory (import without --server) use the real
+// clock, and evidence older than its retention period is refused.
+var t0 = time.Now().UTC().Truncate(time.Hour)
 
 // testNode is a real node on a temp SQLite file, served on 127.0.0.1:0,
 // with a clock the test moves.
@@ -31,6 +34,12 @@ type testNode struct {
 }
 
 func startNode(t *testing.T, people int) *testNode {
+	t.Helper()
+	return startNodeAt(t, people, t0)
+}
+
+// startNodeAt is startNode with the node's clock and city starting at t0.
+func startNodeAt(t *testing.T, people int, t0 time.Time) *testNode {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -251,5 +260,10 @@ func containsID(ids []int64, id int64) bool {
 }
 
 func evidence(kind, idNumber, externalID, result string) hchttp.EvidenceJSON {
-	return hchttp.EvidenceJSON{Kind: kind, IDNumber: idNumber, ExternalID: externalID, ObservedAt: t0.Add(-time.Hour), Result: result}
+	return evidenceAt(t0, kind, idNumber, externalID, result)
+}
+
+// evidenceAt is evidence for a node started at start.
+func evidenceAt(start time.Time, kind, idNumber, externalID, result string) hchttp.EvidenceJSON {
+	return hchttp.EvidenceJSON{Kind: kind, IDNumber: idNumber, ExternalID: externalID, ObservedAt: start.Add(-time.Hour), Result: result}
 }

@@ -134,48 +134,38 @@ func runLog(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-// verifyLogDB audits a node's database file: every leaf and stored hash
-// against the newest checkpoint, that checkpoint against an earlier one, and
-// every stored decision against its leaf.
+// verifyLogDB audits a node's database file as the node audits itself
+// (tlog.AuditStore): every leaf and stored hash against the newest
+// checkpoint, the tree against the earlier checkpoint, every stored decision
+// against its leaf and each person's current decision against their latest
+// logged one.
 func verifyLogDB(ctx context.Context, path, origin string, verifiers note.Verifiers, earlier *tlog.Checkpoint) (int64, error) {
 	db, err := sqlite.OpenReadOnly(ctx, path)
 	if err != nil {
 		return 0, err
 	}
 	defer db.Close()
-	var size int64
+	var cp *tlog.Checkpoint
 	err = db.View(ctx, func(tx healthcode.ReadTx) error {
-		if size, err = tx.LogSize(ctx); err != nil {
-			return err
-		}
-		r := tlog.StoreHashReader(ctx, tx)
-		if earlier != nil {
-			if err := tlog.CheckStore(size, r, earlier); err != nil {
-				return err
-			}
-		}
 		latest, err := tx.LatestCheckpoint(ctx)
 		if healthcode.ErrorCode(err) == healthcode.ENOTFOUND {
 			return healthcode.Errorfd(healthcode.ETAMPERED, "tlog.no_checkpoint", "the database holds no signed checkpoint")
 		} else if err != nil {
 			return err
 		}
-		cp, err := tlog.OpenCheckpoint(latest.Note, origin, verifiers)
-		if err != nil {
+		if cp, err = tlog.OpenCheckpoint(latest.Note, origin, verifiers); err != nil {
 			return fmt.Errorf("the database's newest checkpoint: %w", err)
 		}
-		if earlier != nil && cp.Size >= earlier.Size {
-			// The newest checkpoint must extend the earlier one too.
-			if err := tlog.CheckStore(cp.Size, r, earlier); err != nil {
-				return err
-			}
-		}
-		return tlog.VerifyTree(size, func(i int64) ([]byte, error) { return tx.LogLeaf(ctx, i) }, r, cp)
+		return nil
 	})
 	if err != nil {
 		return 0, err
 	}
-	return size, tlog.AuditDecisions(ctx, db)
+	res, err := tlog.AuditStore(ctx, db, earlier, cp)
+	if err != nil {
+		return 0, err
+	}
+	return res.Size, res.Err()
 }
 
 // verifyLogURL audits a log over HTTP as any outsider would: the signed

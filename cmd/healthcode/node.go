@@ -147,7 +147,7 @@ func openNode(ctx context.Context, cfg Config, clock healthcode.Clock, logw io.W
 		return nil, err
 	}
 	n.log = &tlog.Publisher{Origin: cfg.Origin, Signer: logSigner, Verifier: logVerifier, Store: n.db,
-		LastPath: filepath.Join(cfg.DataDir, "checkpoint"), Clock: clock}
+		LastPath: filepath.Join(cfg.DataDir, "checkpoint"), CopyPath: cfg.CheckpointCopy, Clock: clock}
 	if err := n.setWitnesses(cfg.Witnesses); err != nil {
 		n.db.Close()
 		return nil, fmt.Errorf("witnesses: %w", err)
@@ -159,6 +159,8 @@ func openNode(ctx context.Context, cfg Config, clock healthcode.Clock, logw io.W
 		Region:      cfg.Region,
 		Clock:       clock,
 		LoadRuleSet: rules.Loader,
+		Integrity:   n.log,
+		Retention:   cfg.Retention.Get(),
 
 		CheckInPolicy:          cfg.CheckInPolicy(),
 		DesignationCoSignAbove: cfg.CoSignAbove,
@@ -166,11 +168,6 @@ func openNode(ctx context.Context, cfg Config, clock healthcode.Clock, logw io.W
 	if err := n.engine.Open(ctx); err != nil {
 		n.db.Close()
 		return nil, err
-	}
-	if err := n.log.Check(ctx); err != nil {
-		// Keep running, so /healthz and the auditors can see the problem;
-		// the publisher refuses to sign until it is resolved.
-		n.logger.Error("the database disagrees with the last published checkpoint", "err", err)
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), newColourCollector(n.db))
@@ -185,6 +182,7 @@ func openNode(ctx context.Context, cfg Config, clock healthcode.Clock, logw io.W
 		Governance: n.engine,
 		Retention:  cfg.Retention.Get(),
 		Health:     func(context.Context) error { return n.log.Problem() },
+		Integrity:  n.log,
 		Clock:      clock,
 		Region:     cfg.Region,
 		Logger:     n.logger,
@@ -192,7 +190,33 @@ func openNode(ctx context.Context, cfg Config, clock healthcode.Clock, logw io.W
 		Registry:   reg,
 	}
 	n.engine.OnChange = n.server.Invalidate
+	// The full self-audit, before anything is served: a node restarted on an
+	// edited or restored database must not sign a code or a checkpoint on it.
+	// It keeps running on a problem, so /healthz and the auditors see it.
+	n.audit(ctx)
 	return n, nil
+}
+
+// audit runs the node's full self-audit and records what it found: the
+// publisher keeps the problems (and fails closed on them), the metrics and
+// the log say so.
+func (n *node) audit(ctx context.Context) {
+	start := time.Now()
+	err := n.log.Audit(ctx)
+	if ctx.Err() != nil {
+		return
+	}
+	var leaves int64
+	n.db.View(ctx, func(tx healthcode.ReadTx) error {
+		leaves, _ = tx.LogSize(ctx)
+		return nil
+	})
+	n.server.ObserveAudit(time.Since(start), leaves, err)
+	if err != nil {
+		n.logger.Error("self-audit: the database disagrees with the log; no checkpoint is signed, and no code for those concerned", "err", err)
+	} else {
+		n.logger.Debug("self-audit passed", "leaves", leaves, "took", time.Since(start))
+	}
 }
 
 // publishBaselineIfNone puts the shipped baseline rule set in force on a
@@ -214,11 +238,6 @@ func (n *node) background(ctx context.Context) {
 	purge := time.NewTicker(purgeEvery)
 	defer purge.Stop()
 	n.purgeExpired(ctx, n.cfg.Retention.Get()) // at start too: a node restarted daily still purges
-	// The full audit of the store against the log, once soon after start
-	// (here, off the start-up path: it scans every decision).
-	if err := n.log.Audit(ctx); err != nil && ctx.Err() == nil {
-		n.logger.Error("the database disagrees with the log", "err", err)
-	}
 	defer review.Stop()
 	defer checkpoint.Stop()
 	defer audit.Stop()
@@ -241,9 +260,7 @@ func (n *node) background(ctx context.Context) {
 		case <-purge.C:
 			n.purgeExpired(ctx, n.cfg.Retention.Get())
 		case <-audit.C:
-			if err := n.log.Audit(ctx); err != nil && ctx.Err() == nil {
-				n.logger.Error("the database disagrees with the log", "err", err)
-			}
+			n.audit(ctx)
 		case <-checkpoint.C:
 			if _, err := n.log.Publish(ctx, n.engine.Clock.Now()); err != nil && ctx.Err() == nil {
 				n.logger.Error("signing a checkpoint failed", "err", err)

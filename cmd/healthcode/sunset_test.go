@@ -340,7 +340,10 @@ func checkTablesAfterSunset(t *testing.T, path string) {
 // their new decisions logged, and the purge itself is in the log. Then the
 // purge command, on the wall clock, purges the rest.
 func TestPurgeDeletesExpiredPersonalData(t *testing.T) {
-	tn := startNode(t, 1000)
+	// This city lives in 2022: the purge command below runs on the wall
+	// clock, years later.
+	start := time.Date(2022, 6, 14, 8, 0, 0, 0, time.UTC)
+	tn := startNodeAt(t, 1000, start)
 	ctx := context.Background()
 	lab := tn.token(t, healthcode.Principal{ID: "lab-001", Name: "郑州市第一检测所", Role: healthcode.RoleLab})
 	epi := &healthcode.Principal{ID: "epi-1", Name: "流调员 李娜", Role: healthcode.RoleEpidemiologist, Unit: "市疾控中心"}
@@ -349,8 +352,8 @@ func TestPurgeDeletesExpiredPersonalData(t *testing.T) {
 	s2, id2, _ := tn.citizen(t, 2)
 	s3, _, _ := tn.citizen(t, 3)
 	s4, id4, _ := tn.citizen(t, 4)
-	tn.submit(t, lab, evidence("nucleic_acid_test", id1, "P-1", "positive"))
-	tn.submit(t, lab, evidence("nucleic_acid_test", id2, "N-2", "negative"))
+	tn.submit(t, lab, evidenceAt(start, "nucleic_acid_test", id1, "P-1", "positive"))
+	tn.submit(t, lab, evidenceAt(start, "nucleic_acid_test", id2, "N-2", "negative"))
 	v, err := tn.engine.RegisterVenue(ctx, &healthcode.Principal{ID: "owner", Name: "店主", Role: healthcode.RoleVenue},
 		healthcode.Venue{Name: "便利店", Address: "二七区", Region: "410103", Category: "retail"})
 	if err != nil {
