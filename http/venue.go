@@ -114,10 +114,6 @@ func (s *Server) checkIn(w http.ResponseWriter, r *http.Request, p *healthcode.P
 	if err != nil {
 		return err
 	}
-	cc, err := s.myCodeCached(r, p.Subject)
-	if err != nil {
-		return err
-	}
 	msg := "Presence verified with the venue's live code."
 	if !c.Verified {
 		msg = "Recorded as unverified presence: a printed or expired venue code proves nothing and can never by itself change your colour."
@@ -129,6 +125,15 @@ func (s *Server) checkIn(w http.ResponseWriter, r *http.Request, p *healthcode.P
 	}
 	vj := venueJSON(v)
 	vj.Status = ""
+	cc, err := s.myCodeCached(r, p.Subject)
+	if healthcode.ErrorCode(err) == healthcode.ETAMPERED {
+		// The check-in is stored (it is not logged); the colour is not
+		// shown while the person's record disagrees with the log.
+		return writeJSON(w, http.StatusCreated, CheckInJSON{ID: c.ID, Venue: vj, At: c.At, Verified: c.Verified,
+			Message: msg + " No colour is shown: " + healthcode.ErrorMessage(err)})
+	} else if err != nil {
+		return err
+	}
 	d := cc.view.Decision
 	return writeJSON(w, status, CheckInJSON{ID: c.ID, Venue: vj, At: c.At, Verified: c.Verified, Repeat: c.Repeat, Message: msg,
 		Colour: d.Colour.String(), Shape: d.Colour.Shape(), MaskedName: cc.view.Person.MaskedName})

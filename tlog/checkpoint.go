@@ -347,7 +347,7 @@ func CheckStore(size int64, r tlog.HashReader, cp *Checkpoint) error {
 	}
 	if size == cp.Size {
 		if root != cp.Root {
-			return tampered("tlog.fork", "the store's tree of size %d has root %s, the published checkpoint %s", size, root, cp.Root)
+			return tampered("tlog.fork", "two trees of size %d with different roots: the store's is %s, the published checkpoint's %s", size, root, cp.Root)
 		}
 		return nil
 	}

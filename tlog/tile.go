@@ -102,6 +102,22 @@ func (t TilePath) check(size int64) error {
 	return nil
 }
 
+// HashTiles returns every hash tile of a tree of size leaves, the partial
+// ones at their widest, level by level: what an auditor fetches to check
+// every stored hash the log serves.
+func HashTiles(size int64) []TilePath {
+	var out []TilePath
+	for l := 0; ; l++ {
+		n := size >> (TileHeight * l) // hashes at tile level l
+		if n == 0 || l > 7 {
+			return out
+		}
+		for i := int64(0); i*TileWidth < n; i++ {
+			out = append(out, TilePath{Level: l, N: i, W: int(min(n-i*TileWidth, TileWidth))})
+		}
+	}
+}
+
 // ReadTile returns the bytes of the hash tile at path for a tree of size
 // leaves: W hashes of 32 bytes. Returns EINVALID ("tlog.tile_path") for a
 // malformed path or an entry bundle, ENOTFOUND ("tlog.tile_beyond_tree") for

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"flag"
 	"fmt"
@@ -169,7 +170,9 @@ func verifyLogDB(ctx context.Context, path, origin string, verifiers note.Verifi
 }
 
 // verifyLogURL audits a log over HTTP as any outsider would: the signed
-// checkpoint, then every entry bundle, recomputing the tree.
+// checkpoint, then every entry bundle, recomputing the tree, then every hash
+// tile, compared with the one the entries give (served tiles are not
+// trusted).
 func verifyLogURL(ctx context.Context, base, origin string, verifiers note.Verifiers, earlier *tlog.Checkpoint) (int64, error) {
 	client := &http.Client{Timeout: time.Minute}
 	get := func(path string) ([]byte, error) {
@@ -229,6 +232,22 @@ func verifyLogURL(ctx context.Context, base, origin string, verifiers note.Verif
 	}
 	if root != cp.Root {
 		return 0, healthcode.Errorfd(healthcode.ETAMPERED, "tlog.root_mismatch", "the entries served do not hash to the signed checkpoint's root")
+	}
+	// Every hash tile the log serves must be the one the entries give: a
+	// proof built from a served tile is only as good as the tile.
+	for _, tp := range tlog.HashTiles(cp.Size) {
+		served, err := get(tp.String())
+		if err != nil {
+			return 0, err
+		}
+		want, err := tlog.ReadTile(tp.String(), cp.Size, &mem)
+		if err != nil {
+			return 0, err
+		}
+		if !bytes.Equal(served, want) {
+			return 0, healthcode.Errorfd(healthcode.ETAMPERED, "tlog.tile_mismatch",
+				"the hash tile %s served differs from the one the served entries give: a stored hash was changed", tp)
+		}
 	}
 	if earlier != nil {
 		if err := tlog.CheckStore(mem.Size(), &mem, earlier); err != nil {

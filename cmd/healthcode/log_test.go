@@ -104,51 +104,89 @@ func TestLogVerifyFindsAnEditedCurrentColour(t *testing.T) {
 	}
 }
 
+// TestRestoredBackupIsAFork restores an older backup that has since grown
+// on its own (offline, on another machine) into a node that never saw it
+// shorter than what it published: the tree is then as long as the
+// published checkpoint, or longer, and only the fork checks of
+// tlog.CheckStore can tell. Each case fails if its check is removed.
 func TestRestoredBackupIsAFork(t *testing.T) {
-	tn, _, _ := loggedNode(t)
-	ctx := context.Background()
-	// Take a backup, let the log grow and publish, then restore the backup.
-	backup := filepath.Join(t.TempDir(), "backup.db")
-	if err := tn.db.Exec(ctx, `VACUUM INTO ?`, backup); err != nil {
-		t.Fatal(err)
-	}
-	lab := tn.token(t, healthcode.Principal{ID: "lab-002", Name: "第二检测所", Role: healthcode.RoleLab})
-	_, id, _ := tn.citizen(t, 40)
-	tn.submit(t, lab, evidence("nucleic_acid_test", id, "AFTER-1", "positive"))
-	if _, err := tn.log.Publish(ctx, tn.clock.Now()); err != nil {
-		t.Fatal(err)
-	}
-	tn.server.Close(ctx)
-	tn.close()
-	b, err := os.ReadFile(backup)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, suffix := range []string{"-wal", "-shm"} {
-		os.Remove(tn.cfg.DB + suffix)
-	}
-	if err := os.WriteFile(tn.cfg.DB, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	n, err := openNode(ctx, tn.cfg, tn.clock, io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer n.close()
-	if p := n.log.Problem(); healthcode.ErrorDetail(p) != "tlog.truncated" {
-		t.Fatalf("after restoring an older backup: problem %v, want tlog.truncated", p)
-	}
-	if _, err := n.log.Publish(ctx, tn.clock.Now()); healthcode.ErrorCode(err) != healthcode.ETAMPERED {
-		t.Fatalf("Publish on a restored backup = %v, want a refusal", err)
-	}
-	// The restored node accepts new work, which forks the tree: still refused.
-	if _, err := n.engine.Submit(ctx, &healthcode.Principal{ID: "lab-002", Name: "第二检测所", Role: healthcode.RoleLab},
-		[]healthcode.Submission{{IDNumber: id, Evidence: healthcode.Evidence{Kind: healthcode.NucleicAcidTest, ExternalID: "FORK-1",
-			ObservedAt: tn.clock.Now().Add(-time.Hour), Result: healthcode.Negative}}}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := n.log.Publish(ctx, tn.clock.Now()); healthcode.ErrorCode(err) != healthcode.ETAMPERED {
-		t.Fatalf("Publish on a forked tree = %v, want a refusal", err)
+	for _, tc := range []struct {
+		name  string
+		extra int64 // leaves the forked copy has beyond the published size
+		want  string
+	}{
+		{"as long as the published tree", 0, "different roots"},
+		{"longer than the published tree", 3, "does not extend"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tn, _, _ := loggedNode(t)
+			ctx := context.Background()
+			backup := filepath.Join(t.TempDir(), "backup.db")
+			if err := tn.db.Exec(ctx, `VACUUM INTO ?`, backup); err != nil {
+				t.Fatal(err)
+			}
+			lab := healthcode.Principal{ID: "lab-002", Name: "第二检测所", Role: healthcode.RoleLab}
+			tok := tn.token(t, lab)
+			for i := 40; i < 43; i++ {
+				_, id, _ := tn.citizen(t, i)
+				tn.submit(t, tok, evidence("nucleic_acid_test", id, "AFTER-"+itoa(int64(i)), "positive"))
+			}
+			cp, err := tn.log.Publish(ctx, tn.clock.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			tn.server.Close(ctx)
+			tn.close()
+
+			// The backup grows elsewhere: a copy of the node's keys, its
+			// own (older) checkpoint, negative tests (one leaf each).
+			elsewhere := t.TempDir()
+			for _, f := range []string{"region-keys.json", "qr-signing.pem", "log-signing.key", "log-signing.pub"} {
+				b, err := os.ReadFile(filepath.Join(tn.dir, f))
+				if err != nil {
+					t.Fatal(err)
+				}
+				os.WriteFile(filepath.Join(elsewhere, f), b, 0o600)
+			}
+			cfg := tn.cfg
+			cfg.DataDir, cfg.DB = elsewhere, filepath.Join(elsewhere, "healthcode.db")
+			copyDB(t, backup, cfg.DB)
+			other, err := openNode(ctx, cfg, tn.clock, io.Discard)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p := other.log.Problem(); p != nil {
+				t.Fatalf("the backup on its own: %v", p)
+			}
+			var size int64
+			other.db.View(ctx, func(tx healthcode.ReadTx) error { size, err = tx.LogSize(ctx); return err })
+			var items []healthcode.Submission
+			for k := size; k < cp.Size+tc.extra; k++ {
+				items = append(items, healthcode.Submission{IDNumber: tn.city.Person(100 + int(k)).IDNumber, Evidence: healthcode.Evidence{Kind: healthcode.NucleicAcidTest,
+					ExternalID: "FORK-" + itoa(k), ObservedAt: tn.clock.Now().Add(-time.Hour), Result: healthcode.Negative}})
+			}
+			if _, err := other.engine.Submit(ctx, &lab, items); err != nil {
+				t.Fatal(err)
+			}
+			other.db.View(ctx, func(tx healthcode.ReadTx) error { size, err = tx.LogSize(ctx); return err })
+			if size != cp.Size+tc.extra {
+				t.Fatalf("the forked copy has %d leaves, want %d", size, cp.Size+tc.extra)
+			}
+			other.close()
+
+			copyDB(t, cfg.DB, tn.cfg.DB)
+			n, err := openNode(ctx, tn.cfg, tn.clock, io.Discard)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer n.close()
+			if p := n.log.Problem(); healthcode.ErrorDetail(p) != "tlog.fork" || !strings.Contains(healthcode.ErrorMessage(p), tc.want) {
+				t.Fatalf("after restoring the grown backup: problem %v, want tlog.fork saying %q", p, tc.want)
+			}
+			if _, err := n.log.Publish(ctx, tn.clock.Now()); healthcode.ErrorCode(err) != healthcode.ETAMPERED {
+				t.Fatalf("Publish on a forked tree = %v, want a refusal", err)
+			}
+		})
 	}
 }
 

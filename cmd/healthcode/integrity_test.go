@@ -1,0 +1,329 @@
+package main
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"healthcode"
+	hchttp "healthcode/http"
+)
+
+// tamperTarget is a node with a published log, a citizen whose code went
+// red then green (the one an insider rolls back) and a bystander.
+type tamperTarget struct {
+	*testNode
+	lab                string
+	rolled, bystander  string // citizens' tokens
+	rolledID, otherID  string // ID numbers
+	rolledSubject      string
+	redRow, greenRow   healthcode.Decision
+	checkpointSeenHere string // a copy of the checkpoint an outside auditor saw
+}
+
+func newTamperTarget(t *testing.T) *tamperTarget {
+	t.Helper()
+	tn, _, _ := loggedNode(t)
+	ctx := context.Background()
+	tt := &tamperTarget{testNode: tn}
+	tt.lab = tn.token(t, healthcode.Principal{ID: "lab-009", Name: "第九检测所", Role: healthcode.RoleLab})
+	tt.rolledSubject, tt.rolledID, tt.rolled = tn.citizen(t, 20)
+	_, tt.otherID, tt.bystander = tn.citizen(t, 21)
+	tn.submit(t, tt.lab, evidence("nucleic_acid_test", tt.rolledID, "R-1", "positive"))
+	tn.clock.Advance(2 * time.Hour)
+	tn.submit(t, tt.lab, hchttp.EvidenceJSON{Kind: "nucleic_acid_test", IDNumber: tt.rolledID, ExternalID: "R-2",
+		ObservedAt: tn.clock.Now().Add(-time.Hour), Result: "negative"})
+	if c := tn.myCode(t, tt.rolled); c.Decision.Colour != "green" || len(c.History) != 2 {
+		t.Fatalf("the citizen to roll back: %+v", c)
+	}
+	err := tn.db.View(ctx, func(tx healthcode.ReadTx) error {
+		ds, err := tx.Decisions(ctx, tt.rolledSubject)
+		if err == nil {
+			tt.redRow, tt.greenRow = ds[0], ds[1]
+		}
+		return err
+	})
+	if err != nil || tt.redRow.Colour != healthcode.Red || tt.greenRow.Colour != healthcode.Green {
+		t.Fatalf("decision rows: %+v %+v %v", tt.redRow, tt.greenRow, err)
+	}
+	if _, err := tn.log.Publish(ctx, tn.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(tn.dir, "checkpoint"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tt.checkpointSeenHere = filepath.Join(t.TempDir(), "checkpoint-seen")
+	if err := os.WriteFile(tt.checkpointSeenHere, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// The untouched node passes its own audit and both outside audits.
+	tn.audit(ctx)
+	if p := tn.log.Problem(); p != nil {
+		t.Fatalf("the untouched node's audit: %v", p)
+	}
+	tt.wantLogVerify(t, tn.url, true, nil)
+	tt.wantLogVerify(t, tn.cfg.DB, true, nil)
+	return tt
+}
+
+func (tt *tamperTarget) exec(t *testing.T, query string, args ...any) {
+	t.Helper()
+	if err := tt.db.Exec(context.Background(), query, args...); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// flipByte changes one byte of a blob column in place.
+func (tt *tamperTarget) flipByte(t *testing.T, table, column string, leaf int64, at int) {
+	t.Helper()
+	var b []byte
+	err := tt.db.View(context.Background(), func(tx healthcode.ReadTx) error {
+		var err error
+		if table == "log_leaves" {
+			b, err = tx.LogLeaf(context.Background(), leaf)
+		} else {
+			var hs [][32]byte
+			hs, err = tx.LogHashes(context.Background(), []int64{leafHashIndex(leaf)})
+			if err == nil {
+				b = hs[0][:]
+			}
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b = append([]byte(nil), b...)
+	b[at] ^= 0x01
+	if table == "log_leaves" {
+		tt.exec(t, `UPDATE log_leaves SET data = ? WHERE leaf = ?`, b, leaf)
+		return
+	}
+	// The leaf's own hash is the first of the hashes its row holds.
+	tt.exec(t, `UPDATE log_hashes SET hashes = ? || substr(hashes, 33) WHERE leaf = ?`, b, leaf)
+}
+
+// leafHashIndex is the storage index of leaf n's hash (level 0) in
+// golang.org/x/mod/sumdb/tlog's numbering: the hashes of leaves 0..n-1
+// come first, each leaf i storing 1 + trailing ones of i hashes.
+func leafHashIndex(n int64) int64 {
+	var idx int64
+	for i := int64(0); i < n; i++ {
+		idx++
+		for j := i; j&1 == 1; j >>= 1 {
+			idx++
+		}
+	}
+	return idx
+}
+
+// wantLogVerify runs `healthcode log verify` on target (URL or database
+// file) and checks its verdict; extra are flags placed before the target.
+func (tt *tamperTarget) wantLogVerify(t *testing.T, target string, ok bool, extra []string) {
+	t.Helper()
+	args := append([]string{"log", "verify", "--key", filepath.Join(tt.dir, "log-signing.pub")}, extra...)
+	code, out, errs := runCmd(t, append(args, target)...)
+	if ok && code != exitOK {
+		t.Errorf("log verify %s: exit %d, want 0\n%s%s", target, code, out, errs)
+	}
+	if !ok && (code != exitError || !strings.Contains(errs, "FAILED")) {
+		t.Errorf("log verify %s: exit %d, want 1 with the discrepancy named\n%s%s", target, code, out, errs)
+	}
+}
+
+// problemOf asks path as token and returns the status and problem body.
+func (tt *tamperTarget) problemOf(t *testing.T, method, path, token string, body any) (int, hchttp.Problem) {
+	t.Helper()
+	var p hchttp.Problem
+	st := tt.do(t, method, path, token, body, &p)
+	return st, p
+}
+
+// wantFailsClosedFor checks what the node does for a citizen its audit
+// flagged: no code (a clear "tampered" problem), no colour change.
+func (tt *tamperTarget) wantFailsClosedFor(t *testing.T, who, token, idNumber, sample string) {
+	t.Helper()
+	if st, p := tt.problemOf(t, "GET", "/api/v1/me/code", token, nil); st != http.StatusServiceUnavailable || p.Code != healthcode.ETAMPERED ||
+		!strings.Contains(p.Detail, "no code can be issued") {
+		t.Errorf("%s: GET /api/v1/me/code = %d %+v, want 503 tampered saying why", who, st, p)
+	}
+	req, _ := http.NewRequest("GET", tt.url+"/api/v1/me/qr.png", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("%s: GET /api/v1/me/qr.png = %d, want 503", who, resp.StatusCode)
+	}
+	// The page says why and what to do.
+	req, _ = http.NewRequest("GET", tt.url+"/?lang=en", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Accept", "text/html")
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(page), "disagreeing with the transparency log") ||
+		!strings.Contains(string(page), "appeal") {
+		t.Errorf("%s: citizen page = %d, want 503 saying why and what to do:\n%s", who, resp.StatusCode, page)
+	}
+	// No colour change: a new positive for them is refused, not applied.
+	if st, p := tt.problemOf(t, "POST", "/api/v1/evidence", tt.lab, evidence("nucleic_acid_test", idNumber, sample, "positive")); st != http.StatusServiceUnavailable ||
+		p.Code != healthcode.ETAMPERED {
+		t.Errorf("%s: evidence while in doubt = %d %+v, want 503 tampered", who, st, p)
+	}
+}
+
+func (tt *tamperTarget) wantAlert(t *testing.T, what string) {
+	t.Helper()
+	if st, body := tt.healthz(t); st != http.StatusServiceUnavailable || !strings.Contains(body, what) {
+		t.Errorf("/healthz = %d %s, want 503 naming %q", st, body, what)
+	}
+	resp, err := http.Get(tt.url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, m := range []string{"healthcode_integrity_problem 1", `healthcode_audits_total{result="tampered"} 1`} {
+		if !strings.Contains(string(b), m) {
+			t.Errorf("/metrics lacks %q", m)
+		}
+	}
+	if _, err := tt.log.Publish(context.Background(), tt.clock.Now()); healthcode.ErrorCode(err) != healthcode.ETAMPERED {
+		t.Errorf("Publish while in doubt = %v, want a refusal", err)
+	}
+}
+
+// TestTamperDrill edits the database under a running node, as an insider
+// with the file would, and checks that the node's next audit (one audit
+// interval: the test runs it at once) finds each edit, fails closed for
+// those concerned, and that `log verify` finds it from outside.
+func TestTamperDrill(t *testing.T) {
+	ctx := context.Background()
+	t.Run("leaf byte", func(t *testing.T) {
+		tt := newTamperTarget(t)
+		tt.flipByte(t, "log_leaves", "data", 2, 12)
+		tt.audit(ctx)
+		tt.wantAlert(t, "leaf 2")
+		tt.wantFailsClosedFor(t, "the rolled citizen", tt.rolled, tt.rolledID, "X-1")
+		tt.wantFailsClosedFor(t, "a bystander", tt.bystander, tt.otherID, "X-2")
+		tt.wantLogVerify(t, tt.url, false, nil)
+		tt.wantLogVerify(t, tt.cfg.DB, false, nil)
+	})
+	t.Run("stored-hash byte", func(t *testing.T) {
+		// Leaf 1's hash: not on the tree's right edge, so the root the
+		// node computes from its stored hashes does not change.
+		tt := newTamperTarget(t)
+		tt.flipByte(t, "log_hashes", "hashes", 1, 5)
+		tt.audit(ctx)
+		tt.wantAlert(t, "leaf 1")
+		tt.wantFailsClosedFor(t, "a bystander", tt.bystander, tt.otherID, "X-2")
+		tt.wantLogVerify(t, tt.url, false, nil)
+		tt.wantLogVerify(t, tt.cfg.DB, false, nil)
+	})
+	t.Run("rollback of a person's decision", func(t *testing.T) {
+		// The green decision's row goes, the red one is current again:
+		// every row left is genuinely logged.
+		tt := newTamperTarget(t)
+		tt.exec(t, `UPDATE current_codes SET decision_id = ?, colour = ? WHERE subject = ?`, tt.redRow.ID, int(healthcode.Red), tt.rolledSubject)
+		tt.exec(t, `DELETE FROM decisions WHERE id = ?`, tt.greenRow.ID)
+		tt.audit(ctx)
+		tt.wantAlert(t, "latest logged decision")
+		tt.wantFailsClosedFor(t, "the rolled citizen", tt.rolled, tt.rolledID, "X-1")
+		// Everyone else goes on as before.
+		if c := tt.myCode(t, tt.bystander); c.QR == "" {
+			t.Errorf("a bystander gets no code: %+v", c)
+		}
+		tt.submit(t, tt.lab, evidence("nucleic_acid_test", tt.otherID, "X-3", "negative"))
+		tt.wantLogVerify(t, tt.cfg.DB, false, nil)
+		// A check-in is stored, with no colour shown.
+		tt.wantCheckInWithoutColour(t)
+	})
+	t.Run("restored backup", func(t *testing.T) {
+		tt := newTamperTarget(t)
+		backup := filepath.Join(t.TempDir(), "backup.db")
+		tt.exec(t, `VACUUM INTO ?`, backup)
+		// The log grows and is published; then the old file is put back.
+		tt.submit(t, tt.lab, evidence("nucleic_acid_test", tt.otherID, "AFTER-1", "positive"))
+		if _, err := tt.log.Publish(ctx, tt.clock.Now()); err != nil {
+			t.Fatal(err)
+		}
+		seen, _ := os.ReadFile(filepath.Join(tt.dir, "checkpoint"))
+		os.WriteFile(tt.checkpointSeenHere, seen, 0o644)
+		n := restoreInto(t, tt.testNode, backup)
+		if err := n.server.Open("127.0.0.1:0"); err != nil {
+			t.Fatal(err)
+		}
+		defer n.server.Close(ctx)
+		tt.testNode = &testNode{node: n, clock: tt.clock, city: tt.city, url: n.server.URL(), dir: tt.dir}
+		tt.wantAlert(t, "older backup")
+		tt.wantFailsClosedFor(t, "a bystander", tt.bystander, tt.otherID, "X-2")
+		tt.wantLogVerify(t, tt.url, false, []string{"--checkpoint", tt.checkpointSeenHere})
+		tt.wantLogVerify(t, tt.cfg.DB, false, []string{"--checkpoint", tt.checkpointSeenHere})
+	})
+}
+
+func (tt *tamperTarget) wantCheckInWithoutColour(t *testing.T) {
+	t.Helper()
+	owner := tt.token(t, healthcode.Principal{ID: "venue-owner-1", Name: "二七广场便利店", Role: healthcode.RoleVenue})
+	operator := tt.token(t, healthcode.Principal{ID: "op-1", Name: "操作员 赵敏", Role: healthcode.RoleOperator, Unit: "市大数据局"})
+	var v hchttp.VenueJSON
+	if st := tt.post(t, "/api/v1/venues", owner, hchttp.VenueJSON{Name: "二七广场便利店", Address: "二七区二七广场1号", Region: "410103", Category: "retail"}, &v); st != 201 {
+		t.Fatalf("register venue: %d", st)
+	}
+	if st := tt.post(t, "/api/v1/venues/"+v.ID+"/status", operator, map[string]string{"status": "active"}, nil); st != 200 {
+		t.Fatalf("approve venue: %d", st)
+	}
+	var codes hchttp.VenueCodeJSON
+	if st := tt.do(t, "GET", "/api/v1/venues/"+v.ID+"/code", owner, nil, &codes); st != 200 {
+		t.Fatalf("venue code: %d", st)
+	}
+	var ci hchttp.CheckInJSON
+	if st := tt.post(t, "/api/v1/checkins", tt.rolled, map[string]string{"code": codes.Live}, &ci); st != 201 || ci.ID == 0 || ci.Colour != "" ||
+		!strings.Contains(ci.Message, "No colour is shown") {
+		t.Errorf("check-in of the flagged citizen: %d %+v, want it stored with no colour", st, ci)
+	}
+}
+
+// restoreInto stops tn's node, puts the database file at backup in its
+// place (the data directory, with its checkpoint file, is left as it was)
+// and opens the node again.
+func restoreInto(t *testing.T, tn *testNode, backup string) *node {
+	t.Helper()
+	ctx := context.Background()
+	tn.server.Close(ctx)
+	tn.close()
+	copyDB(t, backup, tn.cfg.DB)
+	n, err := openNode(ctx, tn.cfg, tn.clock, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n.close() })
+	return n
+}
+
+// copyDB replaces the SQLite file at to with the one at from.
+func copyDB(t *testing.T, from, to string) {
+	t.Helper()
+	b, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, suffix := range []string{"-wal", "-shm"} {
+		os.Remove(to + suffix)
+	}
+	if err := os.WriteFile(to, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
