@@ -327,3 +327,87 @@ func copyDB(t *testing.T, from, to string) {
 		t.Fatal(err)
 	}
 }
+
+// TestRollbackOfDataDirectoryIsCaughtByTheCheckpointCopy rolls back the
+// database and the data directory's checkpoint file together (a restored
+// backup of the whole data directory), with no witness: the node still sees
+// it, through the copy of the checkpoint kept outside the data directory.
+// Without --checkpoint-copy it could not (the first half shows it).
+func TestRollbackOfDataDirectoryIsCaughtByTheCheckpointCopy(t *testing.T) {
+	for _, withCopy := range []bool{false, true} {
+		name := "no copy"
+		if withCopy {
+			name = "with --checkpoint-copy"
+		}
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			tn := startNode(t, 1000)
+			copyPath := filepath.Join(t.TempDir(), "elsewhere", "checkpoint")
+			if withCopy {
+				os.MkdirAll(filepath.Dir(copyPath), 0o700)
+				tn.log.CopyPath = copyPath
+				tn.cfg.CheckpointCopy = copyPath
+			}
+			lab := tn.token(t, healthcode.Principal{ID: "lab-001", Name: "郑州市第一检测所", Role: healthcode.RoleLab})
+			_, id, _ := tn.citizen(t, 1)
+			tn.submit(t, lab, evidence("nucleic_acid_test", id, "B-1", "positive"))
+			if _, err := tn.log.Publish(ctx, tn.clock.Now()); err != nil {
+				t.Fatal(err)
+			}
+			// The backup: the database and the checkpoint file, together.
+			dir := t.TempDir()
+			backupDB := filepath.Join(dir, "backup.db")
+			if err := tn.db.Exec(ctx, `VACUUM INTO ?`, backupDB); err != nil {
+				t.Fatal(err)
+			}
+			backupCP, _ := os.ReadFile(filepath.Join(tn.dir, "checkpoint"))
+			_, id2, _ := tn.citizen(t, 2)
+			tn.submit(t, lab, evidence("nucleic_acid_test", id2, "B-2", "positive"))
+			if _, err := tn.log.Publish(ctx, tn.clock.Now()); err != nil {
+				t.Fatal(err)
+			}
+			if withCopy {
+				a, _ := os.ReadFile(copyPath)
+				b, _ := os.ReadFile(filepath.Join(tn.dir, "checkpoint"))
+				if len(a) == 0 || string(a) != string(b) {
+					t.Fatalf("the copy %q does not hold the last checkpoint %q", a, b)
+				}
+			}
+			tn.server.Close(ctx)
+			tn.close()
+			copyDB(t, backupDB, tn.cfg.DB)
+			os.WriteFile(filepath.Join(tn.dir, "checkpoint"), backupCP, 0o600)
+			n, err := openNode(ctx, tn.cfg, tn.clock, io.Discard)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := n.log.Problem()
+			if !withCopy {
+				n.close()
+				if p != nil {
+					t.Fatalf("with no copy and no witness: %v (the rollback is expected to go unseen)", p)
+				}
+				return
+			}
+			if healthcode.ErrorDetail(p) != "tlog.truncated" {
+				n.close()
+				t.Fatalf("after rolling back the data directory: problem %v, want tlog.truncated", p)
+			}
+			if _, err := n.log.Publish(ctx, tn.clock.Now()); healthcode.ErrorCode(err) != healthcode.ETAMPERED {
+				t.Errorf("Publish = %v, want a refusal", err)
+			}
+			// Deleting the copy as well is no way out once the log has a
+			// checkpoint: the node refuses until the copy is back.
+			os.Remove(copyPath)
+			n.close()
+			n, err = openNode(ctx, tn.cfg, tn.clock, io.Discard)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer n.close()
+			if p := n.log.Problem(); healthcode.ErrorDetail(p) != "tlog.copy_missing" {
+				t.Fatalf("with the copy deleted: problem %v, want tlog.copy_missing", p)
+			}
+		})
+	}
+}
