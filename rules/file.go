@@ -31,6 +31,11 @@ const (
 	DefaultGreenReviewInterval = 24 * time.Hour
 )
 
+// DefaultEvidenceWindow bounds the age of the evidence a rule set that
+// names no evidence_window sees: four weeks, longer than any period of the
+// national protocol and no longer than tests are kept (28 days).
+const DefaultEvidenceWindow = 28 * Day
+
 // File is a parsed, not yet compiled, rule-set document.
 type File struct {
 	Filename string // the name given to Parse, used in messages
@@ -43,7 +48,11 @@ type File struct {
 	// when nothing new arrives; GreenReviewInterval the same for green.
 	ReviewInterval      time.Duration
 	GreenReviewInterval time.Duration
-	Rules               []Rule
+	// EvidenceWindow bounds the age of the evidence the rules see: evidence
+	// observed longer ago than this before the time of evaluation is
+	// ignored, by every rule (an old positive test never makes anyone red).
+	EvidenceWindow time.Duration
+	Rules          []Rule
 	Examples            []Example
 }
 
@@ -128,6 +137,7 @@ type fileDoc struct {
 	Region              string       `yaml:"region"`
 	ReviewInterval      string       `yaml:"review_interval"`
 	GreenReviewInterval string       `yaml:"green_review_interval"`
+	EvidenceWindow      string       `yaml:"evidence_window"`
 	Rules               []ruleDoc    `yaml:"rules"`
 	Examples            []exampleDoc `yaml:"examples"`
 }
@@ -308,6 +318,9 @@ func (p *parser) file(doc *fileDoc) (*File, error) {
 		return nil, err
 	}
 	if f.GreenReviewInterval, err = p.interval(doc.GreenReviewInterval, DefaultGreenReviewInterval, "green_review_interval"); err != nil {
+		return nil, err
+	}
+	if f.EvidenceWindow, err = p.interval(doc.EvidenceWindow, DefaultEvidenceWindow, "evidence_window"); err != nil {
 		return nil, err
 	}
 

@@ -436,9 +436,30 @@ func (r *RuleSet) Rule(id string) (RuleInfo, bool) {
 // fails at run time (it should not, having passed its type check and
 // examples) is an EINTERNAL error with detail "rules.eval": no colour is
 // guessed.
+//
+// Evidence observed longer than the rule set's evidence window before now
+// is ignored: no rule sees it.
 func (r *RuleSet) Evaluate(subject string, evidence []healthcode.Evidence, now time.Time) (*healthcode.Decision, error) {
-	s := Summarize(evidence, now)
+	s := Summarize(Recent(evidence, now, r.file.EvidenceWindow), now)
 	return r.Decide(subject, &s)
+}
+
+// Recent returns the evidence observed within window before now (at or
+// after now-window), in the same order; evidence itself if all of it is.
+func Recent(evidence []healthcode.Evidence, now time.Time, window time.Duration) []healthcode.Evidence {
+	cutoff := now.Add(-window)
+	for i := range evidence {
+		if evidence[i].ObservedAt.Before(cutoff) {
+			out := append([]healthcode.Evidence(nil), evidence[:i]...)
+			for _, e := range evidence[i+1:] {
+				if !e.ObservedAt.Before(cutoff) {
+					out = append(out, e)
+				}
+			}
+			return out
+		}
+	}
+	return evidence
 }
 
 // Match returns the first rule whose condition holds for s. It allocates

@@ -55,6 +55,42 @@ func replace(t *testing.T, old, new string) string {
 
 const cond = "has(s.close_contact.at) && s.close_contact.day <= 10"
 
+// TestEvidenceWindow checks that no rule sees evidence older than the rule
+// set's window (28 days by default), whatever the rule says.
+func TestEvidenceWindow(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+	// A rule with no time bound of its own: any contact ever.
+	src := replace(t, cond, "has(s.close_contact.at)")
+	for _, tc := range []struct {
+		window string // evidence_window line, "" for the default
+		age    time.Duration
+		want   healthcode.Colour
+	}{
+		{"", 28*Day - time.Minute, healthcode.Red},
+		{"", 28*Day + time.Minute, healthcode.Green},
+		{"", 6 * 365 * Day, healthcode.Green}, // sampled 2020, submitted today
+		{"evidence_window: 7d\n", 6 * Day, healthcode.Red},
+		{"evidence_window: 7d\n", 8 * Day, healthcode.Green},
+	} {
+		rs, err := Load("t.yaml", []byte(strings.Replace(src, "name: test\n", "name: test\n"+tc.window, 1)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		evs := []healthcode.Evidence{ev(1, healthcode.CloseContact, now.Add(-tc.age)), ev(2, healthcode.Vaccination, now.Add(-time.Hour))}
+		d, err := rs.Evaluate("p", evs, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.Colour != tc.want {
+			t.Errorf("window %q, contact %s ago: %s, want %s", tc.window, tc.age, d.Colour, tc.want)
+		}
+		if len(evs) != 2 || evs[0].ID != 1 {
+			t.Errorf("Evaluate changed its input: %+v", evs)
+		}
+	}
+}
+
 func TestTemplateLoads(t *testing.T) {
 	t.Parallel()
 	rs, err := Load("t.yaml", []byte(tmpl))
@@ -86,6 +122,8 @@ func TestLoadRefuses(t *testing.T) {
 		{"no default", replace(t, `condition: "true"`, `condition: "1 == 1"`), "rules.parse", `the last rule ("default") must be the default`},
 		{"bad region", replace(t, "name: test\n", "name: test\nregion: \"990000\"\n"), "rules.parse", `t.yaml:3:9: region "990000" has no valid province part`},
 		{"bad review interval", replace(t, "name: test\n", "name: test\nreview_interval: soon\n"), "rules.parse", "review_interval must be a positive duration"},
+		{"zero evidence window", replace(t, "name: test\n", "name: test\nevidence_window: 0d\n"), "rules.parse", "evidence_window must be a positive duration"},
+		{"evidence window beyond a year", replace(t, "name: test\n", "name: test\nevidence_window: 400d\n"), "rules.parse", "evidence_window must be a positive duration"},
 		{"bad example time", replace(t, "observed_at: -1d", "observed_at: yesterday"), "rules.parse", `example "contact", evidence 1: observed_at: "yesterday" is neither`},
 		{"bad example evidence", replace(t, "kind: close_contact", "kind: rumour"), "rules.parse", `unknown evidence kind "rumour"`},
 		{"future example evidence", replace(t, "observed_at: -1d", "observed_at: +1d"), "rules.parse", "in the future"},

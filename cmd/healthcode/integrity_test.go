@@ -411,3 +411,33 @@ func TestRollbackOfDataDirectoryIsCaughtByTheCheckpointCopy(t *testing.T) {
 		})
 	}
 }
+
+// TestOldEvidenceMakesNoOneRed submits, today, a positive test sampled on
+// 2020-01-02: it is refused with a clear 400, alone or in a batch, and the
+// person stays green. Evidence within its retention period is accepted.
+func TestOldEvidenceMakesNoOneRed(t *testing.T) {
+	tn := startNode(t, 1000)
+	lab := tn.token(t, healthcode.Principal{ID: "lab-001", Name: "郑州市第一检测所", Role: healthcode.RoleLab})
+	_, id, cit := tn.citizen(t, 7)
+	old := hchttp.EvidenceJSON{Kind: "nucleic_acid_test", IDNumber: id, ExternalID: "OLD-1",
+		ObservedAt: time.Date(2020, 1, 2, 9, 0, 0, 0, time.UTC), Result: "positive"}
+	var p hchttp.Problem
+	if st := tn.do(t, "POST", "/api/v1/evidence", lab, old, &p); st != http.StatusBadRequest || p.Reason != "evidence.too_old" ||
+		!strings.Contains(p.Detail, "retention") {
+		t.Fatalf("a positive sampled 2020-01-02: %d %+v, want 400 evidence.too_old", st, p)
+	}
+	// In a batch (as `healthcode import` sends it): that item alone refused.
+	justOld := old
+	justOld.ExternalID, justOld.ObservedAt = "OLD-2", tn.clock.Now().Add(-28*healthcode.Day-time.Minute)
+	var res struct {
+		Items []hchttp.OutcomeJSON `json:"items"`
+	}
+	fresh := evidence("nucleic_acid_test", id, "NEW-1", "negative")
+	if st := tn.do(t, "POST", "/api/v1/evidence", lab, map[string]any{"items": []hchttp.EvidenceJSON{justOld, fresh}}, &res); st != 200 ||
+		len(res.Items) != 2 || res.Items[0].Status != "rejected" || res.Items[0].Error.Reason != "evidence.too_old" || res.Items[1].Status != "accepted" {
+		t.Fatalf("batch: %d %+v", st, res)
+	}
+	if c := tn.myCode(t, cit); c.Decision.Colour != "green" {
+		t.Errorf("after old positives: %+v, want green", c.Decision)
+	}
+}
