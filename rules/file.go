@@ -53,7 +53,7 @@ type File struct {
 	// ignored, by every rule (an old positive test never makes anyone red).
 	EvidenceWindow time.Duration
 	Rules          []Rule
-	Examples            []Example
+	Examples       []Example
 }
 
 // Pos is a position in a rule-set file: 1-based line and column.
