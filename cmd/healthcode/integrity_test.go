@@ -441,3 +441,50 @@ func TestOldEvidenceMakesNoOneRed(t *testing.T) {
 		t.Errorf("after old positives: %+v, want green", c.Decision)
 	}
 }
+
+// TestRollbackVariants rolls a person back in other ways an insider with
+// the file might: the node's audit and `log verify DBFILE` catch each,
+// and say whether it is one person (the others keep their codes) or the
+// log itself (no one gets a code).
+func TestRollbackVariants(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name      string
+		edit      func(t *testing.T, tt *tamperTarget)
+		wholeLog  bool
+		healthSay string
+	}{
+		{"current code only", func(t *testing.T, tt *tamperTarget) {
+			tt.exec(t, `UPDATE current_codes SET decision_id = ?, colour = ? WHERE subject = ?`, tt.redRow.ID, int(healthcode.Red), tt.rolledSubject)
+		}, false, "not their latest"},
+		{"no decision at all (default green)", func(t *testing.T, tt *tamperTarget) {
+			tt.exec(t, `DELETE FROM current_codes WHERE subject = ?`, tt.rolledSubject)
+			tt.exec(t, `DELETE FROM decisions WHERE subject = ?`, tt.rolledSubject)
+		}, false, "holds no decision"},
+		{"later decision's opening deleted too", func(t *testing.T, tt *tamperTarget) {
+			tt.exec(t, `UPDATE current_codes SET decision_id = ?, colour = ? WHERE subject = ?`, tt.redRow.ID, int(healthcode.Red), tt.rolledSubject)
+			tt.exec(t, `DELETE FROM decisions WHERE id = ?`, tt.greenRow.ID)
+			tt.exec(t, `DELETE FROM log_openings WHERE leaf = ?`, tt.greenRow.LogIndex)
+		}, true, "lost the opening"},
+		{"later decision's opening given to someone else", func(t *testing.T, tt *tamperTarget) {
+			other, _, _ := tt.citizen(t, 21)
+			tt.exec(t, `UPDATE current_codes SET decision_id = ?, colour = ? WHERE subject = ?`, tt.redRow.ID, int(healthcode.Red), tt.rolledSubject)
+			tt.exec(t, `DELETE FROM decisions WHERE id = ?`, tt.greenRow.ID)
+			tt.exec(t, `UPDATE log_openings SET subject = ? WHERE leaf = ?`, other, tt.greenRow.LogIndex)
+		}, true, "does not open it"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tt := newTamperTarget(t)
+			tc.edit(t, tt)
+			tt.audit(ctx)
+			tt.wantAlert(t, tc.healthSay)
+			tt.wantFailsClosedFor(t, "the rolled citizen", tt.rolled, tt.rolledID, "X-1")
+			if tc.wholeLog {
+				tt.wantFailsClosedFor(t, "a bystander", tt.bystander, tt.otherID, "X-2")
+			} else if c := tt.myCode(t, tt.bystander); c.QR == "" {
+				t.Errorf("a bystander gets no code: %+v", c)
+			}
+			tt.wantLogVerify(t, tt.cfg.DB, false, nil)
+		})
+	}
+}
