@@ -111,12 +111,14 @@ func AuditStore(ctx context.Context, s healthcode.Store, cps ...*Checkpoint) (*A
 		// Step 2, noting what step 4 needs: the last sunset, and how many
 		// decision entries about someone came after it.
 		lastSunset, colourLeaves := int64(-1), int64(0)
+		colour := make([]uint64, (size+63)/64) // bit i: leaf i holds a colour
 		visit := func(i int64, l *Leaf) {
 			switch {
 			case isSunset(l):
 				lastSunset, colourLeaves = i, 0
 			case holdsColour(l):
 				colourLeaves++
+				colour[i/64] |= 1 << (i % 64)
 			}
 		}
 		leaves := func(start int64, n int) ([][]byte, error) { return tx.LogLeaves(ctx, start, n) }
@@ -126,7 +128,11 @@ func AuditStore(ctx context.Context, s healthcode.Store, cps ...*Checkpoint) (*A
 		if err := auditDecisionRows(ctx, tx, res); err != nil {
 			return err
 		}
-		return auditLatest(ctx, tx, res, lastSunset, colourLeaves)
+		if res.Log != nil {
+			return nil // the tree itself is in doubt: the leaves were not all read
+		}
+		isColour := func(i int64) bool { return i >= 0 && i < size && colour[i/64]&(1<<(i%64)) != 0 }
+		return auditLatest(ctx, tx, res, isColour, lastSunset, colourLeaves)
 	})
 	if err != nil {
 		return nil, err
@@ -203,7 +209,7 @@ func auditDecisionRows(ctx context.Context, tx healthcode.ReadTx, res *AuditResu
 // opening of a decision entry must open it, each person's current decision
 // must be the latest decision entry about them, and every decision entry
 // after the last sunset must have its opening (colourLeaves counts them).
-func auditLatest(ctx context.Context, tx healthcode.ReadTx, res *AuditResult, lastSunset, colourLeaves int64) error {
+func auditLatest(ctx context.Context, tx healthcode.ReadTx, res *AuditResult, isColour func(int64) bool, lastSunset, colourLeaves int64) error {
 	latest := map[string]int64{} // people whose openings are all read, awaiting comparison
 	check := func() error {
 		if len(latest) == 0 {
@@ -254,8 +260,8 @@ func auditLatest(ctx context.Context, tx healthcode.ReadTx, res *AuditResult, la
 					}
 				}
 			}
-			if rec.Leaf == nil {
-				continue // a missing leaf fails the tree check
+			if rec.Leaf == nil || !isColour(rec.Index) {
+				continue // a missing leaf fails the tree check; others decide nothing
 			}
 			l, err := DecodeLeaf(rec.Leaf)
 			if err != nil || !holdsColour(l) {
