@@ -225,7 +225,8 @@ func sum(counts map[string]int64, prefix string) int64 {
 // checkpoints: no personal data, only salted commitments whose openings are
 // deleted here), the rule sets, venues and designations (places and
 // officials), overrides (which name officials and reasons: the people they
-// named go with override_subjects and their free-text notes are blanked),
+// named go with override_subjects and their free-text notes and case
+// references are blanked),
 // and the officials' tokens.
 var sunsetSteps = []struct{ key, query string }{
 	// Crypto-shredding first: without its data key a person's sealed data
@@ -238,8 +239,10 @@ var sunsetSteps = []struct{ key, query string }{
 	{"access_records", `DELETE FROM access_records`},
 	{"appeals", `DELETE FROM appeals`},
 	{"override_subjects", `DELETE FROM override_subjects`},
-	// An override's note is free text an official wrote about people.
+	// An override's note and case reference are free text an official
+	// wrote about people.
 	{"override_notes", `UPDATE overrides SET note = '' WHERE note != ''`},
+	{"override_case_refs", `UPDATE overrides SET case_ref = '' WHERE case_ref != ''`},
 	{"citizen_tokens", `DELETE FROM tokens WHERE role = 'citizen' OR subject != ''`},
 	{"log_openings", `DELETE FROM log_openings`},
 	{"people", `DELETE FROM people`},
