@@ -141,3 +141,14 @@ type LogRecord struct {
 	Subject string // empty for an entry about no one person
 	Opening []byte // nil for a leaf with nothing committed
 }
+
+// OpenedLogEntry is a log entry opened through the node for an auditor: the
+// leaf as published, the opening kept beside the tree, and the entry they
+// give together, every field filled in.
+type OpenedLogEntry struct {
+	Index   int64
+	Leaf    []byte
+	Subject string
+	Opening []byte // nil for a leaf with nothing committed
+	Entry   LogEntry
+}

@@ -70,6 +70,10 @@ func (l *flakyLog) Append(ctx context.Context, tx healthcode.Tx, entries []*heal
 	return errLogDown
 }
 
+func (l *flakyLog) Open(leaf []byte, subject string, opening []byte) (*healthcode.LogEntry, error) {
+	return l.real.Open(leaf, subject, opening)
+}
+
 // failNext makes the next Append call fail.
 func (l *flakyLog) failNext(after bool) {
 	l.mu.Lock()

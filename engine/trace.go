@@ -180,3 +180,44 @@ func (e *Engine) AccessRecords(ctx context.Context, actor *healthcode.Principal)
 	})
 	return out, err
 }
+
+// OpenLogEntry opens log entry index for an auditor (oversight): the
+// person, reason, rule, evidence and institution its leaf holds only as
+// commitments. The read is recorded with its purpose and case, about the
+// person the entry concerns, so they see it. Returns EFORBIDDEN for anyone
+// but an auditor, ENOTFOUND if the log has no such entry, and ENOTFOUND
+// (detail "tlog.no_opening") if its opening has been deleted (retention,
+// sunset): what was deleted cannot be read back.
+func (e *Engine) OpenLogEntry(ctx context.Context, actor *healthcode.Principal, index int64, purpose, caseRef string) (*healthcode.OpenedLogEntry, error) {
+	if actor == nil || actor.Role != healthcode.RoleAuditor {
+		return nil, healthcode.Errorfd(healthcode.EFORBIDDEN, "auth.role", "only an auditor opens a log entry")
+	}
+	if err := healthcode.ValidPurpose(purpose, caseRef); err != nil {
+		return nil, err
+	}
+	if index < 0 {
+		return nil, healthcode.Errorfd(healthcode.EINVALID, "tlog.index", "log index must be a non-negative integer")
+	}
+	out := &healthcode.OpenedLogEntry{Index: index}
+	err := e.Store.Update(ctx, func(tx healthcode.Tx) error {
+		var err error
+		if out.Leaf, err = tx.LogLeaf(ctx, index); err != nil {
+			return err
+		}
+		if out.Subject, out.Opening, err = tx.LogOpening(ctx, index); err != nil {
+			return err
+		}
+		opened, err := e.Log.Open(out.Leaf, out.Subject, out.Opening)
+		if err != nil {
+			return healthcode.Errorfd(healthcode.ETAMPERED, "tlog.opening_mismatch", "the opening kept for log entry %d does not open it", index)
+		}
+		out.Entry = *opened
+		out.Entry.Index = index
+		return tx.RecordAccess(ctx, &healthcode.AccessRecord{Time: e.now(), Actor: *actor, Purpose: purpose, CaseRef: caseRef,
+			What: fmt.Sprintf("log entry %d opened (%s)", index, opened.Type), Subject: out.Subject})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}

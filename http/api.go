@@ -71,6 +71,7 @@ func (s *Server) apiRoutes() []route {
 		{Method: "GET", Path: "/api/v1/trace/venue", Roles: []healthcode.Role{healthcode.RoleEpidemiologist}, h: s.traceVenue},
 		{Method: "GET", Path: "/api/v1/trace/case", Roles: []healthcode.Role{healthcode.RoleEpidemiologist}, h: s.traceCase},
 		{Method: "POST", Path: "/api/v1/trace/unmask", Roles: []healthcode.Role{healthcode.RoleEpidemiologist}, h: s.unmask},
+		{Method: "GET", Path: "/api/v1/log/entries/{index}", Roles: []healthcode.Role{healthcode.RoleAuditor}, h: s.openLogEntry},
 		{Method: "GET", Path: "/log/checkpoint", h: s.logCheckpoint},
 		{Method: "GET", Path: "/log/tile/{path...}", h: s.logTile},
 	}

@@ -23,6 +23,7 @@ type GovernanceService interface {
 	ProposeRuleSet(ctx context.Context, actor *healthcode.Principal, source []byte) (*healthcode.RuleSetProposal, error)
 	ApproveRuleSet(ctx context.Context, actor *healthcode.Principal, version string) (*healthcode.RuleSetRecord, error)
 	CodeFor(ctx context.Context, actor *healthcode.Principal, subject, purpose, caseRef string) (*healthcode.CodeView, error)
+	OpenLogEntry(ctx context.Context, actor *healthcode.Principal, index int64, purpose, caseRef string) (*healthcode.OpenedLogEntry, error)
 	Export(ctx context.Context, actor *healthcode.Principal, r healthcode.Retention) (*healthcode.DataExport, error)
 }
 

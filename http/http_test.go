@@ -214,6 +214,8 @@ func (f *fixture) sampleRequest(t *testing.T, rt route, role healthcode.Role) (p
 		return path, "application/json", []byte(`{"grant":false,"answer":"matrix"}`)
 	case "GET /api/v1/people/{subject}/code":
 		return path + "?purpose=appeal_review&case=C1", "", nil
+	case "GET /api/v1/log/entries/{index}":
+		return path + "?purpose=oversight&case=C1", "", nil
 	case "POST /console/lookup":
 		return path, "application/x-www-form-urlencoded", []byte("subject=" + f.other.Pseudonym + "&purpose=appeal_review&case=C1")
 	case "POST /console/overrides":

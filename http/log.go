@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"time"
 
 	"healthcode"
 )
@@ -60,4 +61,53 @@ func (s *Server) myProof(w http.ResponseWriter, r *http.Request, p *healthcode.P
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="healthcode-proof-%d.txt"`, index))
 	_, err = w.Write(b)
 	return err
+}
+
+// LogEntryJSON is a log entry with every field, as an auditor opens it.
+type LogEntryJSON struct {
+	Type           string    `json:"type"`
+	Time           time.Time `json:"time"`
+	Region         string    `json:"region"`
+	Subject        string    `json:"subject,omitempty"`
+	Colour         string    `json:"colour,omitempty"`
+	Reason         string    `json:"reason,omitempty"`
+	RuleID         string    `json:"rule_id,omitempty"`
+	RuleSetHash    string    `json:"rule_set_hash,omitempty"`
+	EvidenceDigest string    `json:"evidence_digest,omitempty"`
+	ActorName      string    `json:"actor_name,omitempty"`
+	ActorRole      string    `json:"actor_role,omitempty"`
+	Ref            string    `json:"ref,omitempty"`
+	Note           string    `json:"note,omitempty"`
+}
+
+// OpenedLogEntryJSON is GET /api/v1/log/entries/{index}: the leaf as
+// published, its opening and the entry they give, so the auditor can check
+// the opening against the public leaf.
+type OpenedLogEntryJSON struct {
+	Index   int64        `json:"index"`
+	Leaf    []byte       `json:"leaf"`
+	Subject string       `json:"subject,omitempty"`
+	Opening []byte       `json:"opening"`
+	Entry   LogEntryJSON `json:"entry"`
+}
+
+func (s *Server) openLogEntry(w http.ResponseWriter, r *http.Request, p *healthcode.Principal) error {
+	index, err := strconv.ParseInt(r.PathValue("index"), 10, 64)
+	if err != nil || index < 0 {
+		return healthcode.Errorfd(healthcode.EINVALID, "tlog.index", "log index must be a non-negative integer")
+	}
+	q := r.URL.Query()
+	o, err := s.Governance.OpenLogEntry(r.Context(), p, index, q.Get("purpose"), q.Get("case"))
+	if err != nil {
+		return err
+	}
+	e := &o.Entry
+	out := OpenedLogEntryJSON{Index: o.Index, Leaf: o.Leaf, Subject: o.Subject, Opening: o.Opening, Entry: LogEntryJSON{Type: string(e.Type),
+		Time: e.Time, Region: e.Region, Subject: e.Subject, Reason: e.Reason, RuleID: e.RuleID, RuleSetHash: e.RuleSetHash,
+		EvidenceDigest: e.EvidenceDigest, ActorName: e.ActorName, ActorRole: string(e.ActorRole), Ref: e.Ref, Note: e.Note}}
+	if e.Colour.Valid() {
+		out.Entry.Colour = e.Colour.String()
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	return writeJSON(w, http.StatusOK, out)
 }

@@ -57,3 +57,13 @@ func (l *Log) Append(ctx context.Context, tx healthcode.Tx, entries []*healthcod
 	}
 	return nil
 }
+
+// Open decodes leaf and opens its commitments with subject and opening (as
+// EncodeLeaf returned them and the store keeps them). See Leaf.Open.
+func (l *Log) Open(leaf []byte, subject string, opening []byte) (*healthcode.LogEntry, error) {
+	d, err := DecodeLeaf(leaf)
+	if err != nil {
+		return nil, err
+	}
+	return d.Open(subject, opening)
+}
