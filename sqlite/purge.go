@@ -106,6 +106,13 @@ func (tx *Tx) Purge(ctx context.Context, plan *healthcode.PurgePlan) (*healthcod
 	if n, _ := res.RowsAffected(); n != sum(rep.Counts, "evidence/") {
 		return nil, fmt.Errorf("sqlite.Purge: deleted %d pieces of evidence, expected %d", n, sum(rep.Counts, "evidence/"))
 	}
+	if !plan.DesignationsBefore.IsZero() {
+		n, err := tx.purgeDesignationNotes(ctx, plan.DesignationsBefore)
+		if err != nil {
+			return nil, err
+		}
+		rep.Counts["log_openings"] += n
+	}
 	for _, d := range []struct {
 		key, query string
 		before     time.Time
@@ -177,6 +184,55 @@ func (tx *Tx) purgeOpenings(ctx context.Context, some bool) (int64, error) {
 		return 0, fmt.Errorf("sqlite.Purge: openings: %w", err)
 	}
 	return res.RowsAffected()
+}
+
+// purgeDesignationNotes deletes the openings of the log leaves of the
+// designations that expired before t, which the purge deletes: the cases
+// they cited and an approver's words for a refusal go with them. A
+// designation's leaves name it in clear ("designation/<id> …").
+func (tx *Tx) purgeDesignationNotes(ctx context.Context, before time.Time) (int64, error) {
+	ids, err := tx.queryStrings(ctx, `SELECT CAST(id AS TEXT) FROM designations WHERE expires < ?`, nanos(before))
+	if err != nil || len(ids) == 0 {
+		return 0, err
+	}
+	expired := map[string]bool{}
+	for _, id := range ids {
+		expired["designation/"+id] = true
+	}
+	rows, err := tx.query(ctx, `SELECT o.leaf, l.data FROM log_openings o JOIN log_leaves l ON l.leaf = o.leaf WHERE o.subject = ''`)
+	if err != nil {
+		return 0, fmt.Errorf("sqlite.Purge: designation notes: %w", err)
+	}
+	var leaves []any
+	for rows.Next() {
+		var leaf int64
+		var data []byte
+		if err := rows.Scan(&leaf, &data); err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("sqlite.Purge: designation notes: %w", err)
+		}
+		l, err := tlog.DecodeLeaf(data)
+		if err != nil || l.Entry.Type != healthcode.LogDesignation {
+			continue
+		}
+		if id, _, _ := strings.Cut(l.Entry.Ref, " "); expired[id] {
+			leaves = append(leaves, leaf)
+		}
+	}
+	if err := closeRows(rows); err != nil {
+		return 0, fmt.Errorf("sqlite.Purge: designation notes: %w", err)
+	}
+	var n int64
+	for start := 0; start < len(leaves); start += purgeLeafBatch {
+		chunk := leaves[start:min(start+purgeLeafBatch, len(leaves))]
+		res, err := tx.exec(ctx, `DELETE FROM log_openings WHERE leaf IN (?`+strings.Repeat(",?", len(chunk)-1)+`)`, chunk...)
+		if err != nil {
+			return 0, fmt.Errorf("sqlite.Purge: designation notes: %w", err)
+		}
+		k, _ := res.RowsAffected()
+		n += k
+	}
+	return n, nil
 }
 
 // evidenceOfLeaf returns the evidence id an evidence leaf records (in its

@@ -160,3 +160,107 @@ func TestSunsetLeavesNoFreeText(t *testing.T) {
 		t.Fatalf("log verify after the sunset: %d\n%s%s", code, out, errs)
 	}
 }
+
+// TestRetentionDeletesDesignationNotes: the words an approver typed to
+// refuse a designation, and the cases an approved one cites, are kept beside
+// the tree only as long as the designation is: the purge that deletes the
+// designation deletes their openings, and the log still verifies.
+func TestRetentionDeletesDesignationNotes(t *testing.T) {
+	tn := startNode(t, 1000)
+	ctx := context.Background()
+	lab := &healthcode.Principal{ID: "lab-1", Name: "第一检测所", Role: healthcode.RoleLab, Unit: "检验科"}
+	epi := &healthcode.Principal{ID: "epi-1", Name: "流调员 乙", Role: healthcode.RoleEpidemiologist, Unit: "市疾控中心"}
+	approver := &healthcode.Principal{ID: "ap-1", Name: "审批人 丁", Role: healthcode.RoleApprover, Unit: "市卫健委"}
+	owner := &healthcode.Principal{ID: "owner-1", Name: "便利店店主", Role: healthcode.RoleVenue}
+	operator := &healthcode.Principal{ID: "op-1", Name: "操作员 丙", Role: healthcode.RoleOperator, Unit: "市大数据局"}
+	_, id0, _ := tn.citizen(t, 0)
+	outs, err := tn.engine.Submit(ctx, lab, []healthcode.Submission{{IDNumber: id0, Evidence: healthcode.Evidence{Kind: healthcode.NucleicAcidTest,
+		ExternalID: "T-1", ObservedAt: tn.clock.Now().Add(-time.Hour), Result: healthcode.Positive}}})
+	if err != nil || outs[0].Status != healthcode.Accepted {
+		t.Fatalf("submit: %+v, %v", outs, err)
+	}
+	v, err := tn.engine.RegisterVenue(ctx, owner, healthcode.Venue{Name: "便利店", Address: "二七区1号", Region: "410103", Category: "retail"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tn.engine.SetVenueStatus(ctx, operator, v.ID, healthcode.VenueActive); err != nil {
+		t.Fatal(err)
+	}
+	tn.clock.Advance(time.Hour)
+	var notes []int64 // leaves with a note
+	for i, refuse := range []bool{true, false} {
+		before := tn.logSize(t)
+		d, err := tn.engine.RequestDesignation(ctx, epi, healthcode.RiskDesignation{Venue: v.ID, Level: healthcode.RiskMedium, Reason: "case_visited",
+			Cases: []int64{outs[0].EvidenceID}, From: tn.clock.Now().Add(-2 * time.Hour), Until: tn.clock.Now().Add(-time.Duration(i) * time.Minute),
+			Expires: tn.clock.Now().Add(healthcode.Day)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if refuse {
+			_, err = tn.engine.RefuseDesignation(ctx, approver, d.ID, "王小二 13900001111 is not a case")
+		} else {
+			_, err = tn.engine.ApproveDesignation(ctx, approver, d.ID)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		notes = append(notes, tn.logSize(t)-1)
+		if tn.logSize(t) < before+2 {
+			t.Fatalf("designation %d logged %d leaves", d.ID, tn.logSize(t)-before)
+		}
+	}
+	opens := func(i int64) bool {
+		var err error
+		if verr := tn.db.View(ctx, func(tx healthcode.ReadTx) error { _, _, err = tx.LogOpening(ctx, i); return nil }); verr != nil {
+			t.Fatal(verr)
+		}
+		return err == nil
+	}
+	for _, i := range notes {
+		if !opens(i) {
+			t.Fatalf("leaf %d has no opening before the purge", i)
+		}
+	}
+	// Kept while the designation is kept...
+	if _, err := tn.engine.Purge(ctx, healthcode.DefaultRetention()); err != nil {
+		t.Fatal(err)
+	}
+	for _, i := range notes {
+		if !opens(i) {
+			t.Errorf("leaf %d lost its opening while its designation is kept", i)
+		}
+	}
+	// ...and deleted with it.
+	tn.clock.Advance(healthcode.Day + healthcode.DefaultRetention().Designations + time.Hour)
+	rep, err := tn.engine.Purge(ctx, healthcode.DefaultRetention())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Counts["designations"] != 2 {
+		t.Fatalf("purge deleted %d designations, want 2", rep.Counts["designations"])
+	}
+	for _, i := range notes {
+		if opens(i) {
+			t.Errorf("leaf %d still opens after its designation was deleted", i)
+		}
+	}
+	if _, err := tn.log.Publish(ctx, tn.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, errs := runCmd(t, "log", "verify", "--key", filepath.Join(tn.dir, "log-signing.pub"), tn.cfg.DB); code != exitOK {
+		t.Fatalf("log verify after the purge: %d\n%s%s", code, out, errs)
+	}
+}
+
+func (tn *testNode) logSize(t *testing.T) int64 {
+	t.Helper()
+	var n int64
+	if err := tn.db.View(context.Background(), func(tx healthcode.ReadTx) error {
+		var err error
+		n, err = tx.LogSize(context.Background())
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
