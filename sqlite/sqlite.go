@@ -117,6 +117,12 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	if path == "" {
 		return nil, healthcode.Errorf(healthcode.EINVALID, "sqlite: database path required")
 	}
+	// The file holds personal data and keys' work: only the node's user
+	// reads it. SQLite creates -wal and -shm with the main file's mode, so
+	// the main file is created (or narrowed) first.
+	if err := restrictFiles(path, true); err != nil {
+		return nil, fmt.Errorf("sqlite.Open: %w", err)
+	}
 	// synchronous=FULL: a commit reaches the disk before it is
 	// acknowledged, so an acknowledged change survives a power cut, not only
 	// a killed process. Group commit keeps the fsyncs few.
@@ -142,6 +148,10 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		w.Close()
 		return nil, err
 	}
+	if err := restrictFiles(path, false); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlite.Open: %w", err)
+	}
 	pragmas.Add("_pragma", "query_only(1)")
 	r, err := sql.Open("sqlite", "file:"+path+"?"+pragmas.Encode())
 	if err != nil {
@@ -154,6 +164,36 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	db.read = r
 	db.writeStmts.db, db.readStmts.db = w, r
 	return db, nil
+}
+
+// FileMode is the mode of the database file and its -wal and -shm.
+const FileMode = 0o600
+
+// restrictFiles makes the database file (created if create and absent), its
+// -wal and its -shm readable by the owner only.
+func restrictFiles(path string, create bool) error {
+	if create {
+		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, FileMode)
+		if err == nil {
+			f.Close()
+		} else if !errors.Is(err, fs.ErrExist) {
+			return err
+		}
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		st, err := os.Stat(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		} else if err != nil {
+			return err
+		}
+		if st.Mode().Perm() != FileMode {
+			if err := os.Chmod(p, FileMode); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // OpenReadOnly opens an existing database for an audit: no migration runs

@@ -64,6 +64,31 @@ func loadOrCreate(path string, create func() ([]byte, error)) ([]byte, error) {
 	return b, nil
 }
 
+// loadOrCreateSecret is loadOrCreate for a file that holds a secret key: one
+// that group or others may read is refused, since whoever could read it
+// could sign codes or checkpoints, or unmask pseudonyms.
+func loadOrCreateSecret(path string, create func() ([]byte, error)) ([]byte, error) {
+	if err := checkSecretFile(path); err != nil {
+		return nil, err
+	}
+	return loadOrCreate(path, create)
+}
+
+// checkSecretFile refuses a key file readable or writable by group or
+// others; a missing file is not an error.
+func checkSecretFile(path string) error {
+	st, err := os.Stat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	if perm := st.Mode().Perm(); perm&0o077 != 0 {
+		return fmt.Errorf("key file %s is open to group or others (mode %#o): it holds a secret; make it the owner's only (chmod 600 %s) and check who may have read it", path, perm, path)
+	}
+	return nil
+}
+
 func random32() []byte {
 	b := make([]byte, 32)
 	rand.Read(b)
@@ -87,7 +112,7 @@ func openNode(ctx context.Context, cfg Config, clock healthcode.Clock, logw io.W
 		return nil, err
 	}
 	n := &node{cfg: cfg, logger: newLogger(cfg, logw)}
-	kb, err := loadOrCreate(filepath.Join(cfg.DataDir, "region-keys.json"), func() ([]byte, error) {
+	kb, err := loadOrCreateSecret(filepath.Join(cfg.DataDir, "region-keys.json"), func() ([]byte, error) {
 		return json.MarshalIndent(regionKeys{Pseudonym: random32(), IDLookup: random32(), Wrap: random32()}, "", " ")
 	})
 	if err != nil {
@@ -97,7 +122,7 @@ func openNode(ctx context.Context, cfg Config, clock healthcode.Clock, logw io.W
 	if err := json.Unmarshal(kb, &rk); err != nil || len(rk.Wrap) != 32 {
 		return nil, fmt.Errorf("region keys in %s are damaged", cfg.DataDir)
 	}
-	qrPEM, err := loadOrCreate(filepath.Join(cfg.DataDir, "qr-signing.pem"), func() ([]byte, error) {
+	qrPEM, err := loadOrCreateSecret(filepath.Join(cfg.DataDir, "qr-signing.pem"), func() ([]byte, error) {
 		k, err := qr.GenerateKey("Ed25519")
 		if err != nil {
 			return nil, err
@@ -112,7 +137,7 @@ func openNode(ctx context.Context, cfg Config, clock healthcode.Clock, logw io.W
 		return nil, fmt.Errorf("QR signing key: %w", err)
 	}
 	var vkey string
-	logKey, err := loadOrCreate(filepath.Join(cfg.DataDir, "log-signing.key"), func() ([]byte, error) {
+	logKey, err := loadOrCreateSecret(filepath.Join(cfg.DataDir, "log-signing.key"), func() ([]byte, error) {
 		skey, v, err := tlog.GenerateKey(rand.Reader, cfg.Origin)
 		vkey = v
 		return []byte(skey), err

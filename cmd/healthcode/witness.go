@@ -73,6 +73,9 @@ func runWitness(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		fmt.Fprintln(stderr, "healthcode witness: at least one --log-key is required")
 		return exitUsage
 	}
+	if err := checkSecretFile(*keyPath); err != nil {
+		return fail(stderr, "witness", err)
+	}
 	kb, err := os.ReadFile(*keyPath)
 	if err != nil {
 		return fail(stderr, "witness", fmt.Errorf("witness key: %w", err))
