@@ -69,8 +69,12 @@ type ReadTx interface {
 	// asymptomatic) under caseRef.
 	SubjectsOfCase(ctx context.Context, caseRef string) ([]string, error)
 
-	// Venue returns a venue by public id. Returns ENOTFOUND.
+	// Venue returns a venue by public id, with SealedSecret set (Secret is
+	// not). Returns ENOTFOUND.
 	Venue(ctx context.Context, id string) (*Venue, error)
+	// Venues returns up to limit venues with an id greater than after, in
+	// id order (SealedSecret set, Secret not).
+	Venues(ctx context.Context, after string, limit int) ([]Venue, error)
 	// VenuesIn returns the venues whose district lies in the GB/T 2260
 	// division area (see RegionContains).
 	VenuesIn(ctx context.Context, area string) ([]Venue, error)
@@ -176,8 +180,11 @@ type Tx interface {
 	AppendLeaves(ctx context.Context, rs []*LogRecord) error
 	// PutCheckpoint records a signed checkpoint.
 	PutCheckpoint(ctx context.Context, c *Checkpoint) error
-	// CreateVenue stores a new venue. Returns ECONFLICT if the id exists.
+	// CreateVenue stores a new venue with its SealedSecret (never Secret).
+	// Returns ECONFLICT if the id exists.
 	CreateVenue(ctx context.Context, v *Venue) error
+	// SetVenueSecret replaces a venue's sealed secret. Returns ENOTFOUND.
+	SetVenueSecret(ctx context.Context, id string, sealed []byte) error
 	// SetVenueStatus changes a venue's status, recording who did it.
 	// Returns ENOTFOUND.
 	SetVenueStatus(ctx context.Context, id, status, by string, at time.Time) error

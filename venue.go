@@ -4,6 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base32"
+	"encoding/binary"
 	"strconv"
 	"strings"
 	"time"
@@ -18,7 +19,14 @@ type Venue struct {
 	Region   string // GB/T 2260 code of the district it is in
 	Category string
 	Owner    string // the principal ID of whoever registered it
-	Secret   []byte // 32 bytes, for the MAC of its live codes
+	Secret   []byte // 32 bytes, for the MAC of its codes; never stored in clear
+	// PreviousSecret, until PreviousUntil, is the secret before the last
+	// rotation: codes made with it (a printed poster) are still accepted.
+	PreviousSecret []byte
+	PreviousUntil  time.Time
+	// SealedSecret is what the store keeps: the secrets sealed under the
+	// region's wrapping key (Keys.SealVenue, Keys.OpenVenue).
+	SealedSecret []byte
 	Status   string // VenuePending, VenueActive or VenueSuspended
 	// RegisteredAt and ApprovedAt/ApprovedBy record who let it show codes.
 	RegisteredAt time.Time
@@ -54,6 +62,57 @@ func (v *Venue) Validate() error {
 	}
 	return Errorfd(EINVALID, "venue.category", "unknown venue category %q (want one of %s)", v.Category, strings.Join(VenueCategories, ", "))
 }
+
+// VenueSecretSize is the size of a venue's secret.
+const VenueSecretSize = 32
+
+// SealVenue sets v.SealedSecret: v's secret (and its previous one, with the
+// time it lapses) sealed with AES-256-GCM under the region's wrapping key,
+// bound to the venue's id, as person data keys are.
+func (k *Keys) SealVenue(v *Venue) error {
+	if len(v.Secret) != VenueSecretSize || (v.PreviousSecret != nil && len(v.PreviousSecret) != VenueSecretSize) {
+		return Errorf(EINTERNAL, "venue %s: a secret is not %d bytes", v.ID, VenueSecretSize)
+	}
+	var until int64
+	if v.PreviousSecret != nil {
+		until = v.PreviousUntil.UnixNano()
+	}
+	plain := append([]byte{1}, v.Secret...)
+	plain = binary.BigEndian.AppendUint64(plain, uint64(until))
+	plain = append(plain, v.PreviousSecret...)
+	sealed, err := Seal(k.Wrap, plain, []byte("venue-secret:"+v.ID))
+	if err != nil {
+		return err
+	}
+	v.SealedSecret = sealed
+	return nil
+}
+
+// OpenVenue sets v.Secret (and PreviousSecret, PreviousUntil) from
+// v.SealedSecret. A SealedSecret of exactly VenueSecretSize bytes is a
+// secret an older node stored in clear: it is taken as it is (SealedInClear
+// tells, so that the caller seals it).
+func (k *Keys) OpenVenue(v *Venue) error {
+	if v.SealedInClear() {
+		v.Secret, v.PreviousSecret, v.PreviousUntil = v.SealedSecret, nil, time.Time{}
+		return nil
+	}
+	plain, err := Open(k.Wrap, v.SealedSecret, []byte("venue-secret:"+v.ID))
+	if err != nil || len(plain) < 1+VenueSecretSize+8 || plain[0] != 1 {
+		return Errorf(EINTERNAL, "venue %s: its sealed secret does not open under this region's key", v.ID)
+	}
+	v.Secret = plain[1 : 1+VenueSecretSize]
+	v.PreviousSecret, v.PreviousUntil = nil, time.Time{}
+	if prev := plain[1+VenueSecretSize+8:]; len(prev) == VenueSecretSize {
+		v.PreviousSecret = prev
+		v.PreviousUntil = time.Unix(0, int64(binary.BigEndian.Uint64(plain[1+VenueSecretSize:]))).UTC()
+	}
+	return nil
+}
+
+// SealedInClear reports whether the stored secret is an older node's clear
+// one.
+func (v *Venue) SealedInClear() bool { return len(v.SealedSecret) == VenueSecretSize }
 
 // VenueSlot is how long a live venue code lasts before the next one.
 const VenueSlot = 30 * time.Second
@@ -139,7 +198,11 @@ const (
 // forged code and "venue.code_future" for a live code from a slot after
 // now's (allowing one slot of clock skew).
 func (c *VenueCode) Check(v *Venue, now time.Time) (Presence, error) {
-	if v.ID != c.Venue || !hmac.Equal([]byte(venueMAC(v.Secret, v.ID, c.slot)), []byte(c.mac)) {
+	good := v.ID == c.Venue && len(v.Secret) == VenueSecretSize && hmac.Equal([]byte(venueMAC(v.Secret, v.ID, c.slot)), []byte(c.mac))
+	if !good && v.ID == c.Venue && len(v.PreviousSecret) == VenueSecretSize && now.Before(v.PreviousUntil) {
+		good = hmac.Equal([]byte(venueMAC(v.PreviousSecret, v.ID, c.slot)), []byte(c.mac))
+	}
+	if !good {
 		return 0, Errorfd(EINVALID, "venue.bad_mac", "the venue code is forged or damaged")
 	}
 	if c.Static {

@@ -33,6 +33,9 @@ func (e *Engine) RegisterVenue(ctx context.Context, actor *healthcode.Principal,
 	}
 	v.ID = "v" + strings.ToLower(idEncoding.EncodeToString(id))
 	v.Owner, v.Status, v.RegisteredAt, v.ApprovedBy = actor.ID, healthcode.VenuePending, e.now(), ""
+	if err := e.Keys.SealVenue(&v); err != nil {
+		return nil, err
+	}
 	if err := e.Store.Update(ctx, func(tx healthcode.Tx) error { return tx.CreateVenue(ctx, &v) }); err != nil {
 		return nil, err
 	}
@@ -64,6 +67,9 @@ func (e *Engine) VenueCodes(ctx context.Context, actor *healthcode.Principal, id
 	}
 	if actor == nil || v.Owner != actor.ID {
 		return nil, "", "", healthcode.Errorfd(healthcode.ENOTFOUND, "venue.unknown", "no venue %q of yours", id)
+	}
+	if err := e.Keys.OpenVenue(v); err != nil {
+		return nil, "", "", err
 	}
 	if v.Status != healthcode.VenueActive {
 		return nil, "", "", healthcode.Errorfd(healthcode.ECONFLICT, "venue.not_active", "venue %q is %s, not active", id, v.Status)
@@ -132,8 +138,50 @@ func (e *Engine) venue(ctx context.Context, id string) (*healthcode.Venue, error
 	if err != nil {
 		return nil, err
 	}
+	if err := e.Keys.OpenVenue(v); err != nil {
+		return nil, err
+	}
 	e.venues.put(v, e.now())
 	return v, nil
+}
+
+// SealVenueSecrets seals under the region's key every venue secret an older
+// node stored in clear, and returns how many it sealed (run at start).
+func (e *Engine) SealVenueSecrets(ctx context.Context) (int, error) {
+	sealed := 0
+	for after := ""; ; {
+		var vs []healthcode.Venue
+		err := e.Store.Update(ctx, func(tx healthcode.Tx) error {
+			var err error
+			if vs, err = tx.Venues(ctx, after, 1000); err != nil {
+				return err
+			}
+			for i := range vs {
+				v := &vs[i]
+				if !v.SealedInClear() {
+					continue
+				}
+				if err := e.Keys.OpenVenue(v); err != nil {
+					return err
+				}
+				if err := e.Keys.SealVenue(v); err != nil {
+					return err
+				}
+				if err := tx.SetVenueSecret(ctx, v.ID, v.SealedSecret); err != nil {
+					return err
+				}
+				sealed++
+			}
+			return nil
+		})
+		if err != nil {
+			return sealed, fmt.Errorf("engine.SealVenueSecrets: %w", err)
+		}
+		if len(vs) < 1000 {
+			return sealed, nil
+		}
+		after = vs[len(vs)-1].ID
+	}
 }
 
 // RequestDesignation records an epidemiologist's request to designate a

@@ -37,7 +37,7 @@ const venueCols = `id, name, address, region, category, owner, secret, status, r
 func scanVenue(row interface{ Scan(...any) error }) (*healthcode.Venue, error) {
 	var v healthcode.Venue
 	var reg, appr int64
-	if err := row.Scan(&v.ID, &v.Name, &v.Address, &v.Region, &v.Category, &v.Owner, &v.Secret, &v.Status, &reg, &appr, &v.ApprovedBy); err != nil {
+	if err := row.Scan(&v.ID, &v.Name, &v.Address, &v.Region, &v.Category, &v.Owner, &v.SealedSecret, &v.Status, &reg, &appr, &v.ApprovedBy); err != nil {
 		return nil, err
 	}
 	v.RegisteredAt = fromNanos(reg)
@@ -87,12 +87,48 @@ func (tx *Tx) VenuesIn(ctx context.Context, area string) ([]healthcode.Venue, er
 
 // CreateVenue implements healthcode.Tx.
 func (tx *Tx) CreateVenue(ctx context.Context, v *healthcode.Venue) error {
+	if len(v.SealedSecret) == 0 {
+		return healthcode.Errorf(healthcode.EINTERNAL, "sqlite.CreateVenue: venue %q has no sealed secret", v.ID)
+	}
 	_, err := tx.exec(ctx, `INSERT INTO venues (`+venueCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		v.ID, v.Name, v.Address, v.Region, v.Category, v.Owner, v.Secret, v.Status, nanos(v.RegisteredAt), 0, v.ApprovedBy)
+		v.ID, v.Name, v.Address, v.Region, v.Category, v.Owner, v.SealedSecret, v.Status, nanos(v.RegisteredAt), 0, v.ApprovedBy)
 	if isUnique(err) {
 		return healthcode.Errorfd(healthcode.ECONFLICT, "venue.exists", "venue %q exists", v.ID)
 	} else if err != nil {
 		return fmt.Errorf("sqlite.CreateVenue: %w", err)
+	}
+	return nil
+}
+
+// Venues implements healthcode.ReadTx.
+func (tx *Tx) Venues(ctx context.Context, after string, limit int) ([]healthcode.Venue, error) {
+	rows, err := tx.query(ctx, `SELECT `+venueCols+` FROM venues WHERE id > ? ORDER BY id LIMIT ?`, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite.Venues: %w", err)
+	}
+	defer rows.Close()
+	var out []healthcode.Venue
+	for rows.Next() {
+		v, err := scanVenue(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite.Venues: %w", err)
+		}
+		out = append(out, *v)
+	}
+	return out, rows.Err()
+}
+
+// SetVenueSecret implements healthcode.Tx.
+func (tx *Tx) SetVenueSecret(ctx context.Context, id string, sealed []byte) error {
+	if len(sealed) == 0 {
+		return healthcode.Errorf(healthcode.EINTERNAL, "sqlite.SetVenueSecret: no sealed secret")
+	}
+	res, err := tx.exec(ctx, `UPDATE venues SET secret = ? WHERE id = ?`, sealed, id)
+	if err != nil {
+		return fmt.Errorf("sqlite.SetVenueSecret: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return healthcode.Errorfd(healthcode.ENOTFOUND, "venue.unknown", "no venue %q", id)
 	}
 	return nil
 }

@@ -17,9 +17,9 @@ func CheckIns(t *testing.T, s healthcode.Store) {
 	a := MustPerson(t, s, "张小明", "410102199001011234")
 	b := MustPerson(t, s, "李四", "410102199001011235")
 	v := &healthcode.Venue{ID: "vpages", Name: "二七广场便利店", Address: "二七区", Region: "410103", Category: "retail",
-		Owner: "owner", Secret: make([]byte, 32), Status: healthcode.VenueActive, RegisteredAt: t0}
+		Owner: "owner", SealedSecret: make([]byte, 69), Status: healthcode.VenueActive, RegisteredAt: t0}
 	w := &healthcode.Venue{ID: "vother", Name: "德化街", Address: "二七区", Region: "410103", Category: "retail",
-		Owner: "owner", Secret: make([]byte, 32), Status: healthcode.VenueActive, RegisteredAt: t0}
+		Owner: "owner", SealedSecret: make([]byte, 69), Status: healthcode.VenueActive, RegisteredAt: t0}
 	var cs []*healthcode.CheckIn
 	for i := 0; i < 25; i++ {
 		// Three check-ins share each instant: a page may end inside a tie.

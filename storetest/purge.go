@@ -41,7 +41,7 @@ func buildPurgeWorld(t *testing.T, s healthcode.Store) *purgeWorld {
 	w.p = MustPerson(t, s, "张小明", "410102199001011234")
 	w.q = MustPerson(t, s, "李四", "410102199001011235")
 	w.venue = &healthcode.Venue{ID: "vpurgetest", Name: "二七广场便利店", Address: "二七区", Region: "410103", Category: "retail",
-		Owner: "owner-1", Secret: bytes.Repeat([]byte{9}, 32), Status: healthcode.VenueActive, RegisteredAt: t0}
+		Owner: "owner-1", SealedSecret: bytes.Repeat([]byte{9}, 69), Status: healthcode.VenueActive, RegisteredAt: t0}
 	ev := func(p *healthcode.Person, ext string, kind healthcode.EvidenceKind, at time.Time) *healthcode.Evidence {
 		e := &healthcode.Evidence{Kind: kind, Subject: p.Pseudonym, Submitter: "clinic-1", SubmitterName: "第一医院",
 			SubmitterRole: healthcode.RoleClinic, ExternalID: ext, ObservedAt: at, RecordedAt: at.Add(time.Hour)}

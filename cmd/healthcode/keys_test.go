@@ -61,3 +61,80 @@ func TestKeyFilesOpenToOthersAreRefused(t *testing.T) {
 		t.Errorf("a witness key readable by others: exit %d, %q", code, errs)
 	}
 }
+
+// TestVenueSecretsAreSealed: a venue's secret is stored sealed under the
+// region key (not in the database file or its WAL in clear), and a secret an
+// older node stored in clear is sealed at the next start, its codes still
+// good.
+func TestVenueSecretsAreSealed(t *testing.T) {
+	ctx := context.Background()
+	tn := startNode(t, 1000)
+	owner := &healthcode.Principal{ID: "owner-s", Name: "便利店", Role: healthcode.RoleVenue}
+	operator := &healthcode.Principal{ID: "op-s", Name: "操作员", Role: healthcode.RoleOperator, Unit: "大数据局"}
+	register := func(name string) *healthcode.Venue {
+		v, err := tn.engine.RegisterVenue(ctx, owner, healthcode.Venue{Name: name, Address: "金水路1号", Region: "410105", Category: "retail"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := tn.engine.SetVenueStatus(ctx, operator, v.ID, healthcode.VenueActive); err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	sealedV, oldV := register("新店"), register("老店")
+	stored := func(id string) []byte {
+		var b []byte
+		if err := tn.db.View(ctx, func(tx healthcode.ReadTx) error {
+			v, err := tx.Venue(ctx, id)
+			if err == nil {
+				b = v.SealedSecret
+			}
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	if b := stored(sealedV.ID); len(b) == healthcode.VenueSecretSize || bytes.Contains(b, sealedV.Secret) {
+		t.Fatalf("the stored secret is in clear: %x", b)
+	}
+	// An older node's row: the secret in clear.
+	if err := tn.db.Update(ctx, func(tx healthcode.Tx) error { return tx.SetVenueSecret(ctx, oldV.ID, oldV.Secret) }); err != nil {
+		t.Fatal(err)
+	}
+	tn.server.Close(ctx)
+	tn.close()
+	n, err := openNode(ctx, tn.cfg, tn.clock, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.close()
+	tn.node = n
+	if b := stored(oldV.ID); len(b) == healthcode.VenueSecretSize || bytes.Contains(b, oldV.Secret) {
+		t.Fatalf("the clear secret was not sealed at start: %x", b)
+	}
+	for _, p := range []string{tn.cfg.DB, tn.cfg.DB + "-wal"} {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range []*healthcode.Venue{sealedV, oldV} {
+			if bytes.Contains(b, v.Secret) {
+				t.Errorf("%s holds venue %s's secret in clear", filepath.Base(p), v.ID)
+			}
+		}
+	}
+	pseudonym, _, _ := tn.citizen(t, 5)
+	citizen := &healthcode.Principal{Role: healthcode.RoleCitizen, Subject: pseudonym}
+	for _, v := range []*healthcode.Venue{sealedV, oldV} {
+		if c, _, err := n.engine.CheckIn(ctx, citizen, v.LiveCode(tn.clock.Now())); err != nil || !c.Verified {
+			t.Errorf("venue %s: a live code after sealing: %+v, %v", v.Name, c, err)
+		}
+	}
+	// Under another region's key the sealed secret does not open.
+	other := &healthcode.Keys{Wrap: bytes.Repeat([]byte{7}, 32)}
+	v := &healthcode.Venue{ID: sealedV.ID, SealedSecret: stored(sealedV.ID)}
+	if err := other.OpenVenue(v); err == nil {
+		t.Error("the sealed secret opened under another key")
+	}
+}

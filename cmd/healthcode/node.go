@@ -194,6 +194,17 @@ func openNode(ctx context.Context, cfg Config, clock healthcode.Clock, logw io.W
 		n.db.Close()
 		return nil, err
 	}
+	if sealed, err := n.engine.SealVenueSecrets(ctx); err != nil {
+		n.db.Close()
+		return nil, err
+	} else if sealed > 0 {
+		// Rewrite the file, so that no page keeps the clear secrets.
+		if err := n.db.Compact(ctx); err != nil {
+			n.db.Close()
+			return nil, fmt.Errorf("sealing venue secrets: %w", err)
+		}
+		n.logger.Info("sealed venue secrets an older node stored in clear", "venues", sealed)
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), newColourCollector(n.db))
 	n.server = &hchttp.Server{
