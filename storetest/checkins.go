@@ -36,6 +36,28 @@ func CheckIns(t *testing.T, s healthcode.Store) {
 		_, err := tx.InsertCheckIns(ctx, cs)
 		return err
 	})
+	// Venues in id order, a page at a time; a sealed secret replaced.
+	update(t, s, func(tx healthcode.Tx) error { return tx.SetVenueSecret(ctx, w.ID, []byte("a new sealed secret")) })
+	err := s.Update(ctx, func(tx healthcode.Tx) error { return tx.SetVenueSecret(ctx, "vnone", []byte("x")) })
+	wantCode(t, err, healthcode.ENOTFOUND)
+	view(t, s, func(tx healthcode.ReadTx) error {
+		first, err := tx.Venues(ctx, "", 1)
+		if err != nil {
+			return err
+		}
+		rest, err := tx.Venues(ctx, first[0].ID, 10)
+		if err != nil {
+			return err
+		}
+		if len(first) != 1 || first[0].ID != "vother" || len(rest) != 1 || rest[0].ID != "vpages" {
+			t.Errorf("Venues pages: %v then %v", first, rest)
+		}
+		if string(first[0].SealedSecret) != "a new sealed secret" || first[0].Secret != nil {
+			t.Errorf("venue after SetVenueSecret: sealed %q, secret %x", first[0].SealedSecret, first[0].Secret)
+		}
+		return nil
+	})
+
 	q := healthcode.CheckInQuery{Venue: v.ID, From: t0, To: t0.Add(time.Hour)}
 	for _, limit := range []int{1, 2, 3, 7, 25, 100} {
 		var got []healthcode.CheckIn
@@ -110,7 +132,7 @@ func CheckIns(t *testing.T, s healthcode.Store) {
 		return nil
 	})
 	update(t, s, func(tx healthcode.Tx) error { return tx.CoSignDesignation(ctx, d.ID, auditor, t0.Add(time.Hour)) })
-	err := s.Update(ctx, func(tx healthcode.Tx) error { return tx.CoSignDesignation(ctx, d.ID, auditor, t0.Add(time.Hour)) })
+	err = s.Update(ctx, func(tx healthcode.Tx) error { return tx.CoSignDesignation(ctx, d.ID, auditor, t0.Add(time.Hour)) })
 	wantCode(t, err, healthcode.ECONFLICT)
 	update(t, s, func(tx healthcode.Tx) error {
 		return tx.ApproveDesignation(ctx, d.ID, approver, t0.Add(2*time.Hour), 5, 2)
