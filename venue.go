@@ -27,7 +27,7 @@ type Venue struct {
 	// SealedSecret is what the store keeps: the secrets sealed under the
 	// region's wrapping key (Keys.SealVenue, Keys.OpenVenue).
 	SealedSecret []byte
-	Status   string // VenuePending, VenueActive or VenueSuspended
+	Status       string // VenuePending, VenueActive or VenueSuspended
 	// RegisteredAt and ApprovedAt/ApprovedBy record who let it show codes.
 	RegisteredAt time.Time
 	ApprovedAt   time.Time
