@@ -76,6 +76,28 @@ func FuzzVerifyProof(f *testing.F) {
 	})
 }
 
+// FuzzLeafOpen: an opening (from a receipt, untrusted) either fails or is
+// the one opening of the leaf, which re-encodes to the same leaf.
+func FuzzLeafOpen(f *testing.F) {
+	leaf := testLeaf(f, 1)
+	l, err := DecodeLeaf(leaf)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(pseudonym(1), testOpening(f, 1))
+	f.Add(pseudonym(2), testOpening(f, 2))
+	f.Fuzz(func(t *testing.T, subject string, opening []byte) {
+		e, err := l.Open(subject, opening)
+		if err != nil {
+			return
+		}
+		again, o, err := EncodeLeaf(e, opening[:SaltSize])
+		if err != nil || !bytes.Equal(again, leaf) || !bytes.Equal(o, opening) {
+			t.Fatalf("an accepted opening is not the leaf's: %v", err)
+		}
+	})
+}
+
 func FuzzDecodeLeaf(f *testing.F) {
 	f.Add(testLeaf(f, 1))
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -125,4 +147,14 @@ func TestWriteFuzzCorpus(t *testing.T) {
 	write("FuzzOpenCheckpoint", checkpointSeeds(t))
 	write("FuzzVerifyProof", proofSeeds(t))
 	write("FuzzDecodeLeaf", [][]byte{testLeaf(t, 1), testLeaf(t, 2)})
+	dir := filepath.Join("testdata", "fuzz", "FuzzLeafOpen")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= 2; i++ {
+		body := fmt.Sprintf("go test fuzz v1\nstring(%q)\n[]byte(%q)\n", pseudonym(i), testOpening(t, i))
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("seed%d", i-1)), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
