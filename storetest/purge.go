@@ -26,6 +26,7 @@ type purgeWorld struct {
 	decision  *healthcode.Decision
 	checkIns  []*healthcode.CheckIn
 	desigs    []*healthcode.RiskDesignation
+	noteLeaf  []int64 // desigs[i]'s refusal leaf, whose note is committed
 	access    []*healthcode.AccessRecord
 	logSize   int64
 	ruleLeaf  int64 // a leaf about no one
@@ -118,6 +119,20 @@ func buildPurgeWorld(t *testing.T, s healthcode.Store) *purgeWorld {
 			}
 			w.desigs = append(w.desigs, d)
 		}
+		// Each designation's refusal is logged with the approver's words
+		// as its (committed) note, kept beside the tree as long as the
+		// designation.
+		var notes []*healthcode.LogEntry
+		for i, d := range w.desigs {
+			notes = append(notes, &healthcode.LogEntry{Index: w.logSize + int64(i), Type: healthcode.LogDesignation, Time: t0,
+				Region: "410100", Reason: "refused.case_visited", ActorName: "审批人 (卫健委)", ActorRole: healthcode.RoleApprover,
+				Ref: fmt.Sprintf("designation/%d refused", d.ID), Note: "not a case: 王五 13900001111"})
+			w.noteLeaf = append(w.noteLeaf, w.logSize+int64(i))
+		}
+		if err := (&tlog.Log{}).Append(ctx, tx, notes); err != nil {
+			return err
+		}
+		w.logSize += int64(len(notes))
 		epi := healthcode.Principal{ID: "epi-1", Name: "流调员 李娜", Role: healthcode.RoleEpidemiologist, Unit: "疾控"}
 		for _, a := range []*healthcode.AccessRecord{
 			{Time: t0, Actor: epi, Purpose: "contact_tracing", CaseRef: "410100-C001", What: "name", Subject: w.q.Pseudonym},
@@ -143,7 +158,8 @@ func purgeRetention() healthcode.Retention {
 }
 
 // Purge checks Tx.Purge: exactly the data older than the plan's cutoffs
-// goes, with the subject openings of the deleted evidence's log leaves; the
+// goes, with the openings of the deleted evidence's and designations' log
+// leaves; the
 // leaves themselves, decisions and everything younger stay; a second purge
 // deletes nothing.
 func Purge(t *testing.T, s healthcode.Store) {
@@ -163,7 +179,7 @@ func Purge(t *testing.T, s healthcode.Store) {
 	})
 	want := zeroCounts()
 	want["evidence/nucleic_acid_test"], want["evidence/close_contact"] = 1, 1
-	want["checkins"], want["designations"], want["access_records"], want["log_openings"] = 2, 1, 1, 2
+	want["checkins"], want["designations"], want["access_records"], want["log_openings"] = 2, 1, 1, 3
 	subjects := []string{w.p.Pseudonym, w.q.Pseudonym}
 	if subjects[0] > subjects[1] {
 		subjects[0], subjects[1] = subjects[1], subjects[0]
@@ -232,6 +248,12 @@ func Purge(t *testing.T, s healthcode.Store) {
 		}
 		_, err = tx.Designation(ctx, w.desigs[0].ID)
 		wantCode(t, err, healthcode.ENOTFOUND)
+		// The deleted designation's note goes with it; the other's stays.
+		_, _, err = tx.LogOpening(ctx, w.noteLeaf[0])
+		wantCode(t, err, healthcode.ENOTFOUND)
+		if subj, opening, err := tx.LogOpening(ctx, w.noteLeaf[1]); err != nil || subj != "" || len(opening) == 0 {
+			t.Errorf("the kept designation's note: %q, %v", subj, err)
+		}
 		if _, err := tx.Designation(ctx, w.desigs[1].ID); err != nil {
 			t.Errorf("designation expiring after the cutoff was deleted: %v", err)
 		}
@@ -321,7 +343,7 @@ func Sunset(t *testing.T, s healthcode.Store) {
 	})
 	for key, want := range map[string]int64{
 		"person_keys": 2, "people": 2, "evidence": 5, "decisions": 1, "checkins": 3,
-		"access_records": 2, "citizen_tokens": 1, "log_openings": 6,
+		"access_records": 2, "citizen_tokens": 1, "log_openings": 8,
 	} {
 		if got, ok := rep.Counts[key]; !ok || got != want {
 			t.Errorf("Sunset counts[%s] = %d (present %v), want %d", key, got, ok, want)
