@@ -152,3 +152,17 @@ type OpenedLogEntry struct {
 	Opening []byte // nil for a leaf with nothing committed
 	Entry   LogEntry
 }
+
+// OversightFigures are the aggregate figures oversight reads from the node:
+// the public log holds a person's reason, evidence and institution only as
+// commitments, so counts by reason, kind and institution come from here.
+type OversightFigures struct {
+	Since   time.Time
+	People  int64
+	Colours map[Colour]int64 // people holding a decided colour, by colour (the others hold the default)
+	// Decisions made since Since, by reason code.
+	DecisionsByReason map[string]int64
+	// Evidence recorded since Since, by kind and by submitting institution.
+	EvidenceByKind      map[EvidenceKind]int64
+	EvidenceBySubmitter map[string]int64
+}

@@ -154,6 +154,9 @@ type ReadTx interface {
 	// LatestCheckpoint returns the last checkpoint signed. Returns ENOTFOUND
 	// if none has been.
 	LatestCheckpoint(ctx context.Context) (*Checkpoint, error)
+	// OversightFigures counts people by colour, and the decisions made and
+	// evidence recorded since since (by reason; by kind and submitter).
+	OversightFigures(ctx context.Context, since time.Time) (*OversightFigures, error)
 }
 
 // Tx is a read-write transaction.

@@ -221,3 +221,24 @@ func (e *Engine) OpenLogEntry(ctx context.Context, actor *healthcode.Principal, 
 	}
 	return out, nil
 }
+
+// OversightFigures gives oversight (auditors) the aggregate figures the
+// public log no longer shows: people by colour, and decisions by reason and
+// evidence by kind and institution since since. Counts only, no person:
+// nothing is recorded as a read. Returns EFORBIDDEN for anyone but an
+// auditor, EINVALID for a since in the future.
+func (e *Engine) OversightFigures(ctx context.Context, actor *healthcode.Principal, since time.Time) (*healthcode.OversightFigures, error) {
+	if actor == nil || actor.Role != healthcode.RoleAuditor {
+		return nil, healthcode.Errorfd(healthcode.EFORBIDDEN, "auth.role", "only oversight (an auditor) reads the aggregate figures")
+	}
+	if since.After(e.now()) {
+		return nil, healthcode.Errorfd(healthcode.EINVALID, "figures.since", "since must not be in the future")
+	}
+	var f *healthcode.OversightFigures
+	err := e.Store.View(ctx, func(tx healthcode.ReadTx) error {
+		var err error
+		f, err = tx.OversightFigures(ctx, since)
+		return err
+	})
+	return f, err
+}

@@ -72,6 +72,7 @@ func (s *Server) apiRoutes() []route {
 		{Method: "GET", Path: "/api/v1/trace/case", Roles: []healthcode.Role{healthcode.RoleEpidemiologist}, h: s.traceCase},
 		{Method: "POST", Path: "/api/v1/trace/unmask", Roles: []healthcode.Role{healthcode.RoleEpidemiologist}, h: s.unmask},
 		{Method: "GET", Path: "/api/v1/log/entries/{index}", Roles: []healthcode.Role{healthcode.RoleAuditor}, h: s.openLogEntry},
+		{Method: "GET", Path: "/api/v1/oversight/figures", Roles: []healthcode.Role{healthcode.RoleAuditor}, h: s.oversightFigures},
 		{Method: "GET", Path: "/log/checkpoint", h: s.logCheckpoint},
 		{Method: "GET", Path: "/log/tile/{path...}", h: s.logTile},
 	}

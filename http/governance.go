@@ -24,6 +24,7 @@ type GovernanceService interface {
 	ApproveRuleSet(ctx context.Context, actor *healthcode.Principal, version string) (*healthcode.RuleSetRecord, error)
 	CodeFor(ctx context.Context, actor *healthcode.Principal, subject, purpose, caseRef string) (*healthcode.CodeView, error)
 	OpenLogEntry(ctx context.Context, actor *healthcode.Principal, index int64, purpose, caseRef string) (*healthcode.OpenedLogEntry, error)
+	OversightFigures(ctx context.Context, actor *healthcode.Principal, since time.Time) (*healthcode.OversightFigures, error)
 	Export(ctx context.Context, actor *healthcode.Principal, r healthcode.Retention) (*healthcode.DataExport, error)
 }
 

@@ -111,3 +111,38 @@ func (s *Server) openLogEntry(w http.ResponseWriter, r *http.Request, p *healthc
 	w.Header().Set("Cache-Control", "no-store")
 	return writeJSON(w, http.StatusOK, out)
 }
+
+// FiguresJSON is GET /api/v1/oversight/figures.
+type FiguresJSON struct {
+	Since               time.Time        `json:"since"`
+	People              int64            `json:"people"`
+	Colours             map[string]int64 `json:"colours"`
+	DecisionsByReason   map[string]int64 `json:"decisions_by_reason"`
+	EvidenceByKind      map[string]int64 `json:"evidence_by_kind"`
+	EvidenceBySubmitter map[string]int64 `json:"evidence_by_submitter"`
+}
+
+func (s *Server) oversightFigures(w http.ResponseWriter, r *http.Request, p *healthcode.Principal) error {
+	since := s.Clock.Now().Add(-24 * time.Hour)
+	if v := r.URL.Query().Get("since"); v != "" {
+		t, err := time.Parse(time.RFC3339, v)
+		if err != nil {
+			return healthcode.Errorfd(healthcode.EINVALID, "figures.since", "since must be an RFC 3339 time")
+		}
+		since = t
+	}
+	f, err := s.Governance.OversightFigures(r.Context(), p, since)
+	if err != nil {
+		return err
+	}
+	out := FiguresJSON{Since: f.Since.UTC(), People: f.People, Colours: map[string]int64{}, DecisionsByReason: f.DecisionsByReason,
+		EvidenceByKind: map[string]int64{}, EvidenceBySubmitter: f.EvidenceBySubmitter}
+	for c, n := range f.Colours {
+		out.Colours[c.String()] = n
+	}
+	for k, n := range f.EvidenceByKind {
+		out.EvidenceByKind[string(k)] = n
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	return writeJSON(w, http.StatusOK, out)
+}

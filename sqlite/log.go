@@ -5,7 +5,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
+	"time"
 
 	"healthcode"
 	"healthcode/tlog"
@@ -273,4 +275,50 @@ func (tx *Tx) LatestCheckpoint(ctx context.Context) (*healthcode.Checkpoint, err
 	copy(c.Root[:], root)
 	c.Time = fromNanos(t)
 	return &c, nil
+}
+
+// OversightFigures implements healthcode.ReadTx.
+func (tx *Tx) OversightFigures(ctx context.Context, since time.Time) (*healthcode.OversightFigures, error) {
+	f := &healthcode.OversightFigures{Since: since, Colours: map[healthcode.Colour]int64{}, DecisionsByReason: map[string]int64{},
+		EvidenceByKind: map[healthcode.EvidenceKind]int64{}, EvidenceBySubmitter: map[string]int64{}}
+	var err error
+	if f.People, err = tx.PeopleCount(ctx); err != nil {
+		return nil, err
+	}
+	count := func(query string, add func(key string, n int64), args ...any) error {
+		rows, err := tx.query(ctx, query, args...)
+		if err != nil {
+			return fmt.Errorf("sqlite.OversightFigures: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var k string
+			var n int64
+			if err := rows.Scan(&k, &n); err != nil {
+				return fmt.Errorf("sqlite.OversightFigures: %w", err)
+			}
+			add(k, n)
+		}
+		return rows.Err()
+	}
+	if err := count(`SELECT CAST(colour AS TEXT), count(*) FROM current_codes GROUP BY colour`, func(k string, n int64) {
+		c, _ := strconv.Atoi(k)
+		f.Colours[healthcode.Colour(c)] = n
+	}); err != nil {
+		return nil, err
+	}
+	if err := count(`SELECT reason, count(*) FROM decisions WHERE decided_at >= ? GROUP BY reason`, func(k string, n int64) {
+		f.DecisionsByReason[k] = n
+	}, nanos(since)); err != nil {
+		return nil, err
+	}
+	if err := count(`SELECT kind || char(0) || submitter_name, count(*) FROM evidence WHERE recorded_at >= ? GROUP BY kind, submitter_name`,
+		func(k string, n int64) {
+			kind, who, _ := strings.Cut(k, "\x00")
+			f.EvidenceByKind[healthcode.EvidenceKind(kind)] += n
+			f.EvidenceBySubmitter[who] += n
+		}, nanos(since)); err != nil {
+		return nil, err
+	}
+	return f, nil
 }

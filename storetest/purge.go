@@ -437,3 +437,40 @@ func Sunset(t *testing.T, s healthcode.Store) {
 		checkSunset()
 	}
 }
+
+// Figures checks ReadTx.OversightFigures on the purge world: people by
+// colour, decisions by reason and evidence by kind and submitter since a
+// time, counted by hand.
+func Figures(t *testing.T, s healthcode.Store) {
+	ctx := context.Background()
+	buildPurgeWorld(t, s)
+	check := func(since time.Time, want *healthcode.OversightFigures) {
+		t.Helper()
+		view(t, s, func(tx healthcode.ReadTx) error {
+			got, err := tx.OversightFigures(ctx, since)
+			if err != nil {
+				return err
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("OversightFigures(%s) (-want +got):\n%s", since, diff)
+			}
+			return nil
+		})
+	}
+	// Everything: five pieces of evidence from one clinic, one decision
+	// (green, negative_test) held by one of the two people.
+	check(time.Unix(0, 0), &healthcode.OversightFigures{Since: time.Unix(0, 0), People: 2, Colours: map[healthcode.Colour]int64{healthcode.Green: 1},
+		DecisionsByReason: map[string]int64{"negative_test": 1},
+		EvidenceByKind: map[healthcode.EvidenceKind]int64{healthcode.NucleicAcidTest: 2, healthcode.Vaccination: 1, healthcode.CloseContact: 1,
+			healthcode.Diagnosis: 1},
+		EvidenceBySubmitter: map[string]int64{"第一医院": 5}})
+	// Since day 10: the young test and the decision made on day 20.
+	since := t0.Add(day(10))
+	check(since, &healthcode.OversightFigures{Since: since, People: 2, Colours: map[healthcode.Colour]int64{healthcode.Green: 1},
+		DecisionsByReason: map[string]int64{"negative_test": 1}, EvidenceByKind: map[healthcode.EvidenceKind]int64{healthcode.NucleicAcidTest: 1},
+		EvidenceBySubmitter: map[string]int64{"第一医院": 1}})
+	// After everything: nothing but the colours.
+	later := t0.Add(day(100))
+	check(later, &healthcode.OversightFigures{Since: later, People: 2, Colours: map[healthcode.Colour]int64{healthcode.Green: 1},
+		DecisionsByReason: map[string]int64{}, EvidenceByKind: map[healthcode.EvidenceKind]int64{}, EvidenceBySubmitter: map[string]int64{}})
+}

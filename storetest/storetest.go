@@ -41,6 +41,7 @@ func Run(t *testing.T, open Opener) {
 		{"CheckIns", CheckIns},
 		{"Purge", Purge},
 		{"Sunset", Sunset},
+		{"Figures", Figures},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

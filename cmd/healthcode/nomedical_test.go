@@ -373,6 +373,32 @@ func TestCodeAndPublicLogRevealNothingMedical(t *testing.T) {
 		t.Errorf("the person does not see the auditor's read: %v", reads)
 	}
 
+	// The aggregate figures oversight needs come from the node: every
+	// piece of evidence counted by kind and by institution, every decision
+	// by reason.
+	var figs hchttp.FiguresJSON
+	if st := tn.do(t, "GET", "/api/v1/oversight/figures?since=2019-12-01T00:00:00Z", auditor, nil, &figs); st != 200 {
+		t.Fatalf("figures: %d", st)
+	}
+	sum := func(m map[string]int64) (n int64) {
+		for _, v := range m {
+			n += v
+		}
+		return n
+	}
+	if sum(figs.EvidenceByKind) != int64(len(evs)) || sum(figs.EvidenceBySubmitter) != int64(len(evs)) ||
+		sum(figs.DecisionsByReason) < int64(len(decisions)) || figs.People != 1000 || figs.Colours["red"] == 0 {
+		t.Errorf("figures %+v: want %d pieces of evidence and at least %d decisions", figs, len(evs), len(decisions))
+	}
+	for _, q := range []struct {
+		token, query string
+		want         int
+	}{{operator, "", 403}, {tok1, "", 403}, {auditor, "?since=yesterday", 400}, {auditor, "?since=2999-01-01T00:00:00Z", 400}} {
+		if st := tn.do(t, "GET", "/api/v1/oversight/figures"+q.query, q.token, nil, nil); st != q.want {
+			t.Errorf("figures%s: %d, want %d", q.query, st, q.want)
+		}
+	}
+
 	// Outside auditors still verify the whole log, over HTTP and from the file.
 	if code, out, errs := runCmd(t, "log", "verify", "--key", key, tn.url); code != exitOK {
 		t.Fatalf("log verify URL: %d\n%s%s", code, out, errs)
