@@ -154,13 +154,19 @@
     if (!(hdr instanceof Map) || !isBytes(hdr.get(4)) || !isInt(hdr.get(1))) throw new Error("COSE: no alg or kid");
     var c = cbor(payload);
     if (!(c instanceof Map)) throw new Error("claims: not a map");
+    // Exactly these claims, as the node's own verifier: a token with any
+    // other (a log index, say, which would lead into the log) is refused.
+    var known = [1, 2, 4, 6, -1, -2, -3];
+    c.forEach(function (v, k) {
+      if (known.indexOf(k) < 0) throw new Error("claims: unknown claim " + k);
+    });
     var claims = {
       region: c.get(1), subject: c.get(2), expires: c.get(4), issued: c.get(6),
-      colour: COLOURS[c.get(-1)], maskedName: c.get(-2), ruleset: c.get(-3), logIndex: c.get(-4) || 0
+      colour: COLOURS[c.get(-1)], maskedName: c.get(-2), ruleset: c.get(-3)
     };
     if (!/^[0-9]{6}$/.test(claims.region) || !isText(claims.subject) || !isText(claims.maskedName) ||
         !claims.colour || !isInt(claims.issued) || !isInt(claims.expires) || claims.expires <= claims.issued ||
-        !isText(claims.ruleset) || !isInt(claims.logIndex)) {
+        !isText(claims.ruleset)) {
       throw new Error("claims: missing or out of range");
     }
     return { claims: claims, alg: hdr.get(1), kid: hdr.get(4), protected: prot, payload: payload, signature: sig };
