@@ -268,6 +268,12 @@ func (c *venueCache) put(v *healthcode.Venue, now time.Time) {
 	c.m[v.ID] = cachedVenue{v: v, expires: now.Add(venueCacheTTL)}
 }
 
+func (c *venueCache) clear() {
+	c.mu.Lock()
+	c.m = nil
+	c.mu.Unlock()
+}
+
 func (c *venueCache) drop(id string) {
 	c.mu.Lock()
 	delete(c.m, id)

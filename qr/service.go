@@ -2,8 +2,10 @@ package qr
 
 import (
 	"crypto"
+	"encoding/base64"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"healthcode"
@@ -18,7 +20,9 @@ type Service struct {
 	signer    *Signer
 	region    string
 	trust     *Trust
+	mu        sync.RWMutex
 	trustJSON []byte
+	retired   []RetiredKey // still trusted, until each one's Until
 }
 
 // NewService returns a service signing with key for region; its trust list
@@ -56,7 +60,43 @@ func (s *Service) VerifyCode(text string, now time.Time) (*healthcode.HealthCode
 }
 
 // TrustList returns the trust file (JSON) a checkpoint needs offline.
-func (s *Service) TrustList() []byte { return s.trustJSON }
+func (s *Service) TrustList() []byte {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.trustJSON
+}
+
+// Expire stops trusting the retired keys whose Until is not after now (the
+// codes they signed have all expired) and reports whether the trust list
+// changed.
+func (s *Service) Expire(now time.Time) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	kept := s.retired[:0]
+	changed := false
+	for _, r := range s.retired {
+		if r.Until.After(now) {
+			kept = append(kept, r)
+			continue
+		}
+		kid, err := base64.StdEncoding.DecodeString(r.KID)
+		if err != nil {
+			return false, err
+		}
+		s.trust.remove(kid)
+		changed = true
+	}
+	s.retired = kept
+	if !changed {
+		return false, nil
+	}
+	b, err := s.trust.Marshal()
+	if err != nil {
+		return false, err
+	}
+	s.trustJSON = b
+	return true, nil
+}
 
 // PNG renders text as a PNG image.
 func (s *Service) PNG(text string, size int) ([]byte, error) { return PNG(text, size) }

@@ -148,6 +148,13 @@ func (t *Trust) Add(region string, pub crypto.PublicKey) error {
 	return nil
 }
 
+// remove stops trusting the key with the id.
+func (t *Trust) remove(kid []byte) {
+	t.mu.Lock()
+	delete(t.keys, string(kid))
+	t.mu.Unlock()
+}
+
 // Len returns the number of trusted keys.
 func (t *Trust) Len() int {
 	t.mu.RLock()

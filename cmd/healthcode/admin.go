@@ -10,6 +10,9 @@ import (
 )
 
 func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "rotate-key" {
+		return runRotateKey(ctx, args[1:], stdout, stderr)
+	}
 	if len(args) == 0 || args[0] != "token" {
 		fmt.Fprintln(stderr, "usage: healthcode admin token --role ROLE --name NAME [--unit UNIT] [--subject PSEUDONYM] [--id-number ID]")
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {

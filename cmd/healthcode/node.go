@@ -162,7 +162,15 @@ func openNode(ctx context.Context, cfg Config, clock healthcode.Clock, logw io.W
 	if err != nil {
 		return nil, fmt.Errorf("log public key: %w", err)
 	}
-	if n.codes, err = qr.NewService(qrKey, cfg.Region); err != nil {
+	qrSigner, err := qr.NewSigner(qrKey)
+	if err != nil {
+		return nil, fmt.Errorf("QR signing key: %w", err)
+	}
+	retired, err := readRetired(cfg.DataDir)
+	if err != nil {
+		return nil, fmt.Errorf("retired QR keys: %w", err)
+	}
+	if n.codes, err = qr.NewServiceWithRetired(qrSigner, cfg.Region, retired, clock.Now()); err != nil {
 		return nil, err
 	}
 	if err := os.WriteFile(filepath.Join(cfg.DataDir, "trust.json"), n.codes.TrustList(), 0o644); err != nil {
@@ -267,6 +275,20 @@ func (n *node) publishBaselineIfNone(ctx context.Context) error {
 
 // background runs the node's periodic jobs until ctx ends: re-evaluating
 // decisions that are due, and signing checkpoints.
+// expireRetiredKeys drops from the trust list (and DATA/trust.json) the
+// rotated-out QR keys whose codes have all expired.
+func (n *node) expireRetiredKeys() {
+	changed, err := n.codes.Expire(n.engine.Clock.Now())
+	if err == nil && changed {
+		err = writeFileReplacing(filepath.Join(n.cfg.DataDir, "trust.json"), n.codes.TrustList(), 0o644)
+	}
+	if err != nil {
+		n.logger.Error("dropping expired QR keys from the trust list failed", "err", err)
+	} else if changed {
+		n.logger.Info("a rotated-out QR key's codes have all expired: it is no longer trusted")
+	}
+}
+
 func (n *node) background(ctx context.Context) {
 	review := time.NewTicker(n.cfg.ReviewEvery)
 	checkpoint := time.NewTicker(n.cfg.CheckpointEvery)
@@ -293,6 +315,7 @@ func (n *node) background(ctx context.Context) {
 			} else if escalated > 0 {
 				n.logger.Warn("appeals past their deadline escalated to oversight", "count", escalated)
 			}
+			n.expireRetiredKeys()
 		case <-purge.C:
 			n.purgeExpired(ctx, n.cfg.Retention.Get())
 		case <-audit.C:
