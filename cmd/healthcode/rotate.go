@@ -24,7 +24,7 @@ Rotates the node's keys, with the node stopped, each rotation a log entry naming
 the admin:
 
   --qr             a new QR signing key (DATA/qr-signing.pem) signs codes from now
-                   on; the old private key is overwritten, its public half stays in
+                   on; the old private key is not kept, its public half stays in
                    the trust file (DATA/trust.json, /api/v1/trust) and verification
                    until every code it signed has expired (--qr-validity plus the
                    clock skew allowed), listed in DATA/qr-retired.json.
