@@ -179,3 +179,47 @@ func TestEntryBundle(t *testing.T) {
 		t.Errorf("empty bundle: %v %v", e, err)
 	}
 }
+
+func TestHashTiles(t *testing.T) {
+	t.Parallel()
+	paths := func(size int64) []string {
+		var out []string
+		for _, tp := range HashTiles(size) {
+			out = append(out, tp.String())
+		}
+		return out
+	}
+	for size, want := range map[int64][]string{
+		0:       nil,
+		1:       {"tile/0/000.p/1"},
+		256:     {"tile/0/000", "tile/1/000.p/1"},
+		300:     {"tile/0/000", "tile/0/001.p/44", "tile/1/000.p/1"},
+		65536:   append(append([]string{}, tilesOfLevel(0, 256)...), "tile/1/000", "tile/2/000.p/1"),
+		1 << 24: nil, // checked by count below
+	} {
+		if size == 1<<24 {
+			if n := len(HashTiles(size)); n != 65536+256+1+1 {
+				t.Errorf("HashTiles(%d) has %d tiles", size, n)
+			}
+			continue
+		}
+		if diff := cmp.Diff(want, paths(size)); diff != "" {
+			t.Errorf("HashTiles(%d) (-want +got):\n%s", size, diff)
+		}
+	}
+	// Every tile HashTiles names is one the tree has.
+	m := buildLog(t, 300)
+	for _, tp := range HashTiles(300) {
+		if _, err := ReadTile(tp.String(), 300, m); err != nil {
+			t.Errorf("%s: %v", tp, err)
+		}
+	}
+}
+
+func tilesOfLevel(level, n int) []string {
+	var out []string
+	for i := 0; i < n; i++ {
+		out = append(out, TilePath{Level: level, N: int64(i), W: TileWidth}.String())
+	}
+	return out
+}
