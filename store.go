@@ -143,14 +143,12 @@ type ReadTx interface {
 	// SubjectLeaves returns the indexes of the leaves whose opening names
 	// subject, newest first, at most limit of them (all if limit <= 0).
 	SubjectLeaves(ctx context.Context, subject string, limit int) ([]int64, error)
-	// LogLeaves returns the leaf bytes of leaves start to start+n-1, in
-	// order; a leaf the store does not hold is nil (an audit names it).
-	LogLeaves(ctx context.Context, start int64, n int) ([][]byte, error)
-	// LogOpenings returns up to limit subject openings in (Subject, Index)
-	// order, those after (afterSubject, afterIndex), each with its leaf's
-	// bytes (Leaf nil if the leaf is missing; Hashes not set): what an audit
-	// walks to find each person's latest logged decision.
-	LogOpenings(ctx context.Context, afterSubject string, afterIndex int64, limit int) ([]LogRecord, error)
+	// LogRecords returns the records of leaves start to start+n-1, in
+	// order, as AppendLeaves stored them: leaf bytes, the stored hashes
+	// written with the leaf, and its opening if kept (Subject and Opening
+	// empty otherwise). What the store does not hold is nil: an audit names
+	// it. It is what an audit walks, one range at a time.
+	LogRecords(ctx context.Context, start int64, n int) ([]LogRecord, error)
 	// LatestCheckpoint returns the last checkpoint signed. Returns ENOTFOUND
 	// if none has been.
 	LatestCheckpoint(ctx context.Context) (*Checkpoint, error)

@@ -201,52 +201,45 @@ func (tx *Tx) SubjectLeaves(ctx context.Context, subject string, limit int) ([]i
 	return out, nil
 }
 
-// LogLeaves implements healthcode.ReadTx.
-func (tx *Tx) LogLeaves(ctx context.Context, start int64, n int) ([][]byte, error) {
+// LogRecords implements healthcode.ReadTx. One query per range: every
+// index of the range, joined with the three tables it lives in.
+func (tx *Tx) LogRecords(ctx context.Context, start int64, n int) ([]healthcode.LogRecord, error) {
 	if start < 0 || n < 0 {
 		return nil, healthcode.Errorfd(healthcode.EINVALID, "tlog.index", "negative leaf range %d+%d", start, n)
 	}
-	out := make([][]byte, n)
+	out := make([]healthcode.LogRecord, n)
+	for k := range out {
+		out[k].Index = start + int64(k)
+	}
 	if n == 0 {
 		return out, nil
 	}
-	rows, err := tx.query(ctx, `SELECT leaf, data FROM log_leaves WHERE leaf >= ? AND leaf < ? ORDER BY leaf`, start, start+int64(n))
+	rows, err := tx.query(ctx, `WITH RECURSIVE r(i) AS (SELECT ? UNION ALL SELECT i + 1 FROM r WHERE i + 1 < ?)
+		SELECT r.i, h.hashes, l.data, o.subject, o.opening FROM r
+		LEFT JOIN log_hashes h ON h.leaf = r.i LEFT JOIN log_leaves l ON l.leaf = r.i LEFT JOIN log_openings o ON o.leaf = r.i
+		ORDER BY r.i`, start, start+int64(n))
 	if err != nil {
-		return nil, fmt.Errorf("sqlite.LogLeaves: %w", err)
+		return nil, fmt.Errorf("sqlite.LogRecords: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var i int64
-		var b []byte
-		if err := rows.Scan(&i, &b); err != nil {
-			return nil, fmt.Errorf("sqlite.LogLeaves: %w", err)
+		var hashes, leaf, opening []byte
+		var subject sql.NullString
+		if err := rows.Scan(&i, &hashes, &leaf, &subject, &opening); err != nil {
+			return nil, fmt.Errorf("sqlite.LogRecords: %w", err)
 		}
-		out[i-start] = b
+		r := &out[i-start]
+		r.Leaf, r.Subject, r.Opening = leaf, subject.String, opening
+		if len(hashes) >= 32 {
+			r.Hashes = make([][32]byte, len(hashes)/32)
+			for k := range r.Hashes {
+				copy(r.Hashes[k][:], hashes[32*k:])
+			}
+		}
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite.LogLeaves: %w", err)
-	}
-	return out, nil
-}
-
-// LogOpenings implements healthcode.ReadTx.
-func (tx *Tx) LogOpenings(ctx context.Context, afterSubject string, afterIndex int64, limit int) ([]healthcode.LogRecord, error) {
-	rows, err := tx.query(ctx, `SELECT o.subject, o.leaf, o.opening, l.data FROM log_openings o LEFT JOIN log_leaves l ON l.leaf = o.leaf
-		WHERE (o.subject, o.leaf) > (?, ?) ORDER BY o.subject, o.leaf LIMIT ?`, afterSubject, afterIndex, limit)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite.LogOpenings: %w", err)
-	}
-	defer rows.Close()
-	var out []healthcode.LogRecord
-	for rows.Next() {
-		var r healthcode.LogRecord
-		if err := rows.Scan(&r.Subject, &r.Index, &r.Opening, &r.Leaf); err != nil {
-			return nil, fmt.Errorf("sqlite.LogOpenings: %w", err)
-		}
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite.LogOpenings: %w", err)
+		return nil, fmt.Errorf("sqlite.LogRecords: %w", err)
 	}
 	return out, nil
 }

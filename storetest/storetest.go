@@ -475,29 +475,21 @@ func testLogLeaves(t *testing.T, s healthcode.Store) {
 				t.Errorf("SubjectLeaves(%q) = %v, %v; want %v", subject, got, err, want)
 			}
 		}
-		// What an audit walks: leaves in ranges (missing ones nil), and
-		// openings in (subject, leaf) order, page by page.
-		leaves, err := tx.LogLeaves(ctx, 6, 4)
-		if diff := cmp.Diff([][]byte{{6}, {7}, nil, nil}, leaves); err != nil || diff != "" {
-			t.Errorf("LogLeaves(6, 4) (-want +got):\n%s%v", diff, err)
+		// What an audit walks: records in ranges, what is missing nil.
+		recs, err := tx.LogRecords(ctx, 4, 6)
+		if err != nil {
+			return err
 		}
-		var walked []string
-		afterSubject, afterIndex := "", int64(-1)
-		for page := 0; page < 5; page++ {
-			recs, err := tx.LogOpenings(ctx, afterSubject, afterIndex, 2)
-			if err != nil {
-				return err
-			}
-			for _, r := range recs {
-				walked = append(walked, fmt.Sprintf("%s/%d/%v/%v", r.Subject, r.Index, r.Opening, r.Leaf))
-			}
-			if len(recs) < 2 {
-				break
-			}
-			afterSubject, afterIndex = recs[len(recs)-1].Subject, recs[len(recs)-1].Index
+		var records []string
+		for _, r := range recs {
+			records = append(records, fmt.Sprintf("%d %v %d %q %v", r.Index, r.Leaf, len(r.Hashes), r.Subject, r.Opening))
 		}
-		if diff := cmp.Diff([]string{"/5/[5 1]/[5]", "p0/0/[0 1]/[0]", "p0/4/[4 1]/[4]", "p2/2/[2 1]/[2]", "p2/6/[6 1]/[6]"}, walked); diff != "" {
-			t.Errorf("LogOpenings, two at a time (-want +got):\n%s", diff)
+		wantRecords := []string{"4 [4] 1 \"p0\" [4 1]", "5 [5] 2 \"\" [5 1]", "6 [6] 1 \"p2\" [6 1]", "7 [7] 4 \"\" []", "8 [] 0 \"\" []", "9 [] 0 \"\" []"}
+		if diff := cmp.Diff(wantRecords, records); diff != "" {
+			t.Errorf("LogRecords(4, 6) (-want +got):\n%s", diff)
+		}
+		if recs[3].Hashes[3] != [32]byte{7, 3} || recs[3].Leaf == nil || recs[4].Leaf != nil || recs[4].Hashes != nil {
+			t.Errorf("LogRecords(4, 6): %+v", recs)
 		}
 		if got, err := tx.SubjectLeaves(ctx, "p2", 1); err != nil || !slices.Equal(got, []int64{6}) {
 			t.Errorf("SubjectLeaves(p2, 1) = %v, %v", got, err)

@@ -81,10 +81,11 @@ func (r *AuditResult) flag(subject string, err error) {
 //  3. every stored decision explained by the leaf it names, and each
 //     person's current code their latest stored decision;
 //  4. each person's current decision their latest logged decision, by log
-//     index (walking the subject openings), and every decision entry since
-//     the last sunset still carrying the opening that says whose it is.
+//     index (in the same walk of the leaves, with the openings kept beside
+//     them), and every decision entry since the last sunset still carrying
+//     the opening that says whose it is.
 //
-// The first problem with the log itself ends steps 1 and 2 (AuditResult.Log);
+// The first problem with the tree itself ends the audit (AuditResult.Log);
 // problems with people are collected (AuditResult.Subjects). err is a failure
 // to read the store, not a finding.
 func AuditStore(ctx context.Context, s healthcode.Store, cps ...*Checkpoint) (*AuditResult, error) {
@@ -108,31 +109,27 @@ func AuditStore(ctx context.Context, s healthcode.Store, cps ...*Checkpoint) (*A
 				largest = cp
 			}
 		}
-		// Step 2, noting what step 4 needs: the last sunset, and how many
-		// decision entries about someone came after it.
-		lastSunset, colourLeaves := int64(-1), int64(0)
-		colour := make([]uint64, (size+63)/64) // bit i: leaf i holds a colour
-		visit := func(i int64, l *Leaf) {
-			switch {
-			case isSunset(l):
-				lastSunset, colourLeaves = i, 0
-			case holdsColour(l):
-				colourLeaves++
-				colour[i/64] |= 1 << (i % 64)
+		// Steps 2 and 4 in one walk of the leaves. Each decision entry
+		// about someone is compared with their current decision a batch
+		// at a time: it must be that entry or a later one.
+		w := &latestWalk{ctx: ctx, tx: tx, res: res, lastSunset: -1}
+		records := func(lo, hi int64) ([]healthcode.LogRecord, error) {
+			if err := w.check(); err != nil {
+				return nil, err
 			}
+			return tx.LogRecords(ctx, lo, int(hi-lo))
 		}
-		leaves := func(start int64, n int) ([][]byte, error) { return tx.LogLeaves(ctx, start, n) }
-		if err := verifyTree(size, leaves, r, largest, visit); err != nil {
+		if err := verifyTree(size, records, largest, w.visit); err != nil {
 			return findingOrErr(res, err)
 		}
-		if err := auditDecisionRows(ctx, tx, res); err != nil {
+		if err := w.check(); err != nil {
 			return err
 		}
-		if res.Log != nil {
-			return nil // the tree itself is in doubt: the leaves were not all read
+		if w.missing > 0 {
+			res.logProblem(tampered("tlog.opening_missing",
+				"%d decision entries of the log (the first: entry %d) have lost the opening that says whose they are: someone's later decision may have been hidden", w.missing, w.firstMissing))
 		}
-		isColour := func(i int64) bool { return i >= 0 && i < size && colour[i/64]&(1<<(i%64)) != 0 }
-		return auditLatest(ctx, tx, res, isColour, lastSunset, colourLeaves)
+		return auditDecisionRows(ctx, tx, res)
 	})
 	if err != nil {
 		return nil, err
@@ -205,93 +202,77 @@ func auditDecisionRows(ctx context.Context, tx healthcode.ReadTx, res *AuditResu
 	return nil
 }
 
-// auditLatest walks the subject openings in (person, index) order: each
-// opening of a decision entry must open it, each person's current decision
-// must be the latest decision entry about them, and every decision entry
-// after the last sunset must have its opening (colourLeaves counts them).
-func auditLatest(ctx context.Context, tx healthcode.ReadTx, res *AuditResult, isColour func(int64) bool, lastSunset, colourLeaves int64) error {
-	latest := map[string]int64{} // people whose openings are all read, awaiting comparison
-	check := func() error {
-		if len(latest) == 0 {
-			return nil
-		}
-		subjects := make([]string, 0, len(latest))
-		for s := range latest {
-			subjects = append(subjects, s)
-		}
-		current, err := tx.DecisionsOf(ctx, subjects)
-		if err != nil {
-			return err
-		}
-		for s, i := range latest {
-			switch d := current[s]; {
-			case d == nil:
-				res.flag(s, healthcode.Errorfd(healthcode.ETAMPERED, "tlog.not_latest",
-					"%s holds no decision in the store, but log entry %d is their latest logged decision", s, i))
-			case d.LogIndex != i:
-				res.flag(s, healthcode.Errorfd(healthcode.ETAMPERED, "tlog.not_latest",
-					"the stored decision of %s is log entry %d, but their latest logged decision is entry %d: the store was edited or rolled back", s, d.LogIndex, i))
+// latestWalk checks, leaf by leaf, that each person's current decision is
+// their latest logged one: for every decision entry about someone (opened
+// with the opening kept beside it), their current decision must be that
+// entry or a later one; and every decision entry after the last sunset
+// must still have its opening.
+type latestWalk struct {
+	ctx        context.Context
+	tx         healthcode.ReadTx
+	res        *AuditResult
+	lastSunset int64
+	// missing counts decision entries since the last sunset with no
+	// opening; firstMissing is the first of them.
+	missing, firstMissing int64
+	pending               []pendingDecision // of the batch being read
+}
+
+type pendingDecision struct {
+	subject string
+	index   int64
+}
+
+func (w *latestWalk) visit(i int64, l *Leaf, rec *healthcode.LogRecord) {
+	switch {
+	case isSunset(l):
+		// A sunset deletes every opening before it, with every person.
+		w.lastSunset, w.missing = i, 0
+	case holdsColour(l):
+		if rec.Opening == nil && rec.Subject == "" {
+			if w.missing == 0 {
+				w.firstMissing = i
 			}
+			w.missing++
+			return
 		}
-		clear(latest)
+		if _, err := l.Open(rec.Subject, rec.Opening); err != nil {
+			w.res.logProblem(tampered("tlog.opening_mismatch",
+				"the opening of decision entry %d does not open it: the store no longer knows whose decision it is", i))
+			return
+		}
+		w.pending = append(w.pending, pendingDecision{rec.Subject, i})
+	}
+}
+
+// check compares the pending decision entries with the current decisions.
+func (w *latestWalk) check() error {
+	if len(w.pending) == 0 {
 		return nil
 	}
-	var (
-		afterSubject string
-		afterIndex   int64 = -1
-		subject      string
-		last         int64 = -1 // the latest decision entry of subject so far
-		opened       int64      // decision entries after the last sunset with a valid opening
-	)
-	for {
-		recs, err := tx.LogOpenings(ctx, afterSubject, afterIndex, auditPage)
-		if err != nil {
-			return err
+	subjects := make([]string, 0, len(w.pending))
+	seen := map[string]bool{}
+	for _, p := range w.pending {
+		if !seen[p.subject] {
+			seen[p.subject] = true
+			subjects = append(subjects, p.subject)
 		}
-		for _, rec := range recs {
-			if rec.Subject != subject {
-				if last >= 0 {
-					latest[subject] = last
-				}
-				subject, last = rec.Subject, -1
-				if len(latest) >= auditPage {
-					if err := check(); err != nil {
-						return err
-					}
-				}
-			}
-			if rec.Leaf == nil || !isColour(rec.Index) {
-				continue // a missing leaf fails the tree check; others decide nothing
-			}
-			l, err := DecodeLeaf(rec.Leaf)
-			if err != nil || !holdsColour(l) {
-				continue
-			}
-			if _, err := l.Open(rec.Subject, rec.Opening); err != nil {
-				res.logProblem(tampered("tlog.opening_mismatch",
-					"the opening of decision entry %d does not open it: the store no longer knows whose decision it is", rec.Index))
-				continue
-			}
-			last = rec.Index
-			if rec.Index > lastSunset {
-				opened++
-			}
-		}
-		if len(recs) < auditPage {
-			break
-		}
-		afterSubject, afterIndex = recs[len(recs)-1].Subject, recs[len(recs)-1].Index
 	}
-	if last >= 0 {
-		latest[subject] = last
-	}
-	if err := check(); err != nil {
+	current, err := w.tx.DecisionsOf(w.ctx, subjects)
+	if err != nil {
 		return err
 	}
-	if opened < colourLeaves {
-		res.logProblem(tampered("tlog.opening_missing",
-			"%d decision entries of the log have lost the opening that says whose they are: someone's later decision may have been hidden", colourLeaves-opened))
+	for _, p := range w.pending {
+		switch d := current[p.subject]; {
+		case d == nil:
+			w.res.flag(p.subject, healthcode.Errorfd(healthcode.ETAMPERED, "tlog.not_latest",
+				"%s holds no decision in the store, but log entry %d is a logged decision about them", p.subject, p.index))
+		case d.LogIndex < p.index:
+			w.res.flag(p.subject, healthcode.Errorfd(healthcode.ETAMPERED, "tlog.not_latest",
+				"the stored decision of %s is log entry %d, but entry %d is a later logged decision about them: the store was edited or rolled back", p.subject, d.LogIndex, p.index))
+		}
 	}
+	w.pending = w.pending[:0]
 	return nil
 }
 

@@ -239,7 +239,7 @@ func TestTamperDrill(t *testing.T) {
 		tt.exec(t, `UPDATE current_codes SET decision_id = ?, colour = ? WHERE subject = ?`, tt.redRow.ID, int(healthcode.Red), tt.rolledSubject)
 		tt.exec(t, `DELETE FROM decisions WHERE id = ?`, tt.greenRow.ID)
 		tt.audit(ctx)
-		tt.wantAlert(t, "latest logged decision")
+		tt.wantAlert(t, "later logged decision")
 		tt.wantFailsClosedFor(t, "the rolled citizen", tt.rolled, tt.rolledID, "X-1")
 		// Everyone else goes on as before.
 		if c := tt.myCode(t, tt.bystander); c.QR == "" {
@@ -456,7 +456,7 @@ func TestRollbackVariants(t *testing.T) {
 	}{
 		{"current code only", func(t *testing.T, tt *tamperTarget) {
 			tt.exec(t, `UPDATE current_codes SET decision_id = ?, colour = ? WHERE subject = ?`, tt.redRow.ID, int(healthcode.Red), tt.rolledSubject)
-		}, false, "not their latest"},
+		}, false, "later logged decision"},
 		{"no decision at all (default green)", func(t *testing.T, tt *tamperTarget) {
 			tt.exec(t, `DELETE FROM current_codes WHERE subject = ?`, tt.rolledSubject)
 			tt.exec(t, `DELETE FROM decisions WHERE subject = ?`, tt.rolledSubject)
