@@ -9,6 +9,8 @@ package http
 // HEALTHCODE_CHROMIUM names another browser binary.
 
 import (
+	"bytes"
+	"compress/zlib"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -16,6 +18,7 @@ import (
 	"image/color"
 	"image/draw"
 	"image/png"
+	"io"
 	"maps"
 	"net/url"
 	"os"
@@ -36,6 +39,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"healthcode"
+	"healthcode/qr"
 )
 
 // chromiumPath finds the browser, or skips (fails when a browser is
@@ -448,18 +452,50 @@ func TestBrowserVerifier(t *testing.T) {
 	}
 	wantAccessible(t, ctx, []string{"No QR code found in the picture."}, nil)
 
-	// The same code ten minutes later: expired, said so, and not shown in
-	// its colour.
+	// A code whose holder was changed after signing, and a green code for
+	// someone else signed with a key the trust list does not hold: each is
+	// one full-screen verdict, in both languages, with nothing of the code.
+	text := codeText(t, png)
+	altered := alterCode(t, text, "张*明", "王*明")
+	other, err := qr.GenerateKey(qr.AlgEd25519)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forger, err := qr.NewService(other, "410100")
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := f.clock.Now()
+	forged, err := forger.SignCode(&healthcode.HealthCode{Region: "410100", Subject: "pforged", MaskedName: "赵*伪", Colour: healthcode.Green,
+		IssuedAt: now, Expires: now.Add(5 * time.Minute), RuleSetVersion: "baseline-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ name, text, reasonEN, reasonZH string }{
+		{"altered", altered, "The signature does not match: the code was altered.", "签名不符：二维码被改动过。"},
+		{"forged", forged, "It was signed with a key that is not in the trust list.", "签发密钥不在信任列表中。"},
+	} {
+		pasteCode(t, ctx, c.text)
+		if got, want := resultOf(t, ctx), (verdict{"done", "invalid", "online", ""}); got != want {
+			t.Errorf("%s code: verdict %+v, want %+v", c.name, got, want)
+		}
+		wantRejected(t, ctx, c.name, []string{c.reasonEN, c.reasonZH})
+	}
+	screenshot(t, ctx, "verify-forged-360.png")
+	audit(t, ctx, "verifier, a forged code")
+	// The guard goes on to the next person.
+	do(t, ctx, chromedp.Click(chromedp.ID("reject-next")))
+	poll(t, ctx, `document.getElementById("result").dataset.state === "idle" && !document.getElementById("reject")`)
+
+	// The same code ten minutes later: expired, said so, and nothing of the
+	// code shown.
 	f.clock.Advance(10 * time.Minute)
 	clearResult(t, ctx)
 	do(t, ctx, chromedp.SetUploadFiles(chromedp.ID("file"), []string{png}))
-	if got, want := resultOf(t, ctx), (verdict{"done", "invalid", "online", "green"}); got != want {
+	if got, want := resultOf(t, ctx), (verdict{"done", "invalid", "online", ""}); got != want {
 		t.Errorf("expired code: verdict %+v, want %+v", got, want)
 	}
-	wantAccessible(t, ctx, []string{"Not valid", "Expired: ask the person to refresh their code.", "Green code"}, nil)
-	if bg := eval[string](t, ctx, `getComputedStyle(document.querySelector("#result .band")).backgroundColor`); bg != "rgb(95, 99, 104)" {
-		t.Errorf("an expired green code is shown on %s, not grey", bg)
-	}
+	wantRejected(t, ctx, "expired", []string{"Expired: ask the person to refresh their code.", "已过期：请对方刷新健康码。"})
 	screenshot(t, ctx, "verify-expired-360.png")
 
 	// Offline: once the service worker holds the page, the server goes away.
@@ -474,6 +510,136 @@ func TestBrowserVerifier(t *testing.T) {
 	screenshot(t, ctx, "verify-offline-360.png")
 	wantAccessible(t, ctx, []string{"Green code", "Valid", "Offline: signature checked on this device against the cached trust list.",
 		"张*明", "410100 Henan"}, []string{"Checked by the server."})
+
+	// Offline, WebCrypto finds the altered code out in the same way.
+	clearResult(t, ctx)
+	pasteCode(t, ctx, altered)
+	if got, want := resultOf(t, ctx), (verdict{"done", "invalid", "offline", ""}); got != want {
+		t.Errorf("altered code offline: verdict %+v, want %+v", got, want)
+	}
+	wantRejected(t, ctx, "altered, offline", []string{"The signature does not match: the code was altered.", "签名不符：二维码被改动过。"})
+	screenshot(t, ctx, "verify-altered-offline-360.png")
+}
+
+// pasteCode checks text through the verifier's paste form, first leaving
+// a verdict that covers the screen as a guard does.
+func pasteCode(t *testing.T, ctx context.Context, text string) {
+	t.Helper()
+	if eval[bool](t, ctx, `!!document.getElementById("reject")`) {
+		do(t, ctx, chromedp.Click(chromedp.ID("reject-next")))
+	}
+	clearResult(t, ctx)
+	do(t, ctx,
+		chromedp.SetValue(chromedp.ID("paste"), text),
+		chromedp.Click(chromedp.CSS(`#paste-form button`)),
+	)
+}
+
+// wantRejected checks, by what a guard sees, the verdict on a code that
+// must not be accepted: one verdict that covers the whole screen, in
+// Chinese and in English, with the reason (why, in both languages); no
+// colour band, no colour word, no holder, no date, nothing in a colour of
+// the codes.
+func wantRejected(t *testing.T, ctx context.Context, name string, why []string) {
+	t.Helper()
+	wantAccessible(t, ctx, append([]string{"无效——不得放行", "Not valid: do not accept", "核验下一个", "Check the next code"}, why...),
+		[]string{"Green code", "绿码", "You may pass", "Holder", "张*明", "王*明", "赵*伪", "Valid until", "Issuing region", "410100", "Rule set"})
+	if n := eval[int](t, ctx, `document.querySelectorAll("#result .band, #result [class*='c-'], #result dl, #result svg").length`); n != 0 {
+		t.Errorf("%s: %d elements of a code's colour or fields are on the page", name, n)
+	}
+	// Every point of the screen is the verdict, on black.
+	covered := `(() => { const r = document.getElementById("reject"); if (!r) return false;
+	  for (const [x, y] of [[2, 2], [180, 370], [358, 738], [2, 738], [358, 2]]) { if (!r.contains(document.elementFromPoint(x, y))) return false; }
+	  return true; })()`
+	if !eval[bool](t, ctx, covered) {
+		t.Errorf("%s: the verdict does not cover the screen", name)
+	}
+	if bg := eval[string](t, ctx, `getComputedStyle(document.getElementById("reject")).backgroundColor`); bg != "rgb(26, 26, 26)" {
+		t.Errorf("%s: the verdict is on %s, not black", name, bg)
+	}
+}
+
+// codeText reads the health code's text from its picture.
+func codeText(t *testing.T, png string) string {
+	t.Helper()
+	b, err := os.ReadFile(png)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, err := qr.DecodeImage(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return text
+}
+
+// alterCode changes from to to (the same length) in a health code's signed
+// content, and packs it again: the signature no longer matches.
+func alterCode(t *testing.T, text, from, to string) string {
+	t.Helper()
+	const prefix = "HCN1:"
+	raw, err := testBase45Decode(strings.TrimPrefix(text, prefix))
+	if err != nil {
+		t.Fatal(err)
+	}
+	zr, err := zlib.NewReader(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	signed, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := bytes.Index(signed, []byte(from))
+	if i < 0 || len(from) != len(to) {
+		t.Fatalf("%q is not in the code", from)
+	}
+	copy(signed[i:], to)
+	var buf bytes.Buffer
+	zw := zlib.NewWriter(&buf)
+	zw.Write(signed)
+	zw.Close()
+	return prefix + testBase45Encode(buf.Bytes())
+}
+
+const testBase45 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
+
+func testBase45Encode(b []byte) string {
+	var sb strings.Builder
+	for i := 0; i+1 < len(b); i += 2 {
+		n := int(b[i])<<8 | int(b[i+1])
+		sb.WriteByte(testBase45[n%45])
+		sb.WriteByte(testBase45[n/45%45])
+		sb.WriteByte(testBase45[n/2025])
+	}
+	if len(b)%2 == 1 {
+		n := int(b[len(b)-1])
+		sb.WriteByte(testBase45[n%45])
+		sb.WriteByte(testBase45[n/45])
+	}
+	return sb.String()
+}
+
+func testBase45Decode(s string) ([]byte, error) {
+	var out []byte
+	for i := 0; i < len(s); i += 3 {
+		c := s[i:min(i+3, len(s))]
+		n, mul := 0, 1
+		for j := range len(c) {
+			v := strings.IndexByte(testBase45, c[j])
+			if v < 0 {
+				return nil, fmt.Errorf("base45: %q", c[j])
+			}
+			n += v * mul
+			mul *= 45
+		}
+		if len(c) == 3 {
+			out = append(out, byte(n>>8), byte(n))
+		} else {
+			out = append(out, byte(n))
+		}
+	}
+	return out, nil
 }
 
 // TestBrowserVerifierCamera scans the citizen's QR with the camera: a fake

@@ -224,11 +224,10 @@ var messages = map[string]msg{
 	"verify.bad_image":           {"无法读取这张图片。", "This picture cannot be read."},
 	"verify.valid":               {"有效", "Valid"},
 	"verify.invalid":             {"无效", "Not valid"},
-	"verify.unchecked":           {"签名未核验", "Signature not checked"},
 	"verify.mode.online":         {"已由服务器核验。", "Checked by the server."},
 	"verify.mode.offline":        {"离线：已在本设备上用缓存的信任列表核验签名。", "Offline: signature checked on this device against the cached trust list."},
-	"verify.mode.unchecked":      {"离线：本设备无法核验签名，以下内容未经核验。", "Offline: this device cannot check the signature; what follows is not verified."},
-	"verify.mode.no_trust":       {"离线且没有缓存的信任列表：签名未核验。", "Offline with no cached trust list: signature not checked."},
+	"verify.mode.unchecked":      {"离线：本设备无法核验签名。请联网核验。", "Offline: this device cannot check the signature. Check it online."},
+	"verify.mode.no_trust":       {"离线且没有缓存的信任列表：无法核验签名。请联网打开一次本页。", "Offline with no cached trust list: the signature cannot be checked. Open this page once while online."},
 	"verify.holder":              {"持码人", "Holder"},
 	"verify.region":              {"发码地区", "Issuing region"},
 	"verify.valid_until":         {"有效至", "Valid until"},
@@ -244,6 +243,9 @@ var messages = map[string]msg{
 	"reason.qr.expired":          {"已过期：请对方刷新健康码。", "Expired: ask the person to refresh their code."},
 	"reason.qr.not_yet_valid":    {"签发时间在未来：请检查本设备的时间。", "Issued in the future: check this device's clock."},
 	"reason.unknown":             {"无法核验。", "It could not be checked."},
+	"reject.invalid":             {"无效——不得放行", "Not valid: do not accept"},
+	"reject.unchecked":           {"无法核验——不得放行", "Cannot be checked: do not accept"},
+	"reject.next":                {"核验下一个", "Check the next code"},
 	"citizen.scan":               {"扫场所码登记", "Scan a venue code to check in"},
 	"access.title":               {"谁查看过我的数据", "Who looked at my data"},
 	"access.none":                {"还没有任何工作人员查看过您的数据。", "No official has looked at your data."},
@@ -553,6 +555,10 @@ var (
 	jsPrefixes      = []string{"verify.", "reason.", "colour.", "shape.", "province.", "code.region.unknown"}
 	checkInPrefixes = []string{"checkin.", "colour.", "shape."}
 	posterPrefixes  = []string{"poster."}
+	// bothPrefixes select the messages the verifier shows in both
+	// languages, as "zh:key" and "en:key": its verdict on a code that must
+	// not be accepted.
+	bothPrefixes = []string{"reject.", "reason.", "verify.mode."}
 )
 
 // translate returns the message key in lang, or a visible marker for a key
@@ -818,7 +824,15 @@ func (d *pageData) accessRows(rs []healthcode.AccessRecord) []accessRow {
 }
 
 // jsMessages are the strings the verifier's script shows, in lang.
-func jsMessages(lang string) map[string]string { return jsMessagesFor(lang, jsPrefixes...) }
+func jsMessages(lang string) map[string]string {
+	out := jsMessagesFor(lang, jsPrefixes...)
+	for _, l := range []string{langZH, langEN} {
+		for k, v := range jsMessagesFor(l, bothPrefixes...) {
+			out[l+":"+k] = v
+		}
+	}
+	return out
+}
 
 // jsMessagesFor are the messages whose keys start with one of prefixes, in
 // lang: what a page's script may show.

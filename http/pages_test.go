@@ -143,7 +143,7 @@ func TestTemplatesAndScriptsUseKnownKeys(t *testing.T) {
 			t.Errorf("verify.js uses %q, which is not sent to it", m[1])
 		}
 	}
-	built := []string{"verify.valid", "verify.invalid", "verify.unchecked",
+	built := []string{"verify.valid", "verify.invalid",
 		"verify.mode.online", "verify.mode.offline", "verify.mode.unchecked", "verify.mode.no_trust",
 		"reason." + qr.ReasonMalformed, "reason." + qr.ReasonUnknownKey, "reason." + qr.ReasonBadSignature,
 		"reason." + qr.ReasonWrongRegion, "reason." + qr.ReasonExpired, "reason." + qr.ReasonNotYetValid}
@@ -153,6 +153,16 @@ func TestTemplatesAndScriptsUseKnownKeys(t *testing.T) {
 	for _, k := range built {
 		if _, ok := js[k]; !ok {
 			t.Errorf("verify.js builds %q, which is not sent to it", k)
+		}
+	}
+	// The verdict on a code not to accept is shown in both languages.
+	for _, k := range []string{"reject.invalid", "reject.unchecked", "reject.next", "reason.unknown", "verify.mode.unchecked", "verify.mode.no_trust",
+		"reason." + qr.ReasonMalformed, "reason." + qr.ReasonUnknownKey, "reason." + qr.ReasonBadSignature,
+		"reason." + qr.ReasonWrongRegion, "reason." + qr.ReasonExpired, "reason." + qr.ReasonNotYetValid} {
+		for _, l := range []string{langZH, langEN} {
+			if v, ok := js[l+":"+k]; !ok || v != translate(l, k) {
+				t.Errorf("verify.js shows %q in %s, which is not sent to it", k, l)
+			}
 		}
 	}
 

@@ -6,8 +6,13 @@
 //     signature is checked with WebCrypto against the trust list cached in
 //     localStorage from /api/v1/trust; a browser without the algorithm shows
 //     the claims marked "signature not checked".
-// It shows the colour as a shape and a word, the masked name, the validity
-// and the issuing region; nothing else is in a token. static/sw.js keeps the
+// A valid code shows its colour as a shape and a word, the masked name, the
+// validity and the issuing region; nothing else is in a token. A code that
+// is not valid (altered, expired, not yet valid, signed by an unknown key,
+// malformed) or that this device cannot check shows one full-screen verdict,
+// "not valid: do not accept" in Chinese and English with the reason, and
+// nothing from the code: no colour, no name, no date, for a forged green
+// code must not look green to a guard in a hurry. static/sw.js keeps the
 // page and its scripts for offline use. No request leaves this origin.
 (function () {
   "use strict";
@@ -240,7 +245,7 @@
     }
     if (r.status >= 500) return null;
     if (r.ok && body.valid) return { verdict: "valid", mode: "online" };
-    return { verdict: "invalid", mode: "online", reason: body.reason || "unknown" };
+    return { verdict: "invalid", mode: "online", reason: "reason." + (body.reason || "unknown") };
   }
 
   // verifyOffline checks the signature on this device against the cached
@@ -250,14 +255,14 @@
     if (!rec) return { verdict: "unchecked", mode: "no_trust" };
     var kid = b64(tok.kid), key = null;
     rec.list.keys.forEach(function (k) { if (k.kid === kid) key = k; });
-    if (!key) return { verdict: "invalid", mode: "offline", reason: "qr.unknown_key" };
+    if (!key) return { verdict: "invalid", mode: "offline", reason: "reason.qr.unknown_key" };
     var algo, params;
     if (key.alg === "Ed25519" && tok.alg === -8) {
       algo = { name: "Ed25519" }; params = { name: "Ed25519" };
     } else if (key.alg === "ES256" && tok.alg === -7) {
       algo = { name: "ECDSA", namedCurve: "P-256" }; params = { name: "ECDSA", hash: "SHA-256" };
     } else {
-      return { verdict: "invalid", mode: "offline", reason: "qr.bad_signature" };
+      return { verdict: "invalid", mode: "offline", reason: "reason.qr.bad_signature" };
     }
     var ok;
     try {
@@ -267,11 +272,11 @@
     } catch (e) {
       return { verdict: "unchecked", mode: "unchecked" };
     }
-    if (!ok) return { verdict: "invalid", mode: "offline", reason: "qr.bad_signature" };
-    if (tok.claims.region !== key.region) return { verdict: "invalid", mode: "offline", reason: "qr.wrong_region" };
+    if (!ok) return { verdict: "invalid", mode: "offline", reason: "reason.qr.bad_signature" };
+    if (tok.claims.region !== key.region) return { verdict: "invalid", mode: "offline", reason: "reason.qr.wrong_region" };
     var now = Date.now() / 1000;
-    if (now > tok.claims.expires) return { verdict: "invalid", mode: "offline", reason: "qr.expired" };
-    if (tok.claims.issued - now > CLOCK_SKEW) return { verdict: "invalid", mode: "offline", reason: "qr.not_yet_valid" };
+    if (now > tok.claims.expires) return { verdict: "invalid", mode: "offline", reason: "reason.qr.expired" };
+    if (tok.claims.issued - now > CLOCK_SKEW) return { verdict: "invalid", mode: "offline", reason: "reason.qr.not_yet_valid" };
     return { verdict: "valid", mode: "offline" };
   }
 
@@ -339,26 +344,31 @@
     body.append(node("p", "", text));
     result.removeAttribute("data-colour");
     result.removeAttribute("data-mode");
+    result.removeAttribute("data-reason");
     setState(state, verdict);
     result.scrollIntoView({ block: "nearest" });
   }
 
+  // showResult shows a valid code: its colour, holder and validity.
+  // Anything else goes to reject, which shows nothing of the code.
   function showResult(tok, res) {
+    if (res.verdict !== "valid") {
+      reject(res.verdict === "unchecked" ? "unchecked" : "invalid", res.reason || "verify.mode." + res.mode, res.mode);
+      return;
+    }
     var c = tok.claims;
     body.replaceChildren();
     var band = node("div", "band c-" + c.colour);
     var word = node("p", "colour-word");
     word.append(shapeSVG(SHAPES[c.colour]), " ", node("span", "", t("colour." + c.colour)));
     band.append(word, node("p", "means", t("colour." + c.colour + ".means") + " (" + t("shape." + SHAPES[c.colour]) + ")"));
-    // A code that is not valid keeps its colour word (it is what the code
-    // claims) but loses the colour, and comes after the verdict.
-    var wrap = node("div", "c-" + c.colour + (res.verdict === "valid" ? "" : " void"));
+    var wrap = node("div", "c-" + c.colour);
     wrap.append(band);
 
-    var v = node("p", "verdict " + res.verdict);
-    var mark = node("span", "mark", res.verdict === "valid" ? "✓" : res.verdict === "invalid" ? "✗" : "?");
+    var v = node("p", "verdict valid");
+    var mark = node("span", "mark", "✓");
     mark.setAttribute("aria-hidden", "true");
-    v.append(mark, " " + t("verify." + res.verdict));
+    v.append(mark, " " + t("verify.valid"));
 
     var how = node("p", "how", t("verify.mode." + res.mode));
     var dl = node("dl");
@@ -369,13 +379,56 @@
     row("verify.issued", fmtTime(c.issued));
     row("verify.ruleset", c.ruleset);
 
-    body.append(v);
-    if (res.reason) body.append(node("p", "alert error", M["reason." + res.reason] || t("reason.unknown")));
-    body.append(wrap, how, dl);
+    body.append(v, wrap, how, dl);
     result.setAttribute("data-colour", c.colour);
     result.setAttribute("data-mode", res.mode);
-    setState("done", res.verdict);
+    result.removeAttribute("data-reason");
+    setState("done", "valid");
     result.scrollIntoView({ block: "nearest" });
+  }
+
+  // both returns the message key in Chinese and in English: the verdict
+  // on an invalid code is shown in both, whatever the page's language.
+  function both(key) {
+    var zh = M["zh:" + key], en = M["en:" + key];
+    if (zh === undefined || en === undefined) { zh = M["zh:reason.unknown"]; en = M["en:reason.unknown"]; }
+    return [zh, en];
+  }
+
+  // reject covers the screen with the verdict on a code that must not be
+  // accepted, in both languages, with the reason (a message key): nothing
+  // else, and nothing from the code. verdict is "invalid" or "unchecked".
+  function reject(verdict, reason, mode) {
+    body.replaceChildren();
+    var box = node("div", "reject");
+    box.id = "reject";
+    var mark = node("p", "reject-mark", "✗");
+    mark.setAttribute("aria-hidden", "true");
+    var title = both(verdict === "unchecked" ? "reject.unchecked" : "reject.invalid");
+    var why = both(reason);
+    var zh = node("div", "reject-lang"), en = node("div", "reject-lang");
+    zh.lang = "zh-CN";
+    en.lang = "en";
+    zh.append(node("p", "reject-word", title[0]), node("p", "reject-why", why[0]));
+    en.append(node("p", "reject-word", title[1]), node("p", "reject-why", why[1]));
+    var next = node("button", "reject-next");
+    next.type = "button";
+    next.id = "reject-next";
+    var nzh = node("span", "", both("reject.next")[0]), nen = node("span", "", both("reject.next")[1]);
+    nzh.lang = "zh-CN";
+    nen.lang = "en";
+    next.append(nzh, " / ", nen);
+    next.addEventListener("click", function () {
+      showMessage("idle", null, t("verify.waiting"));
+      (startBtn.hidden ? stopBtn : startBtn).focus();
+    });
+    box.append(mark, zh, en, next);
+    body.append(box);
+    result.removeAttribute("data-colour");
+    if (mode) result.setAttribute("data-mode", mode); else result.removeAttribute("data-mode");
+    result.setAttribute("data-reason", reason);
+    setState("done", verdict);
+    next.focus();
   }
 
   var busy = false;
@@ -388,7 +441,7 @@
       try {
         tok = await decode(text);
       } catch (e) {
-        showMessage("done", "invalid", t("reason.qr.malformed"));
+        reject("invalid", "reason.qr.malformed");
         return;
       }
       var res = await verifyOnline(text.trim());
