@@ -1,8 +1,11 @@
 package http
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -34,9 +37,9 @@ func (s *Server) apiRoutes() []route {
 		{Method: "GET", Path: "/api/v1/trust", h: s.trust},
 		{Method: "POST", Path: "/api/v1/verify", h: s.verify},
 		{Method: "GET", Path: "/api/v1/rulesets/active", h: s.activeRuleSet},
-		{Method: "POST", Path: "/api/v1/rulesets", Roles: adminOnly, h: s.publishRuleSet},
+		{Method: "POST", Path: "/api/v1/rulesets", Roles: adminOnly, MaxBody: ruleSetBodyBytes, Body: "application/yaml", h: s.publishRuleSet},
 		{Method: "POST", Path: "/api/v1/rulesets/{version}/approve", Roles: adminOnly, h: s.approveRuleSet},
-		{Method: "POST", Path: "/api/v1/overrides", Roles: []healthcode.Role{healthcode.RoleOperator}, h: s.requestOverride},
+		{Method: "POST", Path: "/api/v1/overrides", Roles: []healthcode.Role{healthcode.RoleOperator}, MaxBody: overrideBodyBytes, h: s.requestOverride},
 		{Method: "POST", Path: "/api/v1/overrides/{id}/approve", Roles: []healthcode.Role{healthcode.RoleApprover}, h: s.signOverride(func(ctx context.Context, p *healthcode.Principal, id int64) (*healthcode.Override, error) {
 			return s.Governance.ApproveOverride(ctx, p, id)
 		})},
@@ -51,7 +54,7 @@ func (s *Server) apiRoutes() []route {
 		{Method: "POST", Path: "/api/v1/appeals/{id}/answer", Roles: []healthcode.Role{healthcode.RoleOperator, healthcode.RoleAuditor}, h: s.answerAppeal},
 		{Method: "GET", Path: "/api/v1/people/{subject}/code", Roles: []healthcode.Role{healthcode.RoleOperator, healthcode.RoleEpidemiologist, healthcode.RoleAuditor}, h: s.personCode},
 		{Method: "GET", Path: "/api/v1/me/export", Roles: citizenOnly, Page: true, h: s.export},
-		{Method: "POST", Path: "/api/v1/evidence", Roles: officials, h: s.submitEvidence},
+		{Method: "POST", Path: "/api/v1/evidence", Roles: officials, MaxBody: MaxBodyBytes, h: s.submitEvidence},
 		{Method: "GET", Path: "/api/v1/me/code", Roles: citizenOnly, h: s.myCode},
 		{Method: "GET", Path: "/api/v1/me/qr.png", Roles: citizenOnly, h: s.myQRPNG},
 		{Method: "GET", Path: "/api/v1/me/qr.svg", Roles: citizenOnly, h: s.myQRSVG},
@@ -195,6 +198,97 @@ func (e *EvidenceJSON) submission(line int) healthcode.Submission {
 // go in chunks.
 const MaxBatch = 5000
 
+// decodeEvidence reads an evidence body: one item ({"kind":…}, single) or
+// a chunk ({"items":[…]}). It streams the chunk's array and stops at item
+// MaxBatch+1 with ETOOLARGE, so memory follows the items kept, never the
+// items sent; unknown fields, trailing data, an empty chunk and an item
+// beside a chunk are EINVALID.
+func decodeEvidence(r *http.Request) (items []EvidenceJSON, single bool, err error) {
+	if err := checkMediaType(r, mediaJSON, true); err != nil {
+		return nil, false, err
+	}
+	malformed := func(err error) error {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return err
+		}
+		return healthcode.Errorfd(healthcode.EINVALID, "http.malformed_json", "malformed JSON body: %v", err)
+	}
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if tok, err := dec.Token(); err != nil {
+		return nil, false, malformed(err)
+	} else if tok != json.Delim('{') {
+		return nil, false, malformed(errors.New("want an object"))
+	}
+	var chunk bool
+	fields := map[string]json.RawMessage{} // a single item's
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, false, malformed(err)
+		}
+		key, _ := tok.(string)
+		if key != "items" {
+			var v json.RawMessage
+			if err := dec.Decode(&v); err != nil {
+				return nil, false, malformed(err)
+			}
+			fields[key] = v
+			continue
+		}
+		if chunk {
+			return nil, false, malformed(errors.New(`"items" twice`))
+		}
+		chunk = true
+		if tok, err := dec.Token(); err != nil {
+			return nil, false, malformed(err)
+		} else if tok != json.Delim('[') {
+			return nil, false, malformed(errors.New(`"items" is not an array`))
+		}
+		for dec.More() {
+			if len(items) == MaxBatch {
+				return nil, false, healthcode.Errorfd(healthcode.ETOOLARGE, "evidence.batch_too_large", "at most %d items per request; send chunks", MaxBatch)
+			}
+			var it EvidenceJSON
+			if err := dec.Decode(&it); err != nil {
+				return nil, false, malformed(fmt.Errorf("item %d: %w", len(items), err))
+			}
+			items = append(items, it)
+		}
+		if _, err := dec.Token(); err != nil { // ]
+			return nil, false, malformed(err)
+		}
+	}
+	if _, err := dec.Token(); err != nil { // }
+		return nil, false, malformed(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, false, malformed(errors.New("trailing data"))
+	}
+	if chunk {
+		if len(fields) > 0 {
+			return nil, false, healthcode.Errorfd(healthcode.EINVALID, "evidence.shape", "send one item or {\"items\": [...]}, not both")
+		}
+		if len(items) == 0 {
+			return nil, false, healthcode.Errorfd(healthcode.EINVALID, "evidence.empty", "no items")
+		}
+		return items, false, nil
+	}
+	// One item: its fields, read strictly as one.
+	b, err := json.Marshal(fields)
+	if err != nil {
+		return nil, false, malformed(err)
+	}
+	one := json.NewDecoder(bytes.NewReader(b))
+	one.DisallowUnknownFields()
+	var it EvidenceJSON
+	if err := one.Decode(&it); err != nil {
+		return nil, false, malformed(err)
+	}
+	return []EvidenceJSON{it}, true, nil
+}
+
 // OutcomeJSON reports one submitted item.
 type OutcomeJSON struct {
 	Index      int      `json:"index"`
@@ -207,25 +301,9 @@ type OutcomeJSON struct {
 // A single item answers 201, or its problem; a chunk answers 200 with each
 // item's outcome and a summary.
 func (s *Server) submitEvidence(w http.ResponseWriter, r *http.Request, p *healthcode.Principal) error {
-	var req struct {
-		EvidenceJSON
-		Items []EvidenceJSON `json:"items"`
-	}
-	if err := decodeJSON(r, &req); err != nil {
+	items, single, err := decodeEvidence(r)
+	if err != nil {
 		return err
-	}
-	single := req.Items == nil
-	items := req.Items
-	if single {
-		items = []EvidenceJSON{req.EvidenceJSON}
-	} else if req.Kind != "" {
-		return healthcode.Errorfd(healthcode.EINVALID, "evidence.shape", "send one item or {\"items\": [...]}, not both")
-	}
-	if len(items) == 0 {
-		return healthcode.Errorfd(healthcode.EINVALID, "evidence.empty", "no items")
-	}
-	if len(items) > MaxBatch {
-		return healthcode.Errorfd(healthcode.ETOOLARGE, "evidence.batch_too_large", "at most %d items per request; send chunks", MaxBatch)
 	}
 	subs := make([]healthcode.Submission, len(items))
 	for i := range items {

@@ -10,8 +10,9 @@ import (
 )
 
 // FuzzEvidenceBody feeds arbitrary bodies to the evidence endpoint's
-// decoding and checks: never a panic, and anything that decodes either
-// validates or is refused with EINVALID.
+// streaming decoder and checks: never a panic, one to MaxBatch items or an
+// EINVALID/ETOOLARGE refusal, and anything that decodes either validates or
+// is refused with EINVALID.
 func FuzzEvidenceBody(f *testing.F) {
 	f.Add([]byte(`{"kind":"nucleic_acid_test","id_number":"11010519491231002X","external_id":"S1","observed_at":"2022-06-14T07:00:00Z","result":"positive"}`))
 	f.Add([]byte(`{"items":[{"kind":"antigen_test","subject":"pabc","external_id":"A","observed_at":"2022-06-14T07:00:00Z","result":"negative"}]}`))
@@ -22,17 +23,16 @@ func FuzzEvidenceBody(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		r := httptest.NewRequest("POST", "/api/v1/evidence", bytes.NewReader(body))
 		r.Header.Set("Content-Type", "application/json")
-		var req struct {
-			EvidenceJSON
-			Items []EvidenceJSON `json:"items"`
-		}
-		if err := decodeJSON(r, &req); err != nil {
-			if healthcode.ErrorCode(err) != healthcode.EINVALID {
+		items, _, err := decodeEvidence(r)
+		if err != nil {
+			if c := healthcode.ErrorCode(err); c != healthcode.EINVALID && c != healthcode.ETOOLARGE {
 				t.Fatalf("decode error %v is not EINVALID", err)
 			}
 			return
 		}
-		items := append(req.Items, req.EvidenceJSON)
+		if len(items) == 0 || len(items) > MaxBatch {
+			t.Fatalf("%d items decoded", len(items))
+		}
 		for i := range items {
 			s := items[i].submission(i)
 			if s.Evidence.Subject == "" {

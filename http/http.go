@@ -8,6 +8,7 @@ package http
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -74,20 +76,51 @@ type Server struct {
 	// Registry collects the node's metrics; Server adds its own.
 	Registry *prometheus.Registry
 
-	mux     *http.ServeMux
-	codes   *codeCache
-	metrics *metrics
-	srv     *http.Server
-	ln      net.Listener
+	// PublicURL is where people reach the node (scheme://host[:port]),
+	// when that is not the address it listens on: behind a reverse proxy.
+	// Its origin is trusted for state changes; if it is https, every
+	// cookie is Secure and every answer carries HSTS.
+	PublicURL string
+	// TLSCert and TLSKey are PEM files: with them Open serves https
+	// itself (Secure cookies and HSTS follow).
+	TLSCert, TLSKey string
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For names
+	// the client (for the slow-down of failed logins); no other header of
+	// theirs is trusted.
+	TrustedProxies []netip.Prefix
+
+	mux         *http.ServeMux
+	codes       *codeCache
+	metrics     *metrics
+	csrf        *http.CrossOriginProtection
+	publicHTTPS bool
+	logins      *loginLimiter
+	srv         *http.Server
+	ln          net.Listener
+	tls         bool
 }
 
-// MaxBodyBytes caps a request body (a chunk of a batch import included).
+// MaxBodyBytes caps the largest request body: a chunk of a batch import
+// (MaxBatch items). Other routes have smaller limits (route.MaxBody).
 const MaxBodyBytes = 8 << 20
 
-// Handler builds the routes; call once before serving.
+// Handler builds the routes; call once before serving. It panics on a
+// malformed PublicURL: Check it first (cmd does, at start).
 func (s *Server) Handler() http.Handler {
 	if s.mux != nil {
 		return s.mux
+	}
+	s.csrf = http.NewCrossOriginProtection()
+	s.logins = &loginLimiter{}
+	if s.PublicURL != "" {
+		origin, https, err := publicOrigin(s.PublicURL)
+		if err != nil {
+			panic(err)
+		}
+		if err := s.csrf.AddTrustedOrigin(origin); err != nil {
+			panic(err)
+		}
+		s.publicHTTPS = https
 	}
 	if s.Logger == nil {
 		s.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -102,12 +135,32 @@ func (s *Server) Handler() http.Handler {
 	s.metrics = newMetrics(s.Registry, s.Health)
 	s.mux = http.NewServeMux()
 	for _, rt := range s.routes() {
+		if rt.MaxBody == 0 {
+			rt.MaxBody = defaultBodyBytes
+		}
+		if rt.Body == "" && !safeMethod(rt.Method) {
+			rt.Body = mediaForm
+			if strings.HasPrefix(rt.Path, "/api/") {
+				rt.Body = mediaJSON
+			}
+		}
 		s.mux.Handle(rt.Method+" "+rt.Path, s.wrap(rt))
 	}
-	s.mux.Handle("/", s.wrap(route{Path: "/", h: func(w http.ResponseWriter, r *http.Request, _ *healthcode.Principal) error {
-		return healthcode.Errorfd(healthcode.ENOTFOUND, "http.no_route", "no such page or endpoint: %s %s", r.Method, r.URL.Path)
-	}}))
+	s.mux.Handle("/", s.wrap(route{Path: "/", MaxBody: defaultBodyBytes, h: s.noRoute}))
 	return s.mux
+}
+
+// Check reports a configuration the server cannot serve with.
+func (s *Server) Check() error {
+	if s.PublicURL != "" {
+		if _, _, err := publicOrigin(s.PublicURL); err != nil {
+			return err
+		}
+	}
+	if (s.TLSCert == "") != (s.TLSKey == "") {
+		return errTLSFiles
+	}
+	return nil
 }
 
 // Invalidate drops cached codes of people whose decisions changed.
@@ -117,8 +170,20 @@ func (s *Server) Invalidate(subjects []string) {
 	}
 }
 
-// Open listens on addr (":0" picks a port) and serves in the background.
+// Open listens on addr (":0" picks a port) and serves in the background:
+// https if TLSCert and TLSKey are set, else plain http.
 func (s *Server) Open(addr string) error {
+	if err := s.Check(); err != nil {
+		return err
+	}
+	var tlsConfig *tls.Config
+	if s.TLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(s.TLSCert, s.TLSKey)
+		if err != nil {
+			return fmt.Errorf("http.Open: TLS certificate: %w", err)
+		}
+		tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("http.Open: %w", err)
@@ -126,12 +191,19 @@ func (s *Server) Open(addr string) error {
 	s.ln = ln
 	s.srv = &http.Server{
 		Handler:           s.Handler(),
+		TLSConfig:         tlsConfig,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
 	}
-	go s.srv.Serve(ln)
+	if tlsConfig != nil {
+		s.tls = true
+		go s.srv.ServeTLS(ln, "", "")
+	} else {
+		go s.srv.Serve(ln)
+	}
 	return nil
 }
 
@@ -142,7 +214,11 @@ func (s *Server) URL() string {
 	if addr.IP.IsUnspecified() {
 		host = "127.0.0.1"
 	}
-	return fmt.Sprintf("http://%s", net.JoinHostPort(host, fmt.Sprint(addr.Port)))
+	scheme := "http"
+	if s.tls {
+		scheme = "https"
+	}
+	return fmt.Sprintf("%s://%s", scheme, net.JoinHostPort(host, fmt.Sprint(addr.Port)))
 }
 
 // Close shuts the server down gracefully within ctx.
@@ -164,6 +240,13 @@ type route struct {
 	Roles []healthcode.Role
 	// Page routes take the token from the session cookie and answer in HTML.
 	Page bool
+	// MaxBody is the route's body limit in bytes (default
+	// defaultBodyBytes).
+	MaxBody int64
+	// Body is the media type a state change sends (default: JSON under
+	// /api/, a form elsewhere); required of every call not made with a
+	// bearer token.
+	Body string
 	h    handlerFunc
 }
 
@@ -185,7 +268,10 @@ const sessionCookie = "hc_session"
 func (s *Server) wrap(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		sw := &statusWriter{ResponseWriter: w, status: 200}
+		sw := &statusWriter{ResponseWriter: w, status: 200, secure: s.secure(r)}
+		if sw.secure {
+			w.Header().Set("Strict-Transport-Security", hstsValue)
+		}
 		err := s.serve(sw, r, rt)
 		if err != nil {
 			s.problem(sw, r, err)
@@ -195,7 +281,17 @@ func (s *Server) wrap(rt route) http.Handler {
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request, rt route) error {
-	r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+	r.Body = http.MaxBytesReader(w, r.Body, rt.MaxBody)
+	// A state change without a bearer token is one a browser could send,
+	// with the session cookie: from this origin only, and with the body
+	// the route expects (a form from another site, or text/plain, is
+	// neither).
+	bearer := r.Header.Get("Authorization") != ""
+	if !safeMethod(r.Method) && !bearer {
+		if err := s.crossOrigin(r); err != nil {
+			return err
+		}
+	}
 	token := ""
 	if h := r.Header.Get("Authorization"); h != "" {
 		var ok bool
@@ -207,8 +303,14 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, rt route) error {
 	}
 	var p *healthcode.Principal
 	if token != "" {
+		if err := s.checkLogin(r); err != nil {
+			return err
+		}
 		var err error
 		if p, err = s.Auth.Authenticate(r.Context(), token); err != nil {
+			if healthcode.ErrorCode(err) == healthcode.EUNAUTHORIZED {
+				s.loginFailed(r)
+			}
 			return err
 		}
 		r = r.WithContext(healthcode.NewContextWithPrincipal(r.Context(), p))
@@ -221,15 +323,42 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, rt route) error {
 			return healthcode.Errorfd(healthcode.EFORBIDDEN, "auth.role", "a %s may not call %s %s", p.Role, rt.Method, rt.Path)
 		}
 	}
+	if !safeMethod(r.Method) && rt.Body != "" {
+		if err := checkMediaType(r, rt.Body, bearer); err != nil {
+			return err
+		}
+	}
 	return rt.h(w, r, p)
 }
 
+// statusWriter records the status, and marks the cookies of an answer
+// over https Secure.
 type statusWriter struct {
 	http.ResponseWriter
 	status int
+	secure bool
+	wrote  bool
 }
 
-func (w *statusWriter) WriteHeader(code int) { w.status = code; w.ResponseWriter.WriteHeader(code) }
+func (w *statusWriter) WriteHeader(code int) {
+	if !w.wrote {
+		w.wrote = true
+		if w.secure {
+			secureCookies(w.Header())
+		}
+	}
+	w.status = code
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if !w.wrote {
+		w.WriteHeader(http.StatusOK)
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // statusOf maps error codes to HTTP statuses: the one table.
 var statusOf = map[string]int{
@@ -243,6 +372,8 @@ var statusOf = map[string]int{
 	healthcode.ETAMPERED:     http.StatusServiceUnavailable,
 	healthcode.ETOOMANY:      http.StatusTooManyRequests,
 	healthcode.EINTERNAL:     http.StatusInternalServerError,
+	codeMethodNotAllowed:     http.StatusMethodNotAllowed,
+	codeUnsupportedMedia:     http.StatusUnsupportedMediaType,
 }
 
 // Problem is an RFC 9457 problem body.
@@ -257,12 +388,12 @@ type Problem struct {
 }
 
 func (s *Server) problem(w http.ResponseWriter, r *http.Request, err error) {
-	if s.pageProblem(w, r, err) {
-		return
-	}
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
-		err = healthcode.Errorfd(healthcode.ETOOLARGE, "http.body_too_large", "request body above %d bytes", MaxBodyBytes)
+		err = healthcode.Errorfd(healthcode.ETOOLARGE, "http.body_too_large", "request body above %d bytes", mbe.Limit)
+	}
+	if s.pageProblem(w, r, err) {
+		return
 	}
 	code := healthcode.ErrorCode(err)
 	status := statusOf[code]
@@ -301,8 +432,8 @@ func writeJSON(w http.ResponseWriter, status int, v any) error {
 // decodeJSON reads one JSON value into v, refusing unknown fields and
 // trailing data.
 func decodeJSON(r *http.Request, v any) error {
-	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
-		return healthcode.Errorfd(healthcode.EINVALID, "http.content_type", "send application/json, not %q", ct)
+	if err := checkMediaType(r, mediaJSON, true); err != nil {
+		return err
 	}
 	dec := json.NewDecoder(r.Body)
 	dec.DisallowUnknownFields()

@@ -49,7 +49,7 @@ func TestBadInput(t *testing.T) {
 		{"malformed JSON", "POST", "/api/v1/evidence", lab, "application/json", []byte(`{"kind":`), 400, "http.malformed_json"},
 		{"unknown field", "POST", "/api/v1/evidence", lab, "application/json", []byte(`{"kind":"antigen_test","colour":"red"}`), 400, "http.malformed_json"},
 		{"trailing data", "POST", "/api/v1/evidence", lab, "application/json", append(mustJSON(t, good), []byte(` {}`)...), 400, "http.malformed_json"},
-		{"wrong content type", "POST", "/api/v1/evidence", lab, "text/plain", mustJSON(t, good), 400, "http.content_type"},
+		{"wrong content type", "POST", "/api/v1/evidence", lab, "text/plain", mustJSON(t, good), 415, "http.content_type"},
 		{"unknown kind", "POST", "/api/v1/evidence", lab, "application/json", with(func(e *EvidenceJSON) { e.Kind = "horoscope" }), 400, "evidence.kind"},
 		{"kind not the lab's", "POST", "/api/v1/evidence", lab, "application/json", with(func(e *EvidenceJSON) { e.Kind = "close_contact"; e.CaseRef = "C1" }), 403, "evidence.kind_not_allowed"},
 		{"unknown person", "POST", "/api/v1/evidence", lab, "application/json", with(func(e *EvidenceJSON) { e.IDNumber = "110105194912310021" }), 404, "person.unknown"},

@@ -346,7 +346,10 @@ var messages = map[string]msg{
 	"error.title.403":                    {"无权访问", "Not allowed"},
 	"error.title.404":                    {"找不到页面", "Page not found"},
 	"error.title.409":                    {"与现有记录冲突", "Conflict"},
+	"error.title.405":                    {"不支持这种请求", "Method not allowed"},
 	"error.title.413":                    {"内容太大", "Too large"},
+	"error.title.415":                    {"内容格式不对", "Unsupported content"},
+	"error.title.429":                    {"尝试太频繁", "Too many attempts"},
 	"error.title.500":                    {"出错了", "Something went wrong"},
 	"error.title.503":                    {"暂时不可用", "Temporarily unavailable"},
 	"error.body.400":                     {"这个请求无法处理。", "This request cannot be handled."},
@@ -354,7 +357,10 @@ var messages = map[string]msg{
 	"error.body.403":                     {"您的身份不能打开这个页面。", "Your role may not open this page."},
 	"error.body.404":                     {"没有这个页面。", "There is no such page."},
 	"error.body.409":                     {"这与已有的记录冲突。", "This conflicts with a record that exists."},
+	"error.body.405":                     {"这个地址不接受这种请求。", "This address does not take this kind of request."},
 	"error.body.413":                     {"提交的内容太大。", "What was sent is too large."},
+	"error.body.415":                     {"提交的内容格式不对。", "What was sent is not in the form this page takes."},
+	"error.body.429":                     {"尝试太频繁，请稍后再试。", "Too many attempts: please wait a little and try again."},
 	"error.body.500":                     {"服务器出错，已记录。请稍后再试。", "The server failed; it has been logged. Please try again later."},
 	"error.body.503":                     {"服务暂时不可用，请稍后再试。", "The service is unavailable for now. Please try again shortly."},
 	"error.title.tampered":               {"暂不签发健康码：记录与公开日志不一致", "No code for now: the record disagrees with the public log"},
@@ -968,6 +974,9 @@ func (s *Server) renderError(w http.ResponseWriter, r *http.Request, err error) 
 	if status == http.StatusServiceUnavailable {
 		w.Header().Set("Retry-After", "5")
 	}
+	if d := healthcode.ErrorRetryAfter(err); d > 0 {
+		w.Header().Set("Retry-After", strconv.FormatInt(int64((d+time.Second-1)/time.Second), 10))
+	}
 	d := newPage(w, r, "error.title."+strconv.Itoa(status))
 	d.Status, d.ErrorCode = status, healthcode.ErrorDetail(err)
 	if d.ErrorCode == "" {
@@ -1076,27 +1085,12 @@ func labelSVG(svg []byte, label string) string {
 	return strings.Replace(string(svg), `role="img"`, `role="img" aria-label="`+template.HTMLEscapeString(label)+`"`, 1)
 }
 
-// sameOrigin refuses a form posted from another site (login CSRF). A
-// browser says where a request comes from in Sec-Fetch-Site; older ones
-// only in Origin, compared with the Host the request was sent to.
-func sameOrigin(r *http.Request) error {
-	crossSite := healthcode.Errorfd(healthcode.EFORBIDDEN, "http.cross_site", "a form from another site")
-	if site := r.Header.Get("Sec-Fetch-Site"); site != "" {
-		if site != "same-origin" && site != "none" {
-			return crossSite
-		}
-		return nil
-	}
-	if o := r.Header.Get("Origin"); o != "" && o != "null" {
-		if u, err := url.Parse(o); err != nil || u.Host != r.Host {
-			return crossSite
-		}
-	}
-	return nil
-}
-
+// login checks the token of the login form and starts a session. The
+// form's origin and type are checked for every route (serve); an address
+// that failed too often is refused before its token is looked at, and
+// every bad token counts against it.
 func (s *Server) login(w http.ResponseWriter, r *http.Request, _ *healthcode.Principal) error {
-	if err := sameOrigin(r); err != nil {
+	if err := s.checkLogin(r); err != nil {
 		return err
 	}
 	if err := r.ParseForm(); err != nil {
@@ -1105,6 +1099,9 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, _ *healthcode.Pri
 	tok := strings.TrimSpace(r.PostForm.Get("token"))
 	next := safeNext(r.PostForm.Get("next"))
 	p, err := s.Auth.Authenticate(r.Context(), tok)
+	if healthcode.ErrorCode(err) == healthcode.EUNAUTHORIZED {
+		s.loginFailed(r)
+	}
 	if err != nil || p.Role != healthcode.RoleCitizen && p.Role != healthcode.RoleVenue && !consoleRole(p.Role) {
 		d := newPage(w, r, "login.title")
 		d.Path, d.Error, d.Next = "/", "login.bad", next
@@ -1144,9 +1141,6 @@ func safeNext(next string) string {
 }
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request, _ *healthcode.Principal) error {
-	if err := sameOrigin(r); err != nil {
-		return err
-	}
 	clearSession(w, r)
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 	return nil
