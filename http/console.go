@@ -378,8 +378,8 @@ func parseIDs(field, v string) ([]int64, error) {
 // stands for the path's id).
 func (s *Server) consoleAction(form, section string, act func(r *http.Request, p *healthcode.Principal) (flash string, id int64, err error)) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request, p *healthcode.Principal) error {
-		if err := r.ParseForm(); err != nil {
-			return healthcode.Errorfd(healthcode.EINVALID, "http.form", "malformed form")
+		if err := parseForm(r); err != nil {
+			return err
 		}
 		flash, id, err := act(r, p)
 		if err != nil {
@@ -419,8 +419,8 @@ func (s *Server) consoleRefused(w http.ResponseWriter, r *http.Request, p *healt
 // a case. The service records the read; the answer is the console with
 // the person's code (not a redirect: the code is not kept anywhere).
 func (s *Server) consoleLookup(w http.ResponseWriter, r *http.Request, p *healthcode.Principal) error {
-	if err := r.ParseForm(); err != nil {
-		return healthcode.Errorfd(healthcode.EINVALID, "http.form", "malformed form")
+	if err := parseForm(r); err != nil {
+		return err
 	}
 	f := r.PostForm
 	purpose, caseRef := f.Get("purpose"), strings.TrimSpace(f.Get("case"))

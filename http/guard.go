@@ -48,7 +48,9 @@ const (
 )
 
 // safeMethod reports a method that changes nothing.
-func safeMethod(m string) bool { return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions }
+func safeMethod(m string) bool {
+	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
+}
 
 // mediaType returns the media type of the request's body, lower case,
 // without parameters; "" if none or malformed.
@@ -76,6 +78,19 @@ func checkMediaType(r *http.Request, want string, emptyOK bool) error {
 		return healthcode.Errorfd(codeUnsupportedMedia, "http.content_type", "send %s, with its Content-Type", want)
 	}
 	return healthcode.Errorfd(codeUnsupportedMedia, "http.content_type", "send %s, not %q", want, r.Header.Get("Content-Type"))
+}
+
+// parseForm reads a posted form: a body above the route's limit is that
+// (413), anything else unreadable EINVALID.
+func parseForm(r *http.Request) error {
+	if err := r.ParseForm(); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return err
+		}
+		return healthcode.Errorfd(healthcode.EINVALID, "http.form", "malformed form")
+	}
+	return nil
 }
 
 // crossOrigin refuses a state change that a browser sent from another

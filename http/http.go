@@ -388,10 +388,7 @@ type Problem struct {
 }
 
 func (s *Server) problem(w http.ResponseWriter, r *http.Request, err error) {
-	var mbe *http.MaxBytesError
-	if errors.As(err, &mbe) {
-		err = healthcode.Errorfd(healthcode.ETOOLARGE, "http.body_too_large", "request body above %d bytes", mbe.Limit)
-	}
+	err = bodyTooLarge(err)
 	if s.pageProblem(w, r, err) {
 		return
 	}
@@ -420,6 +417,16 @@ func (s *Server) problem(w http.ResponseWriter, r *http.Request, err error) {
 		Code:   code,
 		Reason: healthcode.ErrorDetail(err),
 	})
+}
+
+// bodyTooLarge turns the error of a body read past its route's limit into
+// ETOOLARGE.
+func bodyTooLarge(err error) error {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return healthcode.Errorfd(healthcode.ETOOLARGE, "http.body_too_large", "request body above %d bytes", mbe.Limit)
+	}
+	return err
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) error {

@@ -957,6 +957,7 @@ func wantsHTML(r *http.Request) bool {
 // renderError writes the error page of err. A 401 is the login form (and
 // clears a session cookie that no longer authenticates).
 func (s *Server) renderError(w http.ResponseWriter, r *http.Request, err error) error {
+	err = bodyTooLarge(err)
 	code := healthcode.ErrorCode(err)
 	status, ok := statusOf[code]
 	if !ok {
@@ -1093,8 +1094,8 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, _ *healthcode.Pri
 	if err := s.checkLogin(r); err != nil {
 		return err
 	}
-	if err := r.ParseForm(); err != nil {
-		return healthcode.Errorfd(healthcode.EINVALID, "http.form", "malformed form")
+	if err := parseForm(r); err != nil {
+		return err
 	}
 	tok := strings.TrimSpace(r.PostForm.Get("token"))
 	next := safeNext(r.PostForm.Get("next"))
