@@ -3,6 +3,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"healthcode"
+	hchttp "healthcode/http"
 )
 
 // Config is every setting of a node, with its defaults in one place
@@ -33,6 +35,10 @@ type Config struct {
 	CheckInRate     float64       // check-ins one person may make per hour
 	CheckInBurst    int           // … and at once
 	CoSignAbove     int64         // exposures a designation may create before an auditor must co-sign it
+	PublicURL       string        // where people reach the node, behind a reverse proxy (https: Secure cookies, HSTS)
+	TLSCert         string        // PEM certificate: serve https directly (with TLSKey)
+	TLSKey          string        // PEM private key of TLSCert
+	TrustedProxies  string        // comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For is believed
 
 	envErrs []error // malformed HEALTHCODE_* values, reported by finish
 }
@@ -110,6 +116,10 @@ func (c *Config) register(fs *flag.FlagSet) {
 	str(&c.CheckpointCopy, "checkpoint-copy", "a second file for the last published checkpoint, outside the data directory (another volume or machine), so that restoring the data directory from a backup is caught even with no witness")
 	str(&c.LogFormat, "log-format", "log format: text or json")
 	dur(&c.CheckInRepeat, "checkin-repeat", "an unverified check-in (printed or stale code) at the same venue within this window adds no row: it answers with the earlier one")
+	str(&c.PublicURL, "public-url", "the node's public URL (scheme://host[:port]) when it runs behind a reverse proxy: its origin is accepted for state changes; if https, cookies are Secure and answers carry HSTS")
+	str(&c.TLSCert, "tls-cert", "PEM certificate (chain) file: serve https directly, with --tls-key (cookies Secure, HSTS)")
+	str(&c.TLSKey, "tls-key", "PEM private key file of --tls-cert")
+	str(&c.TrustedProxies, "trusted-proxy", "comma-separated addresses or CIDRs of the reverse proxies in front of the node: only from them is X-Forwarded-For read (for the slow-down of failed logins); no other forwarded header is ever trusted")
 	c.Witnesses.register(fs) // --witness, env HEALTHCODE_WITNESS (space-separated)
 	c.Retention.register(fs) // --retention, env HEALTHCODE_RETENTION
 }
@@ -117,6 +127,26 @@ func (c *Config) register(fs *flag.FlagSet) {
 // CheckInPolicy is the check-in bounds the config sets.
 func (c *Config) CheckInPolicy() healthcode.CheckInPolicy {
 	return healthcode.CheckInPolicy{RepeatWindow: c.CheckInRepeat, PerHour: c.CheckInRate, Burst: c.CheckInBurst}
+}
+
+// Proxies parses --trusted-proxy.
+func (c *Config) Proxies() ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, f := range strings.Split(c.TrustedProxies, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(f)
+		if err != nil {
+			a, aerr := netip.ParseAddr(f)
+			if aerr != nil {
+				return nil, fmt.Errorf("trusted-proxy %q is not an address or a CIDR", f)
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
 }
 
 // finish fills derived defaults and checks the values.
@@ -143,6 +173,15 @@ func (c *Config) finish() error {
 		return fmt.Errorf("designation-cosign-above must be at least 1")
 	}
 	if err := c.Retention.Err(); err != nil {
+		return err
+	}
+	if _, err := c.Proxies(); err != nil {
+		return err
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return fmt.Errorf("tls-cert and tls-key go together")
+	}
+	if err := (&hchttp.Server{PublicURL: c.PublicURL}).Check(); err != nil {
 		return err
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {

@@ -232,7 +232,11 @@ func openNode(ctx context.Context, cfg Config, clock healthcode.Clock, logw io.W
 		Logger:     n.logger,
 		QRValidity: cfg.QRValidity,
 		Registry:   reg,
+		PublicURL:  cfg.PublicURL,
+		TLSCert:    cfg.TLSCert,
+		TLSKey:     cfg.TLSKey,
 	}
+	n.server.TrustedProxies, _ = cfg.Proxies() // checked by Config.finish
 	n.engine.OnChange = n.server.Invalidate
 	// The full self-audit, before anything is served: a node restarted on an
 	// edited or restored database must not sign a code or a checkpoint on it.
