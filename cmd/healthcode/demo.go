@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"time"
 
 	"healthcode"
@@ -228,6 +229,9 @@ func (n *node) replayLater(ctx context.Context, events []sim.Event) {
 
 func printDemo(w io.Writer, n *node, city *sim.City, tokens []demoToken, took time.Duration) {
 	url := n.server.URL()
+	if n.cfg.PublicURL != "" {
+		url = strings.TrimSuffix(n.cfg.PublicURL, "/")
+	}
 	fmt.Fprintf(w, "healthcode demo: %s (%s), %d people, ready in %s\n", city.Name, city.Region, city.Size, took.Round(time.Millisecond))
 	fmt.Fprintf(w, "  database   %s\n  trust file %s\n\n", n.cfg.DB, filepath.Join(n.cfg.DataDir, "trust.json"))
 	fmt.Fprintf(w, "Open %s/ and log in with a citizen token.\n\nTokens:\n", url)

@@ -49,7 +49,7 @@ func (n *node) serve(ctx context.Context, stdout io.Writer) error {
 	if err := n.server.Open(n.cfg.Addr); err != nil {
 		return err
 	}
-	n.logger.Info("serving", "url", n.server.URL(), "region", n.cfg.Region, "db", n.cfg.DB)
+	n.logger.Info("serving", "url", n.server.URL(), "public_url", n.cfg.PublicURL, "region", n.cfg.Region, "db", n.cfg.DB)
 	bg, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() { n.background(bg); close(done) }()
