@@ -397,7 +397,9 @@ func (s *Server) problem(w http.ResponseWriter, r *http.Request, err error) {
 	if code == healthcode.EINTERNAL {
 		s.Logger.Error("internal error", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
-	if status == http.StatusServiceUnavailable {
+	if status == http.StatusServiceUnavailable && code != healthcode.ETAMPERED {
+		// A detected tampering lasts until an operator resolves it: no
+		// point asking clients to retry in seconds.
 		w.Header().Set("Retry-After", "5")
 	}
 	if d := healthcode.ErrorRetryAfter(err); d > 0 {

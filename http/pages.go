@@ -972,7 +972,7 @@ func (s *Server) renderError(w http.ResponseWriter, r *http.Request, err error) 
 		d.Notice = "login.session_ended"
 		return s.render(w, status, "login.html", d)
 	}
-	if status == http.StatusServiceUnavailable {
+	if status == http.StatusServiceUnavailable && code != healthcode.ETAMPERED {
 		w.Header().Set("Retry-After", "5")
 	}
 	if d := healthcode.ErrorRetryAfter(err); d > 0 {
