@@ -638,6 +638,12 @@ func (d *pageData) designationRow(r *healthcode.RiskDesignation) designationRow 
 	row.Cases = strings.Join(ids, " ")
 	if r.Approver != nil {
 		row.Approved = d.officialName(r.Approver)
+		if r.Exposures >= 0 {
+			row.Approved += " · " + d.Tf("console.designation.exposures", r.Exposures)
+		}
+	}
+	if r.CoSigner != nil {
+		row.Approved = strings.TrimPrefix(row.Approved+" · "+d.Tf("console.designation.cosigned", d.officialName(r.CoSigner)), " · ")
 	}
 	return row
 }

@@ -503,6 +503,8 @@ var messages = map[string]msg{
 	"console.done.appeal.granted":             {"已支持第 %d 号申诉，并已记入日志。", "Appeal no. %d was granted and logged."},
 	"console.done.appeal.denied":              {"已驳回第 %d 号申诉，本人会看到您的理由。", "Appeal no. %d was denied; the person reads your reason."},
 	"console.done.designation.pending":        {"第 %d 号风险认定已提交，等待其他单位的审批人员批准。", "Designation no. %d was requested; it awaits an approver of another unit."},
+	"console.designation.exposures":           {"产生 %d 个场所暴露（每人每场所一个）", "%d exposures created (one per person per venue)"},
+	"console.designation.cosigned":            {"监督员 %s 会签", "co-signed by %s"},
 	"console.done.designation.approved":       {"第 %d 号风险认定已生效，相关人员已重新评估。", "Designation no. %d is in force; the people concerned were re-evaluated."},
 	"console.error.console.time":              {"时间格式不对：请用日期和时间选择器。", "That is not a date and time: use the date and time picker."},
 	"console.error.console.ids":               {"记录编号必须是正整数。", "Record numbers are positive whole numbers."},
