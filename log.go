@@ -16,7 +16,27 @@ const (
 	LogPurge           LogType = "purge"            // expired personal data deleted
 	LogKey             LogType = "key"              // a signing key added or revoked
 	LogUnmask          LogType = "unmask"           // an official saw who a pseudonym is, for a case
+	LogUnit            LogType = "unit"             // a unit of the registry created or changed, by an admin
+	LogOfficial        LogType = "official"         // an official proposed, created, changed or revoked, by an admin
+	LogToken           LogType = "token"            // a token issued or revoked (Ref names the token id, never the secret)
+	LogVenue           LogType = "venue"            // a venue approved or suspended by an operator
+	LogRead            LogType = "read"             // an official's purpose-bound read of one person's data
+	LogTrace           LogType = "trace"            // a tracing query, and one entry per person it read
 )
+
+// ActorLabel is how a log entry names an official: name, then official id
+// and unit id in brackets ("流调员 李娜 [o3k… @ u7q…]"), so that two
+// officials of the same name are told apart and the unit is the registry's.
+// Citizens and the system are named by Name alone.
+func ActorLabel(p *Principal) string {
+	if p == nil {
+		return ""
+	}
+	if p.Role == RoleCitizen || p.Role == RoleSystem || p.ID == "" {
+		return p.Name
+	}
+	return p.Name + " [" + p.ID + " @ " + p.Unit + "]"
+}
 
 // LogFields is a set of the fields of a log entry, as a leaf holds them.
 type LogFields uint16
@@ -62,6 +82,15 @@ var logTypes = map[LogType]LogFields{
 	LogPurge:           0,
 	LogKey:             0,
 	LogUnmask:          FieldSubject,
+	// The registry and officials' actions: the officials and what they did
+	// in clear; a person read or traced only as a commitment (the subject),
+	// the case cited in the note.
+	LogUnit:     0,
+	LogOfficial: 0,
+	LogToken:    0, // a citizen's token: about the person (subject)
+	LogVenue:    0,
+	LogRead:     FieldSubject,
+	LogTrace:    0, // the query: no one; each person it read: the subject
 }
 
 // Known reports whether t is a type of log entry.

@@ -116,9 +116,30 @@ type ReadTx interface {
 	// RuleSetProposal returns a proposed rule set. Returns ENOTFOUND.
 	RuleSetProposal(ctx context.Context, version string) (*RuleSetProposal, error)
 
-	// PrincipalByToken returns the caller a token hash belongs to. Returns
-	// EUNAUTHORIZED if the token is unknown.
-	PrincipalByToken(ctx context.Context, tokenHash []byte) (*Principal, error)
+	// Token returns the token with the hash; for an official's token its
+	// Principal carries the official's current name, role and unit from the
+	// registry. Returns EUNAUTHORIZED (detail "auth.unknown_token") if the
+	// token is unknown. Expiry and revocation are the caller's to check.
+	Token(ctx context.Context, tokenHash []byte) (*Token, error)
+	// TokenByID returns a token by its id, as Token does. Returns ENOTFOUND.
+	TokenByID(ctx context.Context, id string) (*Token, error)
+	// Session returns a page session by the hash of its id. Returns
+	// ENOTFOUND if there is none (never created, ended, or deleted).
+	Session(ctx context.Context, hash []byte) (*Session, error)
+
+	// Unit returns a unit of the registry. Returns ENOTFOUND.
+	Unit(ctx context.Context, id string) (*Unit, error)
+	// Units returns every unit, by id.
+	Units(ctx context.Context) ([]Unit, error)
+	// Official returns an official, revoked or not. Returns ENOTFOUND.
+	Official(ctx context.Context, id string) (*Official, error)
+	// Officials returns every official, by id.
+	Officials(ctx context.Context) ([]Official, error)
+	// OfficialProposal returns a proposal. Returns ENOTFOUND.
+	OfficialProposal(ctx context.Context, id int64) (*OfficialProposal, error)
+	// OfficialProposals returns the proposals with the status (all if
+	// empty), newest first.
+	OfficialProposals(ctx context.Context, status string) ([]OfficialProposal, error)
 
 	// ActiveRuleSet returns the rule set in force. Returns ENOTFOUND if none
 	// has been published.
@@ -231,8 +252,32 @@ type Tx interface {
 	// citizens' tokens, every log leaf's subject opening — keeping the log's
 	// leaves and hashes, so the tree and its proofs stay verifiable.
 	Sunset(ctx context.Context) (*PurgeReport, error)
-	// CreateToken stores the hash of a bearer token for p.
-	CreateToken(ctx context.Context, tokenHash []byte, p *Principal) error
+	// CreateToken stores a token (its hash, never the secret). Returns
+	// ECONFLICT if the hash or id exists.
+	CreateToken(ctx context.Context, t *Token) error
+	// RevokeToken marks a token revoked at t and ends its page sessions.
+	// Returns ENOTFOUND if there is none, ECONFLICT if it is revoked already.
+	RevokeToken(ctx context.Context, id string, t time.Time) error
+	// RevokeTokensOf revokes every unrevoked token of an official, ends
+	// their sessions, and returns the ids revoked.
+	RevokeTokensOf(ctx context.Context, officialID string, t time.Time) ([]string, error)
+	// CreateSession stores a page session (deleting expired ones).
+	CreateSession(ctx context.Context, s *Session) error
+	// EndSession deletes a page session. Returns ENOTFOUND if there is none.
+	EndSession(ctx context.Context, hash []byte) error
+	// CreateUnit stores a new unit. Returns ECONFLICT if the id exists.
+	CreateUnit(ctx context.Context, u *Unit) error
+	// CreateOfficial stores a new official. Returns ECONFLICT if the id
+	// exists and ENOTFOUND if the unit does not.
+	CreateOfficial(ctx context.Context, o *Official) error
+	// UpdateOfficial stores an official's name, unit, status and change
+	// time. Returns ENOTFOUND if the official or the unit does not exist.
+	UpdateOfficial(ctx context.Context, o *Official) error
+	// CreateOfficialProposal stores a proposal and sets its ID.
+	CreateOfficialProposal(ctx context.Context, p *OfficialProposal) error
+	// DecideOfficialProposal stores a proposal's status and who decided it.
+	// Returns ECONFLICT if it is not pending.
+	DecideOfficialProposal(ctx context.Context, p *OfficialProposal) error
 	// PutRuleSet stores a rule set; if activate, it becomes the one in force.
 	PutRuleSet(ctx context.Context, r *RuleSetRecord, activate bool) error
 }

@@ -45,6 +45,9 @@ type Engine struct {
 	// before its approval needs an auditor's co-signature (0:
 	// healthcode.DefaultDesignationCoSignAbove).
 	DesignationCoSignAbove int64
+	// TokenTTL is how long a token issued to each role lives (nil: the
+	// defaults, healthcode.DefaultTokenTTL).
+	TokenTTL healthcode.TokenTTL
 
 	// OnChange, if set, is called after a commit with the people whose
 	// decisions changed (for caches of their codes).
@@ -60,7 +63,6 @@ type Engine struct {
 	Retention healthcode.Retention
 
 	active   atomic.Pointer[ruleSetEntry]
-	tokens   tokenCache
 	checkins checkInQueue
 	limiter  checkInLimiter
 	venues   venueCache

@@ -645,11 +645,12 @@ func TestEveryChangeIsExplainedByTheLog(t *testing.T) {
 }
 
 // logCounts is what the log holds, by kind of leaf.
-type logCounts struct{ ruleSets, evidence, decisions int }
+type logCounts struct{ ruleSets, evidence, decisions, registry int }
 
 // checkLog walks the whole log: each leaf must be a rule set's publication,
 // one stored piece of evidence (and each stored piece must have exactly
-// one), or the log index of exactly one decision row.
+// one), the log index of exactly one decision row, or a record of the
+// registry (a unit, an official or a token: the callers' provisioning).
 func checkLog(t *testing.T, e *env) logCounts {
 	t.Helper()
 	ctx := e.ctx
@@ -727,6 +728,8 @@ func checkLog(t *testing.T, e *env) logCounts {
 				if diff := cmp.Diff(want, *got); diff != "" {
 					t.Errorf("evidence leaf %d does not match evidence %d (-stored +leaf):\n%s", i, id, diff)
 				}
+			case healthcode.LogUnit, healthcode.LogOfficial, healthcode.LogToken:
+				c.registry++
 			default:
 				t.Errorf("leaf %d of unexpected type %s", i, leaf.Entry.Type)
 			}
@@ -742,7 +745,7 @@ func checkLog(t *testing.T, e *env) logCounts {
 		t.Errorf("a decision row names log index %d, which is no decision leaf", i)
 	}
 	c.evidence = len(evidence)
-	if want := int64(c.ruleSets + c.decisions + c.evidence); size != want {
+	if want := int64(c.ruleSets + c.decisions + c.evidence + c.registry); size != want {
 		t.Errorf("log size %d, but %d leaves are accounted for", size, want)
 	}
 	return c
@@ -1568,14 +1571,18 @@ func TestTokens(t *testing.T) {
 			t.Errorf("Authenticate (-want +got):\n%s", diff)
 		}
 	}
-	// An official token without an ID is known by its name.
-	anon, err := e.eng.CreateToken(ctx, &healthcode.Principal{Name: "流调员 张三", Role: healthcode.RoleEpidemiologist})
+	// An official token without an ID gets a generated one, not its name.
+	anon, err := e.eng.CreateToken(ctx, &healthcode.Principal{Name: "流调员 张三", Role: healthcode.RoleEpidemiologist, Unit: "市疾控中心"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p, err := e.eng.Authenticate(ctx, anon); err != nil || p.ID != "流调员 张三" {
-		t.Errorf("Authenticate = %+v, %v; want ID = name", p, err)
+	if p, err := e.eng.Authenticate(ctx, anon); err != nil || p.ID == "流调员 张三" || !strings.HasPrefix(p.ID, "o") || p.Unit != "市疾控中心" {
+		t.Errorf("Authenticate = %+v, %v; want a generated official id", p, err)
 	}
+	// An official needs a unit.
+	noUnit := healthcode.Principal{Name: "流调员 王五", Role: healthcode.RoleEpidemiologist}
+	_, err = e.eng.CreateToken(ctx, &noUnit)
+	wantCode(t, "CreateToken without a unit", err, healthcode.EINVALID, "official.unit")
 
 	for _, tc := range []struct{ name, tok, detail string }{
 		{"empty", "", "auth.bad_token"},
@@ -1692,7 +1699,7 @@ func TestConcurrentUse(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envConfig{people: 40})
 	ctx := e.ctx
-	tok, err := e.eng.CreateToken(ctx, &healthcode.Principal{ID: lab.ID, Name: lab.Name, Role: lab.Role})
+	tok, err := e.eng.CreateToken(ctx, &healthcode.Principal{ID: lab.ID, Name: lab.Name, Role: lab.Role, Unit: lab.Unit})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -72,16 +72,12 @@ func (e *Engine) Sunset(ctx context.Context, actor *healthcode.Principal) (*heal
 			return err
 		}
 		u.log(&healthcode.LogEntry{Type: healthcode.LogPurge, Time: now, Region: e.Region, Reason: "sunset",
-			ActorName: actor.Name, ActorRole: actor.Role, Ref: purgeRef("sunset", rep.Counts)})
+			ActorName: healthcode.ActorLabel(actor), ActorRole: actor.Role, Ref: purgeRef("sunset", rep.Counts)})
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("engine.Sunset: %w", err)
 	}
-	// Citizens' tokens are gone from the store; forget the cached ones.
-	e.tokens.mu.Lock()
-	e.tokens.m = nil
-	e.tokens.mu.Unlock()
 	if c, ok := e.Store.(healthcode.Compacter); ok {
 		if err := c.Compact(ctx); err != nil {
 			return rep, fmt.Errorf("engine.Sunset: the data is deleted but compacting the store failed: %w", err)

@@ -294,7 +294,7 @@ func TestSunset(t *testing.T) {
 	if len(ls) != 1 {
 		t.Fatalf("sunset appended %d leaves, want 1", len(ls))
 	}
-	if s := ls[0].Entry; s.Type != healthcode.LogPurge || s.Reason != "sunset" || s.ActorName != admin.Name ||
+	if s := ls[0].Entry; s.Type != healthcode.LogPurge || s.Reason != "sunset" || s.ActorName != healthcode.ActorLabel(admin) ||
 		s.ActorRole != healthcode.RoleAdmin || ls[0].Commitment != nil || !strings.Contains(s.Ref, "people=51") {
 		t.Errorf("sunset leaf = %+v", s)
 	}

@@ -262,9 +262,6 @@ func (rt route) allows(role healthcode.Role) bool {
 	return false
 }
 
-// sessionCookie holds a citizen's token on the pages.
-const sessionCookie = "hc_session"
-
 func (s *Server) wrap(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -292,22 +289,30 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, rt route) error {
 			return err
 		}
 	}
-	token := ""
+	// The caller: the bearer token's, or on a page the session cookie's
+	// (http/session.go). A failed one counts toward the address's failed
+	// logins, as a guessed token would.
+	var p *healthcode.Principal
+	token, cookie := "", false
 	if h := r.Header.Get("Authorization"); h != "" {
 		var ok bool
 		if token, ok = strings.CutPrefix(h, "Bearer "); !ok {
 			return healthcode.Errorfd(healthcode.EUNAUTHORIZED, "auth.scheme", "use Authorization: Bearer <token>")
 		}
-	} else if c, err := r.Cookie(sessionCookie); err == nil && rt.Page {
-		token = c.Value
+	} else if c, err := r.Cookie(sessionCookie); err == nil && c.Value != "" && rt.Page {
+		cookie = true
 	}
-	var p *healthcode.Principal
-	if token != "" {
+	if token != "" || cookie {
 		if err := s.checkLogin(r); err != nil {
 			return err
 		}
 		var err error
-		if p, err = s.Auth.Authenticate(r.Context(), token); err != nil {
+		if cookie {
+			p, err = s.cookieCaller(r)
+		} else {
+			p, err = s.Auth.Authenticate(r.Context(), token)
+		}
+		if err != nil {
 			if healthcode.ErrorCode(err) == healthcode.EUNAUTHORIZED {
 				s.loginFailed(r)
 			}

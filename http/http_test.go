@@ -40,6 +40,17 @@ type fixture struct {
 	logPub    string // the log's public note key
 }
 
+// longTokens are token lifetimes that outlast the tests which set the
+// fixture's clock to the wall clock (years after t0); the expiry of tokens
+// has tests of its own (engine, cmd/healthcode).
+func longTokens() healthcode.TokenTTL {
+	ttl := healthcode.TokenTTL{}
+	for _, r := range healthcode.Roles {
+		ttl[r] = 20 * 365 * healthcode.Day
+	}
+	return ttl
+}
+
 // newFixture serves a real node (SQLite, rules, log, QR signing) with one
 // token per role.
 func newFixture(t *testing.T) *fixture {
@@ -53,7 +64,7 @@ func newFixture(t *testing.T) *fixture {
 	clock := healthcode.NewManualClock(t0)
 	e := &engine.Engine{Store: db, Log: &tlog.Log{}, Region: "410100", Clock: clock,
 		Keys:        &healthcode.Keys{Pseudonym: bytes.Repeat([]byte{1}, 32), IDLookup: bytes.Repeat([]byte{2}, 32), Wrap: bytes.Repeat([]byte{3}, 32)},
-		LoadRuleSet: rules.Loader}
+		LoadRuleSet: rules.Loader, TokenTTL: longTokens()}
 	if err := e.Open(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -997,12 +997,8 @@ func (s *Server) renderError(w http.ResponseWriter, r *http.Request, err error) 
 
 // sessionPrincipal authenticates the session cookie, if any. stale reports
 // a cookie that no longer authenticates.
-func (s *Server) sessionPrincipal(r *http.Request) (p *healthcode.Principal, stale bool) {
-	c, err := r.Cookie(sessionCookie)
-	if err != nil || c.Value == "" {
-		return nil, false
-	}
-	p, err = s.Auth.Authenticate(r.Context(), c.Value)
+func (s *Server) sessionPrincipal(r *http.Request) (*healthcode.Principal, bool) {
+	p, err := s.cookieCaller(r)
 	if err != nil {
 		return nil, true
 	}
@@ -1110,8 +1106,9 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, _ *healthcode.Pri
 		d.Path, d.Error, d.Next = "/", "login.bad", next
 		return s.render(w, http.StatusUnauthorized, "login.html", d)
 	}
-	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: tok, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode,
-		Secure: r.TLS != nil, MaxAge: 12 * 3600})
+	if err := s.startSession(w, r, tok); err != nil {
+		return err
+	}
 	if next == "" {
 		next = "/"
 		if p.Role == healthcode.RoleVenue {
@@ -1144,15 +1141,11 @@ func safeNext(next string) string {
 }
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request, _ *healthcode.Principal) error {
-	clearSession(w, r)
+	s.endSession(w, r)
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 	return nil
 }
 
-func clearSession(w http.ResponseWriter, r *http.Request) {
-	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
-		SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
-}
 
 // verifyPage is the checkpoint verifier: public, and usable offline once
 // loaded (static/sw.js keeps it, static/verify.js keeps the trust list).

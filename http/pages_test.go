@@ -25,6 +25,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"healthcode"
+	"healthcode/engine"
 	"healthcode/qr"
 )
 
@@ -511,7 +512,16 @@ func browse(t *testing.T, f *fixture, method, path string, hdr map[string]string
 	return pageAnswer{status: resp.StatusCode, header: resp.Header, body: string(b)}
 }
 
-func session(tok string) []*http.Cookie { return []*http.Cookie{{Name: sessionCookie, Value: tok}} }
+// session is the cookie of a page session opened with tok, as logging in
+// sets it; for a string that is no usable token, a cookie holding it as a
+// (stale) session id.
+func (f *fixture) session(tok string) []*http.Cookie {
+	id, _, _, err := f.engine.StartSession(context.Background(), tok)
+	if err != nil {
+		id = tok
+	}
+	return []*http.Cookie{{Name: sessionCookie, Value: id}}
+}
 
 func cookieNamed(h http.Header, name string) *http.Cookie {
 	for _, c := range (&http.Response{Header: h}).Cookies() {
@@ -537,8 +547,14 @@ func TestCitizenPageServed(t *testing.T) {
 
 	a := browse(t, f, "POST", "/login", map[string]string{"Origin": f.ts.URL, "Accept-Language": "en"}, nil, "token="+tok)
 	c := cookieNamed(a.header, sessionCookie)
-	if a.status != 303 || c == nil || c.Value != tok || !c.HttpOnly || c.SameSite != http.SameSiteStrictMode {
+	// The cookie holds a fresh session id, never the token itself.
+	if a.status != 303 || c == nil || c.Value == tok || strings.Contains(c.Value, tok) || !strings.HasPrefix(c.Value, engine.SessionPrefix) ||
+		!c.HttpOnly || c.SameSite != http.SameSiteLaxMode || c.MaxAge <= 0 {
 		t.Fatalf("login: %d, cookie %+v", a.status, c)
+	}
+	sid := []*http.Cookie{{Name: sessionCookie, Value: c.Value}}
+	if a := browse(t, f, "GET", "/", nil, sid, ""); a.status != 200 || !strings.Contains(a.body, "张*明") {
+		t.Fatalf("the session cookie set at login: %d", a.status)
 	}
 
 	for _, tt := range []struct {
@@ -552,7 +568,7 @@ func TestCitizenPageServed(t *testing.T) {
 			"submitted by test lab", "History of changes", "Yellow code", "Automatic, by the rules (rule set", "On records from", "Download the proof of log entry",
 			"QR valid until", `aria-label="Health QR code of 张*明: Red code"`, "Log out"}},
 	} {
-		a := browse(t, f, "GET", "/", map[string]string{"Accept-Language": tt.lang}, session(tok), "")
+		a := browse(t, f, "GET", "/", map[string]string{"Accept-Language": tt.lang}, f.session(tok), "")
 		if a.status != 200 {
 			t.Fatalf("%s: citizen page %d: %s", tt.lang, a.status, a.body)
 		}
@@ -570,20 +586,31 @@ func TestCitizenPageServed(t *testing.T) {
 	}
 
 	// Every proof link works with the session cookie alone.
-	a = browse(t, f, "GET", "/", nil, session(tok), "")
+	a = browse(t, f, "GET", "/", nil, f.session(tok), "")
 	links := regexp.MustCompile(`href="(/api/v1/me/proofs/\d+)"`).FindAllStringSubmatch(a.body, -1)
 	if len(links) != 2 {
 		t.Fatalf("%d proof links, want 2 (one per decision)", len(links))
 	}
 	for _, l := range links {
-		if p := browse(t, f, "GET", l[1], nil, session(tok), ""); p.status != 200 || p.body == "" {
+		if p := browse(t, f, "GET", l[1], nil, f.session(tok), ""); p.status != 200 || p.body == "" {
 			t.Errorf("%s: %d %s", l[1], p.status, p.body)
 		}
 	}
 
-	a = browse(t, f, "POST", "/logout", map[string]string{"Origin": f.ts.URL}, session(tok), "")
+	a = browse(t, f, "POST", "/logout", map[string]string{"Origin": f.ts.URL}, sid, "")
 	if c := cookieNamed(a.header, sessionCookie); a.status != 303 || c == nil || c.MaxAge >= 0 {
 		t.Errorf("logout: %d, cookie %+v", a.status, c)
+	}
+	// The session id replayed after logout is refused: logout ended it on
+	// the node, not only in the browser.
+	for _, path := range []string{"/", "/api/v1/me/code"} {
+		a = browse(t, f, "GET", path, map[string]string{"Accept-Language": "en"}, sid, "")
+		if path == "/" && (a.status != 401 || !strings.Contains(a.body, "Your session has ended")) || strings.Contains(a.body, "张*明") {
+			t.Errorf("GET %s with the session id after logout: %d %s", path, a.status, a.body)
+		}
+	}
+	if _, err := f.engine.SessionPrincipal(context.Background(), sid[0].Value); healthcode.ErrorDetail(err) != "auth.session" {
+		t.Errorf("SessionPrincipal after logout: %v, want auth.session", err)
 	}
 }
 
@@ -607,16 +634,16 @@ func TestLoginAndErrorPages(t *testing.T) {
 			want: []string{"令牌无效，或不能在这些页面登录（只限市民、场所和工作人员令牌）。"}},
 		{name: "login from another site", method: "POST", path: "/login", form: "token=" + f.tokens[healthcode.RoleCitizen],
 			hdr: map[string]string{"Origin": "https://evil.example", "Accept-Language": "en"}, status: 403, want: []string{"Not allowed", "http.cross_site"}},
-		{name: "logout from another site", method: "POST", path: "/logout", cookies: session(f.tokens[healthcode.RoleCitizen]),
+		{name: "logout from another site", method: "POST", path: "/logout", cookies: f.session(f.tokens[healthcode.RoleCitizen]),
 			hdr: map[string]string{"Sec-Fetch-Site": "cross-site", "Origin": "https://evil.example"}, status: 403, want: []string{"http.cross_site"}},
 		{name: "login from the page itself", method: "POST", path: "/login", form: "token=" + f.tokens[healthcode.RoleCitizen],
 			hdr: map[string]string{"Sec-Fetch-Site": "same-origin", "Origin": "https://proxied.example"}, status: 303},
-		{name: "stale session", method: "GET", path: "/", cookies: session("hc_revoked-or-made-up"), hdr: map[string]string{"Accept-Language": "en"},
+		{name: "stale session", method: "GET", path: "/", cookies: f.session("hc_revoked-or-made-up"), hdr: map[string]string{"Accept-Language": "en"},
 			status: 401, want: []string{"Your session has ended. Please log in again.", `<input id="token"`}, clearsSession: true},
 		{name: "stale session does not block login", method: "POST", path: "/login", form: "token=" + f.tokens[healthcode.RoleCitizen],
-			cookies: session("hc_stale"), status: 303},
-		{name: "stale session does not block logout", method: "POST", path: "/logout", cookies: session("hc_stale"), status: 303, clearsSession: true},
-		{name: "official's session sees the login form", method: "GET", path: "/", cookies: session(f.tokens[healthcode.RoleLab]), status: 200,
+			cookies: f.session("hc_stale"), status: 303},
+		{name: "stale session does not block logout", method: "POST", path: "/logout", cookies: f.session("hc_stale"), status: 303, clearsSession: true},
+		{name: "official's session sees the login form", method: "GET", path: "/", cookies: f.session(f.tokens[healthcode.RoleLab]), status: 200,
 			want: []string{`<input id="token"`}},
 		{name: "verifier page", method: "GET", path: "/verify?lang=en", status: 200,
 			want: []string{"Verify a health code", `<label for="file">`, `<script src="/static/jsQR.js">`, `id="msgs"`, `"verify.valid":"Valid"`}},
@@ -773,7 +800,7 @@ func TestStaticAssets(t *testing.T) {
 	id := pageVenue(t, f, "脚本检查", true)
 	for _, p := range []struct{ path, role string }{{"/verify", "citizen"}, {"/", "citizen"}, {"/c", "citizen"}, {"/c", ""},
 		{"/venue/" + id, "venue"}, {"/venue/" + id + "/print", "venue"}} {
-		page := browse(t, f, "GET", p.path, nil, session(f.tokens[healthcode.Role(p.role)]), "")
+		page := browse(t, f, "GET", p.path, nil, f.session(f.tokens[healthcode.Role(p.role)]), "")
 		if page.status != 200 {
 			t.Errorf("%s: %d", p.path, page.status)
 		}
@@ -848,7 +875,7 @@ func TestVenueAndCheckInPagesServed(t *testing.T) {
 	pending := pageVenue(t, f, "新开的店", false)
 	code := venueCode(t, f, id)
 	venueTok, citizenTok := f.tokens[healthcode.RoleVenue], f.tokens[healthcode.RoleCitizen]
-	otherOwner := pageToken(t, f, &healthcode.Principal{Name: "another owner", Role: healthcode.RoleVenue})
+	otherOwner := pageToken(t, f, &healthcode.Principal{Name: "another owner", Role: healthcode.RoleVenue, Unit: "unit-venue-2"})
 	staticSVG, err := f.srv.Signer.SVG(f.ts.URL + "/c#" + code.Static)
 	if err != nil {
 		t.Fatal(err)
@@ -867,35 +894,35 @@ func TestVenueAndCheckInPagesServed(t *testing.T) {
 	}{
 		{name: "poster, anonymous", method: "GET", path: "/venue/" + id, hdr: en, status: 200,
 			want: []string{`<input id="token"`, `<input type="hidden" name="next" value="/venue/` + id + `">`, "Log in with the venue&#39;s token"}},
-		{name: "poster, citizen", method: "GET", path: "/venue/" + id, cookies: session(citizenTok), status: 200,
+		{name: "poster, citizen", method: "GET", path: "/venue/" + id, cookies: f.session(citizenTok), status: 200,
 			want: []string{`<input id="token"`, `value="/venue/` + id + `"`}, unwanted: []string{code.Live}},
-		{name: "poster, owner", method: "GET", path: "/venue/" + id, hdr: en, cookies: session(venueTok), status: 200,
+		{name: "poster, owner", method: "GET", path: "/venue/" + id, hdr: en, cookies: f.session(venueTok), status: 200,
 			want: []string{"老王面馆", `"live":"` + code.Live + `"`, `"venue":"` + id + `"`, `<script src="/static/qrcode.js">`, `<script src="/static/poster.js">`,
 				`aria-label="Live venue code of 老王面馆"`, "Scan with your phone to check in", "请用手机扫码登记"}, unwanted: []string{code.Static}},
-		{name: "poster, another owner", method: "GET", path: "/venue/" + id, hdr: en, cookies: session(otherOwner), status: 404,
+		{name: "poster, another owner", method: "GET", path: "/venue/" + id, hdr: en, cookies: f.session(otherOwner), status: 404,
 			want: []string{"Page not found", "venue.unknown"}, unwanted: []string{"老王面馆", code.Live}},
-		{name: "poster of a venue not approved", method: "GET", path: "/venue/" + pending, cookies: session(venueTok), status: 409,
+		{name: "poster of a venue not approved", method: "GET", path: "/venue/" + pending, cookies: f.session(venueTok), status: 409,
 			want: []string{"venue.not_active"}},
-		{name: "poster of no venue", method: "GET", path: "/venue/vnothing", cookies: session(venueTok), status: 404, want: []string{"venue.unknown"}},
-		{name: "poster, stale session", method: "GET", path: "/venue/" + id, cookies: session("hc_gone"), status: 401,
+		{name: "poster of no venue", method: "GET", path: "/venue/vnothing", cookies: f.session(venueTok), status: 404, want: []string{"venue.unknown"}},
+		{name: "poster, stale session", method: "GET", path: "/venue/" + id, cookies: f.session("hc_gone"), status: 401,
 			want: []string{`<input id="token"`, `value="/venue/` + id + `"`}},
-		{name: "printed code, owner", method: "GET", path: "/venue/" + id + "/print", hdr: en, cookies: session(venueTok), status: 200,
+		{name: "printed code, owner", method: "GET", path: "/venue/" + id + "/print", hdr: en, cookies: f.session(venueTok), status: 200,
 			want: []string{"老王面馆", "Printed code · not proof of presence", "recorded as unverified presence", string(svgPath),
 				`aria-label="Printed venue code of 老王面馆 (not proof of presence)"`, `<body class="print">`}, unwanted: []string{code.Live}},
-		{name: "printed code, another owner", method: "GET", path: "/venue/" + id + "/print", cookies: session(otherOwner), status: 404},
+		{name: "printed code, another owner", method: "GET", path: "/venue/" + id + "/print", cookies: f.session(otherOwner), status: 404},
 		{name: "printed code, anonymous", method: "GET", path: "/venue/" + id + "/print", status: 200,
 			want: []string{`value="/venue/` + id + `/print"`}, unwanted: []string{string(svgPath)}},
-		{name: "venue home", method: "GET", path: "/venue", hdr: en, cookies: session(venueTok), status: 200,
+		{name: "venue home", method: "GET", path: "/venue", hdr: en, cookies: f.session(venueTok), status: 200,
 			want: []string{"Logged in as the venue owner test venue.", `<label for="venue-id">`}},
-		{name: "venue home opens a poster", method: "GET", path: "/venue?id=+" + strings.ToUpper(id) + "+", cookies: session(venueTok), status: 303, location: "/venue/" + id},
-		{name: "venue home, bad id", method: "GET", path: "/venue?id=..%2Fadmin", hdr: en, cookies: session(venueTok), status: 200,
+		{name: "venue home opens a poster", method: "GET", path: "/venue?id=+" + strings.ToUpper(id) + "+", cookies: f.session(venueTok), status: 303, location: "/venue/" + id},
+		{name: "venue home, bad id", method: "GET", path: "/venue?id=..%2Fadmin", hdr: en, cookies: f.session(venueTok), status: 200,
 			want: []string{"That is not a venue id."}},
 		{name: "venue home, anonymous", method: "GET", path: "/venue", status: 200, want: []string{`value="/venue"`}},
-		{name: "a venue's session at the start", method: "GET", path: "/", cookies: session(venueTok), status: 303, location: "/venue"},
+		{name: "a venue's session at the start", method: "GET", path: "/", cookies: f.session(venueTok), status: 303, location: "/venue"},
 		{name: "check-in, anonymous", method: "GET", path: "/c", hdr: en, status: 200,
 			want: []string{`<input id="token"`, `value="/c"`, "you will come straight back here", `<script src="/static/checkin.js">`}},
-		{name: "check-in, venue", method: "GET", path: "/c", cookies: session(venueTok), status: 200, want: []string{`<input id="token"`, `value="/c"`}},
-		{name: "check-in, citizen", method: "GET", path: "/c", hdr: en, cookies: session(citizenTok), status: 200,
+		{name: "check-in, venue", method: "GET", path: "/c", cookies: f.session(venueTok), status: 200, want: []string{`<input id="token"`, `value="/c"`}},
+		{name: "check-in, citizen", method: "GET", path: "/c", hdr: en, cookies: f.session(citizenTok), status: 200,
 			want:     []string{`id="scanner"`, `id="result"`, `<script src="/static/checkin.js">`, `<script src="/static/clock.js">`, `"checkin.verified":"Checked in: presence verified"`},
 			unwanted: []string{`<input id="token"`, "jsQR.js"}},
 		{name: "venue login back to its poster", method: "POST", path: "/login", form: "token=" + venueTok + "&next=/venue/" + id, hdr: same, status: 303, location: "/venue/" + id},
@@ -937,7 +964,7 @@ func TestVenueAndCheckInPagesServed(t *testing.T) {
 func TestCitizenPageShowsWhoLooked(t *testing.T) {
 	f := newFixture(t)
 	tok := f.tokens[healthcode.RoleCitizen]
-	a := browse(t, f, "GET", "/", map[string]string{"Accept-Language": "en"}, session(tok), "")
+	a := browse(t, f, "GET", "/", map[string]string{"Accept-Language": "en"}, f.session(tok), "")
 	if !strings.Contains(a.body, "Who looked at my data") || !strings.Contains(a.body, "No official has looked at your data.") {
 		t.Fatalf("before any read: %s", a.body)
 	}
@@ -952,7 +979,7 @@ func TestCitizenPageShowsWhoLooked(t *testing.T) {
 		{"en", []string{"Who looked at my data", "test epidemiologist (epidemiologist, unit-epidemiologist)", "contact tracing", "C-2022-17", "name, ID number and phone"}},
 		{"zh-CN", []string{"谁查看过我的数据", "test epidemiologist (流调人员, unit-epidemiologist)", "流行病学调查", "C-2022-17"}},
 	} {
-		a := browse(t, f, "GET", "/", map[string]string{"Accept-Language": tt.lang}, session(tok), "")
+		a := browse(t, f, "GET", "/", map[string]string{"Accept-Language": tt.lang}, f.session(tok), "")
 		for _, w := range tt.want {
 			if !strings.Contains(a.body, w) {
 				t.Errorf("%s: page lacks %q", tt.lang, w)
@@ -1154,7 +1181,7 @@ func TestConsoleServed(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(string(tt.role)+"/"+tt.lang, func(t *testing.T) {
-			a := browse(t, f, "GET", "/console", map[string]string{"Accept-Language": tt.lang}, session(f.tokens[tt.role]), "")
+			a := browse(t, f, "GET", "/console", map[string]string{"Accept-Language": tt.lang}, f.session(f.tokens[tt.role]), "")
 			if a.status != 200 {
 				t.Fatalf("status %d: %s", a.status, a.body)
 			}
@@ -1184,13 +1211,13 @@ func TestConsoleServed(t *testing.T) {
 
 	// Anyone else is asked to log in, and comes back here.
 	for _, role := range []healthcode.Role{"", healthcode.RoleCitizen, healthcode.RoleVenue, healthcode.RoleLab, healthcode.RoleAdmin} {
-		a := browse(t, f, "GET", "/console", map[string]string{"Accept-Language": "en"}, session(f.tokens[role]), "")
+		a := browse(t, f, "GET", "/console", map[string]string{"Accept-Language": "en"}, f.session(f.tokens[role]), "")
 		if a.status != 200 || !strings.Contains(a.body, `<input type="hidden" name="next" value="/console">`) ||
 			!strings.Contains(a.body, "Log in with your own official token") || strings.Contains(a.body, "console/lookup") {
 			t.Errorf("%q: %d %s", role, a.status, a.body)
 		}
 	}
-	if a := browse(t, f, "GET", "/console", nil, session("hc_gone"), ""); a.status != 401 || !strings.Contains(a.body, `value="/console"`) ||
+	if a := browse(t, f, "GET", "/console", nil, f.session("hc_gone"), ""); a.status != 401 || !strings.Contains(a.body, `value="/console"`) ||
 		cookieNamed(a.header, sessionCookie) == nil {
 		t.Errorf("a stale session: %d %s", a.status, a.body)
 	}
@@ -1210,7 +1237,7 @@ func TestConsoleServed(t *testing.T) {
 			t.Errorf("%s: %d → %q, want %d → %q", tt.name, a.status, a.header.Get("Location"), tt.status, tt.location)
 		}
 	}
-	if a := browse(t, f, "GET", "/", nil, session(f.tokens[healthcode.RoleAuditor]), ""); a.status != 303 || a.header.Get("Location") != "/console" {
+	if a := browse(t, f, "GET", "/", nil, f.session(f.tokens[healthcode.RoleAuditor]), ""); a.status != 303 || a.header.Get("Location") != "/console" {
 		t.Errorf("an official's start page: %d %q", a.status, a.header.Get("Location"))
 	}
 }
@@ -1229,7 +1256,7 @@ func countIn(page string, ss []string) int {
 // consolePost posts a console form the way the page does.
 func consolePost(t *testing.T, f *fixture, path, tok, lang string, form url.Values) pageAnswer {
 	t.Helper()
-	return browse(t, f, "POST", path, map[string]string{"Sec-Fetch-Site": "same-origin", "Accept-Language": lang}, session(tok), form.Encode())
+	return browse(t, f, "POST", path, map[string]string{"Sec-Fetch-Site": "same-origin", "Accept-Language": lang}, f.session(tok), form.Encode())
 }
 
 // wantRedirect checks a console action's answer: back to its section.
@@ -1248,7 +1275,7 @@ func flashPage(t *testing.T, f *fixture, a pageAnswer, tok, lang string) pageAns
 	if c == nil || !c.HttpOnly || c.Path != "/console" || c.SameSite != http.SameSiteStrictMode {
 		t.Fatalf("flash cookie %+v", c)
 	}
-	page := browse(t, f, "GET", "/console", map[string]string{"Accept-Language": lang}, append(session(tok), c), "")
+	page := browse(t, f, "GET", "/console", map[string]string{"Accept-Language": lang}, append(f.session(tok), c), "")
 	if cleared := cookieNamed(page.header, flashCookie); cleared == nil || cleared.MaxAge >= 0 {
 		t.Errorf("the flash message is not cleared: %+v", cleared)
 	}
@@ -1339,7 +1366,7 @@ func TestConsoleActions(t *testing.T) {
 	}
 
 	// A form from another site is refused before anything is read.
-	cross := browse(t, f, "POST", "/console/overrides", map[string]string{"Sec-Fetch-Site": "cross-site", "Accept-Language": "en"}, session(operator), request.Encode())
+	cross := browse(t, f, "POST", "/console/overrides", map[string]string{"Sec-Fetch-Site": "cross-site", "Accept-Language": "en"}, f.session(operator), request.Encode())
 	if cross.status != 403 || !strings.Contains(cross.body, "http.cross_site") || len(overrides("")) != 0 {
 		t.Fatalf("a cross-site form: %d %s", cross.status, cross.body)
 	}
@@ -1367,12 +1394,12 @@ func TestConsoleActions(t *testing.T) {
 
 	approve := fmt.Sprintf("/console/overrides/%d/approve", o.ID)
 	// An approver of the same unit, a cross-site form, and an auditor are refused.
-	if page := browse(t, f, "GET", "/console", nil, session(sameUnit), ""); strings.Contains(page.body, `action="`+approve+`"`) ||
+	if page := browse(t, f, "GET", "/console", nil, f.session(sameUnit), ""); strings.Contains(page.body, `action="`+approve+`"`) ||
 		!strings.Contains(page.body, "由您的单位申请，须由其他单位批准") {
 		t.Errorf("an approver of the same unit is offered the approval")
 	}
 	wantRefused(t, consolePost(t, f, approve, sameUnit, "zh-CN", nil), 403, "override.same_unit", "人工调整必须由其他单位的审批人员批准。")
-	if a := browse(t, f, "POST", approve, map[string]string{"Origin": "https://evil.example"}, session(approver), ""); a.status != 403 || !strings.Contains(a.body, "http.cross_site") {
+	if a := browse(t, f, "POST", approve, map[string]string{"Origin": "https://evil.example"}, f.session(approver), ""); a.status != 403 || !strings.Contains(a.body, "http.cross_site") {
 		t.Errorf("cross-site approval: %d", a.status)
 	}
 	if a := consolePost(t, f, approve, auditor, "en", nil); a.status != 403 {
@@ -1392,7 +1419,7 @@ func TestConsoleActions(t *testing.T) {
 	if d.Colour != healthcode.Red || !strings.Contains(d.Actor, "test operator") || !strings.Contains(d.Actor, "test approver") {
 		t.Fatalf("after approval: %v by %q", d.Colour, d.Actor)
 	}
-	cp := browse(t, f, "GET", "/", map[string]string{"Accept-Language": "en"}, session(f.tokens[healthcode.RoleCitizen]), "")
+	cp := browse(t, f, "GET", "/", map[string]string{"Accept-Language": "en"}, f.session(f.tokens[healthcode.RoleCitizen]), "")
 	for _, w := range []string{"Red code", "test operator (operator, unit-operator)", "test approver (approver, unit-approver)"} {
 		if !strings.Contains(cp.body, w) {
 			t.Errorf("the citizen's page lacks %q", w)
@@ -1435,7 +1462,7 @@ func TestConsoleActions(t *testing.T) {
 		t.Fatalf("appeals %v %v", appeals, err)
 	}
 	ap := appeals[0]
-	page = browse(t, f, "GET", "/console", map[string]string{"Accept-Language": "en"}, session(operator), "")
+	page = browse(t, f, "GET", "/console", map[string]string{"Accept-Language": "en"}, f.session(operator), "")
 	for _, w := range []string{"我是阴性", `datetime="` + strings.ReplaceAll((&pageData{}).ISO(ap.Deadline), "+", "&#43;") + `"`, fmt.Sprintf("Answer appeal no. %d", ap.ID)} {
 		if !strings.Contains(page.body, w) {
 			t.Errorf("the operator's console lacks %q", w)

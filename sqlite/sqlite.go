@@ -839,31 +839,6 @@ func (tx *Tx) ColourCounts(ctx context.Context) (map[healthcode.Colour]int64, er
 	return out, rows.Err()
 }
 
-// PrincipalByToken implements healthcode.ReadTx.
-func (tx *Tx) PrincipalByToken(ctx context.Context, tokenHash []byte) (*healthcode.Principal, error) {
-	var p healthcode.Principal
-	err := tx.queryRow(ctx, `SELECT id, name, role, unit, subject FROM tokens WHERE hash = ?`, tokenHash).
-		Scan(&p.ID, &p.Name, &p.Role, &p.Unit, &p.Subject)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, healthcode.Errorfd(healthcode.EUNAUTHORIZED, "auth.unknown_token", "unknown token")
-	} else if err != nil {
-		return nil, fmt.Errorf("sqlite.PrincipalByToken: %w", err)
-	}
-	return &p, nil
-}
-
-// CreateToken implements healthcode.Tx.
-func (tx *Tx) CreateToken(ctx context.Context, tokenHash []byte, p *healthcode.Principal) error {
-	_, err := tx.exec(ctx, `INSERT INTO tokens (hash, id, name, role, unit, subject) VALUES (?, ?, ?, ?, ?, ?)`,
-		tokenHash, p.ID, p.Name, p.Role, p.Unit, p.Subject)
-	if isUnique(err) {
-		return healthcode.Errorfd(healthcode.ECONFLICT, "token.exists", "token already exists")
-	} else if err != nil {
-		return fmt.Errorf("sqlite.CreateToken: %w", err)
-	}
-	return nil
-}
-
 func scanRuleSet(row interface{ Scan(...any) error }) (*healthcode.RuleSetRecord, error) {
 	var r healthcode.RuleSetRecord
 	var published int64

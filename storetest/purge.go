@@ -314,11 +314,14 @@ func Sunset(t *testing.T, s healthcode.Store) {
 	rs := &healthcode.RuleSetRecord{Version: "v1", Hash: "h1", Source: []byte("rules"), PublishedAt: t0, PublishedBy: "admin"}
 	var root [32]byte
 	update(t, s, func(tx healthcode.Tx) error {
-		if err := tx.CreateToken(ctx, []byte("citizen"), &healthcode.Principal{ID: w.p.Pseudonym, Name: w.p.MaskedName,
-			Role: healthcode.RoleCitizen, Subject: w.p.Pseudonym}); err != nil {
+		if err := tx.CreateToken(ctx, &healthcode.Token{ID: "tcitizen", Hash: []byte("citizen"), Principal: healthcode.Principal{ID: w.p.Pseudonym,
+			Name: w.p.MaskedName, Role: healthcode.RoleCitizen, Subject: w.p.Pseudonym}, IssuedAt: t0, Expires: t0.Add(time.Hour)}); err != nil {
 			return err
 		}
-		if err := tx.CreateToken(ctx, []byte("official"), official); err != nil {
+		if err := tx.CreateSession(ctx, &healthcode.Session{Hash: []byte("citizen-session"), TokenHash: []byte("citizen"), Created: t0, Expires: t0.Add(time.Hour)}); err != nil {
+			return err
+		}
+		if err := tx.CreateToken(ctx, &healthcode.Token{ID: "tofficial", Hash: []byte("official"), Principal: *official, IssuedAt: t0, Expires: t0.Add(time.Hour)}); err != nil {
 			return err
 		}
 		if err := tx.PutRuleSet(ctx, rs, true); err != nil {
@@ -377,9 +380,11 @@ func Sunset(t *testing.T, s healthcode.Store) {
 			if as, err := tx.AccessRecords(ctx, "", 10); err != nil || len(as) != 0 {
 				t.Errorf("access records after sunset: %v, %v", as, err)
 			}
-			_, err := tx.PrincipalByToken(ctx, []byte("citizen"))
+			_, err := tx.Token(ctx, []byte("citizen"))
 			wantCode(t, err, healthcode.EUNAUTHORIZED)
-			if got, err := tx.PrincipalByToken(ctx, []byte("official")); err != nil || got.ID != official.ID {
+			_, err = tx.Session(ctx, []byte("citizen-session"))
+			wantCode(t, err, healthcode.ENOTFOUND)
+			if got, err := tx.Token(ctx, []byte("official")); err != nil || got.Principal.ID != official.ID {
 				t.Errorf("an official's token after sunset: %v, %v", got, err)
 			}
 			size, err := tx.LogSize(ctx)

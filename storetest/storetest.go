@@ -35,6 +35,8 @@ func Run(t *testing.T, open Opener) {
 		{"Decisions", testDecisions},
 		{"RollbackLeavesNothing", testRollback},
 		{"Tokens", testTokens},
+		{"Registry", testRegistry},
+		{"Sessions", testSessions},
 		{"RuleSets", testRuleSets},
 		{"LogLeaves", testLogLeaves},
 		{"Checkpoints", testCheckpoints},
@@ -345,26 +347,6 @@ func testRollback(t *testing.T, s healthcode.Store) {
 		}
 		return nil
 	})
-}
-
-func testTokens(t *testing.T, s healthcode.Store) {
-	ctx := context.Background()
-	want := &healthcode.Principal{ID: "lab-1", Name: "第一检测所", Role: healthcode.RoleLab, Unit: "lab-1"}
-	update(t, s, func(tx healthcode.Tx) error { return tx.CreateToken(ctx, []byte("h1"), want) })
-	view(t, s, func(tx healthcode.ReadTx) error {
-		got, err := tx.PrincipalByToken(ctx, []byte("h1"))
-		if err != nil {
-			return err
-		}
-		if diff := cmp.Diff(want, got); diff != "" {
-			t.Errorf("PrincipalByToken (-want +got):\n%s", diff)
-		}
-		_, err = tx.PrincipalByToken(ctx, []byte("h2"))
-		wantCode(t, err, healthcode.EUNAUTHORIZED)
-		return nil
-	})
-	err := s.Update(ctx, func(tx healthcode.Tx) error { return tx.CreateToken(ctx, []byte("h1"), want) })
-	wantCode(t, err, healthcode.ECONFLICT)
 }
 
 func testRuleSets(t *testing.T, s healthcode.Store) {
