@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"net/netip"
@@ -39,6 +40,7 @@ type Config struct {
 	TLSCert         string        // PEM certificate: serve https directly (with TLSKey)
 	TLSKey          string        // PEM private key of TLSCert
 	TrustedProxies  string        // comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For is believed
+	TokenTTL        tokenTTL      // how long tokens issued to each role live (--token-ttl ROLE=DURATION,…); zero value = healthcode.DefaultTokenTTL
 
 	envErrs []error // malformed HEALTHCODE_* values, reported by finish
 }
@@ -122,6 +124,7 @@ func (c *Config) register(fs *flag.FlagSet) {
 	str(&c.TrustedProxies, "trusted-proxy", "comma-separated addresses or CIDRs of the reverse proxies in front of the node: only from them is X-Forwarded-For read (for the slow-down of failed logins); no other forwarded header is ever trusted")
 	c.Witnesses.register(fs) // --witness, env HEALTHCODE_WITNESS (space-separated)
 	c.Retention.register(fs) // --retention, env HEALTHCODE_RETENTION
+	c.TokenTTL.register(fs)  // --token-ttl, env HEALTHCODE_TOKEN_TTL
 }
 
 // CheckInPolicy is the check-in bounds the config sets.
@@ -184,8 +187,51 @@ func (c *Config) finish() error {
 	if err := (&hchttp.Server{PublicURL: c.PublicURL}).Check(); err != nil {
 		return err
 	}
+	if c.TokenTTL.envErr != nil {
+		return c.TokenTTL.envErr
+	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		return fmt.Errorf("log-format must be text or json, not %q", c.LogFormat)
 	}
 	return nil
+}
+
+// tokenTTL is the --token-ttl flag: role=duration pairs over the defaults.
+type tokenTTL struct {
+	ttl    healthcode.TokenTTL
+	envErr error
+}
+
+// Get returns the lifetimes in force.
+func (v *tokenTTL) Get() healthcode.TokenTTL {
+	if v.ttl == nil {
+		return healthcode.DefaultTokenTTL()
+	}
+	return v.ttl
+}
+
+func (v *tokenTTL) String() string {
+	if v == nil {
+		return ""
+	}
+	return v.Get().String()
+}
+
+// Set parses role=duration,… (durations as 90m, 12h or 30d).
+func (v *tokenTTL) Set(s string) error {
+	t, err := healthcode.ParseTokenTTL(s)
+	if err != nil {
+		return errors.New(healthcode.ErrorMessage(err))
+	}
+	v.ttl = t
+	return nil
+}
+
+func (v *tokenTTL) register(fs *flag.FlagSet) {
+	if s, ok := os.LookupEnv(envName("token-ttl")); ok {
+		if err := v.Set(s); err != nil {
+			v.envErr = fmt.Errorf("%s=%q: %v", envName("token-ttl"), s, err)
+		}
+	}
+	fs.Var(v, "token-ttl", "how long a token issued to each role lives, ROLE=DURATION,… over the defaults (durations as 12h or 30d; env "+envName("token-ttl")+")")
 }

@@ -23,6 +23,17 @@ import (
 // clock, and evidence older than its retention period is refused.
 var t0 = time.Now().UTC().Truncate(time.Hour)
 
+// farTokens gives every role's tokens a century: the tests move the clock
+// through months, and commands run on the wall clock years after t0. The
+// expiry of tokens has tests of its own.
+func farTokens() healthcode.TokenTTL {
+	ttl := healthcode.TokenTTL{}
+	for _, r := range healthcode.Roles {
+		ttl[r] = 100 * 365 * healthcode.Day
+	}
+	return ttl
+}
+
 // testNode is a real node on a temp SQLite file, served on 127.0.0.1:0,
 // with a clock the test moves.
 type testNode struct {
@@ -54,6 +65,7 @@ func startNodeAt(t *testing.T, people int, t0 time.Time) *testNode {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { n.close() })
+	n.engine.TokenTTL = farTokens()
 	if err := n.publishBaselineIfNone(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -75,8 +87,13 @@ func startNodeAt(t *testing.T, people int, t0 time.Time) *testNode {
 	return &testNode{node: n, clock: clock, city: city, url: n.server.URL(), dir: dir}
 }
 
+// token provisions p in process (engine.CreateToken); an official given no
+// unit gets one of its own.
 func (tn *testNode) token(t *testing.T, p healthcode.Principal) string {
 	t.Helper()
+	if p.Unit == "" && p.Role != healthcode.RoleCitizen {
+		p.Unit = "unit of " + p.ID + p.Name
+	}
 	tok, err := tn.engine.CreateToken(context.Background(), &p)
 	if err != nil {
 		t.Fatal(err)

@@ -50,6 +50,7 @@ func prepareImportNode(t *testing.T) *importNode {
 		t.Fatal(err)
 	}
 	defer n.close()
+	n.engine.TokenTTL = farTokens()
 	if err := n.publishBaselineIfNone(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -535,6 +536,7 @@ func TestImportUsage(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		n.engine.TokenTTL = farTokens()
 		pseudonym := n.engine.Keys.Pseudonymize(cfg.Region, in.city.Person(0).IDNumber)
 		citizen, err = n.engine.CreateToken(ctx, &healthcode.Principal{Name: "citizen", Role: healthcode.RoleCitizen, Subject: pseudonym})
 		n.close()
@@ -653,9 +655,10 @@ func TestImportInterruptedThroughServerResumes(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		// The baseline's publication and one leaf per row: negatives decide nothing.
-		if n != 1+rows {
-			t.Errorf("log size %d, want %d", n, 1+rows)
+		// The baseline's publication, the lab's unit, official and token,
+		// and one leaf per row: negatives decide nothing.
+		if n != 1+3+rows {
+			t.Errorf("log size %d, want %d", n, 1+3+rows)
 		}
 		return nil
 	})

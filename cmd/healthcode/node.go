@@ -191,6 +191,7 @@ func openNode(ctx context.Context, cfg Config, clock healthcode.Clock, logw io.W
 		Keys:        &healthcode.Keys{Pseudonym: rk.Pseudonym, IDLookup: rk.IDLookup, Wrap: rk.Wrap},
 		Region:      cfg.Region,
 		Clock:       clock,
+		TokenTTL:    cfg.TokenTTL.Get(),
 		LoadRuleSet: rules.Loader,
 		Integrity:   n.log,
 		Retention:   cfg.Retention.Get(),

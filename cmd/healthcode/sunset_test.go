@@ -297,7 +297,7 @@ func checkTablesAfterSunset(t *testing.T, path string) {
 	}
 	defer db.Close()
 	kept := map[string]bool{"log_hashes": true, "log_leaves": true, "checkpoints": true, "rulesets": true, "ruleset_proposals": true,
-		"venues": true, "designations": true, "overrides": true, "tokens": true, "schema_migrations": true, "sqlite_sequence": true, "sqlite_stat1": true}
+		"venues": true, "designations": true, "overrides": true, "tokens": true, "units": true, "officials": true, "official_proposals": true, "sessions": true, "schema_migrations": true, "sqlite_sequence": true, "sqlite_stat1": true}
 	rows, err := db.Query(`SELECT name FROM sqlite_master WHERE type = 'table'`)
 	if err != nil {
 		t.Fatal(err)
@@ -321,8 +321,9 @@ func checkTablesAfterSunset(t *testing.T, path string) {
 		}
 	}
 	for q, what := range map[string]string{
-		`SELECT count(*) FROM tokens WHERE role = 'citizen' OR subject != ''`: "citizens' tokens",
-		`SELECT count(*) FROM overrides WHERE note != ''`:                     "override notes",
+		`SELECT count(*) FROM tokens WHERE role = 'citizen' OR subject != ''`:                             "citizens' tokens",
+		`SELECT count(*) FROM overrides WHERE note != ''`:                                                 "override notes",
+		`SELECT count(*) FROM sessions s JOIN tokens t ON t.hash = s.token_hash WHERE t.role = 'citizen'`: "citizens' page sessions",
 	} {
 		var n int64
 		if err := db.QueryRow(q).Scan(&n); err != nil {
