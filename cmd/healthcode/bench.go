@@ -457,7 +457,7 @@ func benchCodeGet(env *benchEnv) (figure, error) {
 	if err != nil {
 		return figure{}, err
 	}
-	if _, _, err := n.populate(env.ctx, city, time.Now().UTC(), io.Discard); err != nil {
+	if _, _, _, err := n.populate(env.ctx, city, time.Now().UTC(), io.Discard); err != nil {
 		return figure{}, err
 	}
 	var tokens []string

@@ -54,7 +54,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(stderr, "demo", err)
 	}
-	tokens, later, err := n.populate(ctx, city, now, stderr)
+	tokens, later, officials, err := n.populate(ctx, city, now, stderr)
 	if err != nil {
 		return fail(stderr, "demo", err)
 	}
@@ -65,7 +65,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	bg, cancel := context.WithCancel(ctx)
 	done := make(chan struct{}, 2)
 	go func() { n.background(bg); done <- struct{}{} }()
-	go func() { n.replayLater(bg, later); done <- struct{}{} }()
+	go func() { n.replayLater(bg, later, officials); done <- struct{}{} }()
 	<-ctx.Done()
 	cancel()
 	<-done
@@ -86,9 +86,9 @@ type demoToken struct {
 // populate registers the city's people, makes tokens for its institutions
 // and a few citizens, and submits the outbreak's evidence up to now. It
 // returns the tokens and the events still in the future.
-func (n *node) populate(ctx context.Context, city *sim.City, now time.Time, progress io.Writer) ([]demoToken, []sim.Event, error) {
+func (n *node) populate(ctx context.Context, city *sim.City, now time.Time, progress io.Writer) ([]demoToken, []sim.Event, map[string]*healthcode.Principal, error) {
 	if err := n.publishBaselineIfNone(ctx); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	const batch = 2000
 	pds := make([]healthcode.PersonalData, 0, batch)
@@ -96,35 +96,89 @@ func (n *node) populate(ctx context.Context, city *sim.City, now time.Time, prog
 		pds = append(pds, c.PersonalData())
 		if len(pds) == batch {
 			if err := n.engine.RegisterPeople(ctx, pds); err != nil {
-				return nil, nil, err
+				return nil, nil, nil, err
 			}
 			pds = pds[:0]
 		}
 	}
 	if err := n.engine.RegisterPeople(ctx, pds); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
+	// The registry, as a real node's admins would build it, through the
+	// engine and the log: the first unit and two admins (admin init), then a
+	// unit and an official for each institution of the city, and tokens.
+	first, inits, err := n.engine.Init(ctx, healthcode.Unit{Name: "卫健委信息中心"}, []string{"系统管理员 王磊", "系统管理员 李静"})
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	admin, admin2 := &inits[0].Token.Principal, &inits[1].Token.Principal
 	var tokens []demoToken
-	for _, group := range [][]sim.Institution{city.Labs[:1], city.Clinics[:1], city.Epidemiologists[:1]} {
-		for _, in := range group {
-			p := in.Principal()
-			tok, err := n.engine.CreateToken(ctx, &p)
+	for _, it := range inits {
+		tokens = append(tokens, demoToken{Who: it.Token.Principal.Name, Role: it.Token.Principal.Role, Token: it.Secret})
+	}
+	officials := map[string]*healthcode.Principal{} // by the city's institution id
+	units := map[string]string{}                    // registry unit id by name
+	register := func(name string, role healthcode.Role, unitName string) (*healthcode.Principal, error) {
+		uid, ok := units[unitName]
+		if !ok {
+			u, err := n.engine.CreateUnit(ctx, admin, healthcode.Unit{Name: unitName})
 			if err != nil {
-				return nil, nil, err
+				return nil, err
 			}
-			tokens = append(tokens, demoToken{Who: in.Name, Role: in.Role, Token: tok})
+			uid, units[unitName] = u.ID, u.ID
 		}
-	}
-	for _, p := range []healthcode.Principal{
-		{ID: "admin-1", Name: "系统管理员 王磊", Role: healthcode.RoleAdmin, Unit: "卫健委信息中心"},
-		{ID: "verifier-1", Name: "地铁站检查点 1", Role: healthcode.RoleVerifier, Unit: "郑州地铁"},
-	} {
-		tok, err := n.engine.CreateToken(ctx, &p)
+		o, prop, err := n.engine.CreateOfficial(ctx, admin, healthcode.Official{Name: name, Role: role, Unit: uid})
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
-		tokens = append(tokens, demoToken{Who: p.Name, Role: p.Role, Token: tok})
+		if prop != nil {
+			if o, err = n.engine.ApproveOfficial(ctx, admin2, prop.ID); err != nil {
+				return nil, err
+			}
+		}
+		return o.Principal(), nil
 	}
+	for _, group := range [][]sim.Institution{city.Labs, city.Clinics, city.Epidemiologists} {
+		for i, in := range group {
+			unitName := in.Name + " " + in.Unit // a lab's or a hospital's department
+			if in.Role == healthcode.RoleEpidemiologist {
+				unitName = in.Unit // an investigation team
+			}
+			p, err := register(in.Name, in.Role, unitName)
+			if err != nil {
+				return nil, nil, nil, err
+			}
+			officials[in.ID] = p
+			if i == 0 {
+				it, err := n.engine.IssueToken(ctx, admin, p.ID)
+				if err != nil {
+					return nil, nil, nil, err
+				}
+				tokens = append(tokens, demoToken{Who: in.Name, Role: in.Role, Token: it.Secret})
+			}
+		}
+	}
+	for _, o := range []struct {
+		name string
+		role healthcode.Role
+		unit string
+	}{
+		{"地铁站检查点 1", healthcode.RoleVerifier, "郑州地铁"},
+		{"操作员 赵敏", healthcode.RoleOperator, "市大数据局"},
+		{"审批人 王强", healthcode.RoleApprover, "市卫健委"},
+		{"监督员 孙丽", healthcode.RoleAuditor, "市纪委监委"},
+	} {
+		p, err := register(o.name, o.role, o.unit)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		it, err := n.engine.IssueToken(ctx, admin, p.ID)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		tokens = append(tokens, demoToken{Who: o.name, Role: o.role, Token: it.Secret})
+	}
+	n.logger.Info("demo: registry built", "first unit", first.ID, "units", len(units)+1, "officials", len(officials)+6)
 	// The outbreak, as its submitters would have sent it: in time order
 	// (a contact designation needs its case diagnosed first), consecutive
 	// items of one submitter in one batch.
@@ -152,19 +206,18 @@ func (n *node) populate(ctx context.Context, city *sim.City, now time.Time, prog
 		}
 		if from == nil || from.ID != ev.Submitter.ID {
 			if err := flush(); err != nil {
-				return nil, nil, err
+				return nil, nil, nil, err
 			}
-			p := ev.Submitter.Principal()
-			from = &p
+			from = officials[ev.Submitter.ID]
 		}
 		pending = append(pending, healthcode.Submission{Line: len(pending), IDNumber: ev.SubjectID, Evidence: ev.Evidence})
 		notes[ev.SubjectID] = ev.Note
 	}
 	if err := flush(); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if _, _, err := n.engine.ReviewDue(ctx, nil); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	// Citizen tokens: the first person, and one of each colour from the story.
 	var ids []string
@@ -182,20 +235,21 @@ func (n *node) populate(ctx context.Context, city *sim.City, now time.Time, prog
 			return err
 		})
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		v, err := n.engine.Code(ctx, p.Pseudonym)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		if i > 0 && seen[v.Decision.Colour] {
 			continue
 		}
 		seen[v.Decision.Colour] = true
-		tok, err := n.engine.CreateToken(ctx, &healthcode.Principal{Name: p.MaskedName, Role: healthcode.RoleCitizen, Subject: p.Pseudonym})
+		it, err := n.engine.IssueCitizenToken(ctx, admin, p.Pseudonym)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
+		tok := it.Secret
 		note := notes[idn]
 		if i == 0 {
 			note = "a resident with no evidence"
@@ -207,21 +261,21 @@ func (n *node) populate(ctx context.Context, city *sim.City, now time.Time, prog
 		}
 	}
 	if _, err := n.log.Publish(ctx, n.engine.Clock.Now()); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return tokens, later, nil
+	return tokens, later, officials, nil
 }
 
-// replayLater submits the outbreak's future events when their time comes.
-func (n *node) replayLater(ctx context.Context, events []sim.Event) {
+// replayLater submits the outbreak's future events when their time comes,
+// each as the registered official of its institution.
+func (n *node) replayLater(ctx context.Context, events []sim.Event, officials map[string]*healthcode.Principal) {
 	for _, ev := range events {
 		select {
 		case <-ctx.Done():
 			return
 		case <-time.After(time.Until(ev.At)):
 		}
-		p := ev.Submitter.Principal()
-		if _, err := n.engine.Submit(ctx, &p, []healthcode.Submission{{IDNumber: ev.SubjectID, Evidence: ev.Evidence}}); err != nil {
+		if _, err := n.engine.Submit(ctx, officials[ev.Submitter.ID], []healthcode.Submission{{IDNumber: ev.SubjectID, Evidence: ev.Evidence}}); err != nil {
 			n.logger.Error("demo: replaying an event failed", "note", ev.Note, "err", err)
 		}
 	}

@@ -48,7 +48,7 @@ func commands() []command {
 		{"witness", "run a witness that cosigns a log's consistent checkpoints (an oversight body, a court)", runWitness},
 		{"purge", "delete now the personal data past its retention period, and log it", runPurge},
 		{"sunset", "end the emergency: delete every person's data, keep the log verifiable", runSunset},
-		{"admin", "administer a node: admin token --role ROLE --name NAME", runAdmin},
+		{"admin", "the registry: admin init, then admin unit, official, approve, token, revoke, list --token ADMIN", runAdmin},
 		{"bench", "measure throughput figures against same-run baselines", runBench},
 	}
 }
