@@ -302,7 +302,7 @@ func (e *Engine) publish(ctx context.Context, signers []*healthcode.Principal, s
 	now := e.now()
 	names := make([]string, len(signers))
 	for i, s := range signers {
-		names[i] = s.Name
+		names[i] = healthcode.ActorLabel(s)
 	}
 	rec := &healthcode.RuleSetRecord{Version: rs.Version(), Hash: rs.Hash(), Source: source, PublishedAt: now, PublishedBy: strings.Join(names, " & ")}
 	last := signers[len(signers)-1]

@@ -51,7 +51,7 @@ func (e *Engine) RequestOverride(ctx context.Context, actor *healthcode.Principa
 		// person it names: visible at once, approved or not.
 		for _, s := range o.Subjects {
 			u.log(&healthcode.LogEntry{Type: healthcode.LogOverrideAttempt, Time: now, Region: e.Region, Subject: s, Colour: o.Colour,
-				Reason: "requested." + o.Reason, RuleID: fmt.Sprintf("override/%d", o.ID), ActorName: actor.Name + " (" + actor.Unit + ")",
+				Reason: "requested." + o.Reason, RuleID: fmt.Sprintf("override/%d", o.ID), ActorName: healthcode.ActorLabel(actor),
 				ActorRole: actor.Role, Ref: fmt.Sprintf("override/%d requested", o.ID)})
 		}
 		return nil
@@ -70,17 +70,18 @@ func (e *Engine) ApproveOverride(ctx context.Context, actor *healthcode.Principa
 	if actor == nil || actor.Role != healthcode.RoleApprover {
 		return nil, healthcode.Errorfd(healthcode.EFORBIDDEN, "auth.role", "only an approver approves an override")
 	}
-	return e.signOverride(ctx, actor, id, func(o *healthcode.Override) error {
+	return e.signOverride(ctx, actor, id, func(tx healthcode.ReadTx, o *healthcode.Override) error {
 		if o.Approver != nil {
 			return healthcode.Errorfd(healthcode.ECONFLICT, "override.approved", "override %d is already approved", id)
 		}
-		if o.Requester.ID == actor.ID || (o.CoSigner != nil && o.CoSigner.ID == actor.ID) {
+		a, err := e.secondOfficial(ctx, tx, actor, &o.Requester, "override", true, healthcode.RoleApprover)
+		if err != nil {
+			return err
+		}
+		if o.CoSigner != nil && o.CoSigner.ID == a.ID {
 			return healthcode.Errorfd(healthcode.EFORBIDDEN, "override.self_approval", "an override must be approved by someone other than its requester")
 		}
-		if o.Requester.Unit == "" || o.Requester.Unit == actor.Unit {
-			return healthcode.Errorfd(healthcode.EFORBIDDEN, "override.same_unit", "an override must be approved by an official of another unit")
-		}
-		o.Approver = actor
+		o.Approver = a
 		return nil
 	})
 }
@@ -108,7 +109,7 @@ func (e *Engine) RefuseOverride(ctx context.Context, actor *healthcode.Principal
 		for _, s := range o.Subjects {
 			// The official's words stay beside the tree (the note).
 			u.log(&healthcode.LogEntry{Type: healthcode.LogOverrideAttempt, Time: now, Region: e.Region, Subject: s, Colour: o.Colour,
-				Reason: "refused." + o.Reason, RuleID: fmt.Sprintf("override/%d", o.ID), ActorName: actor.Name + " (" + actor.Unit + ")",
+				Reason: "refused." + o.Reason, RuleID: fmt.Sprintf("override/%d", o.ID), ActorName: healthcode.ActorLabel(actor),
 				ActorRole: actor.Role, Ref: fmt.Sprintf("override/%d refused", o.ID), Note: reason})
 		}
 		return nil
@@ -124,22 +125,26 @@ func (e *Engine) CoSignOverride(ctx context.Context, actor *healthcode.Principal
 	if actor == nil || actor.Role != healthcode.RoleAuditor {
 		return nil, healthcode.Errorfd(healthcode.EFORBIDDEN, "auth.role", "only an auditor co-signs a bulk override")
 	}
-	return e.signOverride(ctx, actor, id, func(o *healthcode.Override) error {
+	return e.signOverride(ctx, actor, id, func(tx healthcode.ReadTx, o *healthcode.Override) error {
 		if !o.NeedsCoSign() {
 			return healthcode.Errorfd(healthcode.ECONFLICT, "override.no_cosign", "override %d names %d people: it needs no co-signature", id, len(o.Subjects))
 		}
 		if o.CoSigner != nil {
 			return healthcode.Errorfd(healthcode.ECONFLICT, "override.cosigned", "override %d is already co-signed", id)
 		}
-		if o.Requester.ID == actor.ID || (o.Approver != nil && o.Approver.ID == actor.ID) {
+		a, err := e.secondOfficial(ctx, tx, actor, &o.Requester, "override", false, healthcode.RoleAuditor)
+		if err != nil {
+			return err
+		}
+		if o.Approver != nil && o.Approver.ID == a.ID {
 			return healthcode.Errorfd(healthcode.EFORBIDDEN, "override.self_approval", "a co-signer must be a third official")
 		}
-		o.CoSigner = actor
+		o.CoSigner = a
 		return nil
 	})
 }
 
-func (e *Engine) signOverride(ctx context.Context, actor *healthcode.Principal, id int64, sign func(*healthcode.Override) error) (*healthcode.Override, error) {
+func (e *Engine) signOverride(ctx context.Context, actor *healthcode.Principal, id int64, sign func(healthcode.ReadTx, *healthcode.Override) error) (*healthcode.Override, error) {
 	now := e.now()
 	var o *healthcode.Override
 	err := e.update(ctx, func(u *unit) error {
@@ -150,7 +155,7 @@ func (e *Engine) signOverride(ctx context.Context, actor *healthcode.Principal, 
 		if !o.Expires.After(now) {
 			return healthcode.Errorfd(healthcode.ECONFLICT, "override.expired", "override %d expired before it was approved", id)
 		}
-		if err := sign(o); err != nil {
+		if err := sign(u.tx, o); err != nil {
 			return err
 		}
 		if o.Approver != nil && (!o.NeedsCoSign() || o.CoSigner != nil) {
@@ -348,7 +353,7 @@ func (e *Engine) AnswerAppeal(ctx context.Context, actor *healthcode.Principal, 
 			}
 		}
 		a.LogIndex = u.log(&healthcode.LogEntry{Type: healthcode.LogAppeal, Time: now, Region: e.Region, Subject: a.Subject,
-			Reason: a.Status, ActorName: actor.Name, ActorRole: actor.Role, Ref: "appeal/" + strconv.FormatInt(a.ID, 10)})
+			Reason: a.Status, ActorName: healthcode.ActorLabel(actor), ActorRole: actor.Role, Ref: "appeal/" + strconv.FormatInt(a.ID, 10)})
 		return u.tx.UpdateAppeal(ctx, a)
 	})
 	if err != nil {
@@ -442,22 +447,24 @@ func (e *Engine) ApproveRuleSet(ctx context.Context, actor *healthcode.Principal
 		return nil, healthcode.Errorfd(healthcode.EFORBIDDEN, "auth.role", "only an admin approves a rule set")
 	}
 	var p *healthcode.RuleSetProposal
+	var a *healthcode.Principal
 	err := e.Store.View(ctx, func(tx healthcode.ReadTx) error {
 		var err error
-		p, err = tx.RuleSetProposal(ctx, version)
+		if p, err = tx.RuleSetProposal(ctx, version); err != nil {
+			return err
+		}
+		a, err = e.secondOfficial(ctx, tx, actor, &p.ProposedBy, "ruleset", false, healthcode.RoleAdmin)
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	if p.ProposedBy.ID == actor.ID {
-		return nil, healthcode.Errorfd(healthcode.EFORBIDDEN, "ruleset.self_approval", "a rule set needs a second admin's approval")
-	}
-	return e.publish(ctx, []*healthcode.Principal{&p.ProposedBy, actor}, p.Record.Source)
+	return e.publish(ctx, []*healthcode.Principal{&p.ProposedBy, a}, p.Record.Source)
 }
 
 // CodeFor shows an official a person's code, recording the read with its
-// purpose and case (invariant 7): the person sees who looked.
+// purpose and case (invariant 7) and logging it about the person, naming
+// the official: the person sees who looked.
 func (e *Engine) CodeFor(ctx context.Context, actor *healthcode.Principal, subject, purpose, caseRef string) (*healthcode.CodeView, error) {
 	if actor == nil || (actor.Role != healthcode.RoleOperator && actor.Role != healthcode.RoleEpidemiologist && actor.Role != healthcode.RoleAuditor) {
 		return nil, healthcode.Errorfd(healthcode.EFORBIDDEN, "auth.role", "only operators, epidemiologists and auditors read another person's code")
@@ -469,8 +476,12 @@ func (e *Engine) CodeFor(ctx context.Context, actor *healthcode.Principal, subje
 	if err != nil {
 		return nil, err
 	}
-	err = e.Store.Update(ctx, func(tx healthcode.Tx) error {
-		return tx.RecordAccess(ctx, &healthcode.AccessRecord{Time: e.now(), Actor: *actor, Purpose: purpose, CaseRef: caseRef,
+	now := e.now()
+	err = e.update(ctx, func(u *unit) error {
+		// The case cited leads to the people diagnosed: in the note.
+		u.log(&healthcode.LogEntry{Type: healthcode.LogRead, Time: now, Region: e.Region, Subject: subject, Reason: purpose,
+			ActorName: healthcode.ActorLabel(actor), ActorRole: actor.Role, Ref: "code, evidence and history", Note: "case/" + caseRef})
+		return u.tx.RecordAccess(ctx, &healthcode.AccessRecord{Time: now, Actor: *actor, Purpose: purpose, CaseRef: caseRef,
 			What: "code, the evidence behind it and its history", Subject: subject})
 	})
 	if err != nil {
@@ -523,4 +534,35 @@ func (e *Engine) Export(ctx context.Context, actor *healthcode.Principal, r heal
 		return nil, err
 	}
 	return x, nil
+}
+
+// secondOfficial checks the second signature on what requester asked for:
+// actor must be an active official of the registry in one of roles, another
+// official than the requester (by official id), and, if otherUnit, of
+// another unit than the requester's (by unit id, both the unit the request
+// was made from and the requester's unit now). The requester must still be
+// an active official. It returns the registry's record of actor: what the
+// caller stores and logs as the signer. kind prefixes the error details
+// ("override.self_approval", "designation.same_unit", ...).
+func (e *Engine) secondOfficial(ctx context.Context, tx healthcode.ReadTx, actor, requester *healthcode.Principal, kind string, otherUnit bool, roles ...healthcode.Role) (*healthcode.Principal, error) {
+	a, err := e.registered(ctx, tx, actor, roles...)
+	if err != nil {
+		return nil, err
+	}
+	if requester.ID == a.ID {
+		return nil, healthcode.Errorfd(healthcode.EFORBIDDEN, kind+".self_approval", "a second official, not the one who asked, must sign")
+	}
+	req, err := tx.Official(ctx, requester.ID)
+	if healthcode.ErrorCode(err) == healthcode.ENOTFOUND {
+		return nil, healthcode.Errorfd(healthcode.ECONFLICT, kind+".requester_unknown", "its requester %s is no official of the registry", requester.ID)
+	} else if err != nil {
+		return nil, err
+	}
+	if req.Status != healthcode.OfficialActive {
+		return nil, healthcode.Errorfd(healthcode.ECONFLICT, kind+".requester_revoked", "its requester %s has been revoked since", req.ID)
+	}
+	if otherUnit && (requester.Unit == "" || requester.Unit == a.Unit || req.Unit == a.Unit) {
+		return nil, healthcode.Errorfd(healthcode.EFORBIDDEN, kind+".same_unit", "an official of another unit than the requester's must sign")
+	}
+	return a, nil
 }

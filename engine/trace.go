@@ -54,7 +54,8 @@ func tracePage(ctx context.Context, tx healthcode.ReadTx, q healthcode.CheckInQu
 // pseudonyms, one page at a time (after: where the previous page ended;
 // limit: 0 for the default page size), with how many check-ins and people
 // the whole window holds, recording the read of each person on the page
-// with its purpose and case.
+// with its purpose and case, and logging the page's query and each person
+// on it (logTrace).
 func (e *Engine) TraceVenue(ctx context.Context, actor *healthcode.Principal, venue string, from, to time.Time, purpose, caseRef string,
 	after healthcode.CheckInCursor, limit int) (*healthcode.TracePage, error) {
 	if err := e.epidemiologist(actor, purpose, caseRef); err != nil {
@@ -68,7 +69,9 @@ func (e *Engine) TraceVenue(ctx context.Context, actor *healthcode.Principal, ve
 		return nil, err
 	}
 	var out *healthcode.TracePage
-	err = e.Store.Update(ctx, func(tx healthcode.Tx) error {
+	now := e.now()
+	err = e.update(ctx, func(u *unit) error {
+		tx := u.tx
 		if _, err := tx.Venue(ctx, venue); err != nil {
 			return err
 		}
@@ -78,19 +81,22 @@ func (e *Engine) TraceVenue(ctx context.Context, actor *healthcode.Principal, ve
 		}
 		// One record per person found, so each sees that they were looked up.
 		what := fmt.Sprintf("presence at venue %s %s–%s", venue, from.UTC().Format(time.RFC3339), to.UTC().Format(time.RFC3339))
+		var subjects []string
 		seen := map[string]bool{}
 		for _, c := range out.Presence {
 			if seen[c.Subject] {
 				continue
 			}
 			seen[c.Subject] = true
-			if err := tx.RecordAccess(ctx, &healthcode.AccessRecord{Time: e.now(), Actor: *actor, Purpose: purpose, CaseRef: caseRef,
+			subjects = append(subjects, c.Subject)
+			if err := tx.RecordAccess(ctx, &healthcode.AccessRecord{Time: now, Actor: *actor, Purpose: purpose, CaseRef: caseRef,
 				What: what, Subject: c.Subject}); err != nil {
 				return err
 			}
 		}
+		e.logTrace(u, actor, now, purpose, caseRef, what, subjects)
 		if out.Total == 0 {
-			return tx.RecordAccess(ctx, &healthcode.AccessRecord{Time: e.now(), Actor: *actor, Purpose: purpose, CaseRef: caseRef, What: what + " (no one)"})
+			return tx.RecordAccess(ctx, &healthcode.AccessRecord{Time: now, Actor: *actor, Purpose: purpose, CaseRef: caseRef, What: what + " (no one)"})
 		}
 		return nil
 	})
@@ -99,7 +105,7 @@ func (e *Engine) TraceVenue(ctx context.Context, actor *healthcode.Principal, ve
 
 // TraceCase answers "where was case C in the last 14 days": the check-ins
 // of the people diagnosed under that case, a page at a time as TraceVenue,
-// recording the read of each of them.
+// recording the read of each of them and logging it (logTrace).
 func (e *Engine) TraceCase(ctx context.Context, actor *healthcode.Principal, caseRef, purpose string,
 	after healthcode.CheckInCursor, limit int) (*healthcode.TracePage, error) {
 	if err := e.epidemiologist(actor, purpose, caseRef); err != nil {
@@ -111,7 +117,8 @@ func (e *Engine) TraceCase(ctx context.Context, actor *healthcode.Principal, cas
 	}
 	now := e.now()
 	var out *healthcode.TracePage
-	err = e.Store.Update(ctx, func(tx healthcode.Tx) error {
+	err = e.update(ctx, func(u *unit) error {
+		tx := u.tx
 		subjects, err := tx.SubjectsOfCase(ctx, caseRef)
 		if err != nil {
 			return err
@@ -129,9 +136,27 @@ func (e *Engine) TraceCase(ctx context.Context, actor *healthcode.Principal, cas
 				return err
 			}
 		}
+		e.logTrace(u, actor, now, purpose, caseRef, "where a case was in the last 14 days", subjects)
 		return nil
 	})
 	return out, err
+}
+
+// logTrace logs a tracing query: one entry for the query (the official,
+// purpose, what was asked and how many people it read), then one about
+// each person read, holding only the salted commitment to them that every
+// entry about a person holds, never the pseudonym in clear. The case cited
+// is a note (committed, kept beside the tree): it leads to the people
+// diagnosed.
+func (e *Engine) logTrace(u *unit, actor *healthcode.Principal, now time.Time, purpose, caseRef, what string, subjects []string) {
+	q := u.log(&healthcode.LogEntry{Type: healthcode.LogTrace, Time: now, Region: e.Region, Reason: purpose,
+		ActorName: healthcode.ActorLabel(actor), ActorRole: actor.Role,
+		Ref: fmt.Sprintf("%s: %d people", what, len(subjects)), Note: "case/" + caseRef})
+	for _, s := range subjects {
+		u.log(&healthcode.LogEntry{Type: healthcode.LogTrace, Time: now, Region: e.Region, Subject: s, Reason: purpose,
+			RuleID: fmt.Sprintf("trace/%d", q), ActorName: healthcode.ActorLabel(actor), ActorRole: actor.Role,
+			Ref: fmt.Sprintf("read by the tracing query logged at %d", q), Note: "case/" + caseRef})
+	}
 }
 
 // Unmask tells an epidemiologist who a pseudonym is, for a case: the read is
@@ -155,7 +180,7 @@ func (e *Engine) Unmask(ctx context.Context, actor *healthcode.Principal, subjec
 		}
 		// The case reference an official typed stays beside the tree.
 		u.log(&healthcode.LogEntry{Type: healthcode.LogUnmask, Time: now, Region: e.Region, Subject: subject, Reason: purpose,
-			ActorName: actor.Name, ActorRole: actor.Role, Note: "case/" + caseRef})
+			ActorName: healthcode.ActorLabel(actor), ActorRole: actor.Role, Note: "case/" + caseRef})
 		return u.tx.RecordAccess(ctx, &healthcode.AccessRecord{Time: now, Actor: *actor, Purpose: purpose, CaseRef: caseRef,
 			What: "name, ID number and phone", Subject: subject})
 	})

@@ -42,7 +42,8 @@ func (e *Engine) RegisterVenue(ctx context.Context, actor *healthcode.Principal,
 	return &v, nil
 }
 
-// SetVenueStatus approves (VenueActive) or suspends a venue.
+// SetVenueStatus approves (VenueActive) or suspends a venue, logged naming
+// the operator.
 func (e *Engine) SetVenueStatus(ctx context.Context, actor *healthcode.Principal, id, status string) error {
 	if actor == nil || actor.Role != healthcode.RoleOperator {
 		return healthcode.Errorfd(healthcode.EFORBIDDEN, "auth.role", "only an operator approves or suspends venues")
@@ -50,7 +51,21 @@ func (e *Engine) SetVenueStatus(ctx context.Context, actor *healthcode.Principal
 	if status != healthcode.VenueActive && status != healthcode.VenueSuspended {
 		return healthcode.Errorfd(healthcode.EINVALID, "venue.status", "status must be active or suspended")
 	}
-	err := e.Store.Update(ctx, func(tx healthcode.Tx) error { return tx.SetVenueStatus(ctx, id, status, actor.Name, e.now()) })
+	now := e.now()
+	err := e.update(ctx, func(u *unit) error {
+		v, err := u.tx.Venue(ctx, id)
+		if err != nil {
+			return err
+		}
+		if err := u.tx.SetVenueStatus(ctx, id, status, healthcode.ActorLabel(actor), now); err != nil {
+			return err
+		}
+		what := map[string]string{healthcode.VenueActive: "approved", healthcode.VenueSuspended: "suspended"}[status]
+		u.log(&healthcode.LogEntry{Type: healthcode.LogVenue, Time: now, Region: e.Region, Reason: what, RuleID: "venue/" + id,
+			ActorName: healthcode.ActorLabel(actor), ActorRole: actor.Role,
+			Ref: fmt.Sprintf("venue %s %s (was %s), region %s", id, what, v.Status, v.Region)})
+		return nil
+	})
 	e.venues.drop(id)
 	return err
 }
@@ -223,7 +238,7 @@ func (e *Engine) RequestDesignation(ctx context.Context, actor *healthcode.Princ
 		}
 		// The attempt is logged at once, naming its requester.
 		u.log(&healthcode.LogEntry{Type: healthcode.LogDesignation, Time: now, Region: e.Region, Reason: "requested." + d.Reason,
-			ActorName: actor.Name + " (" + actor.Unit + ")", ActorRole: actor.Role, Ref: fmt.Sprintf("designation/%d requested %s", d.ID, designationTarget(&d))})
+			ActorName: healthcode.ActorLabel(actor), ActorRole: actor.Role, Ref: fmt.Sprintf("designation/%d requested %s", d.ID, designationTarget(&d))})
 		return nil
 	})
 	if err != nil {
@@ -260,7 +275,7 @@ func (e *Engine) RefuseDesignation(ctx context.Context, actor *healthcode.Princi
 		}
 		d.Status, d.Approver, d.ApprovedAt = healthcode.DesignationRefused, actor, now
 		u.log(&healthcode.LogEntry{Type: healthcode.LogDesignation, Time: now, Region: e.Region, Reason: "refused." + d.Reason,
-			ActorName: actor.Name + " (" + actor.Unit + ")", ActorRole: actor.Role, Ref: fmt.Sprintf("designation/%d refused", id), Note: reason})
+			ActorName: healthcode.ActorLabel(actor), ActorRole: actor.Role, Ref: fmt.Sprintf("designation/%d refused", id), Note: reason})
 		return nil
 	})
 	if err != nil {
@@ -344,11 +359,11 @@ func (e *Engine) ApproveDesignation(ctx context.Context, actor *healthcode.Princ
 		if d.Status != healthcode.DesignationPending {
 			return healthcode.Errorfd(healthcode.ECONFLICT, "designation.not_pending", "designation %d is %s, not awaiting approval", id, d.Status)
 		}
-		if d.Requester.ID == actor.ID {
-			return healthcode.Errorfd(healthcode.EFORBIDDEN, "designation.self_approval", "a designation must be approved by someone other than its requester")
+		if actor, err = e.secondOfficial(ctx, u.tx, actor, &d.Requester, "designation", true, healthcode.RoleApprover); err != nil {
+			return err
 		}
-		if d.Requester.Unit == "" || d.Requester.Unit == actor.Unit {
-			return healthcode.Errorfd(healthcode.EFORBIDDEN, "designation.same_unit", "a designation must be approved by an official of another unit")
+		if d.CoSigner != nil && d.CoSigner.ID == actor.ID {
+			return healthcode.Errorfd(healthcode.EFORBIDDEN, "designation.self_approval", "the approver must be another official than the co-signer")
 		}
 		if !d.Expires.After(now) {
 			return healthcode.Errorfd(healthcode.ECONFLICT, "designation.expired", "designation %d expired before it was approved", id)
@@ -369,9 +384,9 @@ func (e *Engine) ApproveDesignation(ctx context.Context, actor *healthcode.Princ
 		if target == "" {
 			target = "area/" + d.Area
 		}
-		by := actor.Name + " (approved; requested by " + d.Requester.Name
+		by := healthcode.ActorLabel(actor) + " (approved; requested by " + healthcode.ActorLabel(&d.Requester)
 		if d.CoSigner != nil {
-			by += "; co-signed by " + d.CoSigner.Name
+			by += "; co-signed by " + healthcode.ActorLabel(d.CoSigner)
 		}
 		d.LogIndex = u.log(&healthcode.LogEntry{Type: healthcode.LogDesignation, Time: now, Region: e.Region,
 			Reason: d.Reason, ActorName: by + ")", ActorRole: actor.Role,
@@ -443,6 +458,9 @@ func (e *Engine) CoSignDesignation(ctx context.Context, actor *healthcode.Princi
 		if d.Status != healthcode.DesignationPending {
 			return healthcode.Errorfd(healthcode.ECONFLICT, "designation.not_pending", "designation %d is %s, not awaiting approval", id, d.Status)
 		}
+		if actor, err = e.secondOfficial(ctx, u.tx, actor, &d.Requester, "designation", false, healthcode.RoleAuditor); err != nil {
+			return err
+		}
 		venues, err := designationVenues(ctx, u.tx, d)
 		if err != nil {
 			return err
@@ -456,7 +474,7 @@ func (e *Engine) CoSignDesignation(ctx context.Context, actor *healthcode.Princi
 		}
 		d.CoSigner, d.CoSignedAt = actor, now
 		u.log(&healthcode.LogEntry{Type: healthcode.LogDesignation, Time: now, Region: e.Region, Reason: "cosigned." + d.Reason,
-			ActorName: actor.Name + " (" + actor.Unit + ")", ActorRole: actor.Role,
+			ActorName: healthcode.ActorLabel(actor), ActorRole: actor.Role,
 			Ref: fmt.Sprintf("designation/%d co-signed %s exposures %d", id, designationTarget(d), exposures)})
 		return nil
 	})
