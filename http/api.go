@@ -30,7 +30,7 @@ func (s *Server) routes() []route {
 
 // apiRoutes are the endpoints the OpenAPI document describes.
 func (s *Server) apiRoutes() []route {
-	return []route{
+	return append([]route{
 		{Method: "GET", Path: "/healthz", h: s.healthz},
 		{Method: "GET", Path: "/metrics", h: s.serveMetrics},
 		{Method: "GET", Path: "/api/v1/openapi.json", h: serveOpenAPI},
@@ -78,7 +78,7 @@ func (s *Server) apiRoutes() []route {
 		{Method: "GET", Path: "/api/v1/oversight/figures", Roles: []healthcode.Role{healthcode.RoleAuditor}, h: s.oversightFigures},
 		{Method: "GET", Path: "/log/checkpoint", h: s.logCheckpoint},
 		{Method: "GET", Path: "/log/tile/{path...}", h: s.logTile},
-	}
+	}, s.registryRoutes()...)
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request, _ *healthcode.Principal) error {
