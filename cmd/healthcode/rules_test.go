@@ -74,11 +74,11 @@ func TestRulesPublishCommand(t *testing.T) {
 		t.Fatalf("propose as admin: exit %d:\n%s%s", code, out, errs)
 	}
 	version := strings.Fields(strings.TrimPrefix(out, "proposed "))[0]
-	if code, _, errs := runCmd(t, "rules", "approve", "--data", tn.dir, "--token", admin, version); code != exitError || !strings.Contains(errs, "second admin") {
+	if code, _, errs := runCmd(t, "rules", "approve", "--data", tn.dir, "--token", admin, version); code != exitError || !strings.Contains(errs, "ruleset.self_approval") {
 		t.Fatalf("approval by the proposer: exit %d: %s", code, errs)
 	}
 	code, out, errs = runCmd(t, "rules", "approve", "--data", tn.dir, "--token", admin2, version)
-	if code != exitOK || !strings.Contains(out, "re-evaluated 1 people") || !strings.Contains(out, "管理员 甲 & 管理员 乙") {
+	if code != exitOK || !strings.Contains(out, "re-evaluated 1 people") || !strings.Contains(out, "管理员 甲 [") || !strings.Contains(out, " & 管理员 乙 [") {
 		t.Fatalf("approval by a second admin: exit %d:\n%s%s", code, out, errs)
 	}
 }

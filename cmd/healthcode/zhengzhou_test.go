@@ -147,7 +147,7 @@ func TestZhengzhouDepositorsCannotBeRedCoded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if named["override_attempt by 操作员 甲 (某局)"] != len(depositors) || named["designation by 流调员 丙 (某局)"] != 1 {
+	if named["override_attempt by 操作员 甲 [op-zz @ 某局]"] != len(depositors) || named["designation by 流调员 丙 [epi-zz @ 某局]"] != 1 {
 		t.Errorf("attempts in the log: %v", named)
 	}
 	if _, err := tn.log.Publish(t.Context(), tn.clock.Now()); err != nil {
