@@ -200,7 +200,7 @@ func (t TokenTTL) String() string {
 func parseDays(s string) (time.Duration, error) {
 	if n, ok := strings.CutSuffix(s, "d"); ok {
 		var d int
-		if _, err := fmt.Sscanf(n, "%d", &d); err != nil || fmt.Sprint(d) != n {
+		if _, err := fmt.Sscanf(n, "%d", &d); err != nil || fmt.Sprint(d) != n || d < 0 || d > 100_000 {
 			return 0, fmt.Errorf("bad number of days %q", s)
 		}
 		return time.Duration(d) * Day, nil

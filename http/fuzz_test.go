@@ -45,3 +45,48 @@ func FuzzEvidenceBody(f *testing.F) {
 		}
 	})
 }
+
+// FuzzRegistryBody feeds arbitrary bodies to the registry endpoints'
+// decoding and checks: never a panic, and what decodes either validates as
+// a unit or an official or is refused with EINVALID.
+func FuzzRegistryBody(f *testing.F) {
+	f.Add([]byte(`{"name":"市疾控中心","region":"410102"}`))
+	f.Add([]byte(`{"name":"流调员 李娜","role":"epidemiologist","unit":"u7q"}`))
+	f.Add([]byte(`{"name":"x\u0000","role":"citizen","unit":""}`))
+	f.Add([]byte(`{"role":"system"}`))
+	f.Add([]byte(`{"name":`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		for _, path := range []string{"/api/v1/units", "/api/v1/officials"} {
+			r := httptest.NewRequest("POST", path, bytes.NewReader(body))
+			r.Header.Set("Content-Type", "application/json")
+			if path == "/api/v1/units" {
+				var u UnitJSON
+				if err := decodeJSON(r, &u); err != nil {
+					if healthcode.ErrorCode(err) != healthcode.EINVALID {
+						t.Fatalf("decode error %v is not EINVALID", err)
+					}
+					continue
+				}
+				if u.Region == "" {
+					u.Region = "410100"
+				}
+				unit := healthcode.Unit{Name: u.Name, Region: u.Region}
+				if err := unit.Validate(); err != nil && healthcode.ErrorCode(err) != healthcode.EINVALID {
+					t.Fatalf("unit validation error %v is not EINVALID", err)
+				}
+				continue
+			}
+			var o OfficialJSON
+			if err := decodeJSON(r, &o); err != nil {
+				if healthcode.ErrorCode(err) != healthcode.EINVALID {
+					t.Fatalf("decode error %v is not EINVALID", err)
+				}
+				continue
+			}
+			official := healthcode.Official{Name: o.Name, Role: healthcode.Role(o.Role), Unit: o.Unit}
+			if err := official.Validate(); err != nil && healthcode.ErrorCode(err) != healthcode.EINVALID {
+				t.Fatalf("official validation error %v is not EINVALID", err)
+			}
+		}
+	})
+}
