@@ -173,6 +173,10 @@ func TestRetentionDeletesDesignationNotes(t *testing.T) {
 	approver := &healthcode.Principal{ID: "ap-1", Name: "审批人 丁", Role: healthcode.RoleApprover, Unit: "市卫健委"}
 	owner := &healthcode.Principal{ID: "owner-1", Name: "便利店店主", Role: healthcode.RoleVenue}
 	operator := &healthcode.Principal{ID: "op-1", Name: "操作员 丙", Role: healthcode.RoleOperator, Unit: "市大数据局"}
+	// The two officials of the designation are officials of the registry:
+	// the second signature is checked against it.
+	tn.token(t, *epi)
+	tn.token(t, *approver)
 	_, id0, _ := tn.citizen(t, 0)
 	outs, err := tn.engine.Submit(ctx, lab, []healthcode.Submission{{IDNumber: id0, Evidence: healthcode.Evidence{Kind: healthcode.NucleicAcidTest,
 		ExternalID: "T-1", ObservedAt: tn.clock.Now().Add(-time.Hour), Result: healthcode.Positive}}})

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -22,6 +23,10 @@ import (
 
 	"github.com/fxamacker/cbor/v2"
 )
+
+// institutionOfficial finds a lab's or a clinic's official id and unit id
+// in an official entry's ref ("official ID created: NAME, ROLE, unit UNIT").
+var institutionOfficial = regexp.MustCompile(`^official (\S+) [a-z ]+: .*, (?:lab|clinic), unit (\S+)`)
 
 // startDemoNode is a node populated as the demo populates one: a city of a
 // thousand people, its institutions and the outbreak's evidence up to now.
@@ -45,7 +50,7 @@ func startDemoNode(t *testing.T) (*testNode, []demoToken) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { n.close() })
-	tokens, _, err := n.populate(ctx, city, clock.Now(), io.Discard)
+	tokens, _, _, err := n.populate(ctx, city, clock.Now(), io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -282,6 +287,8 @@ func TestCodeAndPublicLogRevealNothingMedical(t *testing.T) {
 	}
 	commitments := map[string]int64{}
 	types := map[healthcode.LogType]int{}
+	var institutions []string // official and unit ids of labs and clinics, from the registry's entries
+	var personal [][]byte     // the leaves about a person
 	for n := int64(0); n*tlog.TileWidth < size; n++ {
 		w := int(min(size-n*tlog.TileWidth, tlog.TileWidth))
 		tp := tlog.TilePath{Entries: true, N: n, W: w}
@@ -296,8 +303,26 @@ func TestCodeAndPublicLogRevealNothingMedical(t *testing.T) {
 				t.Fatalf("leaf %d: %v", i, err)
 			}
 			types[l.Entry.Type]++
-			if found := forbidden.find(b); len(found) > 0 {
+			found := forbidden.find(b)
+			// The registry names its units and officials in clear, labs and
+			// clinics among them (invariant 6): an entry about no one
+			// person, which says nothing of anyone's test or treatment. What
+			// must not happen is an entry about a person naming such an
+			// official in clear (checked below).
+			if registry := l.Entry.Type == healthcode.LogUnit || l.Entry.Type == healthcode.LogOfficial || l.Entry.Type == healthcode.LogToken; registry &&
+				l.Committed&healthcode.FieldSubject == 0 {
+				found = slices.DeleteFunc(found, func(f string) bool { return strings.HasPrefix(f, "institution ") })
+				if l.Entry.Type == healthcode.LogOfficial {
+					if m := institutionOfficial.FindStringSubmatch(l.Entry.Ref); m != nil {
+						institutions = append(institutions, m[1], m[2])
+					}
+				}
+			}
+			if len(found) > 0 {
 				t.Errorf("leaf %d (%s) holds %v", i, l.Entry.Type, found)
+			}
+			if l.Committed&healthcode.FieldSubject != 0 {
+				personal = append(personal, b)
 			}
 			// A purge leaf counts what it deleted by kind: aggregates of
 			// deleted data, about no one.
@@ -312,6 +337,16 @@ func TestCodeAndPublicLogRevealNothingMedical(t *testing.T) {
 					t.Errorf("leaves %d and %d share a commitment (%s)", j, i, tlog.FieldName(f))
 				}
 				commitments[string(c)] = i
+			}
+		}
+	}
+	if len(institutions) == 0 {
+		t.Fatal("the registry's entries name no lab or clinic: the check below proves nothing")
+	}
+	for _, b := range personal {
+		for _, id := range institutions {
+			if strings.Contains(string(b), id) {
+				t.Errorf("an entry about a person names lab or clinic official or unit %s in clear", id)
 			}
 		}
 	}
