@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -154,12 +155,24 @@ func TestRotateKeyCommand(t *testing.T) {
 		code := Run(ctx, args, &out, &errb)
 		return code, out.String() + errb.String()
 	}
-	code, adminTok := run("admin", "token", "--data", dir, "--role", "admin", "--name", "管理员")
-	if code != exitOK {
-		t.Fatalf("admin token: %d %s", code, adminTok)
+	// The node's admins (admin init), and an operator they register.
+	find := func(out, re string) string {
+		t.Helper()
+		m := regexp.MustCompile(re).FindStringSubmatch(out)
+		if m == nil {
+			t.Fatalf("%q not in:\n%s", re, out)
+		}
+		return m[1]
 	}
-	_, opTok := run("admin", "token", "--data", dir, "--role", "operator", "--name", "操作员", "--unit", "大数据局")
-	adminTok, opTok = strings.TrimSpace(adminTok), strings.TrimSpace(opTok)
+	code, out := run("admin", "init", "--data", dir, "--unit", "信息中心", "--admin", "管理员", "--admin", "管理员 乙")
+	if code != exitOK {
+		t.Fatalf("admin init: %d %s", code, out)
+	}
+	adminTok := find(out, `token (hc_\S+)`)
+	_, out = run("admin", "unit", "--data", dir, "--token", adminTok, "--name", "大数据局")
+	_, out = run("admin", "official", "--data", dir, "--token", adminTok, "--name", "操作员", "--role", "operator", "--unit", find(out, `unit (u\w+)`))
+	_, out = run("admin", "token", "--data", dir, "--token", adminTok, "--official", find(out, `official (o\w+)`))
+	opTok := find(out, `token (hc_\S+)`)
 	if code, out := run("admin", "rotate-key", "--data", dir, "--token", adminTok); code != exitUsage {
 		t.Errorf("rotate-key with nothing to rotate: %d %s", code, out)
 	}
