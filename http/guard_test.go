@@ -137,10 +137,15 @@ func TestBodyLimits(t *testing.T) {
 		"POST /api/v1/designations/{id}/refuse": 64 << 10,
 		"POST /api/v1/trace/unmask":             64 << 10,
 		"POST /login":                           64 << 10,
+		"POST /api/v1/units":                    64 << 10,
+		"POST /api/v1/officials":                64 << 10,
+		"POST /api/v1/officials/{id}":           64 << 10,
 	}
 	// These read no body at all: what is sent is never decoded.
 	noBody := []string{"POST /api/v1/rulesets/{version}/approve", "POST /api/v1/overrides/{id}/approve", "POST /api/v1/overrides/{id}/cosign",
-		"POST /api/v1/designations/{id}/approve", "POST /api/v1/designations/{id}/cosign", "POST /logout"}
+		"POST /api/v1/designations/{id}/approve", "POST /api/v1/designations/{id}/cosign", "POST /logout",
+		"POST /api/v1/officials/{id}/revoke", "POST /api/v1/officials/{id}/tokens", "POST /api/v1/official-proposals/{id}/approve",
+		"POST /api/v1/official-proposals/{id}/refuse", "POST /api/v1/tokens/{id}/revoke"}
 	// The console's forms all take a few fields.
 	for _, rt := range f.srv.routes() {
 		key := rt.Method + " " + rt.Path
@@ -192,7 +197,8 @@ func TestBodyLimits(t *testing.T) {
 func TestStateChangesFromBrowsers(t *testing.T) {
 	f := newFixture(t)
 	citizen := f.tokens[healthcode.RoleCitizen]
-	cookie := sessionCookie + "=" + citizen
+	cookie := sessionCookie + "=" + f.session(citizen)[0].Value
+	operatorCookie := sessionCookie + "=" + f.session(f.tokens[healthcode.RoleOperator])[0].Value
 	id := pageVenue(t, f, "老王面馆", true)
 	code := venueCode(t, f, id)
 	checkin := []byte(`{"code":"` + code.Static + `"}`)
@@ -220,8 +226,8 @@ func TestStateChangesFromBrowsers(t *testing.T) {
 		{"appeal, text/plain", "POST", "/api/v1/me/appeals", map[string]string{"Cookie": cookie, "Content-Type": "text/plain;charset=UTF-8"}, appeal, 415, "http.content_type"},
 		{"login, Origin null", "POST", "/login", map[string]string{"Content-Type": "application/x-www-form-urlencoded", "Origin": "null"}, []byte("token=" + citizen), 403, "http.cross_site"},
 		{"login, JSON", "POST", "/login", map[string]string{"Content-Type": "application/json", "Sec-Fetch-Site": "same-origin"}, []byte(`{"token":"` + citizen + `"}`), 415, "http.content_type"},
-		{"console, cross-site", "POST", "/console/lookup", map[string]string{"Cookie": sessionCookie + "=" + f.tokens[healthcode.RoleOperator], "Content-Type": "application/x-www-form-urlencoded", "Sec-Fetch-Site": "cross-site"}, []byte("subject=x"), 403, "http.cross_site"},
-		{"console, no type", "POST", "/console/lookup", map[string]string{"Cookie": sessionCookie + "=" + f.tokens[healthcode.RoleOperator], "Sec-Fetch-Site": "same-origin"}, []byte("subject=x"), 415, "http.content_type"},
+		{"console, cross-site", "POST", "/console/lookup", map[string]string{"Cookie": operatorCookie, "Content-Type": "application/x-www-form-urlencoded", "Sec-Fetch-Site": "cross-site"}, []byte("subject=x"), 403, "http.cross_site"},
+		{"console, no type", "POST", "/console/lookup", map[string]string{"Cookie": operatorCookie, "Sec-Fetch-Site": "same-origin"}, []byte("subject=x"), 415, "http.content_type"},
 	} {
 		wantProblem(t, tt.name, send(t, f.ts.URL, tt.method, tt.path, tt.hdr, tt.body), tt.status, tt.reason)
 	}

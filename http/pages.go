@@ -1146,7 +1146,6 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request, _ *healthcode.Pr
 	return nil
 }
 
-
 // verifyPage is the checkpoint verifier: public, and usable offline once
 // loaded (static/sw.js keeps it, static/verify.js keeps the trust list).
 func (s *Server) verifyPage(w http.ResponseWriter, r *http.Request, _ *healthcode.Principal) error {
