@@ -327,6 +327,24 @@ func TestFailedLoginsSlowedDown(t *testing.T) {
 		t.Errorf("the next guess at once: %d", a.status)
 	}
 
+	// Guessed session cookies on the pages count the same, and a blocked
+	// address learns nothing from its next guess.
+	page := func(addr, tok string) answer {
+		return send(t, ts.URL, "GET", "/", map[string]string{"X-Forwarded-For": addr, "Cookie": sessionCookie + "=" + tok, "Accept": "text/html"}, nil)
+	}
+	for i := range 10 {
+		if a := page("203.0.113.8", "hc_guess"+strconv.Itoa(i)); strings.Contains(string(a.body), "hc_guess") || !strings.Contains(string(a.body), `id="token"`) {
+			t.Fatalf("cookie guess %d: %d", i, a.status)
+		}
+	}
+	sid := f.session(f.tokens[healthcode.RoleCitizen])[0].Value
+	if a := page("203.0.113.8", sid); !strings.Contains(string(a.body), `id="token"`) {
+		t.Errorf("the right cookie guessed from a blocked address opens the page: %d", a.status)
+	}
+	if a := page("198.51.100.2", sid); strings.Contains(string(a.body), `id="token"`) {
+		t.Errorf("the citizen's own session from another address shows the login form")
+	}
+
 	// Without a trusted proxy, X-Forwarded-For is ignored: every guess
 	// counts against the peer, whatever address it claims.
 	for i := range 10 {

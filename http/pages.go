@@ -998,8 +998,19 @@ func (s *Server) renderError(w http.ResponseWriter, r *http.Request, err error) 
 // sessionPrincipal authenticates the session cookie, if any. stale reports
 // a cookie that no longer authenticates.
 func (s *Server) sessionPrincipal(r *http.Request) (*healthcode.Principal, bool) {
+	if c, err := r.Cookie(sessionCookie); err != nil || c.Value == "" {
+		return nil, false
+	}
+	// A cookie is a credential too: guesses count against the address,
+	// and an address that failed too often gets no answer to its next.
+	if s.checkLogin(r) != nil {
+		return nil, true
+	}
 	p, err := s.cookieCaller(r)
 	if err != nil {
+		if healthcode.ErrorCode(err) == healthcode.EUNAUTHORIZED {
+			s.loginFailed(r)
+		}
 		return nil, true
 	}
 	return p, false
