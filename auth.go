@@ -9,6 +9,7 @@ const (
 	RoleCitizen        Role = "citizen"
 	RoleVerifier       Role = "verifier"
 	RoleVenue          Role = "venue"
+	RoleSampler        Role = "sampler" // a sampling site: records each sample collected, by tube
 	RoleLab            Role = "lab"
 	RoleClinic         Role = "clinic"
 	RoleEpidemiologist Role = "epidemiologist"
@@ -21,7 +22,7 @@ const (
 )
 
 // Roles lists the roles a token may carry.
-var Roles = []Role{RoleCitizen, RoleVerifier, RoleVenue, RoleLab, RoleClinic, RoleEpidemiologist,
+var Roles = []Role{RoleCitizen, RoleVerifier, RoleVenue, RoleSampler, RoleLab, RoleClinic, RoleEpidemiologist,
 	RoleOperator, RoleApprover, RoleAuditor, RoleAdmin, RolePeer}
 
 // ParseRole parses a role name.
@@ -50,7 +51,9 @@ type Principal struct {
 func (p *Principal) Official() bool { return p != nil && p.Role != RoleCitizen }
 
 // SubmitsEvidence reports whether the role may submit evidence of kind k.
-// Labs submit tests; clinics tests, vaccinations and diagnoses;
+// Labs submit test results; clinics test results, vaccinations and
+// diagnoses (a test result always names a tube a sampler of another unit
+// collected, see Submission.Tube);
 // epidemiologists contact designations, travel and quarantine.
 func (r Role) SubmitsEvidence(k EvidenceKind) bool {
 	switch r {

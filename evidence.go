@@ -225,12 +225,18 @@ func EvidenceSetDigest(evs []Evidence) string {
 }
 
 // Submission is one piece of evidence as a lab, clinic or official sends it.
-// The person is named by pseudonym or, as labs know them, by ID number.
+// A test result (nucleic-acid or antigen) names only its Tube: the person is
+// whoever a sampler collected into it, and the lab never names anyone. Other
+// evidence names the person by pseudonym or by ID number.
 type Submission struct {
 	Line     int // position in a batch (file line or array index), for reports
 	IDNumber string
+	Tube     string // test results: the tube's id
 	Evidence Evidence
 }
+
+// IsTest reports whether k is a test result, which rests on a collected tube.
+func (k EvidenceKind) IsTest() bool { return k == NucleicAcidTest || k == AntigenTest }
 
 // Outcome says what became of one submission.
 type Outcome struct {

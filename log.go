@@ -22,6 +22,7 @@ const (
 	LogVenue           LogType = "venue"            // a venue approved or suspended by an operator
 	LogRead            LogType = "read"             // an official's purpose-bound read of one person's data
 	LogTrace           LogType = "trace"            // a tracing query, and one entry per person it read
+	LogCollection      LogType = "collection"       // a sample collected from a person into a tube, by a sampler
 )
 
 // ActorLabel is how a log entry names an official: name, then official id
@@ -91,6 +92,9 @@ var logTypes = map[LogType]LogFields{
 	LogVenue:    0,
 	LogRead:     FieldSubject,
 	LogTrace:    0, // the query: no one; each person it read: the subject
+	// A collection names its sampler (an official action) in clear; the
+	// person and which collection it is are committed.
+	LogCollection: FieldSubject | FieldEvidenceDigest | FieldRef,
 }
 
 // Known reports whether t is a type of log entry.

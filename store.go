@@ -69,6 +69,13 @@ type ReadTx interface {
 	// asymptomatic) under caseRef.
 	SubjectsOfCase(ctx context.Context, caseRef string) ([]string, error)
 
+	// Tube returns a sample tube. Returns ENOTFOUND if no sample was ever
+	// collected into it.
+	Tube(ctx context.Context, id string) (*Tube, error)
+	// TubeMembers returns the collections into a tube, in the order they
+	// were recorded.
+	TubeMembers(ctx context.Context, id string) ([]Collection, error)
+
 	// Venue returns a venue by public id, with SealedSecret set (Secret is
 	// not). Returns ENOTFOUND.
 	Venue(ctx context.Context, id string) (*Venue, error)
@@ -189,6 +196,15 @@ type Tx interface {
 	// earlier in evs): for those inserted[i] is false and nothing is
 	// written. Returns ENOTFOUND if a subject is unknown.
 	InsertEvidence(ctx context.Context, evs []*Evidence) (inserted []bool, err error)
+	// InsertCollection stores a collection and sets its ID, opening its tube
+	// (with c.Mixed and c.CollectorUnit) if it is the first: the caller has
+	// checked the tube takes it. If the person is already in the tube,
+	// nothing is written, inserted is false and c.ID is the earlier one's.
+	// Returns ENOTFOUND if the subject is unknown.
+	InsertCollection(ctx context.Context, c *Collection) (inserted bool, err error)
+	// SetTubeResult records a tube's result. Returns ENOTFOUND if the tube
+	// is unknown and ECONFLICT if it has a result already.
+	SetTubeResult(ctx context.Context, t *Tube) error
 	// PutDecision makes d the person's current decision and adds it to the
 	// history.
 	PutDecision(ctx context.Context, d *Decision) error

@@ -7,36 +7,36 @@
 // # Formats
 //
 // A batch file holds one test result per line, as CSV with a header line or
-// as JSON lines (one JSON object per line). Both use the same field names:
+// as JSON lines (one JSON object per line). A lab reports by tube: the tube
+// a sampling site collected the samples into (采样登记). It never names a
+// person: who was in the tube, single or mixed, and when the sample was
+// taken are known from the collection. Both formats use the same field names:
 //
-//	sample_id     required  the lab's sample number, unique per lab (≤ 128 bytes, no control characters)
-//	id_number     required  the 18-character resident ID number (GB 11643, check digit verified; x or X)
-//	kind          optional  nucleic_acid_test (the default) or antigen_test
-//	result        required  positive or negative
-//	collected_at  required  when the sample was taken, RFC 3339 with a zone: 2022-05-01T08:30:00+08:00
-//	pooled        optional  true if the sample went into a mixed (pooled, e.g. 10-in-1) tube; true/false/1/0
-//	pool_id       optional  the mixed tube's id; required when pooled is true, implies pooled when pooled is empty
+//	tube_id  required  the tube's id as the sampling site recorded it (≤ 64 bytes, no control characters)
+//	kind     optional  nucleic_acid_test (the default) or antigen_test
+//	result   required  positive or negative
 //
 // Example CSV:
 //
-//	sample_id,id_number,kind,result,collected_at,pooled,pool_id
-//	S0001,11010519491231002X,nucleic_acid_test,negative,2022-05-01T08:30:00+08:00,true,T0001
+//	tube_id,kind,result
+//	T0001,nucleic_acid_test,negative
 //
 // Example JSON lines:
 //
-//	{"sample_id":"S0001","id_number":"11010519491231002X","result":"negative","collected_at":"2022-05-01T08:30:00+08:00","pooled":true,"pool_id":"T0001"}
+//	{"tube_id":"T0001","result":"negative"}
 //
 // Rules common to both: the file is UTF-8, a leading byte-order mark is
 // ignored, lines end in LF or CRLF, blank lines are skipped, and a line may
 // be at most MaxLineBytes long (a longer one is reported as a bad row and
-// skipped). Keywords (kind, result, pooled) are matched without regard to
-// case. CSV: the header names the columns in any order (names are matched
+// skipped). Keywords (kind, result) are matched without regard to case.
+// CSV: the header names the columns in any order (names are matched
 // without regard to case or surrounding spaces; an unknown or repeated
-// column makes the file unreadable); fields are separated by commas and may
-// be quoted with double quotes ("" inside quotes is one quote) but a record
-// never spans lines; spaces around a field are dropped. JSON lines: each line
-// is one object; unknown fields and null are errors and missing fields
-// respectively; pooled may be a JSON boolean or a string.
+// column makes the file unreadable; an id_number column is refused: a lab
+// never sends one); fields are separated by commas and may be quoted with
+// double quotes ("" inside quotes is one quote) but a record never spans
+// lines; spaces around a field are dropped. JSON lines: each line is one
+// object; unknown fields and null are errors and missing fields
+// respectively.
 //
 // The format is chosen by the file's extension (.csv; .jsonl, .ndjson or
 // .json) or, failing that, by its content: a first non-blank character '{'
@@ -53,7 +53,6 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"healthcode"
 )
@@ -141,29 +140,14 @@ type Row struct {
 	// there to read the rows after it.
 	ByteOffset int64
 
-	SampleID    string
-	IDNumber    string // upper-case
-	Kind        healthcode.EvidenceKind
-	Result      string // healthcode.Positive or healthcode.Negative
-	CollectedAt time.Time
-	Pooled      bool
-	PoolID      string
+	Tube   string
+	Kind   healthcode.EvidenceKind
+	Result string // healthcode.Positive or healthcode.Negative
 }
 
-// Evidence returns the row as evidence submitted by submitter. Subject is
-// left empty: the engine maps IDNumber to the person's pseudonym.
-func (r Row) Evidence(submitter healthcode.Principal) healthcode.Evidence {
-	return healthcode.Evidence{
-		Kind:          r.Kind,
-		Submitter:     submitter.ID,
-		SubmitterName: submitter.Name,
-		SubmitterRole: submitter.Role,
-		ExternalID:    r.SampleID,
-		ObservedAt:    r.CollectedAt,
-		Result:        r.Result,
-		Pooled:        r.Pooled,
-		PoolID:        r.PoolID,
-	}
+// Submission returns the row as the engine takes it: a result for a tube.
+func (r Row) Submission() healthcode.Submission {
+	return healthcode.Submission{Line: r.Line, Tube: r.Tube, Evidence: healthcode.Evidence{Kind: r.Kind, Result: r.Result}}
 }
 
 // RowError is a bad row. The reader skips it and goes on; Err is an

@@ -30,6 +30,10 @@ func (r *Reader) readHeader() error {
 		for i, f := range fields {
 			name := strings.ToLower(string(f))
 			c := indexOf(name)
+			if name == "id_number" {
+				return healthcode.Errorfd(healthcode.EINVALID, "batch.header",
+					"line %d: a lab reports results by tube_id and never sends an ID number; want the columns %s", r.line, strings.Join(colNames[:], ", "))
+			}
 			if c < 0 && strings.ContainsAny(name, "0123456789") {
 				// Likely a data row: do not echo what may be an ID number.
 				return healthcode.Errorfd(healthcode.EINVALID, "batch.header",

@@ -11,13 +11,9 @@ import (
 
 // jsonRow is one JSON line as decoded; nil means absent or null.
 type jsonRow struct {
-	SampleID    *string         `json:"sample_id"`
-	IDNumber    *string         `json:"id_number"`
-	Kind        *string         `json:"kind"`
-	Result      *string         `json:"result"`
-	CollectedAt *string         `json:"collected_at"`
-	Pooled      json.RawMessage `json:"pooled"`
-	PoolID      *string         `json:"pool_id"`
+	Tube   *string `json:"tube_id"`
+	Kind   *string `json:"kind"`
+	Result *string `json:"result"`
 }
 
 // parseJSON parses one JSON line.
@@ -33,23 +29,10 @@ func (r *Reader) parseJSON(line []byte) (Row, *RowError) {
 		return Row{}, rowErr(r.line, "batch.json", "text follows the JSON object")
 	}
 	var raw rawRow
-	for c, p := range [numCols]*string{j.SampleID, j.IDNumber, j.Kind, j.Result, j.CollectedAt, nil, j.PoolID} {
+	for c, p := range [numCols]*string{j.Tube, j.Kind, j.Result} {
 		if p != nil {
 			raw.val[c], raw.present[c] = *p, true
 		}
-	}
-	switch p := bytes.TrimSpace(j.Pooled); {
-	case len(p) == 0 || string(p) == "null":
-	case string(p) == "true" || string(p) == "false":
-		raw.val[colPooled], raw.present[colPooled] = string(p), true
-	case p[0] == '"':
-		var s string
-		if err := json.Unmarshal(p, &s); err != nil {
-			return Row{}, rowErr(r.line, "batch.json", "pooled is not valid JSON")
-		}
-		raw.val[colPooled], raw.present[colPooled] = s, true
-	default:
-		return Row{}, rowErr(r.line, "batch.pooled", "pooled is not true or false")
 	}
 	return check(r.line, &raw)
 }
@@ -70,6 +53,9 @@ func jsonError(line int, err error) *RowError {
 		return rowErr(line, "batch.json", "the JSON object is cut short")
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		name, _ := strconv.Unquote(strings.TrimPrefix(err.Error(), "json: unknown field "))
+		if name == "id_number" {
+			return rowErr(line, "batch.id_number", "a lab reports results by tube_id and never sends an ID number")
+		}
 		return rowErr(line, "batch.json", "unknown field %s", quote(name))
 	}
 	return rowErr(line, "batch.json", "not valid JSON")

@@ -8,7 +8,6 @@ import (
 	"io"
 	"strconv"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"healthcode"
@@ -34,19 +33,15 @@ type Reader struct {
 
 // Columns (CSV) and fields (JSON lines) of a batch file.
 const (
-	colSampleID = iota
-	colIDNumber
+	colTube = iota
 	colKind
 	colResult
-	colCollectedAt
-	colPooled
-	colPoolID
 	numCols
 )
 
-var colNames = [numCols]string{"sample_id", "id_number", "kind", "result", "collected_at", "pooled", "pool_id"}
+var colNames = [numCols]string{"tube_id", "kind", "result"}
 
-var required = [numCols]bool{colSampleID: true, colIDNumber: true, colResult: true, colCollectedAt: true}
+var required = [numCols]bool{colTube: true, colResult: true}
 
 // NewReader returns a reader of the batch file r in format (Auto detects it
 // from the content).
@@ -216,19 +211,15 @@ func check(line int, raw *rawRow) (Row, *RowError) {
 			return row, rowErr(line, "batch.missing", "%s is missing", colNames[c])
 		}
 	}
-	row.SampleID = raw.val[colSampleID]
-	if err := checkID(raw.val[colSampleID]); err != "" {
-		return row, rowErr(line, "batch.sample_id", "sample_id %s", err)
+	row.Tube = raw.val[colTube]
+	if err := checkID(row.Tube); err != "" {
+		return row, rowErr(line, "batch.tube_id", "tube_id %s", err)
 	}
-	id := strings.TrimSpace(raw.val[colIDNumber])
-	if len(id) == 18 && id[17] == 'x' {
-		id = id[:17] + "X"
+	// The domain's rule for a tube id, so that a row read here is never
+	// refused later for what it says.
+	if err := healthcode.ValidateTubeID(row.Tube); err != nil {
+		return row, rowErr(line, "batch.tube_id", "tube_id %s", healthcode.ErrorMessage(err))
 	}
-	if err := checkIDNumber(id); err != nil {
-		return row, &RowError{Line: line, Err: healthcode.Errorfd(healthcode.EINVALID, err.Detail, "line %d: id_number: %s", line, err.Message)}
-	}
-	row.IDNumber = id
-
 	switch k := raw.val[colKind]; {
 	case k == "" || strings.EqualFold(k, string(healthcode.NucleicAcidTest)):
 		row.Kind = healthcode.NucleicAcidTest
@@ -245,66 +236,13 @@ func check(line int, raw *rawRow) (Row, *RowError) {
 	default:
 		return row, rowErr(line, "batch.result", "result %s is not positive or negative", quote(v))
 	}
-	t, err := time.Parse(time.RFC3339, raw.val[colCollectedAt])
-	if err != nil {
-		return row, rowErr(line, "batch.collected_at", "collected_at %s is not an RFC 3339 time such as 2022-05-01T08:30:00+08:00", quote(raw.val[colCollectedAt]))
-	}
-	row.CollectedAt = t
-
-	pooledSet := raw.val[colPooled] != ""
-	switch v := raw.val[colPooled]; {
-	case v == "" || v == "0" || strings.EqualFold(v, "false"):
-	case v == "1" || strings.EqualFold(v, "true"):
-		row.Pooled = true
-	default:
-		return row, rowErr(line, "batch.pooled", "pooled %s is not true or false", quote(v))
-	}
-	row.PoolID = raw.val[colPoolID]
-	switch {
-	case row.PoolID != "" && !row.Pooled && pooledSet:
-		return row, rowErr(line, "batch.pool_id", "pool_id is given but pooled is false")
-	case row.PoolID != "":
-		if err := checkID(row.PoolID); err != "" {
-			return row, rowErr(line, "batch.pool_id", "pool_id %s", err)
-		}
-		row.Pooled = true
-	case row.Pooled:
-		return row, rowErr(line, "batch.pool_id", "pooled is true but pool_id is missing")
-	}
-	// The domain's rule for the record itself, so that a row read here is
-	// never refused later by Evidence.Validate for what it says (a sample
-	// collected before healthcode.Epoch, a pooled antigen test, …). Who
-	// submits it and whether its time has come are checked on submission.
-	ev := row.Evidence(healthcode.Principal{})
-	if err := ev.ValidateRecord(); err != nil {
-		var he *healthcode.Error
-		if !errors.As(err, &he) {
-			return row, rowErr(line, "batch.invalid", "%v", err)
-		}
-		detail, ok := recordColumn[he.Detail]
-		if !ok {
-			detail = he.Detail
-		}
-		return row, rowErr(line, detail, "%s", he.Message)
-	}
 	return row, nil
 }
 
-// recordColumn names the batch reason for each reason of
-// Evidence.ValidateRecord: the column at fault.
-var recordColumn = map[string]string{
-	"evidence.kind":        "batch.kind",
-	"evidence.external_id": "batch.sample_id",
-	"evidence.observed_at": "batch.collected_at",
-	"evidence.result":      "batch.result",
-	"evidence.pooled":      "batch.pooled",
-	"evidence.pool_id":     "batch.pool_id",
-}
-
-// checkID checks a sample or tube id; it returns what is wrong, or "".
+// checkID checks a tube id; it returns what is wrong, or "".
 func checkID(s string) string {
-	if len(s) > 128 {
-		return "is longer than 128 bytes"
+	if len(s) > healthcode.MaxTubeID {
+		return fmt.Sprintf("is longer than %d bytes", healthcode.MaxTubeID)
 	}
 	if !utf8.ValidString(s) {
 		return "is not valid UTF-8"

@@ -4,15 +4,12 @@ import (
 	"bufio"
 	"encoding/json"
 	"io"
-	"strconv"
 	"strings"
-	"time"
 
 	"healthcode"
 )
 
-// Writer writes rows as a batch file that Reader reads back. It writes
-// times in RFC 3339 with nanoseconds, so they read back exactly.
+// Writer writes rows as a batch file that Reader reads back.
 type Writer struct {
 	w      *bufio.Writer
 	format Format
@@ -30,13 +27,9 @@ func NewWriter(w io.Writer, format Format) *Writer {
 
 // jsonOut is a row as written in JSON lines.
 type jsonOut struct {
-	SampleID    string `json:"sample_id"`
-	IDNumber    string `json:"id_number"`
-	Kind        string `json:"kind"`
-	Result      string `json:"result"`
-	CollectedAt string `json:"collected_at"`
-	Pooled      bool   `json:"pooled"`
-	PoolID      string `json:"pool_id,omitempty"`
+	Tube   string `json:"tube_id"`
+	Kind   string `json:"kind"`
+	Result string `json:"result"`
 }
 
 // Write writes one row; Line and ByteOffset are ignored. Returns EINVALID
@@ -46,14 +39,14 @@ func (w *Writer) Write(r Row) error {
 	if kind == "" {
 		kind = healthcode.NucleicAcidTest
 	}
-	vals := [numCols]string{r.SampleID, r.IDNumber, string(kind), r.Result, r.CollectedAt.Format(time.RFC3339Nano), strconv.FormatBool(r.Pooled), r.PoolID}
+	vals := [numCols]string{r.Tube, string(kind), r.Result}
 	for c, v := range vals {
 		if strings.ContainsAny(v, "\r\n") {
 			return healthcode.Errorfd(healthcode.EINVALID, "batch.line_break", "%s holds a line break", colNames[c])
 		}
 	}
 	if w.format == JSONLines {
-		b, err := json.Marshal(jsonOut{vals[0], vals[1], vals[2], vals[3], vals[4], r.Pooled, vals[6]})
+		b, err := json.Marshal(jsonOut{vals[0], vals[1], vals[2]})
 		if err != nil {
 			return err
 		}

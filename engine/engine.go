@@ -37,6 +37,9 @@ type Engine struct {
 	Clock  healthcode.Clock
 	// LoadRuleSet compiles a stored rule set (rules.Load).
 	LoadRuleSet healthcode.RuleSetLoader
+	// Codes verifies the health codes samplers scan (qr.Service); without
+	// it a collection names the person by ID number only.
+	Codes healthcode.CodeVerifier
 
 	// CheckInPolicy bounds each person's check-ins (zero value:
 	// healthcode.DefaultCheckInPolicy).

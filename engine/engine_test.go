@@ -35,9 +35,11 @@ var (
 	lab2   = &healthcode.Principal{ID: "lab-002", Name: "郑州市第二检测所", Role: healthcode.RoleLab, Unit: "检验科"}
 	epi    = &healthcode.Principal{ID: "epi-001", Name: "流调员 李娜", Role: healthcode.RoleEpidemiologist, Unit: "市疾控中心"}
 	clinic = &healthcode.Principal{ID: "clinic-001", Name: "郑州大学第一附属医院", Role: healthcode.RoleClinic, Unit: "发热门诊"}
-	admin  = &healthcode.Principal{ID: "admin-001", Name: "管理员 王强", Role: healthcode.RoleAdmin, Unit: "信息中心"}
-	admin2 = &healthcode.Principal{ID: "admin-002", Name: "管理员 陈静", Role: healthcode.RoleAdmin, Unit: "信息中心"}
-	system = &healthcode.Principal{ID: "system", Name: "healthcode (test baseline)", Role: healthcode.RoleSystem}
+	// sampler collects the samples the tests' labs report on: another unit.
+	sampler = &healthcode.Principal{ID: "sampler-001", Name: "金水区第1核酸采样点", Role: healthcode.RoleSampler, Unit: "金水区核酸采样队"}
+	admin   = &healthcode.Principal{ID: "admin-001", Name: "管理员 王强", Role: healthcode.RoleAdmin, Unit: "信息中心"}
+	admin2  = &healthcode.Principal{ID: "admin-002", Name: "管理员 陈静", Role: healthcode.RoleAdmin, Unit: "信息中心"}
+	system  = &healthcode.Principal{ID: "system", Name: "healthcode (test baseline)", Role: healthcode.RoleSystem}
 )
 
 var errLogDown = errors.New("log device unavailable")
@@ -229,14 +231,88 @@ func (e *env) submit(actor *healthcode.Principal, items ...healthcode.Submission
 	if actor == epi {
 		items = e.withCase(items)
 	}
-	outs, err := e.eng.Submit(e.ctx, actor, items)
+	sent, first := e.byTube(items)
+	outs, err := e.eng.Submit(e.ctx, actor, sent)
 	if err != nil {
 		e.t.Fatalf("Submit: %v", err)
 	}
-	if len(outs) != len(items) {
-		e.t.Fatalf("Submit gave %d outcomes for %d items", len(outs), len(items))
+	if len(outs) != len(sent) {
+		e.t.Fatalf("Submit gave %d outcomes for %d items", len(outs), len(sent))
 	}
-	return outs
+	return expandOutcomes(items, outs, first)
+}
+
+// byTube returns items as a lab sends them, after a sampler (of another
+// unit) has collected each tested person's sample: a test result that
+// names a person is collected into its tube (PoolID if pooled, else the
+// ExternalID) at its ObservedAt, then reported by tube only, once per tube.
+// first[i] is the index in sent of the item that carries item i (-1 if it
+// is sent on its own). A collection the engine refuses leaves its item
+// naming the person, which the engine then refuses as well.
+func (e *env) byTube(items []healthcode.Submission) (sent []healthcode.Submission, first []int) {
+	e.t.Helper()
+	var reqs []healthcode.CollectionRequest
+	conv := make([]bool, len(items))
+	for i, it := range items {
+		ev := it.Evidence
+		tube := ev.ExternalID
+		if ev.Pooled {
+			tube = ev.PoolID
+		}
+		if !ev.Kind.IsTest() || it.IDNumber == "" || tube == "" {
+			continue
+		}
+		conv[i] = true
+		reqs = append(reqs, healthcode.CollectionRequest{Line: i, IDNumber: it.IDNumber, Tube: tube, Mixed: ev.Pooled,
+			Site: "金水区文化路采样点", CollectedAt: ev.ObservedAt})
+	}
+	if len(reqs) > 0 {
+		outs, err := e.eng.Collect(e.ctx, sampler, reqs)
+		if err != nil {
+			e.t.Fatalf("Collect: %v", err)
+		}
+		for _, o := range outs {
+			if o.Status == healthcode.Rejected {
+				conv[o.Line] = false
+			}
+		}
+	}
+	first = make([]int, len(items))
+	byTube := map[string]int{}
+	for i, it := range items {
+		first[i] = -1
+		if !conv[i] {
+			sent = append(sent, it)
+			continue
+		}
+		tube := it.Evidence.ExternalID
+		if it.Evidence.Pooled {
+			tube = it.Evidence.PoolID
+		}
+		if k, ok := byTube[tube]; ok {
+			first[i] = k
+			continue
+		}
+		byTube[tube] = len(sent)
+		sent = append(sent, healthcode.Submission{Line: it.Line, Tube: tube, Evidence: healthcode.Evidence{Kind: it.Evidence.Kind, Result: it.Evidence.Result}})
+	}
+	return sent, first
+}
+
+// expandOutcomes gives each item the outcome of what carried it.
+func expandOutcomes(items []healthcode.Submission, outs []healthcode.Outcome, first []int) []healthcode.Outcome {
+	res := make([]healthcode.Outcome, len(items))
+	k := 0
+	for i := range items {
+		if first[i] >= 0 {
+			res[i] = outs[first[i]]
+		} else {
+			res[i] = outs[k]
+			k++
+		}
+		res[i].Line = items[i].Line
+	}
+	return res
 }
 
 // submitOK submits and fails the test unless every item is accepted.
@@ -327,6 +403,35 @@ func pooledTest(line int, idNumber, sample, tube string, at time.Time, result st
 	s := naTest(line, idNumber, sample, at, result)
 	s.Evidence.Pooled, s.Evidence.PoolID = true, tube
 	return s
+}
+
+// sample is a sample of the person with the ID number taken into a tube.
+func sample(idNumber, tube string, at time.Time) healthcode.CollectionRequest {
+	return healthcode.CollectionRequest{IDNumber: idNumber, Tube: tube, Site: "金水区文化路采样点", CollectedAt: at}
+}
+
+// tubeResult is a nucleic-acid result a lab reports for a tube.
+func tubeResult(line int, tube, result string) healthcode.Submission {
+	return healthcode.Submission{Line: line, Tube: tube, Evidence: healthcode.Evidence{Kind: healthcode.NucleicAcidTest, Result: result}}
+}
+
+// collectOK records the samples as the tests' sampler and fails the test
+// unless each is accepted.
+func (e *env) collectOK(reqs ...healthcode.CollectionRequest) []healthcode.CollectionOutcome {
+	e.t.Helper()
+	for i := range reqs {
+		reqs[i].Line = i
+	}
+	outs, err := e.eng.Collect(e.ctx, sampler, reqs)
+	if err != nil {
+		e.t.Fatalf("Collect: %v", err)
+	}
+	for i, o := range outs {
+		if o.Status != healthcode.Accepted {
+			e.t.Fatalf("collection %d (%s): %s: %v", i, reqs[i].Tube, o.Status, o.Err)
+		}
+	}
+	return outs
 }
 
 func closeContact(line int, idNumber, ref string, at time.Time) healthcode.Submission {
@@ -450,14 +555,14 @@ func TestSubmitLogFailureLeavesNothing(t *testing.T) {
 			// Person 1 is already red: a failed batch must leave that decision alone too.
 			e.submitOK(lab, naTest(1, e.ids[1], "S-0", t0.Add(-3*time.Hour), healthcode.Positive))
 			before := e.decision(e.subj[1])
-			size := e.logSize()
-			calls := len(e.onChangeCalls())
-
-			items := []healthcode.Submission{
+			// The samples are collected; their results are what fails.
+			items, _ := e.byTube([]healthcode.Submission{
 				naTest(1, e.ids[0], "S-1", t0.Add(-2*time.Hour), healthcode.Positive),
 				naTest(2, e.ids[1], "S-2", t0.Add(-1*time.Hour), healthcode.Negative),
 				naTest(3, e.ids[2], "S-3", t0.Add(time.Hour), healthcode.Positive), // rejected: in the future
-			}
+			})
+			size := e.logSize()
+			calls := len(e.onChangeCalls())
 			e.log.failNext(tc.after)
 			outs, err := e.eng.Submit(ctx, lab, items)
 			if err == nil {
@@ -471,8 +576,13 @@ func TestSubmitLogFailureLeavesNothing(t *testing.T) {
 			}
 			e.view(func(tx healthcode.ReadTx) error {
 				for _, id := range []string{"S-1", "S-2", "S-3"} {
-					_, err := tx.EvidenceByExternalID(ctx, lab.ID, id)
+					_, err := tx.EvidenceByExternalID(ctx, lab.ID, "tube/"+id)
 					wantCode(t, "evidence "+id, err, healthcode.ENOTFOUND, "")
+				}
+				for _, id := range []string{"S-1", "S-2"} {
+					if tube, err := tx.Tube(ctx, id); err != nil || tube.Resulted() {
+						t.Errorf("tube %s after the failed batch: %+v, %v; want collected, no result", id, tube, err)
+					}
 				}
 				if n, err := tx.LogSize(ctx); err != nil || n != size {
 					t.Errorf("log size %d, %v; want %d", n, err, size)
@@ -655,13 +765,14 @@ func TestEveryChangeIsExplainedByTheLog(t *testing.T) {
 	}
 	nDecisions := checkExplained(t, e, e.allSubjects())
 	c := checkLog(t, e)
-	if c.ruleSets != 1 || c.decisions != nDecisions || c.evidence != 14 {
-		t.Errorf("log holds %d rule sets, %d decisions, %d evidence; want 1, %d, 14 (13 and the case's diagnosis)", c.ruleSets, c.decisions, c.evidence, nDecisions)
+	if c.ruleSets != 1 || c.decisions != nDecisions || c.evidence != 14 || c.collections != 9 {
+		t.Errorf("log holds %d rule sets, %d decisions, %d evidence, %d collections; want 1, %d, 14 (13 and the case's diagnosis), 9 (one per test)",
+			c.ruleSets, c.decisions, c.evidence, c.collections, nDecisions)
 	}
 }
 
 // logCounts is what the log holds, by kind of leaf.
-type logCounts struct{ ruleSets, evidence, decisions, registry int }
+type logCounts struct{ ruleSets, evidence, decisions, registry, collections int }
 
 // checkLog walks the whole log: each leaf must be a rule set's publication,
 // one stored piece of evidence (and each stored piece must have exactly
@@ -705,6 +816,14 @@ func checkLog(t *testing.T, e *env) logCounts {
 				}
 				if _, err := tx.RuleSet(ctx, leaf.Entry.Ref); err != nil {
 					t.Errorf("rule-set leaf %d names rule set %q: %v", i, leaf.Entry.Ref, err)
+				}
+			case healthcode.LogCollection:
+				c.collections++
+				if !strings.HasPrefix(leaf.Entry.Ref, "collection/") || leaf.Entry.ActorRole != healthcode.RoleSampler || leaf.Entry.ActorName != sampler.Name {
+					t.Errorf("collection leaf %d: %+v, want a ref and the sampler named", i, leaf.Entry)
+				}
+				if _, _, err := tx.LogOpening(ctx, i); err != nil {
+					t.Errorf("collection leaf %d has no subject opening: %v", i, err)
 				}
 			case healthcode.LogDecision:
 				c.decisions++
@@ -761,7 +880,7 @@ func checkLog(t *testing.T, e *env) logCounts {
 		t.Errorf("a decision row names log index %d, which is no decision leaf", i)
 	}
 	c.evidence = len(evidence)
-	if want := int64(c.ruleSets + c.decisions + c.evidence + c.registry); size != want {
+	if want := int64(c.ruleSets + c.decisions + c.evidence + c.registry + c.collections); size != want {
 		t.Errorf("log size %d, but %d leaves are accounted for", size, want)
 	}
 	return c
@@ -773,48 +892,71 @@ func TestSubmitRejectsBadItemsAlone(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envConfig{people: 20})
 	now := t0
-	unknownID := "410102199001011239" // well-formed, registered to no one
+	// Tubes for the bad results: collected, one by the lab's own unit, one
+	// mixed, one with its result in already.
+	e.collectOK(sample(e.ids[6], "R-res", now.Add(-time.Hour)), sample(e.ids[7], "R-nores", now.Add(-time.Hour)),
+		sample(e.ids[8], "R-pool", now.Add(-time.Hour)), sample(e.ids[13], "R-done", now.Add(-time.Hour)))
+	mixed := sample(e.ids[10], "R-mixed", now.Add(-time.Hour))
+	mixed.Mixed = true
+	e.collectOK(mixed)
+	ownSampler := &healthcode.Principal{ID: "sampler-lab", Name: "检验科采样窗口", Role: healthcode.RoleSampler, Unit: lab.Unit}
+	if outs, err := e.eng.Collect(e.ctx, ownSampler, []healthcode.CollectionRequest{sample(e.ids[9], "R-own", now.Add(-time.Hour))}); err != nil ||
+		outs[0].Status != healthcode.Accepted {
+		t.Fatalf("collection by the lab's own unit: %+v, %v", outs, err)
+	}
+	e.submitOK(lab2, tubeResult(1, "R-done", healthcode.Negative))
 	for k, tc := range []struct {
 		name         string
 		actor        *healthcode.Principal
 		sub          healthcode.Submission
+		person       int // whose evidence must not change, -1 for none
 		code, detail string
 	}{
-		{"unknown ID number", lab, naTest(2, unknownID, "R-1", now.Add(-time.Hour), healthcode.Positive), healthcode.ENOTFOUND, "person.unknown"},
-		{"unknown pseudonym", lab, healthcode.Submission{Line: 2, Evidence: healthcode.Evidence{Kind: healthcode.NucleicAcidTest,
-			Subject: "paaaaaaaaaaaaaaaaaaaaaaaa", ExternalID: "R-2", ObservedAt: now.Add(-time.Hour), Result: healthcode.Positive}},
-			healthcode.ENOTFOUND, "person.unknown"},
-		{"observed in the future", lab, naTest(2, e.ids[1], "R-3", now.Add(healthcode.MaxClockSkew+time.Second), healthcode.Positive),
-			healthcode.EINVALID, "evidence.future_time"},
-		{"lab designating a close contact", lab, closeContact(2, e.ids[2], "R-4", now.Add(-time.Hour)), healthcode.EFORBIDDEN, "evidence.kind_not_allowed"},
-		{"epidemiologist sending a test", epi, naTest(2, e.ids[3], "R-5", now.Add(-time.Hour), healthcode.Positive), healthcode.EFORBIDDEN, "evidence.kind_not_allowed"},
-		{"clinic designating a contact", clinic, closeContact(2, e.ids[4], "R-6", now.Add(-time.Hour)), healthcode.EFORBIDDEN, "evidence.kind_not_allowed"},
+		{"a result naming a person by ID number", lab, naTest(2, e.ids[1], "R-1", now.Add(-time.Hour), healthcode.Positive), 1, healthcode.EINVALID, "evidence.by_tube"},
+		{"a result naming a person by pseudonym", lab, healthcode.Submission{Line: 2, Evidence: healthcode.Evidence{Kind: healthcode.NucleicAcidTest,
+			Subject: e.subj[2], ExternalID: "R-2", ObservedAt: now.Add(-time.Hour), Result: healthcode.Positive}}, 2, healthcode.EINVALID, "evidence.by_tube"},
+		{"an unknown tube", lab, tubeResult(2, "R-none", healthcode.Positive), -1, healthcode.ENOTFOUND, "tube.unknown"},
+		{"a tube collected by the lab's own unit", lab, tubeResult(2, "R-own", healthcode.Positive), 9, healthcode.EFORBIDDEN, "tube.same_unit"},
+		{"a tube with its result in", lab, tubeResult(2, "R-done", healthcode.Positive), 13, healthcode.ECONFLICT, "tube.resulted"},
+		{"no tube", lab, tubeResult(2, "", healthcode.Positive), -1, healthcode.EINVALID, "tube.id"},
+		{"bad result", lab, tubeResult(2, "R-res", "maybe"), 6, healthcode.EINVALID, "evidence.result"},
+		{"no result", lab, tubeResult(2, "R-nores", ""), 7, healthcode.EINVALID, "evidence.result"},
+		{"a result saying it is pooled", lab, healthcode.Submission{Line: 2, Tube: "R-pool", Evidence: healthcode.Evidence{Kind: healthcode.NucleicAcidTest,
+			Result: healthcode.Positive, Pooled: true, PoolID: "R-pool"}}, 8, healthcode.EINVALID, "evidence.by_tube"},
+		{"an antigen test of a mixed tube", lab, healthcode.Submission{Line: 2, Tube: "R-mixed", Evidence: healthcode.Evidence{Kind: healthcode.AntigenTest,
+			Result: healthcode.Positive}}, 10, healthcode.EINVALID, "evidence.pooled"},
+		{"a tube named on other evidence", epi, healthcode.Submission{Line: 2, IDNumber: e.ids[11], Tube: "R-res", Evidence: healthcode.Evidence{Kind: healthcode.Travel,
+			ExternalID: "R-3", ObservedAt: now.Add(-time.Hour), RiskLevel: healthcode.RiskHigh, Area: "310104"}}, 11, healthcode.EINVALID, "evidence.tube"},
+		{"lab designating a close contact", lab, closeContact(2, e.ids[2], "R-4", now.Add(-time.Hour)), 2, healthcode.EFORBIDDEN, "evidence.kind_not_allowed"},
+		{"epidemiologist sending a test", epi, tubeResult(2, "R-res", healthcode.Positive), 6, healthcode.EFORBIDDEN, "evidence.kind_not_allowed"},
+		{"clinic designating a contact", clinic, closeContact(2, e.ids[4], "R-6", now.Add(-time.Hour)), 4, healthcode.EFORBIDDEN, "evidence.kind_not_allowed"},
 		{"unknown kind", lab, healthcode.Submission{Line: 2, IDNumber: e.ids[5], Evidence: healthcode.Evidence{Kind: "x_ray",
-			ExternalID: "R-7", ObservedAt: now.Add(-time.Hour), Result: healthcode.Positive}}, healthcode.EINVALID, "evidence.kind"},
-		{"bad result", lab, naTest(2, e.ids[6], "R-8", now.Add(-time.Hour), "maybe"), healthcode.EINVALID, "evidence.result"},
-		{"no result", lab, naTest(2, e.ids[7], "R-9", now.Add(-time.Hour), ""), healthcode.EINVALID, "evidence.result"},
-		{"pooled without a tube", lab, pooledTest(2, e.ids[8], "R-10", "", now.Add(-time.Hour), healthcode.Positive), healthcode.EINVALID, "evidence.pool_id"},
-		{"no sample id", lab, naTest(2, e.ids[9], "", now.Add(-time.Hour), healthcode.Positive), healthcode.EINVALID, "evidence.external_id"},
-		{"no observation time", lab, naTest(2, e.ids[10], "R-12", time.Time{}, healthcode.Positive), healthcode.EINVALID, "evidence.observed_at"},
+			ExternalID: "R-7", ObservedAt: now.Add(-time.Hour), Result: healthcode.Positive}}, 5, healthcode.EINVALID, "evidence.kind"},
 		{"contact with no case", epi, healthcode.Submission{Line: 2, IDNumber: e.ids[11], Evidence: healthcode.Evidence{Kind: healthcode.CloseContact,
-			ExternalID: "R-13", ObservedAt: now.Add(-time.Hour)}}, healthcode.EINVALID, "evidence.case_ref"},
+			ExternalID: "R-13", ObservedAt: now.Add(-time.Hour)}}, 11, healthcode.EINVALID, "evidence.case_ref"},
 		{"contact of a case nobody was diagnosed with", epi, healthcode.Submission{Line: 2, IDNumber: e.ids[11], Evidence: healthcode.Evidence{Kind: healthcode.CloseContact,
-			ExternalID: "R-14", ObservedAt: now.Add(-time.Hour), CaseRef: "depositors-list"}}, healthcode.EINVALID, "evidence.unknown_case"},
+			ExternalID: "R-14", ObservedAt: now.Add(-time.Hour), CaseRef: "depositors-list"}}, 11, healthcode.EINVALID, "evidence.unknown_case"},
 	} {
 		// Sequential: the cases share one store and each checks that its
 		// bad item changed nothing.
 		t.Run(tc.name, func(t *testing.T) {
-			good := naTest(1, e.ids[19], fmt.Sprintf("G-%d", k), now.Add(-time.Hour), healthcode.Negative)
+			good := tubeResult(1, fmt.Sprintf("G-%d", k), healthcode.Negative)
 			if tc.actor == epi {
 				good = healthcode.Submission{Line: 1, IDNumber: e.ids[19], Evidence: healthcode.Evidence{Kind: healthcode.Travel,
 					ExternalID: fmt.Sprintf("G-%d", k), ObservedAt: now.Add(-10 * 24 * time.Hour), RiskLevel: healthcode.RiskLow, Area: "310104"}}
+			} else {
+				e.collectOK(sample(e.ids[19], good.Tube, now.Add(-time.Hour)))
 			}
 			size := e.logSize()
-			var subject string
-			if tc.sub.IDNumber != "" && tc.sub.IDNumber != unknownID {
-				subject = e.eng.Keys.Pseudonymize(region, tc.sub.IDNumber)
+			tube := func(id string) (tb *healthcode.Tube) {
+				e.view(func(tx healthcode.ReadTx) error { tb, _ = tx.Tube(e.ctx, id); return nil })
+				return tb
 			}
-			outs := e.submit(tc.actor, good, tc.sub)
+			before := tube(tc.sub.Tube)
+			outs, err := e.eng.Submit(e.ctx, tc.actor, []healthcode.Submission{good, tc.sub})
+			if err != nil {
+				t.Fatal(err)
+			}
 			if outs[0].Status != healthcode.Accepted || outs[0].Line != 1 {
 				t.Errorf("good item: %+v", outs[0])
 			}
@@ -828,27 +970,24 @@ func TestSubmitRejectsBadItemsAlone(t *testing.T) {
 			if got := e.logSize(); got != size+1 {
 				t.Errorf("log grew by %d, want 1", got-size)
 			}
-			if subject != "" {
-				if evs := e.evidence(subject); len(evs) != 0 {
+			if tc.person >= 0 {
+				if evs := e.evidence(e.subj[tc.person]); len(evs) != 0 && tc.person != 13 {
 					t.Errorf("the bad item's person has evidence %+v", evs)
 				}
-				if d := e.decision(subject); d != nil {
+				if d := e.decision(e.subj[tc.person]); d != nil {
 					t.Errorf("the bad item's person has a decision %+v", d)
 				}
 			}
-			if id := tc.sub.Evidence.ExternalID; id != "" {
-				e.view(func(tx healthcode.ReadTx) error {
-					_, err := tx.EvidenceByExternalID(e.ctx, tc.actor.ID, id)
-					wantCode(t, "the bad item's evidence", err, healthcode.ENOTFOUND, "")
-					return nil
-				})
+			if diff := cmp.Diff(before, tube(tc.sub.Tube)); diff != "" {
+				t.Errorf("the bad item's tube changed (-before +after):\n%s", diff)
 			}
 		})
 	}
 	t.Run("within the clock skew", func(t *testing.T) {
-		outs := e.submit(lab, naTest(1, e.ids[12], "R-skew", now.Add(healthcode.MaxClockSkew-time.Second), healthcode.Positive))
+		e.collectOK(sample(e.ids[12], "R-skew", now.Add(healthcode.MaxClockSkew-time.Second)))
+		outs := e.submit(lab, tubeResult(1, "R-skew", healthcode.Positive))
 		if outs[0].Status != healthcode.Accepted || outs[0].Decision == nil || outs[0].Decision.Colour != healthcode.Red {
-			t.Errorf("a result dated within the allowed skew: %+v", outs[0])
+			t.Errorf("a result for a sample dated within the allowed skew: %+v", outs[0])
 		}
 	})
 }
@@ -858,7 +997,8 @@ func TestSubmitDuplicates(t *testing.T) {
 	e := newEnv(t, envConfig{people: 10})
 	ctx := e.ctx
 	at := t0.Add(-2 * time.Hour)
-	first := e.submitOK(lab, naTest(7, e.ids[0], "S-1", at, healthcode.Positive))[0]
+	e.collectOK(sample(e.ids[0], "S-1", at), sample(e.ids[3], "S-2", at), sample(e.ids[4], "S-3", at))
+	first := e.submitOK(lab, tubeResult(7, "S-1", healthcode.Positive))[0]
 	if first.Decision == nil || first.Decision.Colour != healthcode.Red || first.Line != 7 {
 		t.Fatalf("first submission: %+v", first)
 	}
@@ -873,51 +1013,35 @@ func TestSubmitDuplicates(t *testing.T) {
 		logGrowth  int64
 	}{
 		{
-			name:      "the same item again",
+			name:      "the same result again",
 			actor:     lab,
-			items:     []healthcode.Submission{naTest(1, e.ids[0], "S-1", at, healthcode.Positive)},
+			items:     []healthcode.Submission{tubeResult(1, "S-1", healthcode.Positive)},
 			want:      []string{healthcode.Duplicate},
 			sameIDAs:  []int{-2},
 			logGrowth: 0,
 		},
 		{
-			name:      "the same instant in another zone",
-			actor:     lab,
-			items:     []healthcode.Submission{naTest(1, e.ids[0], "S-1", at.In(time.FixedZone("CST", 8*3600)), healthcode.Positive)},
-			want:      []string{healthcode.Duplicate},
-			sameIDAs:  []int{-2},
-			logGrowth: 0,
-		},
-		{
-			name:       "the same id with another result",
+			name:       "the same tube with another result",
 			actor:      lab,
-			items:      []healthcode.Submission{naTest(1, e.ids[0], "S-1", at, healthcode.Negative)},
+			items:      []healthcode.Submission{tubeResult(1, "S-1", healthcode.Negative)},
 			want:       []string{healthcode.Rejected},
 			sameIDAs:   []int{-1},
 			conflictAt: []int{0},
 			logGrowth:  0,
 		},
 		{
-			name:       "the same id for another person",
-			actor:      lab,
-			items:      []healthcode.Submission{naTest(1, e.ids[1], "S-1", at, healthcode.Positive)},
+			name:       "the same tube from another lab",
+			actor:      lab2,
+			items:      []healthcode.Submission{tubeResult(1, "S-1", healthcode.Positive)},
 			want:       []string{healthcode.Rejected},
 			sameIDAs:   []int{-1},
 			conflictAt: []int{0},
 			logGrowth:  0,
-		},
-		{
-			name:      "the same id from another lab",
-			actor:     lab2,
-			items:     []healthcode.Submission{naTest(1, e.ids[2], "S-1", at, healthcode.Negative)},
-			want:      []string{healthcode.Accepted},
-			sameIDAs:  []int{-1},
-			logGrowth: 1,
 		},
 		{
 			name:      "a duplicate within one batch",
 			actor:     lab,
-			items:     []healthcode.Submission{naTest(1, e.ids[3], "S-2", at, healthcode.Negative), naTest(2, e.ids[3], "S-2", at, healthcode.Negative)},
+			items:     []healthcode.Submission{tubeResult(1, "S-2", healthcode.Negative), tubeResult(2, "S-2", healthcode.Negative)},
 			want:      []string{healthcode.Accepted, healthcode.Duplicate},
 			sameIDAs:  []int{-1, 0},
 			logGrowth: 1,
@@ -925,7 +1049,7 @@ func TestSubmitDuplicates(t *testing.T) {
 		{
 			name:       "a conflict within one batch",
 			actor:      lab,
-			items:      []healthcode.Submission{naTest(1, e.ids[4], "S-3", at, healthcode.Negative), naTest(2, e.ids[4], "S-3", at, healthcode.Positive)},
+			items:      []healthcode.Submission{tubeResult(1, "S-3", healthcode.Negative), tubeResult(2, "S-3", healthcode.Positive)},
 			want:       []string{healthcode.Accepted, healthcode.Rejected},
 			sameIDAs:   []int{-1, -1},
 			conflictAt: []int{1},
@@ -943,13 +1067,9 @@ func TestSubmitDuplicates(t *testing.T) {
 			if diff := cmp.Diff(tc.want, got); diff != "" {
 				t.Fatalf("statuses (-want +got):\n%s", diff)
 			}
-			var badLines []string
 			for i, o := range outs {
 				if o.Line != tc.items[i].Line {
-					if o.Status != healthcode.Duplicate {
-						t.Errorf("item %d (%s): line %d, want %d", i, o.Status, o.Line, tc.items[i].Line)
-					}
-					badLines = append(badLines, fmt.Sprintf("item %d (%s): line %d, want %d", i, o.Status, o.Line, tc.items[i].Line))
+					t.Errorf("item %d (%s): line %d, want %d", i, o.Status, o.Line, tc.items[i].Line)
 				}
 				switch j := tc.sameIDAs[i]; {
 				case j == -2 && o.EvidenceID != first.EvidenceID:
@@ -962,7 +1082,7 @@ func TestSubmitDuplicates(t *testing.T) {
 				}
 			}
 			for _, i := range tc.conflictAt {
-				wantCode(t, fmt.Sprintf("item %d", i), outs[i].Err, healthcode.ECONFLICT, "evidence.conflict")
+				wantCode(t, fmt.Sprintf("item %d", i), outs[i].Err, healthcode.ECONFLICT, "tube.resulted")
 			}
 			if got := e.logSize() - size; got != tc.logGrowth {
 				t.Errorf("log grew by %d, want %d", got, tc.logGrowth)
@@ -970,17 +1090,11 @@ func TestSubmitDuplicates(t *testing.T) {
 			if got := len(e.history(e.subj[0])); got != decisions0 {
 				t.Errorf("person 0 now has %d decisions, had %d", got, decisions0)
 			}
-			t.Run("line of a duplicate", func(t *testing.T) {
-				if len(badLines) > 0 {
-					t.Fatalf("regression: a duplicate's Outcome.Line is 0, not its submission's line (engine/evidence.go:75 "+
-						"`o.Line, out[i] = items[i].Line, o` stores the copy of o taken before o.Line is set): %v", badLines)
-				}
-			})
 		})
 	}
 	// The original stands, unchanged.
 	e.view(func(tx healthcode.ReadTx) error {
-		ev, err := tx.EvidenceByExternalID(ctx, lab.ID, "S-1")
+		ev, err := tx.EvidenceByExternalID(ctx, lab.ID, "tube/S-1")
 		if err != nil {
 			return err
 		}
@@ -1014,8 +1128,8 @@ func TestSubmitOnePersonManyItemsOneDecision(t *testing.T) {
 	if len(h0) != 1 || len(h1) != 1 {
 		t.Fatalf("decisions: person 0 has %d, person 1 has %d; want one each for the whole batch", len(h0), len(h1))
 	}
-	if got := e.logSize() - size; got != 5+2 {
-		t.Errorf("log grew by %d, want 5 evidence and 2 decision leaves", got)
+	if got := e.logSize() - size; got != 5+5+2 {
+		t.Errorf("log grew by %d, want 5 collections, 5 evidence and 2 decision leaves", got)
 	}
 	for _, i := range []int{0, 2, 3, 4} {
 		if d := outs[i].Decision; d == nil || d.LogIndex != h0[0].LogIndex {
@@ -1043,8 +1157,15 @@ func scenario(t *testing.T, e *env, oneByOne bool) {
 			e.submit(actor, items...)
 			return
 		}
-		for _, it := range items {
-			e.submit(actor, it)
+		// One by one, except that a mixed tube's samples go together:
+		// its one result covers them all.
+		for i := 0; i < len(items); {
+			j := i + 1
+			for items[i].Evidence.Pooled && j < len(items) && items[j].Evidence.PoolID == items[i].Evidence.PoolID {
+				j++
+			}
+			e.submit(actor, items[i:j]...)
+			i = j
 		}
 	}
 	at := t0.Add(-5 * time.Hour)
@@ -1652,16 +1773,13 @@ func TestPublicationDuringSubmitOrReview(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		name string
-		run  func(e *env) error
+		run  func(e *env, collected []healthcode.Submission) error
 	}{
-		{"submit", func(e *env) error {
-			_, err := e.eng.Submit(e.ctx, lab, []healthcode.Submission{
-				naTest(1, e.ids[0], "S-1", t0.Add(-time.Hour), healthcode.Positive),
-				naTest(2, e.ids[1], "S-2", t0.Add(-time.Hour), healthcode.Positive),
-			})
+		{"submit", func(e *env, collected []healthcode.Submission) error {
+			_, err := e.eng.Submit(e.ctx, lab, collected)
 			return err
 		}},
-		{"review", func(e *env) error {
+		{"review", func(e *env, _ []healthcode.Submission) error {
 			_, _, err := e.eng.ReviewDue(e.ctx, nil)
 			return err
 		}},
@@ -1678,12 +1796,19 @@ func TestPublicationDuringSubmitOrReview(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
+			var collected []healthcode.Submission
+			if tc.name == "submit" { // the samples are collected before
+				collected, _ = e.byTube([]healthcode.Submission{
+					naTest(1, e.ids[0], "S-1", t0.Add(-time.Hour), healthcode.Positive),
+					naTest(2, e.ids[1], "S-2", t0.Add(-time.Hour), healthcode.Positive),
+				})
+			}
 			hs.beforeNextUpdate(func() {
 				if _, err := publishByAdmins(e.eng, e.ctx, republished(t, "test-3")); err != nil {
 					t.Errorf("publication: %v", err)
 				}
 			})
-			if err := tc.run(e); err != nil {
+			if err := tc.run(e, collected); err != nil {
 				t.Fatal(err)
 			}
 			if _, rec, _ := e.eng.ActiveRuleSet(); rec.Version != "test-3" {
@@ -1729,10 +1854,11 @@ func TestConcurrentUse(t *testing.T) {
 				if k%3 == 0 {
 					result = healthcode.Positive
 				}
-				outs, err := e.eng.Submit(ctx, lab, []healthcode.Submission{
+				items, _ := e.byTube([]healthcode.Submission{
 					naTest(1, e.ids[i], fmt.Sprintf("C-%d-%d", g, k), t0.Add(-time.Hour), result),
 					naTest(2, e.ids[(i+1)%len(e.ids)], fmt.Sprintf("C-%d-%d-b", g, k), t0.Add(-2*time.Hour), healthcode.Negative),
 				})
+				outs, err := e.eng.Submit(ctx, lab, items)
 				if err != nil || outs[0].Status != healthcode.Accepted {
 					t.Errorf("Submit: %+v, %v", outs, err)
 				}

@@ -22,7 +22,7 @@ func (e *Engine) Submit(ctx context.Context, actor *healthcode.Principal, items 
 	// Hash the ID numbers before the transaction: it is CPU work.
 	idHashes := make([][]byte, len(items))
 	for i := range items {
-		if items[i].Evidence.Subject == "" && items[i].IDNumber != "" {
+		if items[i].Evidence.Subject == "" && items[i].IDNumber != "" && !items[i].Evidence.Kind.IsTest() {
 			idHashes[i] = e.Keys.IDHash(items[i].IDNumber)
 		}
 	}
@@ -45,31 +45,38 @@ func (e *Engine) Submit(ctx context.Context, actor *healthcode.Principal, items 
 			return nil
 		}
 		var valid []*healthcode.Evidence
-		var at []int // valid[k] is items[at[k]]
+		var at []int // valid[k] is items[at[k]]; a tube's result is one piece per person in it
 		for i := range items {
-			ev, err := e.prepare(ctx, u, actor, &items[i], idHashes[i], pseudonyms, now)
+			evs, err := e.prepare(ctx, u, actor, &items[i], idHashes[i], pseudonyms, now)
 			if err != nil {
 				if err := reject(i, err); err != nil {
 					return err
 				}
 				continue
 			}
-			valid, at = append(valid, ev), append(at, i)
+			for _, ev := range evs {
+				valid, at = append(valid, ev), append(at, i)
+			}
 		}
 		stored, err := e.store(ctx, u, rs, actor, valid, now)
 		if err != nil {
 			return err
 		}
+		done := make([]bool, len(items))
 		for k, o := range stored {
 			i := at[k]
 			o.Line = items[i].Line
-			if o.Status == healthcode.Rejected {
+			switch {
+			case o.Status == healthcode.Rejected:
 				if err := reject(i, o.Err); err != nil {
 					return err
 				}
-				continue
+				done[i] = true
+			case !done[i]:
+				out[i], done[i] = o, true
+			case o.Status == healthcode.Accepted && out[i].Status == healthcode.Duplicate:
+				out[i].Status = healthcode.Accepted
 			}
-			out[i] = o
 		}
 		return nil
 	})
@@ -125,17 +132,26 @@ func (e *Engine) store(ctx context.Context, u *unit, rs healthcode.RuleSet, acto
 	return out, nil
 }
 
-// prepare checks one submission and returns it as the evidence to store.
+// prepare checks one submission and returns it as the evidence to store: one
+// piece, or for a test result one per person collected into its tube.
 // idHash is the keyed hash of its ID number (nil if it names a pseudonym),
 // pseudonyms the batch's ID hashes resolved.
 func (e *Engine) prepare(ctx context.Context, u *unit, actor *healthcode.Principal, s *healthcode.Submission, idHash []byte,
-	pseudonyms map[string]string, now time.Time) (*healthcode.Evidence, error) {
+	pseudonyms map[string]string, now time.Time) ([]*healthcode.Evidence, error) {
 	ev := s.Evidence
 	if !actor.Role.SubmitsEvidence(ev.Kind) {
 		if !ev.Kind.Valid() {
 			return nil, healthcode.Errorfd(healthcode.EINVALID, "evidence.kind", "unknown evidence kind %q", ev.Kind)
 		}
 		return nil, healthcode.Errorfd(healthcode.EFORBIDDEN, "evidence.kind_not_allowed", "a %s may not submit %s evidence", actor.Role, ev.Kind)
+	}
+	// A test result names its tube only, and is answered before any ID
+	// number is looked at: whether someone is registered never shows.
+	if ev.Kind.IsTest() {
+		return e.tubeResult(ctx, u, actor, s, now)
+	}
+	if s.Tube != "" {
+		return nil, healthcode.Errorfd(healthcode.EINVALID, "evidence.tube", "only a test result names a tube")
 	}
 	ev.Submitter, ev.SubmitterName, ev.SubmitterRole = actor.ID, actor.Name, actor.Role
 	ev.RecordedAt = now
@@ -174,7 +190,7 @@ func (e *Engine) prepare(ctx context.Context, u *unit, actor *healthcode.Princip
 				"no one has a confirmed or asymptomatic diagnosis under case %q", ev.CaseRef)
 		}
 	}
-	return &ev, nil
+	return []*healthcode.Evidence{&ev}, nil
 }
 
 // duplicate answers a submission whose external id its submitter has filed

@@ -55,6 +55,7 @@ func (s *Server) apiRoutes() []route {
 		{Method: "GET", Path: "/api/v1/people/{subject}/code", Roles: []healthcode.Role{healthcode.RoleOperator, healthcode.RoleEpidemiologist, healthcode.RoleAuditor}, h: s.personCode},
 		{Method: "GET", Path: "/api/v1/me/export", Roles: citizenOnly, Page: true, h: s.export},
 		{Method: "POST", Path: "/api/v1/evidence", Roles: officials, MaxBody: MaxBodyBytes, h: s.submitEvidence},
+		{Method: "POST", Path: "/api/v1/collections", Roles: []healthcode.Role{healthcode.RoleSampler}, MaxBody: MaxBodyBytes, h: s.collect},
 		{Method: "GET", Path: "/api/v1/me/code", Roles: citizenOnly, h: s.myCode},
 		{Method: "GET", Path: "/api/v1/me/qr.png", Roles: citizenOnly, h: s.myQRPNG},
 		{Method: "GET", Path: "/api/v1/me/qr.svg", Roles: citizenOnly, h: s.myQRSVG},
@@ -169,14 +170,17 @@ func (s *Server) publishRuleSet(w http.ResponseWriter, r *http.Request, p *healt
 		"approve": "/api/v1/rulesets/" + prop.Record.Version + "/approve"})
 }
 
-// EvidenceJSON is evidence as submitters send it. Person by subject
-// (pseudonym) or id_number.
+// EvidenceJSON is evidence as submitters send it. A test result names its
+// tube only (external_id and observed_at are then optional: the tube is the
+// sample's id, the collection's time is when it was observed); other
+// evidence names the person by subject (pseudonym) or id_number.
 type EvidenceJSON struct {
 	Kind       string    `json:"kind"`
+	Tube       string    `json:"tube,omitempty"`
 	Subject    string    `json:"subject,omitempty"`
 	IDNumber   string    `json:"id_number,omitempty"`
-	ExternalID string    `json:"external_id"`
-	ObservedAt time.Time `json:"observed_at"`
+	ExternalID string    `json:"external_id,omitempty"`
+	ObservedAt time.Time `json:"observed_at,omitzero"`
 	Result     string    `json:"result,omitempty"`
 	Pooled     bool      `json:"pooled,omitempty"`
 	PoolID     string    `json:"pool_id,omitempty"`
@@ -188,7 +192,7 @@ type EvidenceJSON struct {
 }
 
 func (e *EvidenceJSON) submission(line int) healthcode.Submission {
-	return healthcode.Submission{Line: line, IDNumber: e.IDNumber, Evidence: healthcode.Evidence{
+	return healthcode.Submission{Line: line, IDNumber: e.IDNumber, Tube: e.Tube, Evidence: healthcode.Evidence{
 		Kind: healthcode.EvidenceKind(e.Kind), Subject: e.Subject, ExternalID: e.ExternalID, ObservedAt: e.ObservedAt.UTC(),
 		Result: e.Result, Pooled: e.Pooled, PoolID: e.PoolID, Diagnosis: e.Diagnosis, CaseRef: e.CaseRef,
 		RiskLevel: e.RiskLevel, Area: e.Area, Dose: e.Dose}}

@@ -295,7 +295,8 @@ func loginInBrowser(t *testing.T, ctx context.Context, f *fixture) {
 // fetched from no other host.
 func TestBrowserCitizen(t *testing.T) {
 	f := newFixture(t)
-	e := EvidenceJSON{Kind: "nucleic_acid_test", IDNumber: f.id, ExternalID: "B-1", ObservedAt: t0.Add(-time.Hour), Result: "positive"}
+	f.collect(t, f.id, "B-1", t0.Add(-time.Hour))
+	e := EvidenceJSON{Kind: "nucleic_acid_test", Tube: "B-1", Result: "positive"}
 	if a := f.do(t, "POST", "/api/v1/evidence", f.tokens[healthcode.RoleLab], "application/json", mustJSON(t, e)); a.status != 201 {
 		t.Fatalf("evidence: %d %s", a.status, a.body)
 	}

@@ -17,6 +17,8 @@ func FuzzEvidenceBody(f *testing.F) {
 	f.Add([]byte(`{"kind":"nucleic_acid_test","id_number":"11010519491231002X","external_id":"S1","observed_at":"2022-06-14T07:00:00Z","result":"positive"}`))
 	f.Add([]byte(`{"items":[{"kind":"antigen_test","subject":"pabc","external_id":"A","observed_at":"2022-06-14T07:00:00Z","result":"negative"}]}`))
 	f.Add([]byte(`{"kind":"travel","risk_level":"high","area":"310115","external_id":"T","observed_at":"2022-06-14T07:00:00Z","subject":"p"}`))
+	f.Add([]byte(`{"kind":"nucleic_acid_test","tube":"T-1","result":"positive"}`))
+	f.Add([]byte(`{"items":[{"kind":"antigen_test","tube":"MIX\u0000","result":"negative"}]}`))
 	f.Add([]byte(`{"kind":`))
 	f.Add([]byte(`[]`))
 	now := time.Date(2022, 6, 14, 8, 0, 0, 0, time.UTC)
@@ -41,6 +43,9 @@ func FuzzEvidenceBody(f *testing.F) {
 			s.Evidence.Submitter = "lab"
 			if err := s.Evidence.Validate(now); err != nil && healthcode.ErrorCode(err) != healthcode.EINVALID {
 				t.Fatalf("validation error %v is not EINVALID", err)
+			}
+			if err := healthcode.ValidateTubeID(s.Tube); err != nil && healthcode.ErrorCode(err) != healthcode.EINVALID {
+				t.Fatalf("tube id error %v is not EINVALID", err)
 			}
 		}
 	})

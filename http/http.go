@@ -52,14 +52,16 @@ type Health func(ctx context.Context) error
 
 // Server is the HTTP face of a node.
 type Server struct {
-	Auth       Authenticator
-	Codes      healthcode.CodeService
-	Evidence   healthcode.EvidenceService
-	Rules      RuleSetPublisher
-	Signer     CodeSigner
-	Log        LogReader
-	Venues     VenueService
-	Governance GovernanceService
+	Auth     Authenticator
+	Codes    healthcode.CodeService
+	Evidence healthcode.EvidenceService
+	// Collections records samplers' collections (http/collection.go).
+	Collections healthcode.CollectionService
+	Rules       RuleSetPublisher
+	Signer      CodeSigner
+	Log         LogReader
+	Venues      VenueService
+	Governance  GovernanceService
 	// Retention says when each item of a person's data is deleted.
 	Retention healthcode.Retention
 	Health    Health

@@ -106,12 +106,23 @@ func newFixture(t *testing.T) *fixture {
 	f.publisher = &tlog.Publisher{Origin: "healthcode.test/410100", Signer: signer, Verifier: verifier, Store: db,
 		LastPath: filepath.Join(t.TempDir(), "checkpoint"), Clock: clock}
 	f.logPub = logPub
-	f.srv = &Server{Auth: e, Codes: e, Evidence: e, Rules: e, Signer: codes, Clock: clock, Region: "410100", Venues: e, Governance: e, Retention: healthcode.DefaultRetention(),
+	e.Codes = codes
+	f.srv = &Server{Auth: e, Codes: e, Evidence: e, Collections: e, Rules: e, Signer: codes, Clock: clock, Region: "410100", Venues: e, Governance: e, Retention: healthcode.DefaultRetention(),
 		Log: &tlog.Reader{Store: db, Publisher: f.publisher}, Health: func(context.Context) error { return f.publisher.Problem() }}
 	e.OnChange = f.srv.Invalidate
 	f.ts = httptest.NewServer(f.srv.Handler())
 	t.Cleanup(f.ts.Close)
 	return f
+}
+
+// collect has the fixture's sampling site record a sample of the person
+// with the ID number into tube, through the API.
+func (f *fixture) collect(t *testing.T, idNumber, tube string, at time.Time) {
+	t.Helper()
+	c := CollectionJSON{IDNumber: idNumber, Tube: tube, Site: "金水区文化路采样点", CollectedAt: at}
+	if a := f.do(t, "POST", "/api/v1/collections", f.tokens[healthcode.RoleSampler], "application/json", mustJSON(t, c)); a.status != 201 && a.status != 200 {
+		t.Fatalf("collection into %s: %d %s", tube, a.status, a.body)
+	}
 }
 
 type answer struct {
@@ -188,12 +199,16 @@ func (f *fixture) sampleRequest(t *testing.T, rt route, role healthcode.Role) (p
 	path = strings.ReplaceAll(path, "{path...}", "0/000.p/1")
 	switch rt.Method + " " + rt.Path {
 	case "POST /api/v1/evidence":
-		kind := "nucleic_acid_test"
-		e := EvidenceJSON{Kind: kind, IDNumber: f.id, ExternalID: "M-" + string(role), ObservedAt: t0.Add(-time.Hour), Result: "negative"}
+		tube := "M-" + string(role)
+		f.collect(t, f.id, tube, t0.Add(-time.Hour))
+		e := EvidenceJSON{Kind: "nucleic_acid_test", Tube: tube, Result: "negative"}
 		if role == healthcode.RoleEpidemiologist {
 			e = EvidenceJSON{Kind: "travel", IDNumber: f.id, ExternalID: "M-" + string(role), ObservedAt: t0.Add(-time.Hour), RiskLevel: "low", Area: "440305"}
 		}
 		return path, "application/json", mustJSON(t, e)
+	case "POST /api/v1/collections":
+		c := CollectionJSON{IDNumber: f.id, Tube: "MC-" + string(role), Site: "金水区文化路采样点", CollectedAt: t0.Add(-time.Hour)}
+		return path, "application/json", mustJSON(t, c)
 	case "POST /api/v1/verify":
 		return path, "application/json", mustJSON(t, map[string]string{"code": f.citizenQR(t)})
 	case "POST /api/v1/rulesets":

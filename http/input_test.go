@@ -18,15 +18,25 @@ func TestBadInput(t *testing.T) {
 	f := newFixture(t)
 	lab := f.tokens[healthcode.RoleLab]
 	admin := f.tokens[healthcode.RoleAdmin]
-	good := EvidenceJSON{Kind: "nucleic_acid_test", IDNumber: f.id, ExternalID: "S-1", ObservedAt: t0.Add(-time.Hour), Result: "positive"}
+	sampler := f.tokens[healthcode.RoleSampler]
+	for _, tube := range []string{"S-1", "S-2"} {
+		f.collect(t, f.id, tube, t0.Add(-time.Hour))
+	}
+	good := EvidenceJSON{Kind: "nucleic_acid_test", Tube: "S-1", Result: "positive"}
 	if a := f.do(t, "POST", "/api/v1/evidence", lab, "application/json", mustJSON(t, good)); a.status != 201 {
 		t.Fatalf("good submission: %d %s", a.status, a.body)
 	}
 	with := func(mod func(*EvidenceJSON)) []byte {
 		e := good
-		e.ExternalID = "S-2"
+		e.Tube = "S-2"
 		mod(&e)
 		return mustJSON(t, e)
+	}
+	goodCol := CollectionJSON{IDNumber: "410102199003071250", Tube: "C-1", Site: "金水区文化路采样点", CollectedAt: t0.Add(-time.Hour)}
+	col := func(mod func(*CollectionJSON)) []byte {
+		c := goodCol
+		mod(&c)
+		return mustJSON(t, c)
 	}
 	qrText := f.citizenQR(t)
 	flipped := []byte(qrText)
@@ -52,15 +62,27 @@ func TestBadInput(t *testing.T) {
 		{"wrong content type", "POST", "/api/v1/evidence", lab, "text/plain", mustJSON(t, good), 415, "http.content_type"},
 		{"unknown kind", "POST", "/api/v1/evidence", lab, "application/json", with(func(e *EvidenceJSON) { e.Kind = "horoscope" }), 400, "evidence.kind"},
 		{"kind not the lab's", "POST", "/api/v1/evidence", lab, "application/json", with(func(e *EvidenceJSON) { e.Kind = "close_contact"; e.CaseRef = "C1" }), 403, "evidence.kind_not_allowed"},
-		{"unknown person", "POST", "/api/v1/evidence", lab, "application/json", with(func(e *EvidenceJSON) { e.IDNumber = "110105194912310021" }), 404, "person.unknown"},
-		{"unknown pseudonym", "POST", "/api/v1/evidence", lab, "application/json", with(func(e *EvidenceJSON) { e.IDNumber = ""; e.Subject = "pnobody" }), 404, "person.unknown"},
-		{"no person named", "POST", "/api/v1/evidence", lab, "application/json", with(func(e *EvidenceJSON) { e.IDNumber = "" }), 400, "evidence.subject"},
-		{"result in the future", "POST", "/api/v1/evidence", lab, "application/json", with(func(e *EvidenceJSON) { e.ObservedAt = t0.Add(24 * time.Hour) }), 400, "evidence.future_time"},
-		{"no time", "POST", "/api/v1/evidence", lab, "application/json", with(func(e *EvidenceJSON) { e.ObservedAt = time.Time{} }), 400, "evidence.observed_at"},
+		{"a result naming a person", "POST", "/api/v1/evidence", lab, "application/json", with(func(e *EvidenceJSON) { e.IDNumber = "110105194912310021" }), 400, "evidence.by_tube"},
+		{"a result naming a pseudonym", "POST", "/api/v1/evidence", lab, "application/json", with(func(e *EvidenceJSON) { e.Subject = "pnobody" }), 400, "evidence.by_tube"},
+		{"no tube named", "POST", "/api/v1/evidence", lab, "application/json", with(func(e *EvidenceJSON) { e.Tube = "" }), 400, "tube.id"},
+		{"an unknown tube", "POST", "/api/v1/evidence", lab, "application/json", with(func(e *EvidenceJSON) { e.Tube = "S-404" }), 404, "tube.unknown"},
+		{"a tube the lab's unit collected", "POST", "/api/v1/evidence", f.tokens[healthcode.RoleSampler], "application/json", with(func(*EvidenceJSON) {}), 403, "auth.role"},
 		{"bad result", "POST", "/api/v1/evidence", lab, "application/json", with(func(e *EvidenceJSON) { e.Result = "maybe" }), 400, "evidence.result"},
-		{"pooled without tube", "POST", "/api/v1/evidence", lab, "application/json", with(func(e *EvidenceJSON) { e.Pooled = true }), 400, "evidence.pool_id"},
-		{"no sample id", "POST", "/api/v1/evidence", lab, "application/json", with(func(e *EvidenceJSON) { e.ExternalID = "" }), 400, "evidence.external_id"},
-		{"same sample id, other content", "POST", "/api/v1/evidence", lab, "application/json", with(func(e *EvidenceJSON) { e.ExternalID = "S-1"; e.Result = "negative" }), 409, "evidence.conflict"},
+		{"a result saying it is pooled", "POST", "/api/v1/evidence", lab, "application/json", with(func(e *EvidenceJSON) { e.Pooled = true; e.PoolID = "S-2" }), 400, "evidence.by_tube"},
+		{"a tube with its result in", "POST", "/api/v1/evidence", lab, "application/json", with(func(e *EvidenceJSON) { e.Tube = "S-1"; e.Result = "negative" }), 409, "tube.resulted"},
+		{"another role collecting", "POST", "/api/v1/collections", lab, "application/json", col(func(*CollectionJSON) {}), 403, "auth.role"},
+		{"a collection of nobody", "POST", "/api/v1/collections", sampler, "application/json", col(func(c *CollectionJSON) { c.IDNumber = "" }), 400, "collection.person"},
+		{"a collection of an unregistered person", "POST", "/api/v1/collections", sampler, "application/json", col(func(c *CollectionJSON) { c.IDNumber = "110105194912310021" }), 404, "person.unknown"},
+		{"a collection with a bad code", "POST", "/api/v1/collections", sampler, "application/json", col(func(c *CollectionJSON) { c.IDNumber = ""; c.Code = string(flipped) }), 400, ""},
+		{"a collection with a foreign code", "POST", "/api/v1/collections", sampler, "application/json", col(func(c *CollectionJSON) { c.IDNumber = ""; c.Code = foreign }), 400, "qr.unknown_key"},
+		{"a collection into a resulted tube", "POST", "/api/v1/collections", sampler, "application/json", col(func(c *CollectionJSON) { c.Tube = "S-1" }), 409, "tube.resulted"},
+		{"a collection into a taken single tube", "POST", "/api/v1/collections", sampler, "application/json", col(func(c *CollectionJSON) { c.Tube = "S-2" }), 409, "tube.full"},
+		{"a collection in the future", "POST", "/api/v1/collections", sampler, "application/json", col(func(c *CollectionJSON) { c.CollectedAt = t0.Add(time.Hour) }), 400, "collection.future_time"},
+		{"a collection with no site", "POST", "/api/v1/collections", sampler, "application/json", col(func(c *CollectionJSON) { c.Site = "" }), 400, "collection.site"},
+		{"a collection with an unknown field", "POST", "/api/v1/collections", sampler, "application/json", []byte(`{"tube":"C-1","colour":"red"}`), 400, "http.malformed_json"},
+		{"a collection batch and a collection", "POST", "/api/v1/collections", sampler, "application/json", []byte(`{"tube":"C-1","items":[]}`), 400, "collection.shape"},
+		{"an empty collection batch", "POST", "/api/v1/collections", sampler, "application/json", []byte(`{"items":[]}`), 400, "collection.empty"},
+		{"a collection batch too large", "POST", "/api/v1/collections", sampler, "application/json", mustJSON(t, map[string]any{"items": make([]CollectionJSON, MaxBatch+1)}), 413, "collection.batch_too_large"},
 		{"empty batch", "POST", "/api/v1/evidence", lab, "application/json", []byte(`{"items":[]}`), 400, "evidence.empty"},
 		{"batch too large", "POST", "/api/v1/evidence", lab, "application/json", mustJSON(t, map[string]any{"items": bigBatch}), 413, "evidence.batch_too_large"},
 		{"no token", "POST", "/api/v1/evidence", "", "application/json", mustJSON(t, good), 401, "auth.required"},
@@ -103,7 +125,8 @@ func TestBadInput(t *testing.T) {
 func TestDuplicateIsIdempotent(t *testing.T) {
 	f := newFixture(t)
 	lab := f.tokens[healthcode.RoleLab]
-	e := EvidenceJSON{Kind: "nucleic_acid_test", IDNumber: f.id, ExternalID: "S-9", ObservedAt: t0.Add(-time.Hour), Result: "positive"}
+	f.collect(t, f.id, "S-9", t0.Add(-time.Hour))
+	e := EvidenceJSON{Kind: "nucleic_acid_test", Tube: "S-9", Result: "positive"}
 	a := f.do(t, "POST", "/api/v1/evidence", lab, "application/json", mustJSON(t, e))
 	if a.status != 201 {
 		t.Fatalf("first: %d %s", a.status, a.body)
@@ -127,10 +150,11 @@ func TestBatchReportsEachRow(t *testing.T) {
 	lab := f.tokens[healthcode.RoleLab]
 	var items []EvidenceJSON
 	for i := 0; i < 5; i++ {
-		items = append(items, EvidenceJSON{Kind: "nucleic_acid_test", IDNumber: f.id, ExternalID: fmt.Sprintf("B-%d", i), ObservedAt: t0.Add(-time.Hour), Result: "negative"})
+		f.collect(t, f.id, fmt.Sprintf("B-%d", i), t0.Add(-time.Hour))
+		items = append(items, EvidenceJSON{Kind: "nucleic_acid_test", Tube: fmt.Sprintf("B-%d", i), Result: "negative"})
 	}
 	items[1].Result = "unclear"
-	items[3].ObservedAt = t0.Add(48 * time.Hour)
+	items[3].Tube = "B-404"
 	items = append(items, items[0]) // a duplicate within the chunk
 	a := f.do(t, "POST", "/api/v1/evidence", lab, "application/json", mustJSON(t, map[string]any{"items": items}))
 	var out struct {
@@ -143,7 +167,7 @@ func TestBatchReportsEachRow(t *testing.T) {
 	if out.Summary["accepted"] != 3 || out.Summary["rejected"] != 2 || out.Summary["duplicate"] != 1 {
 		t.Errorf("summary = %v", out.Summary)
 	}
-	if out.Items[1].Error == nil || out.Items[1].Error.Reason != "evidence.result" || out.Items[3].Error.Reason != "evidence.future_time" {
+	if out.Items[1].Error == nil || out.Items[1].Error.Reason != "evidence.result" || out.Items[3].Error.Reason != "tube.unknown" {
 		t.Errorf("bad rows not named: %+v %+v", out.Items[1], out.Items[3])
 	}
 }

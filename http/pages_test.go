@@ -538,7 +538,8 @@ func TestCitizenPageServed(t *testing.T) {
 	f := newFixture(t)
 	lab := f.tokens[healthcode.RoleLab]
 	for i, kind := range []string{"antigen_test", "nucleic_acid_test"} {
-		e := EvidenceJSON{Kind: kind, IDNumber: f.id, ExternalID: "P-" + kind, ObservedAt: t0.Add(time.Duration(i-2) * time.Hour), Result: "positive"}
+		f.collect(t, f.id, "P-"+kind, t0.Add(time.Duration(i-2)*time.Hour))
+		e := EvidenceJSON{Kind: kind, Tube: "P-" + kind, Result: "positive"}
 		if a := f.do(t, "POST", "/api/v1/evidence", lab, "application/json", mustJSON(t, e)); a.status != 201 {
 			t.Fatalf("evidence: %d %s", a.status, a.body)
 		}
@@ -1051,7 +1052,8 @@ func principal(t *testing.T, f *fixture, tok string) *healthcode.Principal {
 // person, and returns its evidence id.
 func positiveTest(t *testing.T, f *fixture, ref string) int64 {
 	t.Helper()
-	e := EvidenceJSON{Kind: "nucleic_acid_test", IDNumber: "410102199003071250", ExternalID: ref, ObservedAt: f.clock.Now().Add(-2 * time.Hour), Result: "positive"}
+	f.collect(t, "410102199003071250", ref, f.clock.Now().Add(-2*time.Hour))
+	e := EvidenceJSON{Kind: "nucleic_acid_test", Tube: ref, Result: "positive"}
 	a := f.do(t, "POST", "/api/v1/evidence", f.tokens[healthcode.RoleLab], "application/json", mustJSON(t, e))
 	var o OutcomeJSON
 	if err := json.Unmarshal(a.body, &o); a.status != 201 || err != nil || o.EvidenceID == 0 {

@@ -9,18 +9,39 @@ import (
 	"healthcode"
 )
 
-// Event is one piece of evidence in the outbreak timeline, as its submitter
-// would send it at time At. Evidence.Subject is empty: the engine maps
-// SubjectID (the resident ID number) to the person's pseudonym. The
-// submitter fields of Evidence are filled from Submitter.
+// Event is one step of the outbreak timeline, as its submitter would send
+// it at time At: a sample collection by a sampler (Collection set), a test
+// result a lab or clinic reports by Tube, or other evidence about the person
+// with the resident ID number SubjectID. Evidence.Subject is empty: the
+// engine maps SubjectID to the person's pseudonym. The submitter fields of
+// Evidence are filled from Submitter.
 type Event struct {
 	At        time.Time
 	Submitter Institution
+	// SubjectID is the person concerned. A test result is reported by tube
+	// only: for it SubjectID tells the story, and Submission leaves it out.
 	SubjectID string
 	Evidence  healthcode.Evidence
+	// Tube is the tube a test result is reported for.
+	Tube string
+	// Collection is a sample taken into a tube, recorded by a sampler (its
+	// Tube is empty on every other event).
+	Collection healthcode.CollectionRequest
 	// Note tells what the event is in the story, for demos and test failures,
 	// e.g. "case 410100-C001: confirmed".
 	Note string
+}
+
+// IsCollection reports whether the event is a sample collection.
+func (e Event) IsCollection() bool { return e.Collection.Tube != "" }
+
+// Submission returns the event as evidence its submitter sends (not for a
+// collection): a test result by tube, anything else by ID number.
+func (e Event) Submission(line int) healthcode.Submission {
+	if e.Tube != "" {
+		return healthcode.Submission{Line: line, Tube: e.Tube, Evidence: healthcode.Evidence{Kind: e.Evidence.Kind, Result: e.Evidence.Result}}
+	}
+	return healthcode.Submission{Line: line, IDNumber: e.SubjectID, Evidence: e.Evidence}
 }
 
 // Durations of the 2022 protocol (national protocol, 9th edition).
@@ -52,7 +73,8 @@ type outbreak struct {
 	r      *rand.Rand
 	used   map[int]bool
 	events []Event
-	serial int // numbers external ids
+	serial int                    // numbers external ids
+	tubes  map[string]Institution // the sampler of each tube opened
 	cases  int
 }
 
@@ -277,7 +299,30 @@ func (o *outbreak) add(at time.Time, by Institution, p Citizen, note string, e h
 	o.serial++
 	e.Submitter, e.SubmitterName, e.SubmitterRole = by.ID, by.Name, by.Role
 	e.ExternalID = fmt.Sprintf("OB-%s-%s-%06d", o.c.Region, kindCode[e.Kind], o.serial)
-	o.events = append(o.events, Event{At: at, Submitter: by, SubjectID: p.IDNumber, Evidence: e, Note: note})
+	if !e.Kind.IsTest() {
+		o.events = append(o.events, Event{At: at, Submitter: by, SubjectID: p.IDNumber, Evidence: e, Note: note})
+		return
+	}
+	// A test: a sampling site collects the sample into a tube (a mixed tube
+	// is PoolID, shared with the others in it) and the lab reports the
+	// tube's result once.
+	tube, mixed := e.ExternalID, e.Pooled
+	if mixed {
+		tube = e.PoolID
+	}
+	sampler, opened := o.tubes[tube]
+	if !opened {
+		sampler = o.c.Samplers[o.serial%len(o.c.Samplers)]
+		if o.tubes == nil {
+			o.tubes = map[string]Institution{}
+		}
+		o.tubes[tube] = sampler
+	}
+	o.events = append(o.events, Event{At: e.ObservedAt, Submitter: sampler, SubjectID: p.IDNumber, Note: "sample taken for: " + note,
+		Collection: healthcode.CollectionRequest{IDNumber: p.IDNumber, Tube: tube, Mixed: mixed, Site: sampler.Name, CollectedAt: e.ObservedAt}})
+	if !opened {
+		o.events = append(o.events, Event{At: at, Submitter: by, SubjectID: p.IDNumber, Evidence: e, Tube: tube, Note: note})
+	}
 }
 
 var kindCode = map[healthcode.EvidenceKind]string{

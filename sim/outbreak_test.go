@@ -2,6 +2,7 @@ package sim_test
 
 import (
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -37,7 +38,7 @@ func checkOutbreak(t *testing.T, c *sim.City, evs []sim.Event) {
 	confirmedCases := map[string]bool{}
 	pools := map[string][]sim.Event{}
 	bySubject := map[string][]sim.Event{}
-	for _, e := range evs {
+	for _, e := range flatten(t, evs) {
 		ev := e.Evidence
 		if ev.Subject != "" {
 			t.Fatalf("%s: Subject %q should be left to the engine", e.Note, ev.Subject)
@@ -181,6 +182,50 @@ func checkOutbreak(t *testing.T, c *sim.City, evs []sim.Event) {
 	}
 }
 
+// flatten checks the collections and the results reported by tube, and
+// returns the other events with each tube's result turned into one event
+// per person collected into it, as the engine stores it.
+func flatten(t *testing.T, evs []sim.Event) []sim.Event {
+	t.Helper()
+	collected := map[string][]sim.Event{} // by tube
+	var out []sim.Event
+	for _, e := range evs {
+		switch {
+		case e.IsCollection():
+			cr := e.Collection
+			if e.Submitter.Role != healthcode.RoleSampler || cr.IDNumber != e.SubjectID || !cr.CollectedAt.Equal(e.At) || cr.Site == "" {
+				t.Fatalf("%s: collection %+v by %+v", e.Note, cr, e.Submitter)
+			}
+			if prev := collected[cr.Tube]; len(prev) > 0 && (!cr.Mixed || prev[0].Submitter.Unit != e.Submitter.Unit) {
+				t.Fatalf("%s: tube %s collected again (%+v)", e.Note, cr.Tube, cr)
+			}
+			collected[cr.Tube] = append(collected[cr.Tube], e)
+		case e.Evidence.Kind.IsTest():
+			members := collected[e.Tube]
+			if len(members) == 0 || members[0].Submitter.Unit == e.Submitter.Unit {
+				t.Fatalf("%s: result for tube %q never collected before, or collected by the lab's own unit", e.Note, e.Tube)
+			}
+			if s := e.Submission(0); s.IDNumber != "" || s.Tube != e.Tube {
+				t.Fatalf("%s: a test result is sent as %+v, not by tube alone", e.Note, s)
+			}
+			if e.Evidence.Pooled != members[0].Collection.Mixed {
+				t.Fatalf("%s: pooled %v, tube mixed %v", e.Note, e.Evidence.Pooled, members[0].Collection.Mixed)
+			}
+			for i, m := range members {
+				x := e
+				x.SubjectID, x.Evidence.ObservedAt = m.SubjectID, m.At
+				if i > 0 {
+					x.Evidence.ExternalID += "/" + strconv.Itoa(i)
+				}
+				out = append(out, x)
+			}
+		default:
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
 func TestOutbreakOtherStartAndRegion(t *testing.T) {
 	t.Parallel()
 	start := time.Date(2022, 11, 20, 0, 0, 0, 0, time.UTC)
@@ -200,70 +245,46 @@ func TestTestingRound(t *testing.T) {
 	c := newCity(t, 3, 2000)
 	at := c.Start.Add(72 * time.Hour)
 	for _, pooled := range []bool{false, true} {
-		samples := map[string]bool{}
 		tubes := map[string]int{}
+		closed := map[string]bool{}
 		n := 0
-		for r := range c.TestingRound(at, c.Labs[1], pooled) {
+		for r := range c.TestingRound(at, c.Samplers[0], c.Labs[1], pooled) {
 			if want := c.Person(n).IDNumber; r.IDNumber != want {
 				t.Fatalf("result %d is for %s, want %s", n, r.IDNumber, want)
 			}
 			n++
-			if samples[r.SampleID] {
-				t.Fatalf("sample id %s used twice", r.SampleID)
-			}
-			samples[r.SampleID] = true
-			if r.Pooled != pooled || (r.PoolID != "") != pooled {
+			if r.Mixed != pooled || closed[r.Tube] {
 				t.Fatalf("pooled round %v gave %+v", pooled, r)
 			}
-			tubes[r.PoolID]++
-			ev := r.Evidence()
-			ev.Subject = "p"
-			if err := ev.Validate(r.ReportedAt); err != nil {
-				t.Fatalf("result %+v: %v", r, err)
+			tubes[r.Tube]++
+			closed[r.Tube] = r.LastInTube
+			cr := r.Collection(n)
+			if cr.IDNumber != r.IDNumber || cr.Tube != r.Tube || cr.Mixed != pooled || cr.Site == "" {
+				t.Fatalf("collection %+v of %+v", cr, r)
 			}
-			if r.CollectedAt.Before(at) || r.CollectedAt.After(at.Add(12*time.Hour)) || ev.Submitter != c.Labs[1].ID {
+			sub := r.Submission(n)
+			if sub.Tube != r.Tube || sub.IDNumber != "" || sub.Evidence.Kind != healthcode.NucleicAcidTest || healthcode.ValidateTubeID(sub.Tube) != nil {
+				t.Fatalf("result %+v sent as %+v", r, sub)
+			}
+			if r.CollectedAt.Before(at) || r.CollectedAt.After(at.Add(12*time.Hour)) || r.Lab.ID != c.Labs[1].ID || r.Sampler.Unit == r.Lab.Unit {
 				t.Fatalf("result %+v outside the round or not from its lab", r)
 			}
 		}
 		if n != c.Size {
 			t.Fatalf("round yielded %d results, want %d", n, c.Size)
 		}
-		if pooled {
-			for id, k := range tubes {
-				if k != 10 {
-					t.Errorf("tube %s holds %d samples", id, k)
-				}
+		for id, k := range tubes {
+			if want := map[bool]int{false: 1, true: 10}[pooled]; k != want || !closed[id] {
+				t.Errorf("tube %s holds %d samples (closed %v), want %d", id, k, closed[id], want)
 			}
 		}
-	}
-}
-
-func BenchmarkPeople(b *testing.B) {
-	c := newCity(b, 1, 1_000_000)
-	b.ReportAllocs()
-	for b.Loop() {
-		n := 0
-		for p := range c.People() {
-			n += len(p.IDNumber)
-		}
-		if n != 18*c.Size {
-			b.Fatal(n)
-		}
-	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/1e6, "ns/person")
-}
-
-func BenchmarkOutbreak(b *testing.B) {
-	c := newCity(b, 1, sim.MaxPeople)
-	for b.Loop() {
-		c.Outbreak()
 	}
 }
 
 func BenchmarkTestingRound(b *testing.B) {
 	c := newCity(b, 1, 100_000)
 	for b.Loop() {
-		for range c.TestingRound(c.Start, c.Labs[0], true) {
+		for range c.TestingRound(c.Start, c.Samplers[0], c.Labs[0], true) {
 		}
 	}
 }

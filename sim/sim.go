@@ -49,8 +49,9 @@ type District struct {
 	Name string
 }
 
-// Institution is a submitter of evidence: a lab, a clinic or an
-// epidemiologist (an official named in the log, with the unit they serve).
+// Institution is a submitter of evidence: a sampling site, a lab, a clinic
+// or an epidemiologist (an official named in the log, with the unit they
+// serve).
 type Institution struct {
 	ID       string // stable id, e.g. "lab-001"
 	Name     string // e.g. "郑州市第一人民医院"; an epidemiologist's own name
@@ -75,6 +76,9 @@ type City struct {
 	Start     time.Time
 	Districts []District
 
+	// Samplers are the sampling sites (采样点), each of its district's
+	// sampling team: a unit of its own, never a lab's.
+	Samplers        []Institution
 	Labs            []Institution
 	Clinics         []Institution
 	Epidemiologists []Institution
@@ -120,6 +124,12 @@ func (c *City) institutions() {
 	nClinics := clamp(c.Size/100_000, 4, 100)
 	nEpi := clamp(c.Size/500_000, 3, 30)
 	dist := func(k int) District { return c.Districts[k%len(c.Districts)] }
+	nSamplers := clamp(c.Size/50_000, len(c.Districts), 200)
+	for k := range nSamplers {
+		d := dist(k)
+		c.Samplers = append(c.Samplers, Institution{ID: fmt.Sprintf("sampler-%03d", k+1), Role: healthcode.RoleSampler, District: d.Code,
+			Name: fmt.Sprintf("%s%s第%d核酸采样点", c.Name, d.Name, k/len(c.Districts)+1), Unit: c.Name + d.Name + "核酸采样队"})
+	}
 	for k := range nLabs {
 		in := Institution{ID: fmt.Sprintf("lab-%03d", k+1), Role: healthcode.RoleLab, District: dist(k).Code}
 		if k < len(labNames) {

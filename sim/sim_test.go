@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"hash"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -57,6 +58,16 @@ func TestNewChecksConfig(t *testing.T) {
 			if len(c.Districts) == 0 || len(c.Labs) < 3 || len(c.Clinics) < 4 || len(c.Epidemiologists) < 3 {
 				t.Fatalf("city lacks districts or institutions: %+v", c)
 			}
+			if len(c.Samplers) < len(c.Districts) {
+				t.Fatalf("%d sampling sites for %d districts", len(c.Samplers), len(c.Districts))
+			}
+			for _, smp := range c.Samplers {
+				for _, lab := range append(slices.Clone(c.Labs), c.Clinics...) {
+					if smp.Role != healthcode.RoleSampler || smp.Unit == "" || smp.Unit == lab.Unit {
+						t.Fatalf("sampling site %+v shares a unit with %+v, or is no sampler", smp, lab)
+					}
+				}
+			}
 			for _, d := range c.Districts {
 				if err := healthcode.ValidateRegion(d.Code); err != nil || d.Code[:2] != c.Region[:2] {
 					t.Errorf("district %+v is not a code in region %s (%v)", d, c.Region, err)
@@ -75,9 +86,9 @@ func digest(c *sim.City, people int) string {
 	for i := range people {
 		fmt.Fprintf(h, "%+v\n", c.Person(i))
 	}
-	fmt.Fprintf(h, "%+v %+v %+v\n", c.Labs, c.Clinics, c.Epidemiologists)
+	fmt.Fprintf(h, "%+v %+v %+v %+v\n", c.Samplers, c.Labs, c.Clinics, c.Epidemiologists)
 	writeEvents(h, c.Outbreak())
-	for r := range c.TestingRound(c.Start.Add(48*time.Hour), c.Labs[0], true) {
+	for r := range c.TestingRound(c.Start.Add(48*time.Hour), c.Samplers[0], c.Labs[0], true) {
 		fmt.Fprintf(h, "%+v\n", r)
 	}
 	return fmt.Sprintf("%x", h.Sum(nil))
@@ -112,8 +123,8 @@ func TestGolden(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Person(0) of seed 1 changed (-want +got):\n%s", diff)
 	}
-	if n := len(c.Outbreak()); n != 389 {
-		t.Errorf("outbreak of seed 1 has %d events, want 389", n)
+	if n := len(c.Outbreak()); n != 627 { // 389 before samples were collected into tubes
+		t.Errorf("outbreak of seed 1 has %d events, want 627", n)
 	}
 }
 

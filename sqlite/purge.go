@@ -113,6 +113,11 @@ func (tx *Tx) Purge(ctx context.Context, plan *healthcode.PurgePlan) (*healthcod
 		}
 		rep.Counts["log_openings"] += n
 	}
+	// A collection says who was sampled into which tube: it goes, with
+	// the subject opening of its leaf, when the results it leads to go.
+	if rep.Counts["collections"], rep.Counts["log_openings/collections"], err = tx.purgeCollections(ctx, plan.EvidenceBefore[healthcode.NucleicAcidTest]); err != nil {
+		return nil, err
+	}
 	for _, d := range []struct {
 		key, query string
 		before     time.Time
@@ -289,6 +294,10 @@ var sunsetSteps = []struct{ key, query string }{
 	// is unreadable wherever a copy of it lies.
 	{"person_keys", `DELETE FROM person_keys`},
 	{"checkins", `DELETE FROM checkins`},
+	{"collections", `DELETE FROM collections`},
+	// A tube names no one once its collections are gone; at the end of
+	// the emergency its result and unit go too.
+	{"tubes", `DELETE FROM tubes`},
 	{"evidence", `DELETE FROM evidence`},
 	{"current_codes", `DELETE FROM current_codes`},
 	{"decisions", `DELETE FROM decisions`},

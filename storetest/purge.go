@@ -296,7 +296,7 @@ func Purge(t *testing.T, s healthcode.Store) {
 }
 
 func zeroCounts() map[string]int64 {
-	m := map[string]int64{"checkins": 0, "designations": 0, "access_records": 0, "log_openings": 0}
+	m := map[string]int64{"checkins": 0, "collections": 0, "log_openings/collections": 0, "designations": 0, "access_records": 0, "log_openings": 0}
 	for _, k := range healthcode.EvidenceKinds {
 		m["evidence/"+string(k)] = 0
 	}

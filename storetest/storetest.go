@@ -44,6 +44,7 @@ func Run(t *testing.T, open Opener) {
 		{"Purge", Purge},
 		{"Sunset", Sunset},
 		{"Figures", Figures},
+		{"Collections", Collections},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -24,7 +24,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	people := fs.Int("people", 10_000, "people in the synthetic city (1,000 to 10,000,000)")
 	seed := fs.Uint64("seed", 1, "seed of the synthetic city (same seed, same city)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: healthcode demo [flags]\n\nGenerates a deterministic synthetic city (people, labs, clinics, a small outbreak) in a fresh\nSQLite file, serves it, and prints what to open and the tokens to use.\n\nflags:")
+		fmt.Fprintln(stderr, "usage: healthcode demo [flags]\n\nGenerates a deterministic synthetic city (people, sampling sites, labs, clinics, a small outbreak) in a fresh\nSQLite file, serves it, and prints what to open and the tokens to use.\n\nflags:")
 		fs.PrintDefaults()
 	}
 	if code, ok := parseFlags(fs, args, stderr); !ok {
@@ -75,6 +75,12 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	n.server.Close(shut)
 	return exitOK
 }
+
+// The tubes the demo leaves collected and awaiting a lab's result.
+const (
+	demoSingleTube = "DEMO-T0001"
+	demoMixedTube  = "DEMO-MIX0001"
+)
 
 type demoToken struct {
 	Who   string
@@ -138,11 +144,11 @@ func (n *node) populate(ctx context.Context, city *sim.City, now time.Time, prog
 		}
 		return o.Principal(), nil
 	}
-	for _, group := range [][]sim.Institution{city.Labs, city.Clinics, city.Epidemiologists} {
+	for _, group := range [][]sim.Institution{city.Samplers, city.Labs, city.Clinics, city.Epidemiologists} {
 		for i, in := range group {
 			unitName := in.Name + " " + in.Unit // a lab's or a hospital's department
-			if in.Role == healthcode.RoleEpidemiologist {
-				unitName = in.Unit // an investigation team
+			if in.Role == healthcode.RoleEpidemiologist || in.Role == healthcode.RoleSampler {
+				unitName = in.Unit // an investigation team, a district's sampling team
 			}
 			p, err := register(in.Name, in.Role, unitName)
 			if err != nil {
@@ -180,13 +186,26 @@ func (n *node) populate(ctx context.Context, city *sim.City, now time.Time, prog
 	}
 	n.logger.Info("demo: registry built", "first unit", first.ID, "units", len(units)+1, "officials", len(officials)+6)
 	// The outbreak, as its submitters would have sent it: in time order
-	// (a contact designation needs its case diagnosed first), consecutive
-	// items of one submitter in one batch.
+	// (a contact designation needs its case diagnosed first, a result its
+	// tube collected), consecutive items of one submitter in one batch.
 	var later []sim.Event
 	notes := map[string]string{}
 	var pending []healthcode.Submission
+	var collections []healthcode.CollectionRequest
 	var from *healthcode.Principal
 	flush := func() error {
+		if len(collections) > 0 {
+			outs, err := n.engine.Collect(ctx, from, collections)
+			for _, o := range outs {
+				if o.Status == healthcode.Rejected {
+					n.logger.Warn("demo: an outbreak collection was refused", "line", o.Line, "err", o.Err)
+				}
+			}
+			collections = nil
+			if err != nil {
+				return err
+			}
+		}
 		if len(pending) == 0 {
 			return nil
 		}
@@ -199,22 +218,68 @@ func (n *node) populate(ctx context.Context, city *sim.City, now time.Time, prog
 		pending = pending[:0]
 		return err
 	}
-	for _, ev := range city.Outbreak() {
+	// Every sample of the past is collected first, one batch per sampling
+	// site (a collection depends on nothing but its person).
+	outbreak := city.Outbreak()
+	bySampler := map[string][]healthcode.CollectionRequest{}
+	var samplers []string
+	for _, ev := range outbreak {
+		if ev.IsCollection() && !ev.At.After(now) {
+			if _, ok := bySampler[ev.Submitter.ID]; !ok {
+				samplers = append(samplers, ev.Submitter.ID)
+			}
+			c := ev.Collection
+			c.Line = len(bySampler[ev.Submitter.ID])
+			bySampler[ev.Submitter.ID] = append(bySampler[ev.Submitter.ID], c)
+		}
+	}
+	for _, id := range samplers {
+		from, collections = officials[id], bySampler[id]
+		if err := flush(); err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	from = nil
+	for _, ev := range outbreak {
 		if ev.At.After(now) {
 			later = append(later, ev)
 			continue
 		}
-		if from == nil || from.ID != ev.Submitter.ID {
+		if ev.IsCollection() {
+			continue
+		}
+		if from == nil || from.ID != officials[ev.Submitter.ID].ID {
 			if err := flush(); err != nil {
 				return nil, nil, nil, err
 			}
 			from = officials[ev.Submitter.ID]
 		}
-		pending = append(pending, healthcode.Submission{Line: len(pending), IDNumber: ev.SubjectID, Evidence: ev.Evidence})
+		pending = append(pending, ev.Submission(len(pending)))
 		notes[ev.SubjectID] = ev.Note
 	}
 	if err := flush(); err != nil {
 		return nil, nil, nil, err
+	}
+	// Tubes collected and awaiting their result, for the lab's examples
+	// the demo prints (and README shows): a single tube of the first
+	// resident, and a mixed tube of the next ten.
+	smp := officials[city.Samplers[0].ID]
+	var waiting []healthcode.CollectionRequest
+	for i := range 11 {
+		c := healthcode.CollectionRequest{Line: i, IDNumber: city.Person(i).IDNumber, Tube: demoSingleTube, Site: city.Samplers[0].Name, CollectedAt: now.Add(-time.Hour)}
+		if i > 0 {
+			c.Tube, c.Mixed = demoMixedTube, true
+		}
+		waiting = append(waiting, c)
+	}
+	outs, err := n.engine.Collect(ctx, smp, waiting)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	for _, o := range outs {
+		if o.Status == healthcode.Rejected {
+			return nil, nil, nil, fmt.Errorf("demo: collecting the example tubes: %w", o.Err)
+		}
 	}
 	if _, _, err := n.engine.ReviewDue(ctx, nil); err != nil {
 		return nil, nil, nil, err
@@ -275,7 +340,13 @@ func (n *node) replayLater(ctx context.Context, events []sim.Event, officials ma
 			return
 		case <-time.After(time.Until(ev.At)):
 		}
-		if _, err := n.engine.Submit(ctx, officials[ev.Submitter.ID], []healthcode.Submission{{IDNumber: ev.SubjectID, Evidence: ev.Evidence}}); err != nil {
+		var err error
+		if ev.IsCollection() {
+			_, err = n.engine.Collect(ctx, officials[ev.Submitter.ID], []healthcode.CollectionRequest{ev.Collection})
+		} else {
+			_, err = n.engine.Submit(ctx, officials[ev.Submitter.ID], []healthcode.Submission{ev.Submission(0)})
+		}
+		if err != nil {
 			n.logger.Error("demo: replaying an event failed", "note", ev.Note, "err", err)
 		}
 	}
@@ -289,11 +360,14 @@ func printDemo(w io.Writer, n *node, city *sim.City, tokens []demoToken, took ti
 	fmt.Fprintf(w, "healthcode demo: %s (%s), %d people, ready in %s\n", city.Name, city.Region, city.Size, took.Round(time.Millisecond))
 	fmt.Fprintf(w, "  database   %s\n  trust file %s\n\n", n.cfg.DB, filepath.Join(n.cfg.DataDir, "trust.json"))
 	fmt.Fprintf(w, "Open %s/ and log in with a citizen token.\n\nTokens:\n", url)
-	var lab, citizen string
+	var lab, citizen, sampler string
 	for _, t := range tokens {
 		fmt.Fprintf(w, "  %-15s %-28s %s\n", t.Role, t.Who, t.Token)
 		if t.Note != "" {
 			fmt.Fprintf(w, "  %-15s %s\n", "", t.Note)
+		}
+		if t.Role == healthcode.RoleSampler && sampler == "" {
+			sampler = t.Token
 		}
 		if t.Role == healthcode.RoleLab && lab == "" {
 			lab = t.Token
@@ -307,14 +381,20 @@ func printDemo(w io.Writer, n *node, city *sim.City, tokens []demoToken, took ti
 Try it:
   # the citizen's code, with the rule and evidence behind it
   curl -s -H 'Authorization: Bearer %[2]s' %[1]s/api/v1/me/code
-  # a lab posts a positive test for that citizen: the colour turns red at once
+  # tube %[7]s holds that citizen's sample (collected by a sampling site); a lab reports it
+  # positive, by tube only: the colour turns red at once
   curl -s -H 'Authorization: Bearer %[3]s' -H 'Content-Type: application/json' %[1]s/api/v1/evidence \
-    -d '{"kind":"nucleic_acid_test","id_number":"%[4]s","external_id":"DEMO-1","observed_at":"%[5]s","result":"positive"}'
+    -d '{"kind":"nucleic_acid_test","tube":"%[7]s","result":"positive"}'
+  # a sampling site records a new sample (the person's scanned code, or ID number) in a tube
+  curl -s -H 'Authorization: Bearer %[8]s' -H 'Content-Type: application/json' %[1]s/api/v1/collections \
+    -d '{"id_number":"%[4]s","tube":"DEMO-T0002","site":"demo site","collected_at":"%[5]s"}'
+  # mixed tube %[9]s (ten people) is still waiting for its result
   # verify the QR offline
   curl -s -H 'Authorization: Bearer %[2]s' %[1]s/api/v1/me/qr.png -o code.png
   healthcode verify --trust %[6]s code.png
   # the API: %[1]s/api/v1/openapi.json   metrics: %[1]s/metrics
 
 Press Ctrl-C to stop.
-`, url, citizen, lab, first.IDNumber, time.Now().UTC().Add(-time.Hour).Format(time.RFC3339), filepath.Join(n.cfg.DataDir, "trust.json"))
+`, url, citizen, lab, first.IDNumber, time.Now().UTC().Add(-time.Hour).Format(time.RFC3339), filepath.Join(n.cfg.DataDir, "trust.json"),
+		demoSingleTube, sampler, demoMixedTube)
 }

@@ -42,6 +42,8 @@ type testNode struct {
 	city  *sim.City
 	url   string
 	dir   string
+
+	samplerToken string // testSampler's, once made
 }
 
 func startNode(t *testing.T, people int) *testNode {
@@ -152,8 +154,34 @@ func (tn *testNode) myCode(t *testing.T, token string) hchttp.MyCodeJSON {
 	return c
 }
 
+// testSampler is the sampling site whose collections the tests' labs
+// report on: a unit of its own.
+var testSampler = healthcode.Principal{ID: "sampler-t1", Name: "金水区文化路核酸采样点", Role: healthcode.RoleSampler, Unit: "金水区核酸采样队"}
+
+// collect has testSampler record, through the API, a sample of the person
+// with the ID number taken into tube at the time given.
+func (tn *testNode) collect(t *testing.T, idNumber, tube string, at time.Time) {
+	t.Helper()
+	if tn.samplerToken == "" {
+		tn.samplerToken = tn.token(t, testSampler)
+	}
+	var o hchttp.CollectionOutcomeJSON
+	c := hchttp.CollectionJSON{IDNumber: idNumber, Tube: tube, Site: testSampler.Name, CollectedAt: at}
+	if st := tn.do(t, "POST", "/api/v1/collections", tn.samplerToken, c, &o); st != http.StatusCreated && st != http.StatusOK {
+		t.Fatalf("POST /api/v1/collections %+v = %d %+v", c, st, o)
+	}
+}
+
+// submit posts evidence and wants it accepted. A test result written the
+// old way (naming the person, with a sample id and time) is sent the
+// lawful way: testSampler collects the sample into a tube named by the
+// sample id, and the lab reports the tube.
 func (tn *testNode) submit(t *testing.T, token string, e hchttp.EvidenceJSON) hchttp.OutcomeJSON {
 	t.Helper()
+	if (e.Kind == string(healthcode.NucleicAcidTest) || e.Kind == string(healthcode.AntigenTest)) && e.IDNumber != "" {
+		tn.collect(t, e.IDNumber, e.ExternalID, e.ObservedAt)
+		e = hchttp.EvidenceJSON{Kind: e.Kind, Tube: e.ExternalID, Result: e.Result}
+	}
 	var o hchttp.OutcomeJSON
 	if st := tn.do(t, "POST", "/api/v1/evidence", token, e, &o); st != http.StatusCreated {
 		t.Fatalf("POST /api/v1/evidence %+v = %d %+v", e, st, o)
@@ -232,7 +260,7 @@ func TestEndToEndPositiveThenRetest(t *testing.T) {
 func TestEndToEndCloseContactLiftsByRules(t *testing.T) {
 	tn := startNode(t, 1000)
 	ctx := context.Background()
-	lab := tn.token(t, healthcode.Principal{ID: "lab-001", Name: "郑州市第一检测所", Role: healthcode.RoleLab})
+	lab := tn.token(t, healthcode.Principal{ID: "lab-001", Name: "郑州市第一检测所", Role: healthcode.RoleLab, Unit: "检验科"})
 	epi := tn.token(t, healthcode.Principal{ID: "epi-001", Name: "流调员 李娜", Role: healthcode.RoleEpidemiologist, Unit: "市疾控中心"})
 	_, idNumber, cit := tn.citizen(t, 5)
 	exposure := t0

@@ -127,7 +127,7 @@ func TestAppeals(t *testing.T) {
 	approver := tn.token(t, healthcode.Principal{ID: "appr-1", Name: "审批人 王强", Role: healthcode.RoleApprover, Unit: "市卫健委"})
 	auditor := tn.token(t, healthcode.Principal{ID: "aud-1", Name: "监督员 孙丽", Role: healthcode.RoleAuditor, Unit: "市纪委监委"})
 	clinic := tn.token(t, healthcode.Principal{ID: "clinic-1", Name: "郑大一附院", Role: healthcode.RoleClinic})
-	lab := tn.token(t, healthcode.Principal{ID: "lab-1", Name: "检测所", Role: healthcode.RoleLab})
+	lab := tn.token(t, healthcode.Principal{ID: "lab-1", Name: "检测所", Role: healthcode.RoleLab, Unit: "检验科"})
 	subjY, _, y := tn.citizen(t, 1)
 	_, idZ, z := tn.citizen(t, 2)
 	_, patient, _ := tn.citizen(t, 3)

@@ -51,9 +51,10 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, `usage: healthcode import --token TOKEN [--server URL] FILE
 
-Imports a lab's batch of test results (CSV or JSON lines; see README), as the
-lab the token belongs to. Idempotent per sample id: a row already imported is
-counted as a duplicate. Resumable: progress is kept in FILE.progress after
+Imports a lab's batch of test results by tube (CSV or JSON lines with the
+columns tube_id, kind, result; see README), as the lab the token belongs to.
+Each tube must have been collected by a sampling site of another unit.
+Idempotent per tube: the same result again is counted as a duplicate. Resumable: progress is kept in FILE.progress after
 each committed chunk and an interrupted import carries on from there.
 Exits 0 if every row was accepted or a duplicate, 3 if any row was rejected.
 
@@ -197,7 +198,7 @@ func importFile(ctx context.Context, path string, format batch.Format, chunk int
 		} else if err != nil {
 			return prog, err
 		}
-		subs = append(subs, healthcode.Submission{Line: row.Line, IDNumber: row.IDNumber, Evidence: row.Evidence(healthcode.Principal{})})
+		subs = append(subs, row.Submission())
 		lastOffset = row.ByteOffset
 		if len(subs) >= chunk {
 			if err := flush(); err != nil {
@@ -225,8 +226,7 @@ func remoteSubmitter(base, token string) func(context.Context, []healthcode.Subm
 		items := make([]hchttp.EvidenceJSON, len(subs))
 		for i, s := range subs {
 			e := s.Evidence
-			items[i] = hchttp.EvidenceJSON{Kind: string(e.Kind), IDNumber: s.IDNumber, ExternalID: e.ExternalID, ObservedAt: e.ObservedAt,
-				Result: e.Result, Pooled: e.Pooled, PoolID: e.PoolID}
+			items[i] = hchttp.EvidenceJSON{Kind: string(e.Kind), Tube: s.Tube, Result: e.Result}
 		}
 		body, err := json.Marshal(map[string]any{"items": items})
 		if err != nil {

@@ -94,17 +94,17 @@ func (in *importNode) view(t *testing.T, fn func(ctx context.Context, n *node, t
 	}
 }
 
-// stored reports, for each sample id, whether the lab's evidence under it
-// is in the node's store.
-func (in *importNode) stored(t *testing.T, samples []string) []bool {
+// stored reports, for each tube, whether the lab's result for it is in the
+// node's store.
+func (in *importNode) stored(t *testing.T, tubes []string) []bool {
 	t.Helper()
-	out := make([]bool, len(samples))
+	out := make([]bool, len(tubes))
 	in.view(t, func(ctx context.Context, _ *node, tx healthcode.ReadTx) error {
-		for i, s := range samples {
-			_, err := tx.EvidenceByExternalID(ctx, in.lab.ID, s)
+		for i, id := range tubes {
+			tube, err := tx.Tube(ctx, id)
 			switch healthcode.ErrorCode(err) {
 			case "":
-				out[i] = true
+				out[i] = tube.Resulted() && tube.ResultBy == in.lab.ID
 			case healthcode.ENOTFOUND:
 			default:
 				return err
@@ -115,14 +115,49 @@ func (in *importNode) stored(t *testing.T, samples []string) []bool {
 	return out
 }
 
-// importRoundRows returns the first n results of a testing round as batch rows.
-func importRoundRows(city *sim.City, lab sim.Institution, at time.Time, pooled bool, n int) []batch.Row {
+// round has the city's first sampling site collect the samples of the
+// first people people of a testing round, in the closed node directory,
+// and returns the lab's batch rows for them: one per tube.
+func (in *importNode) round(t *testing.T, at time.Time, pooled bool, people int) []batch.Row {
+	t.Helper()
+	ctx := context.Background()
+	cfg := defaultConfig()
+	cfg.DataDir = in.dir
+	if err := cfg.finish(); err != nil {
+		t.Fatal(err)
+	}
+	n, err := openNode(ctx, cfg, healthcode.NewManualClock(t0), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.close()
+	return collectRound(t, n, in.city, in.lab, at, pooled, people)
+}
+
+// collectRound collects the samples of the first people people of a
+// testing round through n's engine, as the city's first sampling site,
+// and returns the lab's rows: one per tube.
+func collectRound(t *testing.T, n *node, city *sim.City, lab sim.Institution, at time.Time, pooled bool, people int) []batch.Row {
+	t.Helper()
 	var rows []batch.Row
-	for r := range city.TestingRound(at, lab, pooled) {
-		rows = append(rows, batch.Row{SampleID: r.SampleID, IDNumber: r.IDNumber, Kind: r.Kind, Result: r.Result,
-			CollectedAt: r.CollectedAt, Pooled: r.Pooled, PoolID: r.PoolID})
-		if len(rows) == n {
+	var cols []healthcode.CollectionRequest
+	for r := range city.TestingRound(at, city.Samplers[0], lab, pooled) {
+		cols = append(cols, r.Collection(len(cols)))
+		if r.LastInTube || len(cols) == people {
+			rows = append(rows, batch.Row{Tube: r.Tube, Kind: r.Kind, Result: r.Result})
+		}
+		if len(cols) == people {
 			break
+		}
+	}
+	sampler := city.Samplers[0].Principal()
+	outs, err := n.engine.Collect(context.Background(), &sampler, cols)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range outs {
+		if o.Status == healthcode.Rejected {
+			t.Fatalf("collection %d: %v", o.Line, o.Err)
 		}
 	}
 	return rows
@@ -134,9 +169,9 @@ type batchFileBuilder struct {
 	format  batch.Format
 	buf     bytes.Buffer
 	w       *batch.Writer
-	line    int     // number of the last line written
-	offsets []int64 // byte offset after each good row
-	samples []string
+	line    int            // number of the last line written
+	offsets []int64        // byte offset after each good row
+	samples []string       // tube ids
 	bad     map[int]string // line → the detail sub-code it must be rejected with
 }
 
@@ -160,7 +195,7 @@ func (f *batchFileBuilder) rows(t *testing.T, rows ...batch.Row) {
 		}
 		f.line++
 		f.offsets = append(f.offsets, int64(f.buf.Len()))
-		f.samples = append(f.samples, r.SampleID)
+		f.samples = append(f.samples, r.Tube)
 	}
 }
 
@@ -177,33 +212,6 @@ func (f *batchFileBuilder) write(t *testing.T, path string) string {
 		t.Fatal(err)
 	}
 	return path
-}
-
-// importIDs are ID numbers for hand-made bad lines.
-type importIDs struct {
-	registered, badChecksum, unregistered string
-}
-
-func importTestIDs(t *testing.T, city *sim.City) importIDs {
-	t.Helper()
-	reg := city.Person(0).IDNumber
-	last := byte('0')
-	if reg[17] == '0' {
-		last = '1'
-	}
-	known := map[string]bool{}
-	for c := range city.People() {
-		known[c.IDNumber] = true
-	}
-	for seq := 100; seq < 999; seq++ {
-		first17 := "410102" + "19900101" + strconv.Itoa(seq)
-		id := first17 + string(healthcode.IDCheckDigit(first17))
-		if !known[id] {
-			return importIDs{registered: reg, badChecksum: reg[:17] + string(last), unregistered: id}
-		}
-	}
-	t.Fatal("no unregistered ID number found")
-	return importIDs{}
 }
 
 type importResult struct {
@@ -277,31 +285,30 @@ func importLastLine(s string) string {
 	return s[strings.LastIndexByte(s, '\n')+1:] + "\n"
 }
 
-// messyImportFile is a round's results with hand-made bad lines among them: some
-// refused by the reader, some by the engine.
-func messyImportFile(t *testing.T, in *importNode, format batch.Format, at time.Time, good int) *batchFileBuilder {
+// messyImportFile is a round's results (their samples collected) with
+// hand-made bad lines among them: some refused by the reader, some by the
+// engine.
+func messyImportFile(t *testing.T, format batch.Format, rows []batch.Row) *batchFileBuilder {
 	t.Helper()
-	id := importTestIDs(t, in.city)
-	rows := importRoundRows(in.city, in.lab, at, format == batch.CSV, good)
 	f := newBatchFileBuilder(format)
-	half := good / 2
+	half := len(rows) / 2
 	f.rows(t, rows[:half]...)
-	when := at.Add(-time.Hour).Format(time.RFC3339)
+	other := map[string]string{healthcode.Positive: healthcode.Negative, healthcode.Negative: healthcode.Positive}[rows[0].Result]
 	if format == batch.CSV {
-		f.badLine("BAD-1,"+id.badChecksum+",nucleic_acid_test,negative,"+when+",false,", "batch.id_checksum")
-		f.badLine("BAD-2,"+id.unregistered+",nucleic_acid_test,negative,"+when+",false,", "person.unknown")
-		f.badLine("BAD-3,"+id.registered+",nucleic_acid_test,,"+when+",false,", "batch.missing")
+		f.badLine("BAD-1,nucleic_acid_test,negative", "tube.unknown")
+		f.badLine(",nucleic_acid_test,negative", "batch.missing")
+		f.badLine(rows[0].Tube+",nucleic_acid_test,"+other, "tube.resulted")
 		f.rows(t, rows[half:]...)
-		f.badLine("BAD-4,"+id.registered+",nucleic_acid_test,negative,2099-01-01T00:00:00Z,false,", "evidence.future_time")
-		f.badLine("BAD-5,"+id.registered+",nucleic_acid_test,negative,"+when+",true,", "batch.pool_id")
-		f.badLine("BAD-6,"+id.registered+",x_ray,negative,"+when+",false,", "batch.kind")
+		f.badLine(rows[1].Tube+",x_ray,negative", "batch.kind")
+		f.badLine(rows[1].Tube+",nucleic_acid_test,maybe", "batch.result")
+		f.badLine(rows[1].Tube+",nucleic_acid_test", "batch.fields")
 	} else {
-		f.badLine(`{"sample_id":"BAD-1","id_number":"`+id.badChecksum+`","result":"negative","collected_at":"`+when+`"}`, "batch.id_checksum")
-		f.badLine(`{"sample_id":"BAD-2","id_number":"`+id.unregistered+`","result":"negative","collected_at":"`+when+`"}`, "person.unknown")
-		f.badLine(`{"sample_id":"BAD-3",`, "batch.json")
+		f.badLine(`{"tube_id":"BAD-1","result":"negative"}`, "tube.unknown")
+		f.badLine(`{"tube_id":"BAD-3",`, "batch.json")
+		f.badLine(`{"tube_id":"`+rows[0].Tube+`","result":"`+other+`"}`, "tube.resulted")
 		f.rows(t, rows[half:]...)
-		f.badLine(`{"sample_id":"BAD-4","id_number":"`+id.registered+`","result":"negative","collected_at":"2099-01-01T00:00:00Z"}`, "evidence.future_time")
-		f.badLine(`{"sample_id":"BAD-5","id_number":"`+id.registered+`","result":"maybe","collected_at":"`+when+`"}`, "batch.result")
+		f.badLine(`{"tube_id":"`+rows[1].Tube+`","result":"negative","id_number":"11010519491231002X"}`, "batch.id_number")
+		f.badLine(`{"tube_id":"`+rows[1].Tube+`","result":"maybe"}`, "batch.result")
 	}
 	return f
 }
@@ -320,8 +327,9 @@ func TestImportFiles(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			in := prepareImportNode(t)
-			const good = 120
-			f := messyImportFile(t, in, tc.format, tc.at, good)
+			rows := in.round(t, tc.at, tc.format == batch.CSV, 1000)
+			good := len(rows)
+			f := messyImportFile(t, tc.format, rows)
 			path := f.write(t, filepath.Join(t.TempDir(), "round"+tc.ext))
 
 			r := importRun("import", "--data", in.dir, "--token", in.token, "--chunk", "25", path)
@@ -343,7 +351,7 @@ func TestImportFiles(t *testing.T) {
 
 			// A clean file: exit 0, and 0 again when every row is a duplicate.
 			clean := newBatchFileBuilder(tc.format)
-			clean.rows(t, importRoundRows(in.city, in.lab, tc.at.Add(-24*time.Hour), false, 60)...)
+			clean.rows(t, in.round(t, tc.at.Add(-24*time.Hour), false, 60)...)
 			cpath := clean.write(t, filepath.Join(t.TempDir(), "clean"+tc.ext))
 			r = importRun("import", "--data", in.dir, "--token", in.token, cpath)
 			wantImportSummary(t, r, exitOK, importSummary(60, 0, 0))
@@ -359,23 +367,24 @@ func TestImportFiles(t *testing.T) {
 func TestImportPositivePooledTubeTurnsMembersRed(t *testing.T) {
 	t.Parallel()
 	in := prepareImportNode(t)
-	rows := importRoundRows(in.city, in.lab, t0.Add(-48*time.Hour), true, 30)
-	for i := 10; i < 20; i++ { // the second tube
-		rows[i].Result = healthcode.Positive
+	rows := in.round(t, t0.Add(-48*time.Hour), true, 30)
+	if len(rows) != 3 {
+		t.Fatalf("%d tubes for 30 people, want 3", len(rows))
 	}
+	rows[1].Result = healthcode.Positive // the second tube
 	f := newBatchFileBuilder(batch.CSV)
 	f.rows(t, rows...)
 	r := importRun("import", "--data", in.dir, "--token", in.token, f.write(t, filepath.Join(t.TempDir(), "mix.csv")))
-	wantImportSummary(t, r, exitOK, importSummary(30, 0, 0))
+	wantImportSummary(t, r, exitOK, importSummary(3, 0, 0))
 	in.view(t, func(ctx context.Context, n *node, tx healthcode.ReadTx) error {
-		for i, row := range rows {
-			d, err := tx.Decision(ctx, n.engine.Keys.Pseudonymize(n.cfg.Region, row.IDNumber))
+		for i := range 40 {
+			d, err := tx.Decision(ctx, n.engine.Keys.Pseudonymize(n.cfg.Region, in.city.Person(i).IDNumber))
 			red := i >= 10 && i < 20
 			switch {
 			case red && (err != nil || d.Colour != healthcode.Red || d.RuleID != "pooled_positive"):
 				t.Errorf("member %d of the positive tube: %+v, %v", i, d, err)
 			case !red && healthcode.ErrorCode(err) != healthcode.ENOTFOUND:
-				t.Errorf("person %d of a negative tube: %+v, %v; want no decision", i, d, err)
+				t.Errorf("person %d of a negative tube (or of none): %+v, %v; want no decision", i, d, err)
 			}
 		}
 		return nil
@@ -422,7 +431,7 @@ func TestImportResumes(t *testing.T) {
 			t.Parallel()
 			in := prepareImportNode(t)
 			f := newBatchFileBuilder(tc.format)
-			f.rows(t, importRoundRows(in.city, in.lab, t0.Add(-48*time.Hour), false, rows)...)
+			f.rows(t, in.round(t, t0.Add(-48*time.Hour), false, rows)...)
 			path := f.write(t, filepath.Join(t.TempDir(), "round"+tc.ext))
 			var modTime int64
 			if tc.stale {
@@ -456,7 +465,7 @@ func TestImportResumes(t *testing.T) {
 		t.Parallel()
 		in := prepareImportNode(t)
 		f := newBatchFileBuilder(batch.CSV)
-		f.rows(t, importRoundRows(in.city, in.lab, t0.Add(-48*time.Hour), false, 20)...)
+		f.rows(t, in.round(t, t0.Add(-48*time.Hour), false, 20)...)
 		path := f.write(t, filepath.Join(t.TempDir(), "round.csv"))
 		f.offsets[9]++ // one byte into row 11
 		writeImportProgress(t, path, f, 10, 0)
@@ -474,14 +483,14 @@ func TestImportThroughServerMatchesLocal(t *testing.T) {
 	at := t0.Add(-48 * time.Hour)
 	// Local, into a closed node directory.
 	in := prepareImportNode(t)
-	lf := messyImportFile(t, in, batch.CSV, at, 80)
+	lf := messyImportFile(t, batch.CSV, in.round(t, at, true, 800))
 	local := importRun("import", "--data", in.dir, "--token", in.token, "--chunk", "25", lf.write(t, filepath.Join(t.TempDir(), "round.csv")))
 
 	// Through the API of a served node holding the same city.
 	tn := startNode(t, 1000)
 	p := tn.city.Labs[0].Principal()
 	tok := tn.token(t, p)
-	sf := messyImportFile(t, &importNode{lab: tn.city.Labs[0], city: tn.city}, batch.CSV, at, 80)
+	sf := messyImportFile(t, batch.CSV, collectRound(t, tn.node, tn.city, tn.city.Labs[0], at, true, 800))
 	if !bytes.Equal(lf.buf.Bytes(), sf.buf.Bytes()) {
 		t.Fatal("the two files differ")
 	}
@@ -495,8 +504,8 @@ func TestImportThroughServerMatchesLocal(t *testing.T) {
 	ctx := context.Background()
 	err := tn.db.View(ctx, func(tx healthcode.ReadTx) error {
 		for _, s := range sf.samples {
-			if _, err := tx.EvidenceByExternalID(ctx, p.ID, s); err != nil {
-				return fmt.Errorf("%s: %w", s, err)
+			if tube, err := tx.Tube(ctx, s); err != nil || tube.ResultBy != p.ID {
+				return fmt.Errorf("%s: %+v, %v", s, tube, err)
 			}
 		}
 		return nil
@@ -521,7 +530,7 @@ func TestImportUsage(t *testing.T) {
 	t.Setenv("HEALTHCODE_TOKEN", "")
 	in := prepareImportNode(t)
 	f := newBatchFileBuilder(batch.CSV)
-	f.rows(t, importRoundRows(in.city, in.lab, t0.Add(-48*time.Hour), false, 5)...)
+	f.rows(t, in.round(t, t0.Add(-48*time.Hour), false, 5)...)
 	path := f.write(t, filepath.Join(t.TempDir(), "round.csv"))
 
 	var citizen string
@@ -593,7 +602,7 @@ func TestImportInterruptedThroughServerResumes(t *testing.T) {
 	tok := tn.token(t, p)
 	const rows, chunk = 100, 10
 	f := newBatchFileBuilder(batch.JSONLines)
-	f.rows(t, importRoundRows(tn.city, tn.city.Labs[0], t0.Add(-48*time.Hour), false, rows)...)
+	f.rows(t, collectRound(t, tn.node, tn.city, tn.city.Labs[0], t0.Add(-48*time.Hour), false, rows)...)
 	path := f.write(t, filepath.Join(t.TempDir(), "round.jsonl"))
 
 	target, err := url.Parse(tn.url)
@@ -647,8 +656,8 @@ func TestImportInterruptedThroughServerResumes(t *testing.T) {
 	}
 	err = tn.db.View(context.Background(), func(tx healthcode.ReadTx) error {
 		for _, s := range f.samples {
-			if _, err := tx.EvidenceByExternalID(context.Background(), p.ID, s); err != nil {
-				return fmt.Errorf("%s: %w", s, err)
+			if tube, err := tx.Tube(context.Background(), s); err != nil || tube.ResultBy != p.ID {
+				return fmt.Errorf("%s: %+v, %v", s, tube, err)
 			}
 		}
 		n, err := tx.LogSize(context.Background())
@@ -656,9 +665,9 @@ func TestImportInterruptedThroughServerResumes(t *testing.T) {
 			return err
 		}
 		// The baseline's publication, the lab's unit, official and token,
-		// and one leaf per row: negatives decide nothing.
-		if n != 1+3+rows {
-			t.Errorf("log size %d, want %d", n, 1+3+rows)
+		// each collection, and one leaf per row: negatives decide nothing.
+		if n != 1+3+2*rows {
+			t.Errorf("log size %d, want %d", n, 1+3+2*rows)
 		}
 		return nil
 	})

@@ -20,7 +20,7 @@ import (
 func loggedNode(t *testing.T) (tn *testNode, citizen string, decision hchttp.DecisionJSON) {
 	t.Helper()
 	tn = startNode(t, 1000)
-	lab := tn.token(t, healthcode.Principal{ID: "lab-001", Name: "郑州市第一检测所", Role: healthcode.RoleLab})
+	lab := tn.token(t, healthcode.Principal{ID: "lab-001", Name: "郑州市第一检测所", Role: healthcode.RoleLab, Unit: "检验科"})
 	for i := 0; i < 5; i++ {
 		_, id, _ := tn.citizen(t, 10+i)
 		tn.submit(t, lab, evidence("nucleic_acid_test", id, "L-"+string(rune('a'+i)), "positive"))
@@ -125,7 +125,7 @@ func TestRestoredBackupIsAFork(t *testing.T) {
 			if err := tn.db.Exec(ctx, `VACUUM INTO ?`, backup); err != nil {
 				t.Fatal(err)
 			}
-			lab := healthcode.Principal{ID: "lab-002", Name: "第二检测所", Role: healthcode.RoleLab}
+			lab := healthcode.Principal{ID: "lab-002", Name: "第二检测所", Role: healthcode.RoleLab, Unit: "检验科"}
 			tok := tn.token(t, lab)
 			for i := 40; i < 43; i++ {
 				_, id, _ := tn.citizen(t, i)
@@ -139,7 +139,7 @@ func TestRestoredBackupIsAFork(t *testing.T) {
 			tn.close()
 
 			// The backup grows elsewhere: a copy of the node's keys, its
-			// own (older) checkpoint, negative tests (one leaf each).
+			// own (older) checkpoint, samples collected (one leaf each).
 			elsewhere := t.TempDir()
 			for _, f := range []string{"region-keys.json", "qr-signing.pem", "log-signing.key", "log-signing.pub"} {
 				b, err := os.ReadFile(filepath.Join(tn.dir, f))
@@ -160,12 +160,12 @@ func TestRestoredBackupIsAFork(t *testing.T) {
 			}
 			var size int64
 			other.db.View(ctx, func(tx healthcode.ReadTx) error { size, err = tx.LogSize(ctx); return err })
-			var items []healthcode.Submission
+			var items []healthcode.CollectionRequest
 			for k := size; k < cp.Size+tc.extra; k++ {
-				items = append(items, healthcode.Submission{IDNumber: tn.city.Person(100 + int(k)).IDNumber, Evidence: healthcode.Evidence{Kind: healthcode.NucleicAcidTest,
-					ExternalID: "FORK-" + itoa(k), ObservedAt: tn.clock.Now().Add(-time.Hour), Result: healthcode.Negative}})
+				items = append(items, healthcode.CollectionRequest{Line: len(items), IDNumber: tn.city.Person(100 + int(k)).IDNumber, Tube: "FORK-" + itoa(k),
+					Site: testSampler.Name, CollectedAt: tn.clock.Now().Add(-time.Hour)})
 			}
-			if _, err := other.engine.Submit(ctx, &lab, items); err != nil {
+			if _, err := other.engine.Collect(ctx, &testSampler, items); err != nil {
 				t.Fatal(err)
 			}
 			other.db.View(ctx, func(tx healthcode.ReadTx) error { size, err = tx.LogSize(ctx); return err })

@@ -198,6 +198,7 @@ func openNode(ctx context.Context, cfg Config, clock healthcode.Clock, logw io.W
 
 		CheckInPolicy:          cfg.CheckInPolicy(),
 		DesignationCoSignAbove: cfg.CoSignAbove,
+		Codes:                  n.codes,
 	}
 	if err := n.engine.Open(ctx); err != nil {
 		n.db.Close()
@@ -217,25 +218,26 @@ func openNode(ctx context.Context, cfg Config, clock healthcode.Clock, logw io.W
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), newColourCollector(n.db))
 	n.server = &hchttp.Server{
-		Auth:       n.engine,
-		Codes:      n.engine,
-		Evidence:   n.engine,
-		Rules:      n.engine,
-		Signer:     n.codes,
-		Log:        &tlog.Reader{Store: n.db, Publisher: n.log, CosignedPath: tlog.CosignedPath(n.log.LastPath)},
-		Venues:     n.engine,
-		Governance: n.engine,
-		Retention:  cfg.Retention.Get(),
-		Health:     func(context.Context) error { return n.log.Problem() },
-		Integrity:  n.log,
-		Clock:      clock,
-		Region:     cfg.Region,
-		Logger:     n.logger,
-		QRValidity: cfg.QRValidity,
-		Registry:   reg,
-		PublicURL:  cfg.PublicURL,
-		TLSCert:    cfg.TLSCert,
-		TLSKey:     cfg.TLSKey,
+		Auth:        n.engine,
+		Codes:       n.engine,
+		Evidence:    n.engine,
+		Collections: n.engine,
+		Rules:       n.engine,
+		Signer:      n.codes,
+		Log:         &tlog.Reader{Store: n.db, Publisher: n.log, CosignedPath: tlog.CosignedPath(n.log.LastPath)},
+		Venues:      n.engine,
+		Governance:  n.engine,
+		Retention:   cfg.Retention.Get(),
+		Health:      func(context.Context) error { return n.log.Problem() },
+		Integrity:   n.log,
+		Clock:       clock,
+		Region:      cfg.Region,
+		Logger:      n.logger,
+		QRValidity:  cfg.QRValidity,
+		Registry:    reg,
+		PublicURL:   cfg.PublicURL,
+		TLSCert:     cfg.TLSCert,
+		TLSKey:      cfg.TLSKey,
 	}
 	n.server.TrustedProxies, _ = cfg.Proxies() // checked by Config.finish
 	n.engine.OnChange = n.server.Invalidate

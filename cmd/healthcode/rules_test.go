@@ -58,7 +58,7 @@ func TestRulesPublishCommand(t *testing.T) {
 	tn := startNode(t, 1000)
 	admin := tn.token(t, healthcode.Principal{Name: "管理员 甲", Role: healthcode.RoleAdmin})
 	admin2 := tn.token(t, healthcode.Principal{Name: "管理员 乙", Role: healthcode.RoleAdmin})
-	lab := tn.token(t, healthcode.Principal{Name: "检测所", Role: healthcode.RoleLab})
+	lab := tn.token(t, healthcode.Principal{Name: "检测所", Role: healthcode.RoleLab, Unit: "检验科"})
 	_, idNumber, _ := tn.citizen(t, 2)
 	tn.submit(t, lab, evidence("nucleic_acid_test", idNumber, "P-1", "positive"))
 	tn.close()

@@ -116,11 +116,22 @@ func TestSunsetLeavesNoPersonalData(t *testing.T) {
 	tn.clock.Set(events[len(events)-1].At.Add(time.Hour))
 	bySubmitter := map[string][]healthcode.Submission{}
 	submitters := map[string]healthcode.Principal{}
+	collections := map[string][]healthcode.CollectionRequest{} // by sampler, recorded first
 	for _, ev := range events {
 		p := ev.Submitter.Principal()
 		submitters[p.ID] = p
-		bySubmitter[p.ID] = append(bySubmitter[p.ID], healthcode.Submission{IDNumber: ev.SubjectID, Evidence: ev.Evidence})
 		public = append(public, p.Name)
+		if ev.IsCollection() {
+			collections[p.ID] = append(collections[p.ID], ev.Collection)
+			continue
+		}
+		bySubmitter[p.ID] = append(bySubmitter[p.ID], ev.Submission(len(bySubmitter[p.ID])))
+	}
+	for id, items := range collections {
+		p := submitters[id]
+		if _, err := tn.engine.Collect(ctx, &p, items); err != nil {
+			t.Fatal(err)
+		}
 	}
 	accepted := 0
 	for id, items := range bySubmitter {
@@ -346,7 +357,7 @@ func TestPurgeDeletesExpiredPersonalData(t *testing.T) {
 	start := time.Date(2022, 6, 14, 8, 0, 0, 0, time.UTC)
 	tn := startNodeAt(t, 1000, start)
 	ctx := context.Background()
-	lab := tn.token(t, healthcode.Principal{ID: "lab-001", Name: "郑州市第一检测所", Role: healthcode.RoleLab})
+	lab := tn.token(t, healthcode.Principal{ID: "lab-001", Name: "郑州市第一检测所", Role: healthcode.RoleLab, Unit: "检验科"})
 	epi := &healthcode.Principal{ID: "epi-1", Name: "流调员 李娜", Role: healthcode.RoleEpidemiologist, Unit: "市疾控中心"}
 	operator := &healthcode.Principal{ID: "op-1", Name: "操作员 赵敏", Role: healthcode.RoleOperator, Unit: "市大数据局"}
 	s1, id1, cit1 := tn.citizen(t, 1)

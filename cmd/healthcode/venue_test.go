@@ -39,7 +39,7 @@ func TestVenueCodesProvePresence(t *testing.T) {
 	}
 	selfApprover := epi
 	sameUnit := tn.token(t, healthcode.Principal{ID: "appr-2", Name: "审批人 孙丽", Role: healthcode.RoleApprover, Unit: "市疾控中心"})
-	clinic := tn.token(t, healthcode.Principal{ID: "clinic-1", Name: "郑州大学第一附属医院", Role: healthcode.RoleClinic})
+	clinic := tn.token(t, healthcode.Principal{ID: "clinic-1", Name: "郑州大学第一附属医院", Role: healthcode.RoleClinic, Unit: "发热门诊"})
 	subjA, _, a := tn.citizen(t, 1) // scans the live code on the poster
 	subjB, _, b := tn.citizen(t, 2) // scans a photo of it forwarded five minutes later
 	_, _, c := tn.citizen(t, 3)     // scans the printed code

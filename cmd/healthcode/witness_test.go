@@ -220,7 +220,7 @@ func TestWitnessCosignsConsistentCheckpointsAndRefusesAFork(t *testing.T) {
 	}
 
 	// The log grows; publish → cosign again, from the size the witness holds.
-	lab := tn.token(t, healthcode.Principal{ID: "lab-002", Name: "第二检测所", Role: healthcode.RoleLab})
+	lab := tn.token(t, healthcode.Principal{ID: "lab-002", Name: "第二检测所", Role: healthcode.RoleLab, Unit: "检验科"})
 	grow := func(from, n int) {
 		t.Helper()
 		for i := from; i < from+n; i++ {

@@ -24,7 +24,7 @@ func TestZhengzhouDepositorsCannotBeRedCoded(t *testing.T) {
 	owner := tn.token(t, healthcode.Principal{ID: "bank-owner", Name: "村镇银行", Role: healthcode.RoleVenue})
 	venueOperator := tn.token(t, healthcode.Principal{ID: "op-2", Name: "操作员 丁", Role: healthcode.RoleOperator, Unit: "市大数据局"})
 	clinic := tn.token(t, healthcode.Principal{ID: "clinic-1", Name: "郑大一附院", Role: healthcode.RoleClinic})
-	lab := tn.token(t, healthcode.Principal{ID: "lab-1", Name: "检测所", Role: healthcode.RoleLab})
+	lab := tn.token(t, healthcode.Principal{ID: "lab-1", Name: "检测所", Role: healthcode.RoleLab, Unit: "检验科"})
 
 	var depositors []string // pseudonyms
 	var tokens []string
@@ -113,7 +113,66 @@ func TestZhengzhouDepositorsCannotBeRedCoded(t *testing.T) {
 	}
 	allGreen("after a designation of the venue in the forwarded photo")
 
-	// Lawful work goes on: a positive test still turns its person red.
+	// 4. One lab account alone posts positive results for the list. It can
+	// name no one: results by ID number are refused alike for the
+	// registered and the unregistered; invented tubes are unknown; tubes
+	// the lab's own unit "collected" are refused; a tube with its result
+	// in takes no other; and a lab cannot record collections.
+	var items []hchttp.EvidenceJSON
+	for i := range depositors {
+		_, id, _ := tn.citizen(t, 200+i)
+		items = append(items, hchttp.EvidenceJSON{Kind: "nucleic_acid_test", IDNumber: id, ExternalID: fmt.Sprintf("ZZ-LAB-%d", i),
+			ObservedAt: tn.clock.Now().Add(-time.Hour), Result: "positive"})
+	}
+	items = append(items, hchttp.EvidenceJSON{Kind: "nucleic_acid_test", IDNumber: "110105194912310021", ExternalID: "ZZ-LAB-X",
+		ObservedAt: tn.clock.Now().Add(-time.Hour), Result: "positive"}) // registered to no one
+	var batchOut struct {
+		Summary map[string]int       `json:"summary"`
+		Items   []hchttp.OutcomeJSON `json:"items"`
+	}
+	if st := tn.post(t, "/api/v1/evidence", lab, map[string]any{"items": items}, &batchOut); st != 200 || batchOut.Summary["rejected"] != len(items) {
+		t.Fatalf("a lab's positives for the depositors' ID numbers: %d %+v", st, batchOut.Summary)
+	}
+	for i, o := range batchOut.Items {
+		if o.Error == nil || o.Error.Reason != "evidence.by_tube" || o.Error.Detail != batchOut.Items[0].Error.Detail {
+			t.Fatalf("item %d: %+v, want the same evidence.by_tube answer for everyone", i, o.Error)
+		}
+	}
+	if st := tn.post(t, "/api/v1/evidence", lab, hchttp.EvidenceJSON{Kind: "nucleic_acid_test", Tube: "ZZ-DEPOSITORS-1", Result: "positive"}, &p); st != 404 ||
+		p.Reason != "tube.unknown" {
+		t.Fatalf("a positive for an invented tube: %d %+v", st, p)
+	}
+	if st := tn.post(t, "/api/v1/collections", lab, hchttp.CollectionJSON{IDNumber: "110105194912310021", Tube: "ZZ-LAB-C", Site: "检测所",
+		CollectedAt: tn.clock.Now().Add(-time.Hour)}, &p); st != 403 {
+		t.Fatalf("a lab recording a collection: %d %+v", st, p)
+	}
+	ownSampler := tn.token(t, healthcode.Principal{ID: "smp-lab", Name: "检测所采样窗口", Role: healthcode.RoleSampler, Unit: "检验科"})
+	for i := range depositors[:3] {
+		_, id, _ := tn.citizen(t, 200+i)
+		tube := fmt.Sprintf("ZZ-OWN-%d", i)
+		var co hchttp.CollectionOutcomeJSON
+		if st := tn.post(t, "/api/v1/collections", ownSampler, hchttp.CollectionJSON{IDNumber: id, Tube: tube, Site: "检测所",
+			CollectedAt: tn.clock.Now().Add(-time.Hour)}, &co); st != 201 {
+			t.Fatalf("the lab's own unit collecting: %d %+v", st, co)
+		}
+		if st := tn.post(t, "/api/v1/evidence", lab, hchttp.EvidenceJSON{Kind: "nucleic_acid_test", Tube: tube, Result: "positive"}, &p); st != 403 ||
+			p.Reason != "tube.same_unit" {
+			t.Fatalf("a positive for a tube its own unit collected: %d %+v", st, p)
+		}
+	}
+	_, dep3, _ := tn.citizen(t, 203)
+	tn.collect(t, dep3, "ZZ-DONE-3", tn.clock.Now().Add(-time.Hour))
+	otherLab := tn.token(t, healthcode.Principal{ID: "lab-2", Name: "第二检测所", Role: healthcode.RoleLab, Unit: "第二检测所检验科"})
+	tn.submit(t, otherLab, hchttp.EvidenceJSON{Kind: "nucleic_acid_test", Tube: "ZZ-DONE-3", Result: "negative"})
+	if st := tn.post(t, "/api/v1/evidence", lab, hchttp.EvidenceJSON{Kind: "nucleic_acid_test", Tube: "ZZ-DONE-3", Result: "positive"}, &p); st != 409 ||
+		p.Reason != "tube.resulted" {
+		t.Fatalf("a positive for a tube already resulted: %d %+v", st, p)
+	}
+	allGreen("after one lab's positives")
+
+	// Lawful work goes on: a positive test still turns its person red, in
+	// the same request, once a sampling site of another unit collected the
+	// sample (tn.submit has testSampler collect it).
 	_, sick, sickTok := tn.citizen(t, 500)
 	tn.submit(t, lab, hchttp.EvidenceJSON{Kind: "nucleic_acid_test", IDNumber: sick, ExternalID: "ZZ-T1", ObservedAt: tn.clock.Now().Add(-time.Hour), Result: "positive"})
 	if c := tn.myCode(t, sickTok); c.Decision.Colour != "red" {
