@@ -279,3 +279,39 @@ func TestCollectRejectsBadItemsAlone(t *testing.T) {
 		t.Errorf("a code of another region: %+v, %v", outs, err)
 	}
 }
+
+// TestPurgeDeletesCollections: a collection is personal data kept as long
+// as the test results it leads to; past that the purge deletes it and the
+// opening of its log leaf, so the log no longer links it to anyone.
+func TestPurgeDeletesCollections(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envConfig{people: 3})
+	size := e.logSize()
+	e.collectOK(sample(e.ids[0], "OLD-1", t0.Add(-time.Hour)))
+	leaf := size // the collection's leaf
+	e.clock.Advance(10 * healthcode.Day)
+	e.collectOK(sample(e.ids[1], "NEW-1", e.clock.Now().Add(-time.Hour)))
+	e.clock.Advance(20 * healthcode.Day) // OLD-1 is 30 days old, NEW-1 20
+	rep, err := e.eng.Purge(e.ctx, healthcode.DefaultRetention())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Counts["collections"] != 1 || rep.Counts["log_openings/collections"] != 1 {
+		t.Errorf("purge counts %v, want one collection and its opening", rep.Counts)
+	}
+	e.view(func(tx healthcode.ReadTx) error {
+		if _, _, err := tx.LogOpening(e.ctx, leaf); healthcode.ErrorCode(err) != healthcode.ENOTFOUND {
+			t.Errorf("the purged collection's leaf still opens: %v", err)
+		}
+		if m, _ := tx.TubeMembers(e.ctx, "OLD-1"); len(m) != 0 {
+			t.Errorf("purged tube members: %+v", m)
+		}
+		if m, _ := tx.TubeMembers(e.ctx, "NEW-1"); len(m) != 1 {
+			t.Errorf("a recent tube's members: %+v", m)
+		}
+		return nil
+	})
+	// A result for the purged tube finds no one to rest on.
+	outs := e.submit(lab, tubeResult(1, "OLD-1", healthcode.Positive))
+	wantCode(t, "a result for a purged tube", outs[0].Err, healthcode.ENOTFOUND, "tube.unknown")
+}

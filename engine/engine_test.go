@@ -818,12 +818,19 @@ func checkLog(t *testing.T, e *env) logCounts {
 					t.Errorf("rule-set leaf %d names rule set %q: %v", i, leaf.Entry.Ref, err)
 				}
 			case healthcode.LogCollection:
+				// The sampler is named in clear; the person, the digest and
+				// which collection it is are committed.
 				c.collections++
-				if !strings.HasPrefix(leaf.Entry.Ref, "collection/") || leaf.Entry.ActorRole != healthcode.RoleSampler || leaf.Entry.ActorName != sampler.Name {
-					t.Errorf("collection leaf %d: %+v, want a ref and the sampler named", i, leaf.Entry)
+				if leaf.Entry.ActorRole != healthcode.RoleSampler || leaf.Entry.ActorName != sampler.Name || leaf.Entry.Ref != "" || leaf.Entry.EvidenceDigest != "" {
+					t.Errorf("collection leaf %d: %+v, want the sampler named and the rest committed", i, leaf.Entry)
 				}
-				if _, _, err := tx.LogOpening(ctx, i); err != nil {
-					t.Errorf("collection leaf %d has no subject opening: %v", i, err)
+				subject, opening, err := tx.LogOpening(ctx, i)
+				if err != nil {
+					t.Errorf("collection leaf %d has no opening: %v", i, err)
+					continue
+				}
+				if got, err := leaf.Open(subject, opening); err != nil || !strings.HasPrefix(got.Ref, "collection/") || len(got.EvidenceDigest) != 64 {
+					t.Errorf("collection leaf %d opens to %+v, %v", i, got, err)
 				}
 			case healthcode.LogDecision:
 				c.decisions++
