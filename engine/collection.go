@@ -105,6 +105,12 @@ func (e *Engine) collect(ctx context.Context, u *unit, actor *healthcode.Princip
 	if err := c.Validate(now); err != nil {
 		return healthcode.CollectionOutcome{}, err
 	}
+	// A sample older than its results may be kept would lead to nothing a
+	// rule may act on.
+	if e.retention().CheckEvidenceAge(&healthcode.Evidence{Kind: healthcode.NucleicAcidTest, ObservedAt: c.CollectedAt}, now) != nil {
+		return healthcode.CollectionOutcome{}, healthcode.Errorfd(healthcode.EINVALID, "collection.too_old",
+			"the sample was taken %s, longer ago than test results are kept", c.CollectedAt.UTC().Format("2006-01-02 15:04 UTC"))
+	}
 	if _, err := u.tx.Person(ctx, subject); err != nil {
 		return healthcode.CollectionOutcome{}, err
 	}
@@ -208,6 +214,15 @@ func (e *Engine) tubeResult(ctx context.Context, u *unit, actor *healthcode.Prin
 			x.ExternalID += "/" + strconv.FormatInt(m.ID, 10)
 		}
 		if err := x.Validate(now); err != nil {
+			return nil, err
+		}
+		// A sample past the retention of its results, or a person whose
+		// record disagrees with the log: the tube is refused, unresulted,
+		// to be reported again once resolved.
+		if err := e.retention().CheckEvidenceAge(x, now); err != nil {
+			return nil, err
+		}
+		if err := e.subjectProblem(x.Subject); err != nil {
 			return nil, err
 		}
 		evs[i] = x

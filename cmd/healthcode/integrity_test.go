@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -31,7 +32,7 @@ func newTamperTarget(t *testing.T) *tamperTarget {
 	tn, _, _ := loggedNode(t)
 	ctx := context.Background()
 	tt := &tamperTarget{testNode: tn}
-	tt.lab = tn.token(t, healthcode.Principal{ID: "lab-009", Name: "第九检测所", Role: healthcode.RoleLab})
+	tt.lab = tn.token(t, healthcode.Principal{ID: "lab-009", Name: "第九检测所", Role: healthcode.RoleLab, Unit: "检验科"})
 	tt.rolledSubject, tt.rolledID, tt.rolled = tn.citizen(t, 20)
 	_, tt.otherID, tt.bystander = tn.citizen(t, 21)
 	tn.submit(t, tt.lab, evidence("nucleic_acid_test", tt.rolledID, "R-1", "positive"))
@@ -177,9 +178,20 @@ func (tt *tamperTarget) wantFailsClosedFor(t *testing.T, who, token, idNumber, s
 		!strings.Contains(string(page), "appeal") {
 		t.Errorf("%s: citizen page = %d, want 503 saying why and what to do:\n%s", who, resp.StatusCode, page)
 	}
-	// No colour change: a new positive for them is refused, not applied.
-	if st, p := tt.problemOf(t, "POST", "/api/v1/evidence", tt.lab, evidence("nucleic_acid_test", idNumber, sample, "positive")); st != http.StatusServiceUnavailable ||
-		p.Code != healthcode.ETAMPERED {
+	// No colour change: a new positive for them is refused, not applied:
+	// the node records no sample while the log itself is in doubt, and
+	// takes no result for the person whose record is.
+	if tt.samplerToken == "" {
+		tt.samplerToken = tt.token(t, testSampler)
+	}
+	var answer map[string]any
+	st := tt.do(t, "POST", "/api/v1/collections", tt.samplerToken, hchttp.CollectionJSON{IDNumber: idNumber, Tube: sample,
+		Site: testSampler.Name, CollectedAt: tt.clock.Now().Add(-time.Hour)}, &answer)
+	p := hchttp.Problem{Code: fmt.Sprint(answer["code"])}
+	if st == http.StatusCreated {
+		st, p = tt.problemOf(t, "POST", "/api/v1/evidence", tt.lab, hchttp.EvidenceJSON{Kind: "nucleic_acid_test", Tube: sample, Result: "positive"})
+	}
+	if st != http.StatusServiceUnavailable || p.Code != healthcode.ETAMPERED {
 		t.Errorf("%s: evidence while in doubt = %d %+v, want 503 tampered", who, st, p)
 	}
 }
@@ -348,7 +360,7 @@ func TestRollbackOfDataDirectoryIsCaughtByTheCheckpointCopy(t *testing.T) {
 				tn.log.CopyPath = copyPath
 				tn.cfg.CheckpointCopy = copyPath
 			}
-			lab := tn.token(t, healthcode.Principal{ID: "lab-001", Name: "郑州市第一检测所", Role: healthcode.RoleLab})
+			lab := tn.token(t, healthcode.Principal{ID: "lab-001", Name: "郑州市第一检测所", Role: healthcode.RoleLab, Unit: "检验科"})
 			_, id, _ := tn.citizen(t, 1)
 			tn.submit(t, lab, evidence("nucleic_acid_test", id, "B-1", "positive"))
 			if _, err := tn.log.Publish(ctx, tn.clock.Now()); err != nil {
@@ -417,23 +429,33 @@ func TestRollbackOfDataDirectoryIsCaughtByTheCheckpointCopy(t *testing.T) {
 // person stays green. Evidence within its retention period is accepted.
 func TestOldEvidenceMakesNoOneRed(t *testing.T) {
 	tn := startNode(t, 1000)
-	lab := tn.token(t, healthcode.Principal{ID: "lab-001", Name: "郑州市第一检测所", Role: healthcode.RoleLab})
+	lab := tn.token(t, healthcode.Principal{ID: "lab-001", Name: "郑州市第一检测所", Role: healthcode.RoleLab, Unit: "检验科"})
 	_, id, cit := tn.citizen(t, 7)
-	old := hchttp.EvidenceJSON{Kind: "nucleic_acid_test", IDNumber: id, ExternalID: "OLD-1",
-		ObservedAt: time.Date(2020, 1, 2, 9, 0, 0, 0, time.UTC), Result: "positive"}
+	// A sample dated 2020-01-02 is not collected at all.
+	if tn.samplerToken == "" {
+		tn.samplerToken = tn.token(t, testSampler)
+	}
 	var p hchttp.Problem
+	if st := tn.do(t, "POST", "/api/v1/collections", tn.samplerToken, hchttp.CollectionJSON{IDNumber: id, Tube: "OLD-1", Site: testSampler.Name,
+		CollectedAt: time.Date(2020, 1, 2, 9, 0, 0, 0, time.UTC)}, &p); st != http.StatusBadRequest || p.Reason != "collection.too_old" {
+		t.Fatalf("a sample taken 2020-01-02: %d %+v, want 400 collection.too_old", st, p)
+	}
+	// A sample collected within the retention period whose result comes
+	// after it: refused, alone or in a batch (as `healthcode import`
+	// sends it), that item alone.
+	tn.collect(t, id, "OLD-2", tn.clock.Now().Add(-28*healthcode.Day+time.Minute))
+	tn.collect(t, id, "NEW-1", tn.clock.Now().Add(-time.Hour))
+	tn.clock.Advance(2 * time.Minute)
+	old := hchttp.EvidenceJSON{Kind: "nucleic_acid_test", Tube: "OLD-2", Result: "positive"}
 	if st := tn.do(t, "POST", "/api/v1/evidence", lab, old, &p); st != http.StatusBadRequest || p.Reason != "evidence.too_old" ||
 		!strings.Contains(p.Detail, "retention") {
-		t.Fatalf("a positive sampled 2020-01-02: %d %+v, want 400 evidence.too_old", st, p)
+		t.Fatalf("a positive for a sample past its retention: %d %+v, want 400 evidence.too_old", st, p)
 	}
-	// In a batch (as `healthcode import` sends it): that item alone refused.
-	justOld := old
-	justOld.ExternalID, justOld.ObservedAt = "OLD-2", tn.clock.Now().Add(-28*healthcode.Day-time.Minute)
 	var res struct {
 		Items []hchttp.OutcomeJSON `json:"items"`
 	}
-	fresh := evidence("nucleic_acid_test", id, "NEW-1", "negative")
-	if st := tn.do(t, "POST", "/api/v1/evidence", lab, map[string]any{"items": []hchttp.EvidenceJSON{justOld, fresh}}, &res); st != 200 ||
+	fresh := hchttp.EvidenceJSON{Kind: "nucleic_acid_test", Tube: "NEW-1", Result: "negative"}
+	if st := tn.do(t, "POST", "/api/v1/evidence", lab, map[string]any{"items": []hchttp.EvidenceJSON{old, fresh}}, &res); st != 200 ||
 		len(res.Items) != 2 || res.Items[0].Status != "rejected" || res.Items[0].Error.Reason != "evidence.too_old" || res.Items[1].Status != "accepted" {
 		t.Fatalf("batch: %d %+v", st, res)
 	}
