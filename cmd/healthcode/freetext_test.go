@@ -34,10 +34,10 @@ func TestSunsetLeavesNoFreeText(t *testing.T) {
 	var needle needles
 	pii := map[string]string{}
 	for i, field := range []string{"override note", "override case", "override refusal", "designation refusal", "unmask case",
-		"code read case", "trace case", "appeal note", "appeal answer", "sample id"} {
+		"code read case", "trace case", "appeal note", "appeal answer", "sample id", "sampling site"} {
 		first17 := fmt.Sprintf("41010219850%d0%02d12", 1+i%9, 10+i)
 		id := first17 + string(sim.IDCheckDigit(first17))
-		name := []string{"欧阳铁柱", "司马青云", "诸葛晓明", "上官雨桐", "东方既白", "皇甫嵩林", "令狐冲霄", "慕容秋水", "独孤求真", "公孙止戈"}[i]
+		name := []string{"欧阳铁柱", "司马青云", "诸葛晓明", "上官雨桐", "东方既白", "皇甫嵩林", "令狐冲霄", "慕容秋水", "独孤求真", "公孙止戈", "南宫望舒"}[i]
 		phone := fmt.Sprintf("139%08d", 31415926+i*1117)
 		pii[field] = fmt.Sprintf("%s %s %s", name, id, phone)
 		needle.add(name, field+": name")
@@ -47,8 +47,13 @@ func TestSunsetLeavesNoFreeText(t *testing.T) {
 
 	s0, id0, _ := tn.citizen(t, 0)
 	s1, _, _ := tn.citizen(t, 1)
-	outs, err := tn.engine.Submit(ctx, lab, []healthcode.Submission{{IDNumber: id0, Evidence: healthcode.Evidence{Kind: healthcode.NucleicAcidTest,
-		ExternalID: pii["sample id"], ObservedAt: tn.clock.Now().Add(-time.Hour), Result: healthcode.Positive}}})
+	// The sampling site types the tube id and its own name: free text.
+	if cols, err := tn.engine.Collect(ctx, &testSampler, []healthcode.CollectionRequest{{IDNumber: id0, Tube: pii["sample id"],
+		Site: pii["sampling site"], CollectedAt: tn.clock.Now().Add(-time.Hour)}}); err != nil || cols[0].Status != healthcode.Accepted {
+		t.Fatalf("collect: %+v, %v", cols, err)
+	}
+	outs, err := tn.engine.Submit(ctx, lab, []healthcode.Submission{{Tube: pii["sample id"], Evidence: healthcode.Evidence{Kind: healthcode.NucleicAcidTest,
+		Result: healthcode.Positive}}})
 	if err != nil || outs[0].Status != healthcode.Accepted {
 		t.Fatalf("submit: %+v, %v", outs, err)
 	}
@@ -178,8 +183,12 @@ func TestRetentionDeletesDesignationNotes(t *testing.T) {
 	tn.token(t, *epi)
 	tn.token(t, *approver)
 	_, id0, _ := tn.citizen(t, 0)
-	outs, err := tn.engine.Submit(ctx, lab, []healthcode.Submission{{IDNumber: id0, Evidence: healthcode.Evidence{Kind: healthcode.NucleicAcidTest,
-		ExternalID: "T-1", ObservedAt: tn.clock.Now().Add(-time.Hour), Result: healthcode.Positive}}})
+	if cols, err := tn.engine.Collect(ctx, &testSampler, []healthcode.CollectionRequest{{IDNumber: id0, Tube: "T-1",
+		Site: testSampler.Name, CollectedAt: tn.clock.Now().Add(-time.Hour)}}); err != nil || cols[0].Status != healthcode.Accepted {
+		t.Fatalf("collect: %+v, %v", cols, err)
+	}
+	outs, err := tn.engine.Submit(ctx, lab, []healthcode.Submission{{Tube: "T-1", Evidence: healthcode.Evidence{Kind: healthcode.NucleicAcidTest,
+		Result: healthcode.Positive}}})
 	if err != nil || outs[0].Status != healthcode.Accepted {
 		t.Fatalf("submit: %+v, %v", outs, err)
 	}
