@@ -124,6 +124,7 @@ func TestBodyLimits(t *testing.T) {
 	f := newFixture(t)
 	limits := map[string]int64{
 		"POST /api/v1/evidence":                 8 << 20,
+		"POST /api/v1/collections":              8 << 20,
 		"POST /api/v1/rulesets":                 2 << 20,
 		"POST /api/v1/overrides":                1 << 20,
 		"POST /api/v1/verify":                   64 << 10,
