@@ -821,7 +821,7 @@ func checkLog(t *testing.T, e *env) logCounts {
 				// The sampler is named in clear; the person, the digest and
 				// which collection it is are committed.
 				c.collections++
-				if leaf.Entry.ActorRole != healthcode.RoleSampler || leaf.Entry.ActorName != sampler.Name || leaf.Entry.Ref != "" || leaf.Entry.EvidenceDigest != "" {
+				if leaf.Entry.ActorRole != healthcode.RoleSampler || leaf.Entry.ActorName != healthcode.ActorLabel(sampler) || leaf.Entry.Ref != "" || leaf.Entry.EvidenceDigest != "" {
 					t.Errorf("collection leaf %d: %+v, want the sampler named and the rest committed", i, leaf.Entry)
 				}
 				subject, opening, err := tx.LogOpening(ctx, i)
