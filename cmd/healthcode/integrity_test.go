@@ -33,6 +33,7 @@ func newTamperTarget(t *testing.T) *tamperTarget {
 	ctx := context.Background()
 	tt := &tamperTarget{testNode: tn}
 	tt.lab = tn.token(t, healthcode.Principal{ID: "lab-009", Name: "第九检测所", Role: healthcode.RoleLab, Unit: "检验科"})
+	tn.samplerToken = tn.token(t, testSampler) // before any tampering: a node in doubt issues none
 	tt.rolledSubject, tt.rolledID, tt.rolled = tn.citizen(t, 20)
 	_, tt.otherID, tt.bystander = tn.citizen(t, 21)
 	tn.submit(t, tt.lab, evidence("nucleic_acid_test", tt.rolledID, "R-1", "positive"))
@@ -278,7 +279,7 @@ func TestTamperDrill(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer n.server.Close(ctx)
-		tt.testNode = &testNode{node: n, clock: tt.clock, city: tt.city, url: n.server.URL(), dir: tt.dir}
+		tt.testNode = &testNode{node: n, clock: tt.clock, city: tt.city, url: n.server.URL(), dir: tt.dir, samplerToken: tt.samplerToken}
 		tt.wantAlert(t, "older backup")
 		tt.wantFailsClosedFor(t, "a bystander", tt.bystander, tt.otherID, "X-2")
 		tt.wantLogVerify(t, tt.url, false, []string{"--checkpoint", tt.checkpointSeenHere})
