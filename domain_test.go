@@ -176,3 +176,13 @@ func TestOverrideValidate(t *testing.T) {
 		t.Errorf("a correction toward green needs no basis: %v", err)
 	}
 }
+
+// TestEveryRoleHasATokenLifetime: a role added to the list without a
+// default lifetime would get tokens that expire as they are issued.
+func TestEveryRoleHasATokenLifetime(t *testing.T) {
+	for _, r := range healthcode.Roles {
+		if d := healthcode.DefaultTokenTTL().For(r); d <= 0 {
+			t.Errorf("role %s: default token lifetime %v", r, d)
+		}
+	}
+}

@@ -148,7 +148,7 @@ type TokenTTL map[Role]time.Duration
 func DefaultTokenTTL() TokenTTL {
 	return TokenTTL{
 		RoleCitizen: 365 * Day, RoleVerifier: 90 * Day, RoleVenue: 365 * Day, RolePeer: 90 * Day,
-		RoleLab: 30 * Day, RoleClinic: 30 * Day, RoleEpidemiologist: 30 * Day,
+		RoleSampler: 30 * Day, RoleLab: 30 * Day, RoleClinic: 30 * Day, RoleEpidemiologist: 30 * Day,
 		RoleOperator: 7 * Day, RoleApprover: 7 * Day, RoleAuditor: 7 * Day, RoleAdmin: Day,
 	}
 }
