@@ -233,6 +233,9 @@ type Submission struct {
 	IDNumber string
 	Tube     string // test results: the tube's id
 	Evidence Evidence
+	// Link ties a contact, travel or quarantine-start record to its case
+	// or fact (see NeedsLink).
+	Link Link
 }
 
 // IsTest reports whether k is a test result, which rests on a collected tube.
@@ -241,9 +244,11 @@ func (k EvidenceKind) IsTest() bool { return k == NucleicAcidTest || k == Antige
 // Outcome says what became of one submission.
 type Outcome struct {
 	Line       int
-	Status     string // "accepted", "duplicate" or "rejected"
+	Status     string // "accepted", "duplicate", "pending" or "rejected"
 	EvidenceID int64
 	Subject    string
+	Case       string    // the case a diagnosis opened
+	Pending    int64     // the pending record an interview-linked record awaits confirmation as
 	Err        error     // why it was rejected
 	Decision   *Decision // the person's decision after it, if it changed
 }
@@ -252,6 +257,7 @@ type Outcome struct {
 const (
 	Accepted  = "accepted"
 	Duplicate = "duplicate"
+	Pending   = "pending" // waits for a second epidemiologist of another unit
 	Rejected  = "rejected"
 )
 

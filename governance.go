@@ -21,9 +21,12 @@ type Override struct {
 	Expires  time.Time
 	Status   string // OverridePending, OverrideActive or OverrideRefused
 
-	Requester  Principal
-	Approver   *Principal
-	CoSigner   *Principal // an auditor, for bulk overrides
+	Requester Principal
+	Approver  *Principal
+	CoSigner  *Principal // an auditor, for bulk overrides
+	// BulkCoSign is set when the override crossed a bulk limit (see
+	// BulkLimits): it waits for an auditor's co-signature.
+	BulkCoSign bool
 	CreatedAt  time.Time
 	ApprovedAt time.Time
 }
@@ -49,7 +52,7 @@ var OverrideReasonText = map[string]Text{
 // Limits of overrides.
 const (
 	MaxOverrideDuration = 14 * Day
-	BulkLimit           = 20
+	BulkLimit           = 20 // people, the default of BulkLimits.People
 	MaxOverrideSubjects = 10_000
 )
 
@@ -79,8 +82,11 @@ func (o *Override) Validate(now time.Time) error {
 	return nil
 }
 
-// NeedsCoSign reports whether an auditor must co-sign the override.
-func (o *Override) NeedsCoSign() bool { return o.Colour.Restrictive() && len(o.Subjects) > BulkLimit }
+// NeedsCoSign reports whether an auditor must co-sign the override: the
+// engine sets BulkCoSign when the override crosses a bulk limit.
+func (o *Override) NeedsCoSign() bool {
+	return o.Colour.Restrictive() && o.BulkCoSign
+}
 
 // Appeal is a person's objection to their colour, or a request to correct
 // their data (invariant 4). An operator must answer by Deadline; past it the

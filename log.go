@@ -23,6 +23,8 @@ const (
 	LogRead            LogType = "read"             // an official's purpose-bound read of one person's data
 	LogTrace           LogType = "trace"            // a tracing query, and one entry per person it read
 	LogCollection      LogType = "collection"       // a sample collected from a person into a tube, by a sampler
+	LogCase            LogType = "case"             // a case opened by a clinic's diagnosis
+	LogPendingRecord   LogType = "record"           // an interview-linked record requested, confirmed, co-signed or refused
 )
 
 // ActorLabel is how a log entry names an official: name, then official id
@@ -95,6 +97,12 @@ var logTypes = map[LogType]LogFields{
 	// A collection names its sampler (an official action) in clear; the
 	// person and which collection it is are committed.
 	LogCollection: FieldSubject | FieldEvidenceDigest | FieldRef,
+	// A case's opening says only that a case was opened: the clinic that
+	// diagnosed it and the case's id are commitments.
+	LogCase: FieldActorName | FieldActorRole | FieldRef,
+	// A record resting on an interview names the epidemiologists acting in
+	// clear; whom it is about is a commitment.
+	LogPendingRecord: FieldSubject,
 }
 
 // Known reports whether t is a type of log entry.

@@ -19,6 +19,7 @@ type Store interface {
 
 // ReadTx reads a consistent snapshot of the store.
 type ReadTx interface {
+	CaseReadTx
 	// Person returns the person with the pseudonym, with WrappedKey and Sealed
 	// set (DataKey is not). Returns ENOTFOUND if there is none.
 	Person(ctx context.Context, pseudonym string) (*Person, error)
@@ -188,6 +189,7 @@ type ReadTx interface {
 // Tx is a read-write transaction.
 type Tx interface {
 	ReadTx
+	CaseTx
 	// CreatePerson stores a new person. Returns ECONFLICT if the pseudonym or
 	// ID hash exists.
 	CreatePerson(ctx context.Context, p *Person) error

@@ -51,6 +51,10 @@ type Engine struct {
 	// TokenTTL is how long a token issued to each role lives (nil: the
 	// defaults, healthcode.DefaultTokenTTL).
 	TokenTTL healthcode.TokenTTL
+	// Bulk bounds how many people restrictive requests name before an
+	// auditor co-signs; zero fields take the defaults (BulkLimit people,
+	// DefaultBulkWindow).
+	Bulk healthcode.BulkLimits
 
 	// OnChange, if set, is called after a commit with the people whose
 	// decisions changed (for caches of their codes).

@@ -97,6 +97,7 @@ type env struct {
 
 	patient    healthcode.PersonalData // the patient of case 410100-C001
 	caseStored bool                    // their diagnosis is stored
+	cases      caseFixture             // the case's id and the fixture's venues
 
 	mu      sync.Mutex
 	changed [][]string // what OnChange was told, call by call
@@ -184,22 +185,11 @@ func (e *env) allSubjects() []string {
 	return append(append([]string(nil), e.subj...), e.eng.Keys.Pseudonymize(region, e.patient.IDNumber))
 }
 
-// withCase stores, in the same transaction as the contact items that
-// need it, the confirmed diagnosis of case 410100-C001 (once), so that the
-// contacts name a real case without the tests' counts changing elsewhere.
+// withCase opens case 410100-C001 (once) for the contact items that cite
+// it and gives each contact, travel and quarantine item a link the node
+// checks at once (see caseLinks in cases_test.go).
 func (e *env) withCase(items []healthcode.Submission) []healthcode.Submission {
-	for _, it := range items {
-		if (it.Evidence.Kind == healthcode.CloseContact || it.Evidence.Kind == healthcode.SecondaryContact) &&
-			it.Evidence.CaseRef == "410100-C001" && !e.caseStored {
-			e.caseStored = true
-			dx := healthcode.Submission{IDNumber: e.patient.IDNumber, Evidence: healthcode.Evidence{Kind: healthcode.Diagnosis,
-				ExternalID: "DX-C001", ObservedAt: t0.Add(-24 * time.Hour), Diagnosis: healthcode.DiagnosisConfirmed, CaseRef: "410100-C001"}}
-			if _, err := e.eng.Submit(e.ctx, clinic, []healthcode.Submission{dx}); err != nil {
-				e.t.Fatal(err)
-			}
-		}
-	}
-	return items
+	return e.caseLinks(items)
 }
 
 // newEngine returns an engine over e's store, log and clock, as a restarted
@@ -737,11 +727,12 @@ func TestEveryChangeIsExplainedByTheLog(t *testing.T) {
 	)
 	e.submitOK(epi,
 		closeContact(1, ids[6], "CC-1", at),
-		healthcode.Submission{Line: 2, IDNumber: ids[7], Evidence: healthcode.Evidence{Kind: healthcode.SecondaryContact, ExternalID: "SC-1", ObservedAt: at, CaseRef: "410100-C001"}},
 		healthcode.Submission{Line: 3, IDNumber: ids[8], Evidence: healthcode.Evidence{Kind: healthcode.Travel, ExternalID: "TR-1", ObservedAt: at, RiskLevel: healthcode.RiskMedium, Area: "310104"}},
 	)
+	// A secondary contact's link runs through a close contact in force.
+	e.submitOK(epi, healthcode.Submission{Line: 2, IDNumber: ids[7], Evidence: healthcode.Evidence{Kind: healthcode.SecondaryContact, ExternalID: "SC-1", ObservedAt: at, CaseRef: "410100-C001"}})
 	e.submitOK(clinic, healthcode.Submission{Line: 1, IDNumber: ids[9], Evidence: healthcode.Evidence{Kind: healthcode.Diagnosis,
-		ExternalID: "DX-1", ObservedAt: at, Diagnosis: healthcode.DiagnosisConfirmed, CaseRef: "410100-C002"}})
+		ExternalID: "DX-1", ObservedAt: at, Diagnosis: healthcode.DiagnosisConfirmed}})
 	// A day later: retests clear the single-tube and the pooled positive.
 	e.clock.Advance(24 * time.Hour)
 	e.submitOK(lab,
@@ -772,12 +763,13 @@ func TestEveryChangeIsExplainedByTheLog(t *testing.T) {
 }
 
 // logCounts is what the log holds, by kind of leaf.
-type logCounts struct{ ruleSets, evidence, decisions, registry, collections int }
+type logCounts struct{ ruleSets, evidence, decisions, registry, collections, cases int }
 
 // checkLog walks the whole log: each leaf must be a rule set's publication,
 // one stored piece of evidence (and each stored piece must have exactly
 // one), the log index of exactly one decision row, or a record of the
-// registry (a unit, an official or a token: the callers' provisioning).
+// registry (a unit, an official or a token: the callers' provisioning), or
+// the opening of a stored case.
 func checkLog(t *testing.T, e *env) logCounts {
 	t.Helper()
 	ctx := e.ctx
@@ -872,6 +864,9 @@ func checkLog(t *testing.T, e *env) logCounts {
 				}
 			case healthcode.LogUnit, healthcode.LogOfficial, healthcode.LogToken:
 				c.registry++
+			case healthcode.LogCase:
+				c.cases++
+				checkCaseLeaf(t, e, tx, i, leaf)
 			default:
 				t.Errorf("leaf %d of unexpected type %s", i, leaf.Entry.Type)
 			}
@@ -887,7 +882,7 @@ func checkLog(t *testing.T, e *env) logCounts {
 		t.Errorf("a decision row names log index %d, which is no decision leaf", i)
 	}
 	c.evidence = len(evidence)
-	if want := int64(c.ruleSets + c.decisions + c.evidence + c.registry + c.collections); size != want {
+	if want := int64(c.ruleSets + c.decisions + c.evidence + c.registry + c.collections + c.cases); size != want {
 		t.Errorf("log size %d, but %d leaves are accounted for", size, want)
 	}
 	return c

@@ -46,15 +46,31 @@ func (e *Engine) Submit(ctx context.Context, actor *healthcode.Principal, items 
 		}
 		var valid []*healthcode.Evidence
 		var at []int // valid[k] is items[at[k]]; a tube's result is one piece per person in it
+		opens := map[int]bool{}
+	items:
 		for i := range items {
 			evs, err := e.prepare(ctx, u, actor, &items[i], idHashes[i], pseudonyms, now)
+			adms := make([]admission, len(evs))
+			for j := 0; err == nil && j < len(evs); j++ {
+				adms[j], err = e.admit(ctx, u, actor, &items[i], evs[j], now)
+				if err == nil && adms[j] == admitWait {
+					// Only a contact, travel or quarantine record (one
+					// person) rests on an interview.
+					var o healthcode.Outcome
+					if o, err = e.hold(ctx, u, actor, evs[j], items[i].Link, now); err == nil {
+						o.Line, out[i] = items[i].Line, o
+						continue items
+					}
+				}
+			}
 			if err != nil {
 				if err := reject(i, err); err != nil {
 					return err
 				}
 				continue
 			}
-			for _, ev := range evs {
+			for j, ev := range evs {
+				opens[len(valid)] = adms[j] == admitOpens
 				valid, at = append(valid, ev), append(at, i)
 			}
 		}
@@ -76,6 +92,14 @@ func (e *Engine) Submit(ctx context.Context, actor *healthcode.Principal, items 
 				out[i], done[i] = o, true
 			case o.Status == healthcode.Accepted && out[i].Status == healthcode.Duplicate:
 				out[i].Status = healthcode.Accepted
+			}
+			if o.Status == healthcode.Accepted && opens[k] {
+				if err := e.openCase(ctx, u, actor, valid[k], now); err != nil {
+					return err
+				}
+			}
+			if opensCase(valid[k]) && out[i].Status != healthcode.Rejected {
+				out[i].Case = valid[k].CaseRef
 			}
 		}
 		return nil
@@ -177,19 +201,7 @@ func (e *Engine) prepare(ctx context.Context, u *unit, actor *healthcode.Princip
 	if err := e.subjectProblem(ev.Subject); err != nil {
 		return nil, err
 	}
-	// A contact designation must name a case that exists: no one is made a
-	// contact of a case nobody was diagnosed with (the Zhengzhou path
-	// through an invented case).
-	if ev.Kind == healthcode.CloseContact || ev.Kind == healthcode.SecondaryContact {
-		cases, err := u.tx.SubjectsOfCase(ctx, ev.CaseRef)
-		if err != nil {
-			return nil, err
-		}
-		if len(cases) == 0 {
-			return nil, healthcode.Errorfd(healthcode.EINVALID, "evidence.unknown_case",
-				"no one has a confirmed or asymptomatic diagnosis under case %q", ev.CaseRef)
-		}
-	}
+	// The case it cites and its link are checked by admit (cases.go).
 	return []*healthcode.Evidence{&ev}, nil
 }
 

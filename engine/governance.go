@@ -38,14 +38,26 @@ func (e *Engine) RequestOverride(ctx context.Context, actor *healthcode.Principa
 				return healthcode.Errorfd(healthcode.EINVALID, "override.no_case", "evidence %d is not a confirmed case or a positive lab result", id)
 			}
 		}
+		if err := overrideCase(ctx, u.tx, &o); err != nil {
+			return err
+		}
 		if !o.Colour.Restrictive() {
 			o.Status, o.ApprovedAt = healthcode.OverrideActive, now
+		} else {
+			cross, err := e.crossesBulk(ctx, u.tx, o.Subjects, now, healthcode.BulkKey{Requester: actor.ID}, healthcode.BulkKey{Case: o.CaseRef})
+			if err != nil {
+				return err
+			}
+			o.BulkCoSign = cross
 		}
 		if err := u.tx.CreateOverride(ctx, &o); err != nil {
 			return err
 		}
 		if o.Status == healthcode.OverrideActive {
 			return e.applyOverride(ctx, u, &o, now)
+		}
+		if err := countBulk(ctx, u.tx, healthcode.BulkOverride, o.ID, o.Subjects, actor.ID, o.CaseRef, now); err != nil {
+			return err
 		}
 		// The attempt itself is logged, naming its requester, about each
 		// person it names: visible at once, approved or not.
@@ -70,19 +82,26 @@ func (e *Engine) ApproveOverride(ctx context.Context, actor *healthcode.Principa
 	if actor == nil || actor.Role != healthcode.RoleApprover {
 		return nil, healthcode.Errorfd(healthcode.EFORBIDDEN, "auth.role", "only an approver approves an override")
 	}
-	return e.signOverride(ctx, actor, id, func(tx healthcode.ReadTx, o *healthcode.Override) error {
+	return e.signOverride(ctx, actor, id, func(u *unit, o *healthcode.Override, now time.Time) error {
 		if o.Approver != nil {
 			return healthcode.Errorfd(healthcode.ECONFLICT, "override.approved", "override %d is already approved", id)
 		}
-		a, err := e.secondOfficial(ctx, tx, actor, &o.Requester, "override", true, healthcode.RoleApprover)
+		a, err := e.secondOfficial(ctx, u.tx, actor, &o.Requester, "override", true, healthcode.RoleApprover)
 		if err != nil {
 			return err
 		}
 		if o.CoSigner != nil && o.CoSigner.ID == a.ID {
 			return healthcode.Errorfd(healthcode.EFORBIDDEN, "override.self_approval", "an override must be approved by someone other than its requester")
 		}
+		// The approver's own limit: a pair splitting a list across
+		// requesters still meets it here.
+		cross, err := e.crossesBulk(ctx, u.tx, o.Subjects, now, healthcode.BulkKey{Approver: a.ID})
+		if err != nil {
+			return err
+		}
+		o.BulkCoSign = o.BulkCoSign || cross
 		o.Approver = a
-		return nil
+		return u.tx.SetBulkApprover(ctx, healthcode.BulkOverride, o.ID, a.ID, now)
 	})
 }
 
@@ -106,6 +125,9 @@ func (e *Engine) RefuseOverride(ctx context.Context, actor *healthcode.Principal
 		if err := u.tx.UpdateOverride(ctx, o); err != nil {
 			return err
 		}
+		if err := u.tx.DeleteBulk(ctx, healthcode.BulkOverride, o.ID); err != nil {
+			return err
+		}
 		for _, s := range o.Subjects {
 			// The official's words stay beside the tree (the note).
 			u.log(&healthcode.LogEntry{Type: healthcode.LogOverrideAttempt, Time: now, Region: e.Region, Subject: s, Colour: o.Colour,
@@ -125,14 +147,14 @@ func (e *Engine) CoSignOverride(ctx context.Context, actor *healthcode.Principal
 	if actor == nil || actor.Role != healthcode.RoleAuditor {
 		return nil, healthcode.Errorfd(healthcode.EFORBIDDEN, "auth.role", "only an auditor co-signs a bulk override")
 	}
-	return e.signOverride(ctx, actor, id, func(tx healthcode.ReadTx, o *healthcode.Override) error {
+	return e.signOverride(ctx, actor, id, func(u *unit, o *healthcode.Override, _ time.Time) error {
 		if !o.NeedsCoSign() {
 			return healthcode.Errorfd(healthcode.ECONFLICT, "override.no_cosign", "override %d names %d people: it needs no co-signature", id, len(o.Subjects))
 		}
 		if o.CoSigner != nil {
 			return healthcode.Errorfd(healthcode.ECONFLICT, "override.cosigned", "override %d is already co-signed", id)
 		}
-		a, err := e.secondOfficial(ctx, tx, actor, &o.Requester, "override", false, healthcode.RoleAuditor)
+		a, err := e.secondOfficial(ctx, u.tx, actor, &o.Requester, "override", false, healthcode.RoleAuditor)
 		if err != nil {
 			return err
 		}
@@ -144,7 +166,7 @@ func (e *Engine) CoSignOverride(ctx context.Context, actor *healthcode.Principal
 	})
 }
 
-func (e *Engine) signOverride(ctx context.Context, actor *healthcode.Principal, id int64, sign func(healthcode.ReadTx, *healthcode.Override) error) (*healthcode.Override, error) {
+func (e *Engine) signOverride(ctx context.Context, actor *healthcode.Principal, id int64, sign func(*unit, *healthcode.Override, time.Time) error) (*healthcode.Override, error) {
 	now := e.now()
 	var o *healthcode.Override
 	err := e.update(ctx, func(u *unit) error {
@@ -155,7 +177,7 @@ func (e *Engine) signOverride(ctx context.Context, actor *healthcode.Principal, 
 		if !o.Expires.After(now) {
 			return healthcode.Errorfd(healthcode.ECONFLICT, "override.expired", "override %d expired before it was approved", id)
 		}
-		if err := sign(u.tx, o); err != nil {
+		if err := sign(u, o, now); err != nil {
 			return err
 		}
 		if o.Approver != nil && (!o.NeedsCoSign() || o.CoSigner != nil) {
@@ -478,6 +500,9 @@ func (e *Engine) CodeFor(ctx context.Context, actor *healthcode.Principal, subje
 	}
 	now := e.now()
 	err = e.update(ctx, func(u *unit) error {
+		if err := checkReadCitation(ctx, u.tx, subject, purpose, caseRef); err != nil {
+			return err
+		}
 		// The case cited leads to the people diagnosed: in the note.
 		u.log(&healthcode.LogEntry{Type: healthcode.LogRead, Time: now, Region: e.Region, Subject: subject, Reason: purpose,
 			ActorName: healthcode.ActorLabel(actor), ActorRole: actor.Role, Ref: "code, evidence and history", Note: "case/" + caseRef})

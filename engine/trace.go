@@ -75,6 +75,9 @@ func (e *Engine) TraceVenue(ctx context.Context, actor *healthcode.Principal, ve
 		if _, err := tx.Venue(ctx, venue); err != nil {
 			return err
 		}
+		if err := caseAtVenue(ctx, tx, caseRef, venue, from, to); err != nil {
+			return err
+		}
 		var err error
 		if out, err = tracePage(ctx, tx, healthcode.CheckInQuery{Venue: venue, From: from, To: to}, after, limit); err != nil {
 			return err
@@ -119,12 +122,9 @@ func (e *Engine) TraceCase(ctx context.Context, actor *healthcode.Principal, cas
 	var out *healthcode.TracePage
 	err = e.update(ctx, func(u *unit) error {
 		tx := u.tx
-		subjects, err := tx.SubjectsOfCase(ctx, caseRef)
+		subjects, err := caseSubjects(ctx, tx, caseRef)
 		if err != nil {
 			return err
-		}
-		if len(subjects) == 0 {
-			return healthcode.Errorfd(healthcode.ENOTFOUND, "trace.no_case", "no one is diagnosed under case %q", caseRef)
 		}
 		q := healthcode.CheckInQuery{Subjects: subjects, From: now.Add(-TraceWindow), To: now.Add(time.Second)}
 		if out, err = tracePage(ctx, tx, q, after, limit); err != nil {
@@ -157,37 +157,6 @@ func (e *Engine) logTrace(u *unit, actor *healthcode.Principal, now time.Time, p
 			RuleID: fmt.Sprintf("trace/%d", q), ActorName: healthcode.ActorLabel(actor), ActorRole: actor.Role,
 			Ref: fmt.Sprintf("read by the tracing query logged at %d", q), Note: "case/" + caseRef})
 	}
-}
-
-// Unmask tells an epidemiologist who a pseudonym is, for a case: the read is
-// recorded and logged, naming the official, so the person sees it.
-func (e *Engine) Unmask(ctx context.Context, actor *healthcode.Principal, subject, purpose, caseRef string) (*healthcode.Person, error) {
-	if err := e.epidemiologist(actor, purpose, caseRef); err != nil {
-		return nil, err
-	}
-	now := e.now()
-	var p *healthcode.Person
-	err := e.update(ctx, func(u *unit) error {
-		var err error
-		if p, err = u.tx.Person(ctx, subject); err != nil {
-			return err
-		}
-		if p.DataKey, err = e.Keys.UnwrapKey(p.WrappedKey, p.Pseudonym); err != nil {
-			return healthcode.Errorfd(healthcode.ENOTFOUND, "person.shredded", "this person's data has been deleted")
-		}
-		if err := p.Unseal(); err != nil {
-			return err
-		}
-		// The case reference an official typed stays beside the tree.
-		u.log(&healthcode.LogEntry{Type: healthcode.LogUnmask, Time: now, Region: e.Region, Subject: subject, Reason: purpose,
-			ActorName: healthcode.ActorLabel(actor), ActorRole: actor.Role, Note: "case/" + caseRef})
-		return u.tx.RecordAccess(ctx, &healthcode.AccessRecord{Time: now, Actor: *actor, Purpose: purpose, CaseRef: caseRef,
-			What: "name, ID number and phone", Subject: subject})
-	})
-	if err != nil {
-		return nil, err
-	}
-	return p, nil
 }
 
 // AccessRecords lists who read the caller's data (for a citizen), or every
@@ -238,6 +207,9 @@ func (e *Engine) OpenLogEntry(ctx context.Context, actor *healthcode.Principal, 
 		}
 		out.Entry = *opened
 		out.Entry.Index = index
+		if err := checkLogCitation(ctx, tx, out.Subject, purpose, caseRef); err != nil {
+			return err
+		}
 		return tx.RecordAccess(ctx, &healthcode.AccessRecord{Time: e.now(), Actor: *actor, Purpose: purpose, CaseRef: caseRef,
 			What: fmt.Sprintf("log entry %d opened (%s)", index, opened.Type), Subject: out.Subject})
 	})

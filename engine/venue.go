@@ -232,6 +232,9 @@ func (e *Engine) RequestDesignation(ctx context.Context, actor *healthcode.Princ
 				return healthcode.Errorfd(healthcode.EINVALID, "designation.no_case",
 					"evidence %d is not a confirmed case or a positive lab result", id)
 			}
+			if err := designationLinked(ctx, tx, &d, ev); err != nil {
+				return err
+			}
 		}
 		if err := tx.CreateDesignation(ctx, &d); err != nil {
 			return err

@@ -74,12 +74,11 @@ func (s *Server) apiRoutes() []route {
 			healthcode.RoleOperator, healthcode.RoleAuditor}, h: s.listDesignations},
 		{Method: "GET", Path: "/api/v1/trace/venue", Roles: []healthcode.Role{healthcode.RoleEpidemiologist}, h: s.traceVenue},
 		{Method: "GET", Path: "/api/v1/trace/case", Roles: []healthcode.Role{healthcode.RoleEpidemiologist}, h: s.traceCase},
-		{Method: "POST", Path: "/api/v1/trace/unmask", Roles: []healthcode.Role{healthcode.RoleEpidemiologist}, h: s.unmask},
 		{Method: "GET", Path: "/api/v1/log/entries/{index}", Roles: []healthcode.Role{healthcode.RoleAuditor}, h: s.openLogEntry},
 		{Method: "GET", Path: "/api/v1/oversight/figures", Roles: []healthcode.Role{healthcode.RoleAuditor}, h: s.oversightFigures},
 		{Method: "GET", Path: "/log/checkpoint", h: s.logCheckpoint},
 		{Method: "GET", Path: "/log/tile/{path...}", h: s.logTile},
-	}, s.registryRoutes()...)
+	}, append(s.registryRoutes(), s.caseRoutes()...)...)
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request, _ *healthcode.Principal) error {
@@ -189,13 +188,14 @@ type EvidenceJSON struct {
 	RiskLevel  string    `json:"risk_level,omitempty"`
 	Area       string    `json:"area,omitempty"`
 	Dose       int       `json:"dose,omitempty"`
+	Link       *LinkJSON `json:"link,omitempty"`
 }
 
 func (e *EvidenceJSON) submission(line int) healthcode.Submission {
 	return healthcode.Submission{Line: line, IDNumber: e.IDNumber, Tube: e.Tube, Evidence: healthcode.Evidence{
 		Kind: healthcode.EvidenceKind(e.Kind), Subject: e.Subject, ExternalID: e.ExternalID, ObservedAt: e.ObservedAt.UTC(),
 		Result: e.Result, Pooled: e.Pooled, PoolID: e.PoolID, Diagnosis: e.Diagnosis, CaseRef: e.CaseRef,
-		RiskLevel: e.RiskLevel, Area: e.Area, Dose: e.Dose}}
+		RiskLevel: e.RiskLevel, Area: e.Area, Dose: e.Dose}, Link: e.Link.link()}
 }
 
 // MaxBatch is the most items one evidence request may carry; larger imports
@@ -295,10 +295,15 @@ func decodeEvidence(r *http.Request) (items []EvidenceJSON, single bool, err err
 
 // OutcomeJSON reports one submitted item.
 type OutcomeJSON struct {
-	Index      int      `json:"index"`
-	Status     string   `json:"status"`
-	EvidenceID int64    `json:"evidence_id,omitempty"`
-	Error      *Problem `json:"error,omitempty"`
+	Index      int    `json:"index"`
+	Status     string `json:"status"`
+	EvidenceID int64  `json:"evidence_id,omitempty"`
+	// Case is the case a confirmed or asymptomatic diagnosis opened.
+	Case string `json:"case,omitempty"`
+	// PendingRecord is the record an interview-linked item waits as, for a
+	// second epidemiologist of another unit.
+	PendingRecord int64    `json:"pending_record,omitempty"`
+	Error         *Problem `json:"error,omitempty"`
 }
 
 // submitEvidence takes one item ({"kind":…}) or a chunk ({"items":[…]}).
@@ -325,10 +330,12 @@ func (s *Server) submitEvidence(w http.ResponseWriter, r *http.Request, p *healt
 		status := http.StatusCreated
 		if o.Status == healthcode.Duplicate {
 			status = http.StatusOK
+		} else if o.Status == healthcode.Pending {
+			status = http.StatusAccepted
 		}
 		return writeJSON(w, status, s.outcomeJSON(r, o))
 	}
-	summary := map[string]int{healthcode.Accepted: 0, healthcode.Duplicate: 0, healthcode.Rejected: 0}
+	summary := map[string]int{healthcode.Accepted: 0, healthcode.Duplicate: 0, healthcode.Pending: 0, healthcode.Rejected: 0}
 	res := make([]OutcomeJSON, len(outs))
 	for i, o := range outs {
 		summary[o.Status]++
@@ -340,7 +347,7 @@ func (s *Server) submitEvidence(w http.ResponseWriter, r *http.Request, p *healt
 // outcomeJSON tells a submitter what became of an item, and nothing about
 // the person: a lab learns neither their pseudonym nor their colour.
 func (s *Server) outcomeJSON(r *http.Request, o healthcode.Outcome) OutcomeJSON {
-	out := OutcomeJSON{Index: o.Line, Status: o.Status, EvidenceID: o.EvidenceID}
+	out := OutcomeJSON{Index: o.Line, Status: o.Status, EvidenceID: o.EvidenceID, Case: o.Case, PendingRecord: o.Pending}
 	if o.Err != nil {
 		code := healthcode.ErrorCode(o.Err)
 		out.Error = &Problem{Status: statusOf[code], Code: code, Reason: healthcode.ErrorDetail(o.Err), Detail: healthcode.ErrorMessage(o.Err)}

@@ -880,8 +880,11 @@ func TestBrowserVenueCheckIn(t *testing.T) {
 	audit(t, forwarded, "check-in, unverified")
 
 	// What was recorded: one verified presence, one unverified.
+	// The trace cites a case whose person was there: the other person,
+	// diagnosed now.
+	caseID, _ := openCase(t, f, "BV-DX")
 	q := url.Values{"venue": {id}, "from": {t0.Add(-time.Hour).Format(time.RFC3339)}, "to": {t0.Add(time.Hour).Format(time.RFC3339)},
-		"purpose": {"contact_tracing"}, "case": {"C-TEST"}}
+		"purpose": {"contact_tracing"}, "case": {caseID}}
 	a := f.do(t, "GET", "/api/v1/trace/venue?"+q.Encode(), f.tokens[healthcode.RoleEpidemiologist], "", nil)
 	var trace struct{ Presence []TraceJSON }
 	if err := json.Unmarshal(a.body, &trace); err != nil || a.status != 200 {
@@ -1065,12 +1068,24 @@ func TestBrowserConsole(t *testing.T) {
 	if n, err := f.engine.EscalateAppeals(ctx); err != nil || n != 1 {
 		t.Fatalf("escalating: %d %v", n, err)
 	}
-	if _, err := f.engine.FileAppeal(ctx, principal(t, f, f.tokens[healthcode.RoleCitizen]), healthcode.AppealCorrection, "手机号写错了"); err != nil {
+	mine, err := f.engine.FileAppeal(ctx, principal(t, f, f.tokens[healthcode.RoleCitizen]), healthcode.AppealCorrection, "手机号写错了")
+	if err != nil {
 		t.Fatal(err)
 	}
+	appealRef := fmt.Sprintf("appeal/%d", mine.ID) // what a read for an appeal review cites
+	// Two cases of one person who was at the venue, five hours ago, with
+	// the person and the bulk override's people: all linked to both. The
+	// bulk override, by another operator, cites the second case (a list
+	// counts against its requester and its case for a day).
+	people := bulkPeople(t, f, healthcode.BulkLimit+1)
+	caseID, _ := openCase(t, f, "BC-DX")
+	bulkCase, _ := openCase(t, f, "BC-DX2")
+	sharePresence(t, f, venue, append([]string{f.person.Pseudonym}, people...)...)
+	f.clock.Advance(5 * time.Hour)
 	now := f.clock.Now()
-	bulk, err := f.engine.RequestOverride(ctx, principal(t, f, f.tokens[healthcode.RoleOperator]), healthcode.Override{Subjects: bulkPeople(t, f, healthcode.BulkLimit+1),
-		Colour: healthcode.Yellow, Reason: "lab_result_delayed", Basis: []int64{positive}, Expires: now.Add(48 * time.Hour)})
+	bulkOperator := &healthcode.Principal{ID: "op-bulk", Name: "操作员 批量", Role: healthcode.RoleOperator, Unit: "unit-operator-2"}
+	bulk, err := f.engine.RequestOverride(ctx, bulkOperator, healthcode.Override{Subjects: people,
+		Colour: healthcode.Yellow, Reason: "lab_result_delayed", Basis: []int64{positive}, CaseRef: bulkCase, Expires: now.Add(48 * time.Hour)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1099,7 +1114,7 @@ func TestBrowserConsole(t *testing.T) {
 		chromedp.SetValue(chromedp.ID("o-colour"), "red"),
 		chromedp.SetValue(chromedp.ID("o-reason"), "epidemiologist_judgement"),
 		chromedp.SendKeys(chromedp.ID("o-basis"), strconv.FormatInt(positive, 10)),
-		chromedp.SendKeys(chromedp.ID("o-case"), "C-2022-17"),
+		chromedp.SendKeys(chromedp.ID("o-case"), caseID),
 		chromedp.SendKeys(chromedp.ID("o-note"), "同住家属是确诊病例"),
 		chromedp.Click(chromedp.CSS(`form[action="/console/overrides"] button[type=submit]`)),
 		chromedp.WaitVisible(chromedp.ID("flash")),
@@ -1114,7 +1129,7 @@ func TestBrowserConsole(t *testing.T) {
 			o = x
 		}
 	}
-	if o.ID == 0 || o.Colour != healthcode.Red || o.CaseRef != "C-2022-17" || o.Note != "同住家属是确诊病例" || o.Requester.Name != "test operator" {
+	if o.ID == 0 || o.Colour != healthcode.Red || o.CaseRef != caseID || o.Note != "同住家属是确诊病例" || o.Requester.Name != "test operator" {
 		t.Fatalf("the requested override: %+v (pending: %+v)", o, os)
 	}
 	wantAccessible(t, op, []string{fmt.Sprintf("Override no. %d was requested. It changes no one's colour until an approver of another unit approves it.", o.ID),
@@ -1144,7 +1159,7 @@ func TestBrowserConsole(t *testing.T) {
 	me := newPhone(t, op)
 	setLanguage(t, me, "zh-CN,zh;q=0.9")
 	loginInBrowser(t, me, f)
-	wantAccessible(t, me, []string{"红码", "方形", "人工调整：流行病学调查人员对具体病例的研判（病例 C-2022-17）",
+	wantAccessible(t, me, []string{"红码", "方形", "人工调整：流行病学调查人员对具体病例的研判（病例 " + caseID + "）",
 		"test operator (operator, unit-operator)", "approved by test approver (approver, unit-approver)", "同住家属是确诊病例"}, []string{"[["})
 	audit(t, me, "the person's page under the override")
 	screenshot(t, me, "citizen-override-red-zh-360.png")
@@ -1156,11 +1171,11 @@ func TestBrowserConsole(t *testing.T) {
 	do(t, op,
 		chromedp.SendKeys(chromedp.ID("l-subject"), f.person.Pseudonym),
 		chromedp.SetValue(chromedp.ID("l-purpose"), "appeal_review"),
-		chromedp.SendKeys(chromedp.ID("l-case"), "A-1"),
+		chromedp.SendKeys(chromedp.ID("l-case"), appealRef),
 		chromedp.Click(chromedp.CSS(`form[action="/console/lookup"] button[type=submit]`)),
 		chromedp.WaitVisible(chromedp.ID("lookup-result")),
 	)
-	wantAccessible(t, op, []string{"Result: " + f.person.Pseudonym, "Red code", "This read was recorded: by test operator (operator, unit-operator), purpose: appeal review, case: A-1.",
+	wantAccessible(t, op, []string{"Result: " + f.person.Pseudonym, "Red code", "This read was recorded: by test operator (operator, unit-operator), purpose: appeal review, case: " + appealRef + ".",
 		fmt.Sprintf("#%d · a record of another person's case", positive)}, nil)
 	audit(t, op, "console look-up")
 	screenshot(t, op, "console-lookup-en-360.png")

@@ -969,16 +969,26 @@ func TestCitizenPageShowsWhoLooked(t *testing.T) {
 	if !strings.Contains(a.body, "Who looked at my data") || !strings.Contains(a.body, "No official has looked at your data.") {
 		t.Fatalf("before any read: %s", a.body)
 	}
-	body := mustJSON(t, map[string]string{"subject": f.person.Pseudonym, "purpose": "contact_tracing", "case": "C-2022-17"})
-	if a := f.do(t, "POST", "/api/v1/trace/unmask", f.tokens[healthcode.RoleEpidemiologist], "application/json", body); a.status != 200 {
+	caseID, _ := openCase(t, f, "DX-LOOKED")
+	sharePresence(t, f, pageVenue(t, f, "面馆", true), f.person.Pseudonym)
+	body := mustJSON(t, map[string]string{"subject": f.person.Pseudonym, "purpose": "contact_tracing", "case": caseID})
+	var u UnmaskJSON
+	if a := f.do(t, "POST", "/api/v1/trace/unmask", f.tokens[healthcode.RoleEpidemiologist], "application/json", body); a.status != 202 || json.Unmarshal(a.body, &u) != nil {
+		t.Fatalf("unmask request: %d %s", a.status, a.body)
+	}
+	if a := f.do(t, "POST", fmt.Sprintf("/api/v1/unmask/%d/approve", u.ID), f.tokens[healthcode.RoleApprover], "", nil); a.status != 200 {
+		t.Fatalf("unmask approval: %d %s", a.status, a.body)
+	}
+	if a := f.do(t, "GET", fmt.Sprintf("/api/v1/unmask/%d", u.ID), f.tokens[healthcode.RoleEpidemiologist], "", nil); a.status != 200 {
 		t.Fatalf("unmask: %d %s", a.status, a.body)
 	}
 	for _, tt := range []struct {
 		lang string
 		want []string
 	}{
-		{"en", []string{"Who looked at my data", "test epidemiologist (epidemiologist, unit-epidemiologist)", "contact tracing", "C-2022-17", "name, ID number and phone"}},
-		{"zh-CN", []string{"谁查看过我的数据", "test epidemiologist (流调人员, unit-epidemiologist)", "流行病学调查", "C-2022-17"}},
+		{"en", []string{"Who looked at my data", "test epidemiologist (epidemiologist, unit-epidemiologist)", "contact tracing", caseID, "name, ID number and phone",
+			"test approver (approver, unit-approver)", "asked to see name, ID number and phone"}},
+		{"zh-CN", []string{"谁查看过我的数据", "test epidemiologist (流调人员, unit-epidemiologist)", "流行病学调查", caseID}},
 	} {
 		a := browse(t, f, "GET", "/", map[string]string{"Accept-Language": tt.lang}, f.session(tok), "")
 		for _, w := range tt.want {
@@ -1020,6 +1030,7 @@ type consoleWorld struct {
 	escalated   *healthcode.Appeal
 	open        *healthcode.Appeal
 	designation *healthcode.RiskDesignation
+	caseID      string // the case the overrides cite
 }
 
 // bulkPeople registers n more people and returns their pseudonyms.
@@ -1082,18 +1093,22 @@ func newConsoleWorld(t *testing.T, f *fixture) *consoleWorld {
 	if w.open, err = f.engine.FileAppeal(ctx, principal(t, f, f.tokens[healthcode.RoleCitizen]), healthcode.AppealCorrection, "名字写错了"); err != nil {
 		t.Fatal(err)
 	}
+	// A case whose person was at the venue with the fixture's person and
+	// the bulk override's people: each is linked to it.
+	bulk := bulkPeople(t, f, healthcode.BulkLimit+1)
+	w.caseID, _ = openCase(t, f, "CW-DX")
+	sharePresence(t, f, w.venue, append([]string{f.person.Pseudonym}, bulk...)...)
 	if w.pending, err = f.engine.RequestOverride(ctx, operator, healthcode.Override{Subjects: []string{f.person.Pseudonym}, Colour: healthcode.Yellow,
-		Reason: "epidemiologist_judgement", Basis: []int64{w.positive}, CaseRef: "C-2022-17", Note: "密接的家属", Expires: now.Add(72 * time.Hour)}); err != nil {
+		Reason: "epidemiologist_judgement", Basis: []int64{w.positive}, CaseRef: w.caseID, Note: "密接的家属", Expires: now.Add(72 * time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
-	bulk := bulkPeople(t, f, healthcode.BulkLimit+1)
 	if w.bulk, err = f.engine.RequestOverride(ctx, operator, healthcode.Override{Subjects: bulk, Colour: healthcode.Red,
-		Reason: "lab_result_delayed", Basis: []int64{w.positive}, Expires: now.Add(48 * time.Hour)}); err != nil {
+		Reason: "lab_result_delayed", Basis: []int64{w.positive}, CaseRef: w.caseID, Expires: now.Add(48 * time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
 	if w.designation, err = f.engine.RequestDesignation(ctx, principal(t, f, f.tokens[healthcode.RoleEpidemiologist]), healthcode.RiskDesignation{
 		Venue: w.venue, Level: healthcode.RiskHigh, Reason: "case_visited", Cases: []int64{w.positive},
-		From: now.Add(-5 * time.Hour), Until: now.Add(-3 * time.Hour), Expires: now.Add(72 * time.Hour)}); err != nil {
+		From: now.Add(-2 * time.Hour), Until: now, Expires: now.Add(72 * time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
 	return w
@@ -1155,7 +1170,7 @@ func TestConsoleServed(t *testing.T) {
 		{healthcode.RoleOperator, "en", []string{"Logged in as test operator (operator, unit-operator)", "Look up a person", "Overrides",
 			"Request an override", "It never decides a colour", "Note (never decides the colour)", "Overrides not yet ended", "#" + id(w.pending.ID),
 			"Yellow code", "Red code", "21 people", "awaits an approver of another unit", "awaits an auditor&#39;s co-signature",
-			"Requested by test operator (operator, unit-operator)", "An epidemiologist&#39;s judgement on a named case", "case <code>C-2022-17</code>",
+			"Requested by test operator (operator, unit-operator)", "An epidemiologist&#39;s judgement on a named case", "case <code>" + w.caseID + "</code>",
 			"密接的家属", "Appeals awaiting an answer", "Overdue", "Escalated to oversight", "Awaiting an answer", "我没有去过那里", "Correction of data",
 			"Answer appeal no. " + id(w.open.ID), "Grant (an appeal of the colour corrects it", `<option value="case_investigation">case investigation</option>`,
 			`<option value="red">Red code (square)</option>`, `<option value="lab_result_delayed">A lab result was delayed and entered by hand</option>`,
@@ -1307,12 +1322,15 @@ func TestConsoleActions(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	positive := positiveTest(t, f, "CA-1")
+	// The case the override cites: its person was with the fixture's person.
+	caseID, _ := openCase(t, f, "CA-DX")
+	sharePresence(t, f, pageVenue(t, f, "面馆", true), f.person.Pseudonym)
 	operator, approver, auditor, epi := f.tokens[healthcode.RoleOperator], f.tokens[healthcode.RoleApprover], f.tokens[healthcode.RoleAuditor],
 		f.tokens[healthcode.RoleEpidemiologist]
 	sameUnit := pageToken(t, f, &healthcode.Principal{Name: "王同单位", Role: healthcode.RoleApprover, Unit: "unit-operator"})
 	expires := localTime(f.clock.Now().Add(3 * 24 * time.Hour))
 	request := url.Values{"subjects": {f.person.Pseudonym}, "colour": {"red"}, "reason": {"epidemiologist_judgement"},
-		"basis": {strconv.FormatInt(positive, 10)}, "case": {"C-2022-17"}, "note": {"家属是密接"}, "expires": {expires}}
+		"basis": {strconv.FormatInt(positive, 10)}, "case": {caseID}, "note": {"家属是密接"}, "expires": {expires}}
 	overrides := func(status string) []healthcode.Override {
 		t.Helper()
 		os, err := f.engine.Overrides(ctx, status)
@@ -1381,7 +1399,7 @@ func TestConsoleActions(t *testing.T) {
 	a := consolePost(t, f, "/console/overrides", operator, "en", request)
 	wantRedirect(t, a, "overrides")
 	pending := overrides(healthcode.OverridePending)
-	if len(pending) != 1 || pending[0].Requester.Name != "test operator" || pending[0].Colour != healthcode.Red || pending[0].CaseRef != "C-2022-17" ||
+	if len(pending) != 1 || pending[0].Requester.Name != "test operator" || pending[0].Colour != healthcode.Red || pending[0].CaseRef != caseID ||
 		pending[0].Note != "家属是密接" || !slices.Equal(pending[0].Basis, []int64{positive}) || !pending[0].Expires.Equal(f.clock.Now().Add(3*24*time.Hour)) {
 		t.Fatalf("pending overrides %+v", pending)
 	}
@@ -1431,6 +1449,7 @@ func TestConsoleActions(t *testing.T) {
 
 	// A bulk override needs the auditor too.
 	bulk := bulkPeople(t, f, healthcode.BulkLimit+1)
+	sharePresence(t, f, pageVenue(t, f, "批量面馆", true), bulk...)
 	wantRedirect(t, consolePost(t, f, "/console/overrides", operator, "en", with("subjects", strings.Join(bulk, "\n"))), "overrides")
 	var b healthcode.Override
 	for _, x := range overrides(healthcode.OverridePending) {
@@ -1508,19 +1527,19 @@ func TestConsoleActions(t *testing.T) {
 		t.Errorf("an approver looking up: %d", a.status)
 	}
 	for _, lang := range []string{"en", "zh-CN"} {
-		a = consolePost(t, f, "/console/lookup", epi, lang, url.Values{"subject": {f.person.Pseudonym}, "purpose": {"case_investigation"}, "case": {"C-9"}})
+		a = consolePost(t, f, "/console/lookup", epi, lang, url.Values{"subject": {f.person.Pseudonym}, "purpose": {"case_investigation"}, "case": {caseID}})
 		if a.status != 200 {
 			t.Fatalf("look-up: %d %s", a.status, a.body)
 		}
 		checkPageHTML(t, a.body)
 		want := []string{"Result: " + f.person.Pseudonym, "Red code", "(mark: square)", "张*明", fmt.Sprintf("<code>override/%d</code>", o.ID),
-			"Manual override: An epidemiologist&#39;s judgement on a named case (case C-2022-17)", fmt.Sprintf("#%d · a record of another person&#39;s case", positive),
+			"Manual override: An epidemiologist&#39;s judgement on a named case (case " + caseID + ")", fmt.Sprintf("#%d · a record of another person&#39;s case", positive),
 			"test operator (operator, unit-operator); approved by test approver (approver, unit-approver)",
-			"This read was recorded: by test epidemiologist (epidemiologist, unit-epidemiologist), purpose: case investigation, case: C-9.",
+			"This read was recorded: by test epidemiologist (epidemiologist, unit-epidemiologist), purpose: case investigation, case: " + caseID + ".",
 			`<option value="case_investigation" selected>`, `href="/console?lang=zh"`}
 		if lang != "en" {
-			want = []string{"查询结果：" + f.person.Pseudonym, "红码", "方形", "这次查看已记录：查看人 test epidemiologist (流调人员, unit-epidemiologist)，目的：病例调查，病例：C-9。",
-				"人工调整：流行病学调查人员对具体病例的研判（病例 C-2022-17）"}
+			want = []string{"查询结果：" + f.person.Pseudonym, "红码", "方形", "这次查看已记录：查看人 test epidemiologist (流调人员, unit-epidemiologist)，目的：病例调查，病例：" + caseID + "。",
+				"人工调整：流行病学调查人员对具体病例的研判（病例 " + caseID + "）"}
 		}
 		for _, w := range want {
 			if !strings.Contains(a.body, w) {
@@ -1529,19 +1548,22 @@ func TestConsoleActions(t *testing.T) {
 		}
 	}
 	// The other person is red by the rules, on their own positive test.
-	a = consolePost(t, f, "/console/lookup", auditor, "en", url.Values{"subject": {f.other.Pseudonym}, "purpose": {"oversight"}, "case": {"O-1"}})
-	for _, w := range []string{"Red code", fmt.Sprintf("#%d · Nucleic-acid test · positive", positive), "submitted by test lab", "Automatic, by the rules"} {
+	a = consolePost(t, f, "/console/lookup", auditor, "en", url.Values{"subject": {f.other.Pseudonym}, "purpose": {"oversight"}, "case": {caseID}})
+	// (Its case's diagnosis, by the clinic, is what the rules rest on now.)
+	for _, w := range []string{"Red code", "submitted by test clinic", "Automatic, by the rules"} {
 		if !strings.Contains(a.body, w) {
 			t.Errorf("the other person's look-up lacks %q", w)
 		}
 	}
 	rs := access()
-	if len(rs) != before+2 || rs[0].Actor.Name != "test epidemiologist" || rs[0].Purpose != "case_investigation" || rs[0].CaseRef != "C-9" {
+	if len(rs) != before+2 || rs[0].Actor.Name != "test epidemiologist" || rs[0].Purpose != "case_investigation" || rs[0].CaseRef != caseID {
 		t.Errorf("reads recorded: %+v", rs)
 	}
 
 	// A designation: requested by the epidemiologist, approved by the approver.
 	venue := pageVenue(t, f, "便民超市", true)
+	sharePresence(t, f, venue) // the case was there, four hours before now
+	f.clock.Advance(4 * time.Hour)
 	now := f.clock.Now()
 	designation := url.Values{"venue": {venue}, "level": {"high"}, "reason": {"case_visited"}, "cases": {strconv.FormatInt(positive, 10)},
 		"from": {localTime(now.Add(-5 * time.Hour))}, "until": {localTime(now.Add(-3 * time.Hour))}, "expires": {localTime(now.Add(48 * time.Hour))}}

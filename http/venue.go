@@ -24,7 +24,7 @@ type VenueService interface {
 	TraceVenue(ctx context.Context, actor *healthcode.Principal, venue string, from, to time.Time, purpose, caseRef string,
 		after healthcode.CheckInCursor, limit int) (*healthcode.TracePage, error)
 	TraceCase(ctx context.Context, actor *healthcode.Principal, caseRef, purpose string, after healthcode.CheckInCursor, limit int) (*healthcode.TracePage, error)
-	Unmask(ctx context.Context, actor *healthcode.Principal, subject, purpose, caseRef string) (*healthcode.Person, error)
+	CaseService
 	AccessRecords(ctx context.Context, actor *healthcode.Principal) ([]healthcode.AccessRecord, error)
 }
 
@@ -322,23 +322,6 @@ func (s *Server) traceCase(w http.ResponseWriter, r *http.Request, p *healthcode
 		return err
 	}
 	return writeJSON(w, http.StatusOK, traceJSON(page))
-}
-
-func (s *Server) unmask(w http.ResponseWriter, r *http.Request, p *healthcode.Principal) error {
-	var req struct {
-		Subject string `json:"subject"`
-		Purpose string `json:"purpose"`
-		Case    string `json:"case"`
-	}
-	if err := decodeJSON(r, &req); err != nil {
-		return err
-	}
-	person, err := s.Venues.Unmask(r.Context(), p, req.Subject, req.Purpose, req.Case)
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, map[string]string{"subject": person.Pseudonym, "name": person.Personal.Name,
-		"id_number": person.Personal.IDNumber, "phone": person.Personal.Phone})
 }
 
 // AccessJSON is one read of a person's data, with the official named.

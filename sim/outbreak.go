@@ -30,6 +30,17 @@ type Event struct {
 	// Note tells what the event is in the story, for demos and test failures,
 	// e.g. "case 410100-C001: confirmed".
 	Note string
+	// Case is the story's label of the case a confirmed or asymptomatic
+	// diagnosis opens (its Evidence.CaseRef is empty: the node gives the
+	// case its own id). Later events cite the label in Evidence.CaseRef; a
+	// Replayer maps it to the node's id.
+	Case string
+	// Link is what a contact, travel or quarantine-start record states to
+	// tie the person to its case or fact.
+	Link healthcode.Link
+	// Confirmer is, for a record resting on an interview, the second
+	// epidemiologist (of another unit) who confirms it; zero for none.
+	Confirmer Institution
 }
 
 // IsCollection reports whether the event is a sample collection.
@@ -76,6 +87,10 @@ type outbreak struct {
 	serial int                    // numbers external ids
 	tubes  map[string]Institution // the sampler of each tube opened
 	cases  int
+	// interviews numbers the records resting on interviews, which go to
+	// the epidemiologists in turn: no one of them requests or confirms
+	// more people than the bulk limit allows in a day.
+	interviews int
 }
 
 // Outbreak returns the timeline of a small outbreak, sorted by At (events at
@@ -86,13 +101,16 @@ type outbreak struct {
 //   - confirmed cases found at a fever clinic (fever, positive single-tube
 //     test, confirmed diagnosis), vaccinated in 2021, discharged two weeks
 //     later after two negative tests;
-//   - their close contacts (designation linked to the case, centralised
+//   - their close contacts (designation linked to the case by an
+//     interview that a second epidemiologist of another unit confirms, centralised
 //     isolation start and end, tests on isolation days 1, 2, 3, 5, 7 and on
 //     day 3 of home monitoring), one of whom tests positive in isolation and
 //     becomes a case;
-//   - secondary contacts (designation linked to the case, tests on days 1, 4, 7);
-//   - travellers from a high-, a medium- and a low-risk area with the tests
-//     each must take;
+//   - secondary contacts (linked through a close contact by a confirmed
+//     interview, tests on days 1, 4, 7);
+//   - travellers from a high-, a medium- and a low-risk area (declared in an
+//     interview that a second epidemiologist confirms) with the tests each
+//     must take;
 //   - a mass testing round in 10-in-1 mixed tubes where one tube is
 //     positive, single-tube retests of that tube (one asymptomatic infection,
 //     the rest negative);
@@ -108,7 +126,10 @@ func (c *City) Outbreak() []Event {
 func (o *outbreak) build() {
 	c, t0 := o.c, o.c.Start
 	nCases := 2 + c.Size/2_000_000
-	const contactsPerCase, secondaryPerContact = 8, 2
+	// Sixteen people per case stay under the bulk limit of twenty people
+	// per case a day that interview-linked records may name without an
+	// auditor's co-signature.
+	const contactsPerCase, secondaryPerContact = 8, 1
 	for k := range nCases {
 		onset := t0.Add(time.Duration(k)*5*time.Hour + 2*time.Hour)
 		caseID, p, confirmed := o.newCase(onset)
@@ -120,14 +141,15 @@ func (o *outbreak) build() {
 		o.discharge(p, caseID, confirmed)
 		for j := range contactsPerCase {
 			cc := o.person()
-			epi := o.epi()
+			epi, second := o.interviewers()
 			designated := confirmed.Add(4*time.Hour + time.Duration(j)*10*time.Minute)
 			exposed := onset.Add(-time.Duration(6+o.r.IntN(42)) * time.Hour)
-			o.add(designated, epi, cc, "close contact of "+caseID, healthcode.Evidence{
+			e := o.add(designated, epi, cc, "close contact of "+caseID, healthcode.Evidence{
 				Kind: healthcode.CloseContact, ObservedAt: exposed, CaseRef: caseID})
+			e.Link, e.Confirmer = healthcode.Link{Kind: healthcode.LinkInterview}, second
 			q := designated.Add(2 * time.Hour)
 			o.add(q, epi, cc, "centralised isolation begins", healthcode.Evidence{
-				Kind: healthcode.QuarantineStart, ObservedAt: q, CaseRef: caseID})
+				Kind: healthcode.QuarantineStart, ObservedAt: q, CaseRef: caseID}).Link = healthcode.Link{Kind: healthcode.LinkRecord}
 			infected := k == 0 && j == 0 // turns positive on isolation day 2
 			for _, d := range closeContactTestDays {
 				result := healthcode.Negative
@@ -138,7 +160,7 @@ func (o *outbreak) build() {
 				if result == healthcode.Positive {
 					id := o.caseID()
 					o.add(at.Add(time.Hour), o.clinic(), cc, "close contact confirmed in isolation: "+id, healthcode.Evidence{
-						Kind: healthcode.Diagnosis, ObservedAt: at.Add(30 * time.Minute), Diagnosis: healthcode.DiagnosisConfirmed, CaseRef: id})
+						Kind: healthcode.Diagnosis, ObservedAt: at.Add(30 * time.Minute), Diagnosis: healthcode.DiagnosisConfirmed}).Case = id
 					o.discharge(cc, id, at.Add(time.Hour))
 					break
 				}
@@ -150,9 +172,11 @@ func (o *outbreak) build() {
 			}
 			for s := range secondaryPerContact {
 				sc := o.person()
+				sepi, ssecond := o.interviewers()
 				sdes := designated.Add(6*time.Hour + time.Duration(s)*5*time.Minute)
-				o.add(sdes, epi, sc, "secondary contact via "+caseID, healthcode.Evidence{
+				e := o.add(sdes, sepi, sc, "secondary contact via "+caseID, healthcode.Evidence{
 					Kind: healthcode.SecondaryContact, ObservedAt: exposed.Add(time.Duration(1+o.r.IntN(12)) * time.Hour), CaseRef: caseID})
+				e.Link, e.Confirmer = healthcode.Link{Kind: healthcode.LinkInterview, ViaIDNumber: cc.IDNumber}, ssecond
 				for _, d := range secondaryContactTestDays {
 					o.test(sdes, d, sc, healthcode.Negative, fmt.Sprintf("secondary contact, home isolation day %d", d))
 				}
@@ -175,7 +199,7 @@ func (o *outbreak) newCase(onset time.Time) (string, Citizen, time.Time) {
 		Kind: healthcode.NucleicAcidTest, ObservedAt: onset.Add(15 * time.Minute), Result: healthcode.Positive})
 	confirmed := onset.Add(resultDelay + time.Hour)
 	o.add(confirmed, clinic, p, "case "+id+": confirmed", healthcode.Evidence{
-		Kind: healthcode.Diagnosis, ObservedAt: confirmed.Add(-10 * time.Minute), Diagnosis: healthcode.DiagnosisConfirmed, CaseRef: id})
+		Kind: healthcode.Diagnosis, ObservedAt: confirmed.Add(-10 * time.Minute), Diagnosis: healthcode.DiagnosisConfirmed}).Case = id
 	return id, p, confirmed
 }
 
@@ -195,16 +219,19 @@ func (o *outbreak) travellers(t time.Time) {
 	n := 2 + o.c.Size/2_000_000
 	for _, level := range []string{healthcode.RiskHigh, healthcode.RiskMedium, healthcode.RiskLow} {
 		for k := range n {
-			p, epi := o.person(), o.epi()
+			p := o.person()
+			epi, second := o.interviewers()
 			arrived := t.Add(time.Duration(o.r.IntN(14*60)) * time.Minute)
 			reported := arrived.Add(3*time.Hour + time.Duration(k)*time.Minute)
-			o.add(reported, epi, p, "arrival from a "+level+"-risk area", healthcode.Evidence{
+			e := o.add(reported, epi, p, "arrival from a "+level+"-risk area", healthcode.Evidence{
 				Kind: healthcode.Travel, ObservedAt: arrived, RiskLevel: level, Area: travelAreas[level]})
+			e.Link, e.Confirmer = healthcode.Link{Kind: healthcode.LinkInterview}, second
 			days := lowRiskTestDays
 			switch level {
 			case healthcode.RiskHigh:
 				q := reported.Add(time.Hour)
-				o.add(q, epi, p, "centralised isolation begins", healthcode.Evidence{Kind: healthcode.QuarantineStart, ObservedAt: q})
+				o.add(q, epi, p, "centralised isolation begins", healthcode.Evidence{Kind: healthcode.QuarantineStart, ObservedAt: q}).Link =
+					healthcode.Link{Kind: healthcode.LinkRecord}
 				days = closeContactTestDays
 				end := q.Add(7 * day)
 				o.add(end, epi, p, "centralised isolation ends", healthcode.Evidence{Kind: healthcode.QuarantineEnd, ObservedAt: end})
@@ -257,7 +284,7 @@ func (o *outbreak) massTesting(t time.Time) {
 			id := o.caseID()
 			at := retestAt.Add(resultDelay + 2*time.Hour)
 			o.add(at, o.clinic(), p, "case "+id+": asymptomatic infection", healthcode.Evidence{
-				Kind: healthcode.Diagnosis, ObservedAt: at.Add(-30 * time.Minute), Diagnosis: healthcode.DiagnosisAsymptomatic, CaseRef: id})
+				Kind: healthcode.Diagnosis, ObservedAt: at.Add(-30 * time.Minute), Diagnosis: healthcode.DiagnosisAsymptomatic}).Case = id
 		}
 	}
 }
@@ -295,13 +322,15 @@ func (o *outbreak) test(start time.Time, d int, p Citizen, result, note string) 
 	return at
 }
 
-func (o *outbreak) add(at time.Time, by Institution, p Citizen, note string, e healthcode.Evidence) {
+// add appends an event and returns it, for the caller to set its case
+// label, link or confirmer (valid until the next add).
+func (o *outbreak) add(at time.Time, by Institution, p Citizen, note string, e healthcode.Evidence) *Event {
 	o.serial++
 	e.Submitter, e.SubmitterName, e.SubmitterRole = by.ID, by.Name, by.Role
 	e.ExternalID = fmt.Sprintf("OB-%s-%s-%06d", o.c.Region, kindCode[e.Kind], o.serial)
 	if !e.Kind.IsTest() {
 		o.events = append(o.events, Event{At: at, Submitter: by, SubjectID: p.IDNumber, Evidence: e, Note: note})
-		return
+		return &o.events[len(o.events)-1]
 	}
 	// A test: a sampling site collects the sample into a tube (a mixed tube
 	// is PoolID, shared with the others in it) and the lab reports the
@@ -323,6 +352,16 @@ func (o *outbreak) add(at time.Time, by Institution, p Citizen, note string, e h
 	if !opened {
 		o.events = append(o.events, Event{At: at, Submitter: by, SubjectID: p.IDNumber, Evidence: e, Tube: tube, Note: note})
 	}
+	return &o.events[len(o.events)-1]
+}
+
+// interviewers returns the epidemiologist who records the next interview
+// and the one, of another unit, who confirms it: in turn.
+func (o *outbreak) interviewers() (Institution, Institution) {
+	es := o.c.Epidemiologists
+	k := o.interviews
+	o.interviews++
+	return es[k%len(es)], es[(k+1)%len(es)]
 }
 
 var kindCode = map[healthcode.EvidenceKind]string{
@@ -349,6 +388,5 @@ func (o *outbreak) caseID() string {
 
 func (o *outbreak) lab() Institution    { return pick(o.r, o.c.Labs) }
 func (o *outbreak) clinic() Institution { return pick(o.r, o.c.Clinics) }
-func (o *outbreak) epi() Institution    { return pick(o.r, o.c.Epidemiologists) }
 
 func pick[T any](r *rand.Rand, xs []T) T { return xs[r.IntN(len(xs))] }

@@ -38,6 +38,9 @@ func checkOutbreak(t *testing.T, c *sim.City, evs []sim.Event) {
 	confirmedCases := map[string]bool{}
 	pools := map[string][]sim.Event{}
 	bySubject := map[string][]sim.Event{}
+	// Records resting on interviews, per requester, confirmer and case:
+	// each stays within the bulk limit (the story spans a few days).
+	interviews, confirms, perCase := map[string]int{}, map[string]int{}, map[string]int{}
 	for _, e := range flatten(t, evs) {
 		ev := e.Evidence
 		if ev.Subject != "" {
@@ -71,8 +74,11 @@ func checkOutbreak(t *testing.T, c *sim.City, evs []sim.Event) {
 		switch ev.Kind {
 		case healthcode.Diagnosis:
 			diagnoses[ev.Diagnosis]++
-			if ev.Diagnosis == healthcode.DiagnosisConfirmed {
-				confirmedCases[ev.CaseRef] = true
+			if ev.Diagnosis == healthcode.DiagnosisConfirmed || ev.Diagnosis == healthcode.DiagnosisAsymptomatic {
+				if ev.CaseRef != "" || e.Case == "" {
+					t.Fatalf("%s: a diagnosis opening a case names its label in Case (%q), not in CaseRef (%q)", e.Note, e.Case, ev.CaseRef)
+				}
+				confirmedCases[e.Case] = true
 			}
 		case healthcode.Travel:
 			risks[ev.RiskLevel]++
@@ -86,7 +92,30 @@ func checkOutbreak(t *testing.T, c *sim.City, evs []sim.Event) {
 				t.Fatalf("%s: designated before case %q is confirmed", e.Note, ev.CaseRef)
 			}
 		}
+		if err := e.Link.Validate(ev.Kind); err != nil {
+			t.Fatalf("%s: link %+v: %v", e.Note, e.Link, err)
+		}
+		if e.Link.Kind == healthcode.LinkInterview {
+			if e.Confirmer.ID == "" || e.Confirmer.Unit == e.Submitter.Unit || e.Confirmer.Role != healthcode.RoleEpidemiologist {
+				t.Fatalf("%s: an interview needs a second epidemiologist of another unit, not %+v", e.Note, e.Confirmer)
+			}
+			interviews[e.Submitter.ID]++
+			confirms[e.Confirmer.ID]++
+			if ev.CaseRef != "" {
+				perCase[ev.CaseRef]++
+			}
+		}
 		bySubject[e.SubjectID] = append(bySubject[e.SubjectID], e)
+	}
+	for _, m := range []map[string]int{interviews, confirms, perCase} {
+		for who, n := range m {
+			if n > healthcode.BulkLimit {
+				t.Errorf("%s names %d people in interview-linked records, above the bulk limit", who, n)
+			}
+		}
+	}
+	if len(interviews) == 0 {
+		t.Error("no interview-linked records")
 	}
 	for _, k := range healthcode.EvidenceKinds {
 		// Venue exposures are made by the engine when a designation is

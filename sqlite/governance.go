@@ -13,7 +13,7 @@ import (
 
 const overrideCols = `id, colour, reason, basis, case_ref, note, expires, status,
 	requester_id, requester_name, requester_role, requester_unit, approver_id, approver_name, approver_role, approver_unit,
-	cosigner_id, cosigner_name, cosigner_role, cosigner_unit, created_at, approved_at`
+	cosigner_id, cosigner_name, cosigner_role, cosigner_unit, created_at, approved_at, cosign_needed`
 
 func scanOverride(row interface{ Scan(...any) error }) (*healthcode.Override, error) {
 	var o healthcode.Override
@@ -22,7 +22,7 @@ func scanOverride(row interface{ Scan(...any) error }) (*healthcode.Override, er
 	var a, c healthcode.Principal
 	if err := row.Scan(&o.ID, &o.Colour, &o.Reason, &basis, &o.CaseRef, &o.Note, &expires, &o.Status,
 		&o.Requester.ID, &o.Requester.Name, &o.Requester.Role, &o.Requester.Unit, &a.ID, &a.Name, &a.Role, &a.Unit,
-		&c.ID, &c.Name, &c.Role, &c.Unit, &created, &approved); err != nil {
+		&c.ID, &c.Name, &c.Role, &c.Unit, &created, &approved, &o.BulkCoSign); err != nil {
 		return nil, err
 	}
 	o.Expires, o.CreatedAt = fromNanos(expires), fromNanos(created)
@@ -153,9 +153,9 @@ func (tx *Tx) CreateOverride(ctx context.Context, o *healthcode.Override) error 
 		approved = nanos(o.ApprovedAt)
 	}
 	res, err := tx.exec(ctx, `INSERT INTO overrides (colour, reason, basis, case_ref, note, expires, status,
-		requester_id, requester_name, requester_role, requester_unit, created_at, approved_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		requester_id, requester_name, requester_role, requester_unit, created_at, approved_at, cosign_needed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		o.Colour, o.Reason, formatIDs(o.Basis), o.CaseRef, o.Note, nanos(o.Expires), o.Status,
-		o.Requester.ID, o.Requester.Name, o.Requester.Role, o.Requester.Unit, nanos(o.CreatedAt), approved)
+		o.Requester.ID, o.Requester.Name, o.Requester.Role, o.Requester.Unit, nanos(o.CreatedAt), approved, o.BulkCoSign)
 	if err != nil {
 		return fmt.Errorf("sqlite.CreateOverride: %w", err)
 	}
@@ -183,7 +183,7 @@ func principalCols(p *healthcode.Principal) []any {
 
 // UpdateOverride implements healthcode.Tx.
 func (tx *Tx) UpdateOverride(ctx context.Context, o *healthcode.Override) error {
-	args := []any{o.Status}
+	args := []any{o.Status, o.BulkCoSign}
 	args = append(args, principalCols(o.Approver)...)
 	args = append(args, principalCols(o.CoSigner)...)
 	var approved int64
@@ -191,7 +191,7 @@ func (tx *Tx) UpdateOverride(ctx context.Context, o *healthcode.Override) error 
 		approved = nanos(o.ApprovedAt)
 	}
 	args = append(args, approved, o.ID)
-	_, err := tx.exec(ctx, `UPDATE overrides SET status = ?, approver_id = ?, approver_name = ?, approver_role = ?, approver_unit = ?,
+	_, err := tx.exec(ctx, `UPDATE overrides SET status = ?, cosign_needed = ?, approver_id = ?, approver_name = ?, approver_role = ?, approver_unit = ?,
 		cosigner_id = ?, cosigner_name = ?, cosigner_role = ?, cosigner_unit = ?, approved_at = ? WHERE id = ?`, args...)
 	if err != nil {
 		return fmt.Errorf("sqlite.UpdateOverride: %w", err)

@@ -304,6 +304,10 @@ var sunsetSteps = []struct{ key, query string }{
 	{"access_records", `DELETE FROM access_records`},
 	{"appeals", `DELETE FROM appeals`},
 	{"override_subjects", `DELETE FROM override_subjects`},
+	{"cases", `DELETE FROM cases`},
+	{"pending_records", `DELETE FROM pending_records`},
+	{"unmask_requests", `DELETE FROM unmask_requests`},
+	{"bulk_people", `DELETE FROM bulk_people`},
 	// An override's note and case reference are free text an official
 	// wrote about people.
 	{"override_notes", `UPDATE overrides SET note = '' WHERE note != ''`},

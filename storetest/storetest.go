@@ -41,6 +41,7 @@ func Run(t *testing.T, open Opener) {
 		{"LogLeaves", testLogLeaves},
 		{"Checkpoints", testCheckpoints},
 		{"CheckIns", CheckIns},
+		{"Cases", Cases},
 		{"Purge", Purge},
 		{"Sunset", Sunset},
 		{"Figures", Figures},

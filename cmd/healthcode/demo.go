@@ -54,7 +54,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(stderr, "demo", err)
 	}
-	tokens, later, officials, err := n.populate(ctx, city, now, stderr)
+	tokens, later, replayer, err := n.populate(ctx, city, now, stderr)
 	if err != nil {
 		return fail(stderr, "demo", err)
 	}
@@ -65,7 +65,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	bg, cancel := context.WithCancel(ctx)
 	done := make(chan struct{}, 2)
 	go func() { n.background(bg); done <- struct{}{} }()
-	go func() { n.replayLater(bg, later, officials); done <- struct{}{} }()
+	go func() { n.replayLater(bg, replayer, later); done <- struct{}{} }()
 	<-ctx.Done()
 	cancel()
 	<-done
@@ -92,7 +92,7 @@ type demoToken struct {
 // populate registers the city's people, makes tokens for its institutions
 // and a few citizens, and submits the outbreak's evidence up to now. It
 // returns the tokens and the events still in the future.
-func (n *node) populate(ctx context.Context, city *sim.City, now time.Time, progress io.Writer) ([]demoToken, []sim.Event, map[string]*healthcode.Principal, error) {
+func (n *node) populate(ctx context.Context, city *sim.City, now time.Time, progress io.Writer) ([]demoToken, []sim.Event, *sim.Replayer, error) {
 	if err := n.publishBaselineIfNone(ctx); err != nil {
 		return nil, nil, nil, err
 	}
@@ -239,7 +239,10 @@ func (n *node) populate(ctx context.Context, city *sim.City, now time.Time, prog
 			return nil, nil, nil, err
 		}
 	}
-	from = nil
+	// Then the rest through a Replayer: the story's case labels become the
+	// node's case ids, and each interview-linked record is confirmed by a
+	// second epidemiologist of another unit.
+	var past []sim.Event
 	for _, ev := range outbreak {
 		if ev.At.After(now) {
 			later = append(later, ev)
@@ -248,38 +251,14 @@ func (n *node) populate(ctx context.Context, city *sim.City, now time.Time, prog
 		if ev.IsCollection() {
 			continue
 		}
-		if from == nil || from.ID != officials[ev.Submitter.ID].ID {
-			if err := flush(); err != nil {
-				return nil, nil, nil, err
-			}
-			from = officials[ev.Submitter.ID]
-		}
-		pending = append(pending, ev.Submission(len(pending)))
+		past = append(past, ev)
 		notes[ev.SubjectID] = ev.Note
 	}
-	if err := flush(); err != nil {
+	replayer := &sim.Replayer{Evidence: n.engine, Records: n.engine, Samples: n.engine, Actors: officials, OnRefused: func(ev sim.Event, err error) {
+		n.logger.Warn("demo: an outbreak event was refused", "note", ev.Note, "err", err)
+	}}
+	if err := replayer.Replay(ctx, past); err != nil {
 		return nil, nil, nil, err
-	}
-	// Tubes collected and awaiting their result, for the lab's examples
-	// the demo prints (and README shows): a single tube of the first
-	// resident, and a mixed tube of the next ten.
-	smp := officials[city.Samplers[0].ID]
-	var waiting []healthcode.CollectionRequest
-	for i := range 11 {
-		c := healthcode.CollectionRequest{Line: i, IDNumber: city.Person(i).IDNumber, Tube: demoSingleTube, Site: city.Samplers[0].Name, CollectedAt: now.Add(-time.Hour)}
-		if i > 0 {
-			c.Tube, c.Mixed = demoMixedTube, true
-		}
-		waiting = append(waiting, c)
-	}
-	outs, err := n.engine.Collect(ctx, smp, waiting)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	for _, o := range outs {
-		if o.Status == healthcode.Rejected {
-			return nil, nil, nil, fmt.Errorf("demo: collecting the example tubes: %w", o.Err)
-		}
 	}
 	if _, _, err := n.engine.ReviewDue(ctx, nil); err != nil {
 		return nil, nil, nil, err
@@ -328,25 +307,19 @@ func (n *node) populate(ctx context.Context, city *sim.City, now time.Time, prog
 	if _, err := n.log.Publish(ctx, n.engine.Clock.Now()); err != nil {
 		return nil, nil, nil, err
 	}
-	return tokens, later, officials, nil
+	return tokens, later, replayer, nil
 }
 
 // replayLater submits the outbreak's future events when their time comes,
 // each as the registered official of its institution.
-func (n *node) replayLater(ctx context.Context, events []sim.Event, officials map[string]*healthcode.Principal) {
+func (n *node) replayLater(ctx context.Context, r *sim.Replayer, events []sim.Event) {
 	for _, ev := range events {
 		select {
 		case <-ctx.Done():
 			return
 		case <-time.After(time.Until(ev.At)):
 		}
-		var err error
-		if ev.IsCollection() {
-			_, err = n.engine.Collect(ctx, officials[ev.Submitter.ID], []healthcode.CollectionRequest{ev.Collection})
-		} else {
-			_, err = n.engine.Submit(ctx, officials[ev.Submitter.ID], []healthcode.Submission{ev.Submission(0)})
-		}
-		if err != nil {
+		if err := r.Replay(ctx, []sim.Event{ev}); err != nil {
 			n.logger.Error("demo: replaying an event failed", "note", ev.Note, "err", err)
 		}
 	}

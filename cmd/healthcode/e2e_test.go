@@ -271,9 +271,23 @@ func TestEndToEndCloseContactLiftsByRules(t *testing.T) {
 		ObservedAt: exposure, CaseRef: "410100-C001"}, &p); st != 400 || p.Reason != "evidence.unknown_case" {
 		t.Fatalf("a contact of a case nobody was diagnosed with: %d %+v", st, p)
 	}
-	tn.submit(t, clinic, hchttp.EvidenceJSON{Kind: "diagnosis", IDNumber: patient, ExternalID: "DX-1", ObservedAt: exposure.Add(-time.Hour),
-		Diagnosis: "confirmed", CaseRef: "410100-C001"})
-	tn.submit(t, epi, hchttp.EvidenceJSON{Kind: "close_contact", IDNumber: idNumber, ExternalID: "CC-1", ObservedAt: exposure, CaseRef: "410100-C001"})
+	dx := tn.submit(t, clinic, hchttp.EvidenceJSON{Kind: "diagnosis", IDNumber: patient, ExternalID: "DX-1", ObservedAt: exposure.Add(-time.Hour),
+		Diagnosis: "confirmed"})
+	// The contact rests on an interview: held until a second
+	// epidemiologist, of another unit, confirms it.
+	var o hchttp.OutcomeJSON
+	if st := tn.do(t, "POST", "/api/v1/evidence", epi, hchttp.EvidenceJSON{Kind: "close_contact", IDNumber: idNumber, ExternalID: "CC-1",
+		ObservedAt: exposure, CaseRef: dx.Case, Link: &hchttp.LinkJSON{Kind: "interview"}}, &o); st != 202 || o.Status != "pending" || o.PendingRecord == 0 {
+		t.Fatalf("an interview contact: %d %+v", st, o)
+	}
+	if c := tn.myCode(t, cit); c.Decision.Colour != "green" {
+		t.Fatalf("an unconfirmed contact changed the colour: %+v", c.Decision)
+	}
+	epi2 := tn.token(t, healthcode.Principal{ID: "epi-002", Name: "流调员 赵敏", Role: healthcode.RoleEpidemiologist, Unit: "区疾控中心"})
+	var r hchttp.RecordJSON
+	if st := tn.post(t, fmt.Sprintf("/api/v1/records/%d/confirm", o.PendingRecord), epi2, nil, &r); st != 200 || r.Status != "in_force" {
+		t.Fatalf("confirmation: %d %+v", st, r)
+	}
 	if c := tn.myCode(t, cit); c.Decision.Colour != "red" || c.Decision.RuleID != "close_contact" || c.Decision.LiftsAt == nil {
 		t.Fatalf("close contact: %+v", c.Decision)
 	}

@@ -59,16 +59,7 @@ func TestSunsetLeavesNoFreeText(t *testing.T) {
 	}
 	positive := outs[0].EvidenceID
 
-	o, err := tn.engine.RequestOverride(ctx, operator, healthcode.Override{Subjects: []string{s1}, Colour: healthcode.Red,
-		Reason: "epidemiologist_judgement", Basis: []int64{positive}, CaseRef: pii["override case"], Note: pii["override note"],
-		Expires: tn.clock.Now().Add(7 * healthcode.Day)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := tn.engine.RefuseOverride(ctx, approver, o.ID, pii["override refusal"]); err != nil {
-		t.Fatal(err)
-	}
-
+	// s0 and s1 were at the venue together; s0's case links s1 to it.
 	v, err := tn.engine.RegisterVenue(ctx, owner, healthcode.Venue{Name: "二七广场便利店", Address: "二七区二七广场1号", Region: "410103", Category: "retail"})
 	if err != nil {
 		t.Fatal(err)
@@ -76,7 +67,41 @@ func TestSunsetLeavesNoFreeText(t *testing.T) {
 	if err := tn.engine.SetVenueStatus(ctx, operator, v.ID, healthcode.VenueActive); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := tn.engine.CheckIn(ctx, &healthcode.Principal{ID: s1, Name: "citizen", Role: healthcode.RoleCitizen, Subject: s1}, v.LiveCode(tn.clock.Now())); err != nil {
+	for _, s := range []string{s0, s1} {
+		if _, _, err := tn.engine.CheckIn(ctx, &healthcode.Principal{ID: s, Name: "citizen", Role: healthcode.RoleCitizen, Subject: s}, v.LiveCode(tn.clock.Now())); err != nil {
+			t.Fatal(err)
+		}
+	}
+	caseID := tn.openCase(t, id0, "DX-0")
+
+	// A case reference is a record, never free text: typed into any of the
+	// fields that cite a case, a name, ID number and phone are refused and
+	// stored nowhere.
+	caseFields := []string{"override case", "unmask case", "code read case", "trace case"}
+	_, err = tn.engine.RequestOverride(ctx, operator, healthcode.Override{Subjects: []string{s1}, Colour: healthcode.Red,
+		Reason: "epidemiologist_judgement", Basis: []int64{positive}, CaseRef: pii["override case"], Expires: tn.clock.Now().Add(7 * healthcode.Day)})
+	wantInvalid := func(field string, err error) {
+		t.Helper()
+		if healthcode.ErrorCode(err) != healthcode.EINVALID {
+			t.Errorf("free text as the %s: %v, want refused", field, err)
+		}
+	}
+	wantInvalid("override case", err)
+	_, err = tn.engine.RequestUnmask(ctx, epi, s0, "contact_tracing", pii["unmask case"])
+	wantInvalid("unmask case", err)
+	_, err = tn.engine.CodeFor(ctx, epi, s0, "case_investigation", pii["code read case"])
+	wantInvalid("code read case", err)
+	_, err = tn.engine.TraceVenue(ctx, epi, v.ID, tn.clock.Now().Add(-3*time.Hour), tn.clock.Now(), "contact_tracing", pii["trace case"],
+		healthcode.CheckInCursor{}, 0)
+	wantInvalid("trace case", err)
+
+	o, err := tn.engine.RequestOverride(ctx, operator, healthcode.Override{Subjects: []string{s1}, Colour: healthcode.Red,
+		Reason: "epidemiologist_judgement", Basis: []int64{positive}, CaseRef: caseID, Note: pii["override note"],
+		Expires: tn.clock.Now().Add(7 * healthcode.Day)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tn.engine.RefuseOverride(ctx, approver, o.ID, pii["override refusal"]); err != nil {
 		t.Fatal(err)
 	}
 	tn.clock.Advance(time.Hour)
@@ -89,13 +114,13 @@ func TestSunsetLeavesNoFreeText(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	if _, err := tn.engine.Unmask(ctx, epi, s0, "contact_tracing", pii["unmask case"]); err != nil {
+	if _, err := tn.unmask(ctx, epi, s0, caseID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := tn.engine.CodeFor(ctx, epi, s0, "case_investigation", pii["code read case"]); err != nil {
+	if _, err := tn.engine.CodeFor(ctx, epi, s0, "case_investigation", caseID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := tn.engine.TraceVenue(ctx, epi, v.ID, tn.clock.Now().Add(-3*time.Hour), tn.clock.Now(), "contact_tracing", pii["trace case"],
+	if _, err := tn.engine.TraceVenue(ctx, epi, v.ID, tn.clock.Now().Add(-3*time.Hour), tn.clock.Now(), "contact_tracing", caseID,
 		healthcode.CheckInCursor{}, 0); err != nil {
 		t.Fatal(err)
 	}
@@ -121,6 +146,12 @@ func TestSunsetLeavesNoFreeText(t *testing.T) {
 		}
 	}
 	for field := range pii {
+		if slices.Contains(caseFields, field) {
+			if before[field] {
+				t.Errorf("the refused %s was stored", field)
+			}
+			continue
+		}
 		if !before[field] {
 			t.Errorf("before the sunset the scan finds nothing of the %s: it cannot prove its absence", field)
 		}
@@ -182,7 +213,7 @@ func TestRetentionDeletesDesignationNotes(t *testing.T) {
 	// the second signature is checked against it.
 	tn.token(t, *epi)
 	tn.token(t, *approver)
-	_, id0, _ := tn.citizen(t, 0)
+	s0, id0, _ := tn.citizen(t, 0)
 	if cols, err := tn.engine.Collect(ctx, &testSampler, []healthcode.CollectionRequest{{IDNumber: id0, Tube: "T-1",
 		Site: testSampler.Name, CollectedAt: tn.clock.Now().Add(-time.Hour)}}); err != nil || cols[0].Status != healthcode.Accepted {
 		t.Fatalf("collect: %+v, %v", cols, err)
@@ -197,6 +228,11 @@ func TestRetentionDeletesDesignationNotes(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := tn.engine.SetVenueStatus(ctx, operator, v.ID, healthcode.VenueActive); err != nil {
+		t.Fatal(err)
+	}
+	// The positive test's person was there, verified: the designations
+	// rest on a case linked to the venue.
+	if _, _, err := tn.engine.CheckIn(ctx, &healthcode.Principal{ID: s0, Name: "citizen", Role: healthcode.RoleCitizen, Subject: s0}, v.LiveCode(tn.clock.Now())); err != nil {
 		t.Fatal(err)
 	}
 	tn.clock.Advance(time.Hour)

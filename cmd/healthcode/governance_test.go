@@ -27,12 +27,13 @@ func TestOverrideNeedsAnotherUnitAndEndsAtExpiry(t *testing.T) {
 	auditor := tn.token(t, healthcode.Principal{ID: "aud-1", Name: "监督员 孙丽", Role: healthcode.RoleAuditor, Unit: "市纪委监委"})
 	clinic := tn.token(t, healthcode.Principal{ID: "clinic-1", Name: "郑大一附院", Role: healthcode.RoleClinic})
 	subj, _, cit := tn.citizen(t, 1)
-	_, patient, _ := tn.citizen(t, 2)
+	patientSubj, patient, _ := tn.citizen(t, 2)
+	tn.sharePresence(t, patientSubj, subj)
 	dx := tn.submit(t, clinic, hchttp.EvidenceJSON{Kind: "diagnosis", IDNumber: patient, ExternalID: "DX-1", ObservedAt: t0.Add(-time.Hour),
-		Diagnosis: "confirmed", CaseRef: "410100-C009"})
+		Diagnosis: "confirmed"})
 	expires := t0.Add(3 * 24 * time.Hour)
 	req := hchttp.OverrideJSON{Subjects: []string{subj}, Colour: "red", Reason: "epidemiologist_judgement", Basis: []int64{dx.EvidenceID},
-		Case: "410100-C009", Note: "shared a household with the case", Expires: expires}
+		Case: dx.Case, Note: "shared a household with the case", Expires: expires}
 
 	// Bad requests change nothing.
 	for name, tc := range map[string]struct {
@@ -46,6 +47,10 @@ func TestOverrideNeedsAnotherUnitAndEndsAtExpiry(t *testing.T) {
 		"expiry in the past": {func(o *hchttp.OverrideJSON) { o.Expires = t0.Add(-time.Hour) }, "override.expiry"},
 		"unknown person":     {func(o *hchttp.OverrideJSON) { o.Subjects = []string{"pnobody"} }, "person.unknown"},
 		"basis not a case":   {func(o *hchttp.OverrideJSON) { o.Basis = []int64{999999} }, "override.no_case"},
+		"free-text case":     {func(o *hchttp.OverrideJSON) { o.Case = "none" }, "override.unknown_case"},
+		"unlinked person": {func(o *hchttp.OverrideJSON) {
+			o.Subjects = []string{patientSubj, tn.engine.Keys.Pseudonymize(tn.cfg.Region, tn.city.Person(9).IDNumber)}
+		}, "override.case_not_linked"},
 	} {
 		o := req
 		tc.mod(&o)
@@ -98,6 +103,7 @@ func TestOverrideNeedsAnotherUnitAndEndsAtExpiry(t *testing.T) {
 		s, _, _ := tn.citizen(t, 100+i)
 		many = append(many, s)
 	}
+	tn.sharePresence(t, append([]string{patientSubj}, many...)...)
 	bulk := req
 	bulk.Subjects = many
 	if st := tn.post(t, "/api/v1/overrides", operator, bulk, &o); st != 202 || !o.NeedsCoSig {
@@ -130,14 +136,15 @@ func TestAppeals(t *testing.T) {
 	lab := tn.token(t, healthcode.Principal{ID: "lab-1", Name: "检测所", Role: healthcode.RoleLab, Unit: "检验科"})
 	subjY, _, y := tn.citizen(t, 1)
 	_, idZ, z := tn.citizen(t, 2)
-	_, patient, _ := tn.citizen(t, 3)
+	patientSubj, patient, _ := tn.citizen(t, 3)
+	tn.sharePresence(t, patientSubj, subjY)
 	dx := tn.submit(t, clinic, hchttp.EvidenceJSON{Kind: "diagnosis", IDNumber: patient, ExternalID: "DX-1", ObservedAt: t0.Add(-time.Hour),
-		Diagnosis: "confirmed", CaseRef: "C1"})
+		Diagnosis: "confirmed"})
 
 	// Y is red by an override that lapses in an hour; nobody runs the review.
 	var o hchttp.OverrideJSON
 	tn.post(t, "/api/v1/overrides", operator, hchttp.OverrideJSON{Subjects: []string{subjY}, Colour: "red", Reason: "lab_result_delayed",
-		Basis: []int64{dx.EvidenceID}, Expires: t0.Add(time.Hour)}, &o)
+		Basis: []int64{dx.EvidenceID}, Case: dx.Case, Expires: t0.Add(time.Hour)}, &o)
 	tn.post(t, fmt.Sprintf("/api/v1/overrides/%d/approve", o.ID), approver, nil, &o)
 	if c := tn.myCode(t, y); c.Decision.Colour != "red" {
 		t.Fatalf("Y: %+v", c.Decision)
@@ -202,7 +209,7 @@ func TestAppeals(t *testing.T) {
 	if st := tn.do(t, "GET", "/api/v1/people/"+subjY+"/code", operator, nil, &p); st != 400 || p.Reason != "access.purpose" {
 		t.Fatalf("a read without a purpose: %d %+v", st, p)
 	}
-	if st := tn.do(t, "GET", "/api/v1/people/"+subjY+"/code?purpose=appeal_review&case=C1", operator, nil, nil); st != 200 {
+	if st := tn.do(t, "GET", "/api/v1/people/"+subjY+"/code?purpose=appeal_review&case="+dx.Case, operator, nil, nil); st != 200 {
 		t.Fatalf("a read with a purpose: %d", st)
 	}
 	var access struct {

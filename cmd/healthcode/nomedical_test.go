@@ -172,16 +172,36 @@ func TestCodeAndPublicLogRevealNothingMedical(t *testing.T) {
 
 	// An override approved by another unit, another refused with words;
 	// a venue designated, citing the positive test.
+	// The overrides cite a case the two people are linked to (900 is the
+	// case; 901 was at the venue with them); the positive test's person
+	// was there too, verified, which the designation rests on.
 	var o1, o2 hchttp.OverrideJSON
-	s1, _, tok1 := tn.citizen(t, 900)
+	s1, id1, tok1 := tn.citizen(t, 900)
 	s2, _, _ := tn.citizen(t, 901)
+	var v hchttp.VenueJSON
+	if st := tn.post(t, "/api/v1/venues", owner, hchttp.VenueJSON{Name: "二七广场便利店", Address: "二七区二七广场1号", Region: "410103", Category: "retail"}, &v); st != 201 {
+		t.Fatalf("venue: %d", st)
+	}
+	if st := tn.post(t, "/api/v1/venues/"+v.ID+"/status", operator, map[string]string{"status": "active"}, nil); st != 200 {
+		t.Fatalf("venue status: %d", st)
+	}
+	var codes hchttp.VenueCodeJSON
+	if st := tn.do(t, "GET", "/api/v1/venues/"+v.ID+"/code", owner, nil, &codes); st != 200 {
+		t.Fatalf("venue code: %d", st)
+	}
+	for _, s := range []string{positive.Subject, s1, s2} {
+		if c, _, err := tn.engine.CheckIn(ctx, &healthcode.Principal{ID: s, Name: "citizen", Role: healthcode.RoleCitizen, Subject: s}, codes.Live); err != nil || !c.Verified {
+			t.Fatalf("check-in: %+v %v", c, err)
+		}
+	}
+	caseID := tn.openCase(t, id1, "DX-900")
 	for _, o := range []*hchttp.OverrideJSON{&o1, &o2} {
 		subj := s1
 		if o == &o2 {
 			subj = s2
 		}
 		if st := tn.post(t, "/api/v1/overrides", operator, hchttp.OverrideJSON{Subjects: []string{subj}, Colour: "red",
-			Reason: "lab_result_delayed", Basis: []int64{positive.ID}, Expires: tn.clock.Now().Add(7 * healthcode.Day)}, o); st != 202 {
+			Reason: "lab_result_delayed", Basis: []int64{positive.ID}, Case: caseID, Expires: tn.clock.Now().Add(7 * healthcode.Day)}, o); st != 202 {
 			t.Fatalf("override: %d", st)
 		}
 	}
@@ -190,13 +210,6 @@ func TestCodeAndPublicLogRevealNothingMedical(t *testing.T) {
 	}
 	if st := tn.post(t, fmt.Sprintf("/api/v1/overrides/%d/refuse", o2.ID), approver, map[string]string{"reason": "no lab result on file"}, &o2); st != 200 {
 		t.Fatalf("refuse: %d", st)
-	}
-	var v hchttp.VenueJSON
-	if st := tn.post(t, "/api/v1/venues", owner, hchttp.VenueJSON{Name: "二七广场便利店", Address: "二七区二七广场1号", Region: "410103", Category: "retail"}, &v); st != 201 {
-		t.Fatalf("venue: %d", st)
-	}
-	if st := tn.post(t, "/api/v1/venues/"+v.ID+"/status", operator, map[string]string{"status": "active"}, nil); st != 200 {
-		t.Fatalf("venue status: %d", st)
 	}
 	var d hchttp.DesignationJSON
 	if st := tn.post(t, "/api/v1/designations", epi, hchttp.DesignationJSON{Venue: v.ID, Level: "high", Reason: "case_visited",
@@ -381,7 +394,10 @@ func TestCodeAndPublicLogRevealNothingMedical(t *testing.T) {
 	// person then sees; nobody else can, nor without a purpose.
 	path := fmt.Sprintf("/api/v1/log/entries/%d", c.Decision.LogIndex)
 	var opened hchttp.OpenedLogEntryJSON
-	if st := tn.do(t, "GET", path+"?purpose=oversight&case=audit-7", auditor, nil, &opened); st != 200 ||
+	// It cites the override in question: a reference to a record about
+	// the person, never free text.
+	cite := fmt.Sprintf("?purpose=oversight&case=override/%d", o1.ID)
+	if st := tn.do(t, "GET", path+cite, auditor, nil, &opened); st != 200 ||
 		opened.Entry.Reason != c.Decision.Reason || opened.Entry.Subject != s1 || opened.Entry.Colour != "red" {
 		t.Fatalf("auditor opens entry %d: %d %+v", c.Decision.LogIndex, st, opened)
 	}
@@ -393,13 +409,14 @@ func TestCodeAndPublicLogRevealNothingMedical(t *testing.T) {
 	for _, tc := range []struct {
 		token, query string
 		want         int
-	}{{tok1, "?purpose=oversight&case=audit-7", 403}, {operator, "?purpose=oversight&case=audit-7", 403},
+	}{{tok1, cite, 403}, {operator, cite, 403}, {auditor, "?purpose=oversight&case=audit-7", 400},
+		{auditor, fmt.Sprintf("?purpose=oversight&case=override/%d", o2.ID+100), 400},
 		{auditor, "", 400}, {auditor, "?purpose=curiosity&case=x", 400}} {
 		if st := tn.do(t, "GET", path+tc.query, tc.token, nil, nil); st != tc.want {
 			t.Errorf("GET %s%s: %d, want %d", path, tc.query, st, tc.want)
 		}
 	}
-	if st := tn.do(t, "GET", fmt.Sprintf("/api/v1/log/entries/%d?purpose=oversight&case=audit-7", size+100), auditor, nil, nil); st != 404 {
+	if st := tn.do(t, "GET", fmt.Sprintf("/api/v1/log/entries/%d%s", size+100, cite), auditor, nil, nil); st != 404 {
 		t.Errorf("an entry beyond the log: %d, want 404", st)
 	}
 	var reads map[string]any

@@ -34,7 +34,7 @@ func TestSpamCheckInsCannotBuryAVisitor(t *testing.T) {
 	clinic := tn.token(t, healthcode.Principal{ID: "clinic-9", Name: "郑州市第六人民医院", Role: healthcode.RoleClinic})
 	visitor, _, a := tn.citizen(t, 1)
 	spammer, _, s := tn.citizen(t, 2)
-	_, patientID, _ := tn.citizen(t, 3)
+	_, patientID, patient := tn.citizen(t, 3) // a case who was there too
 
 	var v hchttp.VenueJSON
 	if st := tn.post(t, "/api/v1/venues", owner, hchttp.VenueJSON{Name: "德化街商场", Address: "二七区德化街1号", Region: "410103", Category: "retail"}, &v); st != 201 {
@@ -52,6 +52,13 @@ func TestSpamCheckInsCannotBuryAVisitor(t *testing.T) {
 	if st := tn.post(t, "/api/v1/checkins", a, map[string]string{"code": codes.Live}, &ci); st != 201 || !ci.Verified {
 		t.Fatalf("the real visitor's live scan: %d %+v", st, ci)
 	}
+	if st := tn.post(t, "/api/v1/checkins", patient, map[string]string{"code": codes.Live}, &ci); st != 201 || !ci.Verified {
+		t.Fatalf("the patient's live scan: %d %+v", st, ci)
+	}
+	// The patient's diagnosis opens the case that tracing and the
+	// designation cite.
+	caseEv := tn.submit(t, clinic, hchttp.EvidenceJSON{Kind: "diagnosis", IDNumber: patientID, ExternalID: "DX-9",
+		ObservedAt: tn.clock.Now().Add(-time.Minute), Diagnosis: "confirmed"})
 
 	// 10,000 scans of the printed code, one a second.
 	const spam = 10_000
@@ -115,17 +122,17 @@ func TestSpamCheckInsCannotBuryAVisitor(t *testing.T) {
 	if err := tn.db.Update(ctx, func(tx healthcode.Tx) error { _, err := tx.InsertCheckIns(ctx, rows); return err }); err != nil {
 		t.Fatal(err)
 	}
-	want := 1 + countOf(spammer)
+	want := 2 + countOf(spammer) // the visitor, the patient and the spam
 
 	// Tracing pages through every row and says how many there are.
 	q := url.Values{"venue": {v.ID}, "from": {start.Add(-time.Hour).Format(time.RFC3339)}, "to": {tn.clock.Now().Add(time.Minute).Format(time.RFC3339)},
-		"purpose": {"contact_tracing"}, "case": {"410100-C009"}}
+		"purpose": {"contact_tracing"}, "case": {caseEv.Case}}
 	var first hchttp.TracePageJSON
 	if st := tn.do(t, "GET", "/api/v1/trace/venue?"+q.Encode(), epi, nil, &first); st != 200 {
 		t.Fatalf("trace: %d", st)
 	}
-	if first.Total != want || first.People != 2 || first.Next == "" || len(first.Presence) != healthcode.DefaultTracePage {
-		t.Fatalf("first trace page: total %d people %d next %q rows %d; want total %d, 2 people, a next page", first.Total, first.People, first.Next, len(first.Presence), want)
+	if first.Total != want || first.People != 3 || first.Next == "" || len(first.Presence) != healthcode.DefaultTracePage {
+		t.Fatalf("first trace page: total %d people %d next %q rows %d; want total %d, 3 people, a next page", first.Total, first.People, first.Next, len(first.Presence), want)
 	}
 	var all []hchttp.TraceJSON
 	pages := 0
@@ -180,8 +187,6 @@ func TestSpamCheckInsCannotBuryAVisitor(t *testing.T) {
 
 	// A designation of the venue: one exposure per person, and above the
 	// node's bound an auditor co-signs first.
-	caseEv := tn.submit(t, clinic, hchttp.EvidenceJSON{Kind: "diagnosis", IDNumber: patientID, ExternalID: "DX-9",
-		ObservedAt: tn.clock.Now().Add(-time.Minute), Diagnosis: "confirmed", CaseRef: "410100-C009"})
 	var d hchttp.DesignationJSON
 	if st := tn.post(t, "/api/v1/designations", epi, hchttp.DesignationJSON{Venue: v.ID, Level: "medium", Reason: "case_visited",
 		Cases: []int64{caseEv.EvidenceID}, From: start.Add(-time.Hour), Until: tn.clock.Now(), Expires: tn.clock.Now().Add(7 * 24 * time.Hour)}, &d); st != 201 {
@@ -190,7 +195,7 @@ func TestSpamCheckInsCannotBuryAVisitor(t *testing.T) {
 	logBefore := logSize(t, tn)
 	tn.engine.DesignationCoSignAbove = 1
 	approve := fmt.Sprintf("/api/v1/designations/%d/approve", d.ID)
-	if st := tn.post(t, approve, approver, nil, &p); st != 409 || p.Reason != "designation.needs_cosign" || !strings.Contains(p.Detail, "2 exposures") {
+	if st := tn.post(t, approve, approver, nil, &p); st != 409 || p.Reason != "designation.needs_cosign" || !strings.Contains(p.Detail, "3 exposures") {
 		t.Fatalf("approval above the bound without a co-signature: %d %+v", st, p)
 	}
 	if logSize(t, tn) != logBefore {
@@ -202,7 +207,7 @@ func TestSpamCheckInsCannotBuryAVisitor(t *testing.T) {
 	if st := tn.post(t, fmt.Sprintf("/api/v1/designations/%d/cosign", d.ID), auditor, nil, &d); st != 200 || d.CoSigner == "" {
 		t.Fatalf("co-signature: %d %+v", st, d)
 	}
-	if st := tn.post(t, approve, approver, nil, &d); st != 200 || d.Status != "approved" || d.Exposures == nil || *d.Exposures != 2 {
+	if st := tn.post(t, approve, approver, nil, &d); st != 200 || d.Status != "approved" || d.Exposures == nil || *d.Exposures != 3 {
 		t.Fatalf("approval: %d %+v", st, d)
 	}
 	exposures := func(subject string) (n int) {
@@ -220,7 +225,7 @@ func TestSpamCheckInsCannotBuryAVisitor(t *testing.T) {
 		return n
 	}
 	if n := exposures(spammer); n != 1 {
-		t.Errorf("the spammer got %d exposures from %d check-ins, want 1", n, want-1)
+		t.Errorf("the spammer got %d exposures from %d check-ins, want 1", n, want-2)
 	}
 	if n := exposures(visitor); n != 1 {
 		t.Errorf("the visitor got %d exposures, want 1", n)

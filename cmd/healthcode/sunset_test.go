@@ -19,6 +19,7 @@ import (
 	"healthcode"
 	hchttp "healthcode/http"
 	"healthcode/rules"
+	"healthcode/sim"
 	"healthcode/tlog"
 
 	"github.com/google/go-cmp/cmp"
@@ -113,41 +114,19 @@ func TestSunsetLeavesNoPersonalData(t *testing.T) {
 
 	// The outbreak's evidence, as each lab, clinic and epidemiologist sends it.
 	events := tn.city.Outbreak()
-	tn.clock.Set(events[len(events)-1].At.Add(time.Hour))
-	bySubmitter := map[string][]healthcode.Submission{}
-	submitters := map[string]healthcode.Principal{}
-	collections := map[string][]healthcode.CollectionRequest{} // by sampler, recorded first
+	// Samples are collected first (the Replayer records them, per sampler,
+	// as it meets them in time order too); then everything in time order.
 	for _, ev := range events {
-		p := ev.Submitter.Principal()
-		submitters[p.ID] = p
-		public = append(public, p.Name)
-		if ev.IsCollection() {
-			collections[p.ID] = append(collections[p.ID], ev.Collection)
-			continue
-		}
-		bySubmitter[p.ID] = append(bySubmitter[p.ID], ev.Submission(len(bySubmitter[p.ID])))
+		public = append(public, ev.Submitter.Name, ev.Confirmer.Name)
 	}
-	for id, items := range collections {
-		p := submitters[id]
-		if _, err := tn.engine.Collect(ctx, &p, items); err != nil {
-			t.Fatal(err)
-		}
-	}
-	accepted := 0
-	for id, items := range bySubmitter {
-		p := submitters[id]
-		outs, err := tn.engine.Submit(ctx, &p, items)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, o := range outs {
-			if o.Status == healthcode.Accepted {
-				accepted++
-			}
-		}
-	}
-	if accepted < 100 {
-		t.Fatalf("only %d pieces of evidence accepted", accepted)
+	tn.clock.Set(events[len(events)-1].At.Add(time.Hour))
+	refused := 0
+	r := &sim.Replayer{Evidence: tn.engine, Records: tn.engine, Samples: tn.engine, OnRefused: func(ev sim.Event, err error) {
+		refused++
+		t.Errorf("%s: refused: %v", ev.Note, err)
+	}}
+	if err := r.Replay(ctx, events); err != nil || refused > 0 {
+		t.Fatalf("replaying the outbreak: %v (%d refused)", err, refused)
 	}
 	// Check-ins at a venue, live and printed.
 	v, err := tn.engine.RegisterVenue(ctx, owner, healthcode.Venue{Name: "二七广场便利店", Address: "二七区二七广场1号", Region: "410103", Category: "retail"})
@@ -170,7 +149,7 @@ func TestSunsetLeavesNoPersonalData(t *testing.T) {
 	}
 	// An official learns who someone is, for a case: recorded and logged.
 	unmasked := tn.engine.Keys.Pseudonymize(tn.cfg.Region, tn.city.Person(5).IDNumber)
-	if who, err := tn.engine.Unmask(ctx, epi, unmasked, "contact_tracing", "410100-C001"); err != nil || who.Personal.Name != tn.city.Person(5).Name {
+	if who, err := tn.unmask(ctx, epi, unmasked, tn.openCase(t, tn.city.Person(5).IDNumber, "DX-5")); err != nil || who.Personal.Name != tn.city.Person(5).Name {
 		t.Fatalf("unmask: %v, %v", who, err)
 	}
 	// Free text in clear: a citizen writes their own name, ID number and
@@ -379,7 +358,12 @@ func TestPurgeDeletesExpiredPersonalData(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := tn.engine.Unmask(ctx, epi, s1, "contact_tracing", "410100-C001"); err != nil {
+	// Person 5, diagnosed, was there too: s1 is linked to the case.
+	s5, id5, _ := tn.citizen(t, 5)
+	if _, _, err := tn.engine.CheckIn(ctx, &healthcode.Principal{ID: s5, Name: "c", Role: healthcode.RoleCitizen, Subject: s5}, v.StaticCode()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tn.unmask(ctx, epi, s1, tn.openCase(t, id5, "DX-5")); err != nil {
 		t.Fatal(err)
 	}
 	if c := tn.myCode(t, cit1); c.Decision.Colour != "red" {
@@ -420,7 +404,8 @@ func TestPurgeDeletesExpiredPersonalData(t *testing.T) {
 		if err != nil || len(cs) != 0 {
 			t.Errorf("check-ins after the purge: %v, %v", cs, err)
 		}
-		if as, err := tx.AccessRecords(ctx, s1, 10); err != nil || len(as) != 1 {
+		// The unmask request, its approval and the read.
+		if as, err := tx.AccessRecords(ctx, s1, 10); err != nil || len(as) != 3 {
 			t.Errorf("access records (kept a year) after the purge: %v, %v", as, err)
 		}
 		return nil
@@ -454,7 +439,7 @@ func TestPurgeDeletesExpiredPersonalData(t *testing.T) {
 		return nil
 	})
 	if purge == nil || purge.Commitment != nil || purge.Entry.ActorRole != healthcode.RoleSystem ||
-		!strings.Contains(purge.Entry.Ref, "evidence/nucleic_acid_test=2") || !strings.Contains(purge.Entry.Ref, "checkins=2") {
+		!strings.Contains(purge.Entry.Ref, "evidence/nucleic_acid_test=2") || !strings.Contains(purge.Entry.Ref, "checkins=3") {
 		t.Fatalf("purge leaf: %+v", purge)
 	}
 	if !redecided {

@@ -40,10 +40,10 @@ func TestVenueCodesProvePresence(t *testing.T) {
 	selfApprover := epi
 	sameUnit := tn.token(t, healthcode.Principal{ID: "appr-2", Name: "审批人 孙丽", Role: healthcode.RoleApprover, Unit: "市疾控中心"})
 	clinic := tn.token(t, healthcode.Principal{ID: "clinic-1", Name: "郑州大学第一附属医院", Role: healthcode.RoleClinic, Unit: "发热门诊"})
-	subjA, _, a := tn.citizen(t, 1) // scans the live code on the poster
-	subjB, _, b := tn.citizen(t, 2) // scans a photo of it forwarded five minutes later
-	_, _, c := tn.citizen(t, 3)     // scans the printed code
-	_, patientID, _ := tn.citizen(t, 4)
+	subjA, _, a := tn.citizen(t, 1)           // scans the live code on the poster
+	subjB, _, b := tn.citizen(t, 2)           // scans a photo of it forwarded five minutes later
+	_, _, c := tn.citizen(t, 3)               // scans the printed code
+	_, patientID, patient := tn.citizen(t, 4) // a case, diagnosed later, who was there
 
 	var v hchttp.VenueJSON
 	if st := tn.post(t, "/api/v1/venues", owner, hchttp.VenueJSON{Name: "二七广场便利店", Address: "二七区二七广场1号", Region: "410103", Category: "retail"}, &v); st != 201 {
@@ -75,6 +75,13 @@ func TestVenueCodesProvePresence(t *testing.T) {
 	if st := tn.post(t, "/api/v1/checkins", c, map[string]string{"code": codes.Static}, &ci); st != 201 || ci.Verified {
 		t.Fatalf("printed code: %d %+v", st, ci)
 	}
+	var later hchttp.VenueCodeJSON
+	if st := tn.do(t, "GET", "/api/v1/venues/"+v.ID+"/code", owner, nil, &later); st != 200 {
+		t.Fatalf("venue code: %d", st)
+	}
+	if st := tn.post(t, "/api/v1/checkins", patient, map[string]string{"code": later.Live}, &ci); st != 201 || !ci.Verified {
+		t.Fatalf("the patient's live scan: %d %+v", st, ci)
+	}
 	forged := codes.Live[:len(codes.Live)-1] + map[bool]string{true: "a", false: "b"}[!strings.HasSuffix(codes.Live, "a")]
 	for name, tc := range map[string]struct {
 		code   string
@@ -94,7 +101,7 @@ func TestVenueCodesProvePresence(t *testing.T) {
 
 	// A confirmed case visited the venue.
 	caseEv := tn.submit(t, clinic, hchttp.EvidenceJSON{Kind: "diagnosis", IDNumber: patientID, ExternalID: "DX-1",
-		ObservedAt: tn.clock.Now().Add(-time.Minute), Diagnosis: "confirmed", CaseRef: "410100-C007"})
+		ObservedAt: tn.clock.Now().Add(-time.Minute), Diagnosis: "confirmed"})
 	negEv := tn.submit(t, clinic, hchttp.EvidenceJSON{Kind: "nucleic_acid_test", IDNumber: patientID, ExternalID: "T-1",
 		ObservedAt: tn.clock.Now().Add(-2 * time.Minute), Result: "negative"})
 	window := hchttp.DesignationJSON{Venue: v.ID, Level: "medium", Reason: "case_visited", Cases: []int64{caseEv.EvidenceID},
@@ -163,9 +170,9 @@ func TestVenueCodesProvePresence(t *testing.T) {
 	var tr struct {
 		Presence []hchttp.TraceJSON `json:"presence"`
 	}
-	q := fmt.Sprintf("/api/v1/trace/venue?venue=%s&from=%s&to=%s&purpose=contact_tracing&case=410100-C007", v.ID,
-		scanAt.Add(-time.Hour).Format(time.RFC3339), tn.clock.Now().Add(time.Minute).Format(time.RFC3339))
-	if st := tn.do(t, "GET", q, epi, nil, &tr); st != 200 || len(tr.Presence) != 3 {
+	q := fmt.Sprintf("/api/v1/trace/venue?venue=%s&from=%s&to=%s&purpose=contact_tracing&case=%s", v.ID,
+		scanAt.Add(-time.Hour).Format(time.RFC3339), tn.clock.Now().Add(time.Minute).Format(time.RFC3339), caseEv.Case)
+	if st := tn.do(t, "GET", q, epi, nil, &tr); st != 200 || len(tr.Presence) != 4 {
 		t.Fatalf("trace venue: %d %+v", st, tr)
 	}
 	if tr.Presence[0].Subject != subjA || !tr.Presence[0].Verified || tr.Presence[1].Subject != subjB || tr.Presence[1].Verified {
@@ -174,8 +181,20 @@ func TestVenueCodesProvePresence(t *testing.T) {
 	if st := tn.do(t, "GET", strings.Replace(q, "&purpose=contact_tracing", "", 1), epi, nil, &p); st != 400 || p.Reason != "access.purpose" {
 		t.Errorf("trace without a purpose: %d %+v", st, p)
 	}
+	// Who A is, for the case they shared the venue with: asked, approved
+	// by an approver of another unit, then answered.
+	var um hchttp.UnmaskJSON
+	if st := tn.post(t, "/api/v1/trace/unmask", epi, map[string]string{"subject": subjA, "purpose": "contact_tracing", "case": caseEv.Case}, &um); st != 202 || um.Status != "pending" {
+		t.Fatalf("unmask request: %d %+v", st, um)
+	}
 	var who map[string]string
-	if st := tn.post(t, "/api/v1/trace/unmask", epi, map[string]string{"subject": subjA, "purpose": "contact_tracing", "case": "410100-C007"}, &who); st != 200 || who["name"] != tn.city.Person(1).Name {
+	if st := tn.do(t, "GET", fmt.Sprintf("/api/v1/unmask/%d", um.ID), epi, nil, &p); st != 409 || p.Reason != "unmask.pending" {
+		t.Fatalf("unmask before approval: %d %+v", st, p)
+	}
+	if st := tn.post(t, fmt.Sprintf("/api/v1/unmask/%d/approve", um.ID), approver, nil, &um); st != 200 || um.Status != "approved" {
+		t.Fatalf("unmask approval: %d %+v", st, um)
+	}
+	if st := tn.do(t, "GET", fmt.Sprintf("/api/v1/unmask/%d", um.ID), epi, nil, &who); st != 200 || who["name"] != tn.city.Person(1).Name {
 		t.Fatalf("unmask: %d %v", st, who)
 	}
 	var access struct {

@@ -51,34 +51,109 @@ func TestZhengzhouDepositorsCannotBeRedCoded(t *testing.T) {
 			t.Fatalf("override %q: %d %+v, want 400", o.Reason, st, p)
 		}
 	}
-	// With a real case from elsewhere in the city as a pretext, it is only
-	// a request: logged, shown to each depositor at once with the
-	// requester's name, and the bureau cannot approve its own request.
-	_, patient, _ := tn.citizen(t, 10)
+	// A real case from elsewhere in the city as a pretext: the depositors
+	// are not linked to it (not the case, no record citing it, never
+	// verified-present with it), so the override is refused outright, in
+	// one request or split into two.
+	patientSubj, patient, _ := tn.citizen(t, 10)
 	dx := tn.submit(t, clinic, hchttp.EvidenceJSON{Kind: "diagnosis", IDNumber: patient, ExternalID: "DX-ZZ", ObservedAt: t0.Add(-time.Hour),
-		Diagnosis: "confirmed", CaseRef: "410100-C100"})
-	var o hchttp.OverrideJSON
-	if st := tn.post(t, "/api/v1/overrides", operator, hchttp.OverrideJSON{Subjects: depositors, Colour: "red", Reason: "epidemiologist_judgement",
-		Basis: []int64{dx.EvidenceID}, Case: "410100-C100", Expires: t0.Add(7 * 24 * time.Hour)}, &o); st != 202 {
-		t.Fatalf("pretext override: %d", st)
+		Diagnosis: "confirmed"})
+	caseID := dx.Case
+	for _, list := range [][]string{depositors, depositors[:20], depositors[20:]} {
+		if st := tn.post(t, "/api/v1/overrides", operator, hchttp.OverrideJSON{Subjects: list, Colour: "red", Reason: "epidemiologist_judgement",
+			Basis: []int64{dx.EvidenceID}, Case: caseID, Expires: t0.Add(7 * 24 * time.Hour)}, &p); st != 400 || p.Reason != "override.case_not_linked" {
+			t.Fatalf("pretext override of %d people: %d %+v", len(list), st, p)
+		}
 	}
-	if c := tn.myCode(t, tokens[0]); len(c.Pending) != 1 || !strings.Contains(c.Pending[0].Requester, "操作员 甲") {
-		t.Fatalf("the depositor does not see the attempt: %+v", c.Pending)
-	}
-	if st := tn.post(t, fmt.Sprintf("/api/v1/overrides/%d/approve", o.ID), approverSameBureau, nil, &p); st != 403 || p.Reason != "override.same_unit" {
-		t.Fatalf("approval by the same bureau: %d %+v", st, p)
-	}
-	allGreen("after the override attempt")
+	allGreen("after the override attempts")
 
 	// 2. Through contacts of an invented case, or a risk designation with
 	// no case.
 	for i := range depositors[:3] {
 		_, id, _ := tn.citizen(t, 200+i)
-		if st := tn.post(t, "/api/v1/evidence", epi, hchttp.EvidenceJSON{Kind: "close_contact", IDNumber: id, ExternalID: fmt.Sprintf("ZZ-CC-%d", i),
-			ObservedAt: t0.Add(-time.Hour), CaseRef: "depositors-2022"}, &p); st != 400 || p.Reason != "evidence.unknown_case" {
-			t.Fatalf("contact of an invented case: %d %+v", st, p)
+		for _, ref := range []string{"depositors-2022", "none", "C-AAAAAAAAAA"} {
+			if st := tn.post(t, "/api/v1/evidence", epi, hchttp.EvidenceJSON{Kind: "close_contact", IDNumber: id, ExternalID: fmt.Sprintf("ZZ-CC-%d", i),
+				ObservedAt: t0.Add(-time.Hour), CaseRef: ref, Link: &hchttp.LinkJSON{Kind: "interview"}}, &p); st != 400 || p.Reason != "evidence.unknown_case" {
+				t.Fatalf("contact of an invented case %q: %d %+v", ref, st, p)
+			}
 		}
 	}
+	// Contacts of the real case: with no link, or one the node's data
+	// contradicts, refused; from an interview, held — and the bureau
+	// cannot confirm its own interviews.
+	_, id0, _ := tn.citizen(t, 200)
+	for _, tc := range []struct {
+		link   *hchttp.LinkJSON
+		at     time.Time
+		reason string
+	}{
+		{nil, t0.Add(-2 * time.Hour), "link.none"},
+		{&hchttp.LinkJSON{Kind: "interview"}, t0.Add(-10 * 24 * time.Hour), "link.outside_window"},
+		{&hchttp.LinkJSON{Kind: "shared_venue", Venue: "vnowhere"}, t0.Add(-2 * time.Hour), "link.not_found"},
+	} {
+		if st := tn.post(t, "/api/v1/evidence", epi, hchttp.EvidenceJSON{Kind: "close_contact", IDNumber: id0, ExternalID: "ZZ-CC-L",
+			ObservedAt: tc.at, CaseRef: caseID, Link: tc.link}, &p); st != 400 || p.Reason != tc.reason {
+			t.Fatalf("contact with link %+v: %d %+v, want %s", tc.link, st, p, tc.reason)
+		}
+	}
+	epiSameBureau := tn.token(t, healthcode.Principal{ID: "epi-zz2", Name: "流调员 庚", Role: healthcode.RoleEpidemiologist, Unit: "某局"})
+	held := map[int]int64{}
+	for i := range depositors {
+		_, id, _ := tn.citizen(t, 200+i)
+		var o hchttp.OutcomeJSON
+		if st := tn.post(t, "/api/v1/evidence", epi, hchttp.EvidenceJSON{Kind: "close_contact", IDNumber: id, ExternalID: fmt.Sprintf("ZZ-INT-%d", i),
+			ObservedAt: t0.Add(-2 * time.Hour), CaseRef: caseID, Link: &hchttp.LinkJSON{Kind: "interview"}}, &o); st != 202 || o.PendingRecord == 0 {
+			t.Fatalf("interview contact %d: %d %+v", i, st, o)
+		}
+		held[i] = o.PendingRecord
+	}
+	if st := tn.post(t, fmt.Sprintf("/api/v1/records/%d/confirm", held[0]), epiSameBureau, nil, &p); st != 403 || p.Reason != "record.same_unit" {
+		t.Fatalf("confirmation within the bureau: %d %+v", st, p)
+	}
+	var mine struct {
+		Records []hchttp.RecordJSON `json:"records"`
+	}
+	if st := tn.do(t, "GET", "/api/v1/me/records", tokens[0], nil, &mine); st != 200 || len(mine.Records) != 1 || !strings.Contains(mine.Records[0].Requester, "流调员 丙") {
+		t.Fatalf("the depositor does not see the held contact naming its requester: %d %+v", st, mine)
+	}
+	// "Red-coded on arrival": travel from a high-risk area and the
+	// isolation that would follow.
+	for i, tc := range []struct {
+		e      hchttp.EvidenceJSON
+		status int
+		reason string
+	}{
+		{hchttp.EvidenceJSON{Kind: "travel", RiskLevel: "high", Area: "310115", Link: &hchttp.LinkJSON{Kind: "checkin"}}, 400, "link.not_found"},
+		{hchttp.EvidenceJSON{Kind: "travel", RiskLevel: "high", Area: "310115"}, 400, "link.none"},
+		{hchttp.EvidenceJSON{Kind: "quarantine_start", Link: &hchttp.LinkJSON{Kind: "record"}}, 400, "link.not_found"},
+		{hchttp.EvidenceJSON{Kind: "travel", RiskLevel: "high", Area: "310115", Link: &hchttp.LinkJSON{Kind: "interview"}}, 202, ""},
+	} {
+		e := tc.e
+		_, e.IDNumber, _ = tn.citizen(t, 201)
+		e.ExternalID, e.ObservedAt = fmt.Sprintf("ZZ-TR-%d", i), t0.Add(-time.Hour)
+		p = hchttp.Problem{}
+		var out any = &p
+		if tc.status == 202 {
+			out = &hchttp.OutcomeJSON{}
+		}
+		if st := tn.post(t, "/api/v1/evidence", epi, e, out); st != tc.status || p.Reason != tc.reason {
+			t.Fatalf("%s with link %+v: %d %+v", e.Kind, e.Link, st, p)
+		}
+	}
+	allGreen("after one epidemiologist's contacts, travel and quarantine records")
+	// Unmasking a depositor, or tracing where they were, citing the case.
+	lookedUp, _, _ := tn.citizen(t, 230) // a depositor's neighbour, never near the case
+	for _, tc := range []struct {
+		subject, ref, reason string
+	}{
+		{lookedUp, "none", "unmask.case_not_linked"},
+		{lookedUp, caseID, "unmask.case_not_linked"},
+	} {
+		if st := tn.post(t, "/api/v1/trace/unmask", epi, map[string]string{"subject": tc.subject, "purpose": "contact_tracing", "case": tc.ref}, &p); st != 400 || p.Reason != tc.reason {
+			t.Fatalf("unmask citing %q: %d %+v", tc.ref, st, p)
+		}
+	}
+	_ = patientSubj
 	var v hchttp.VenueJSON
 	tn.post(t, "/api/v1/venues", owner, hchttp.VenueJSON{Name: "郑州市区某银行网点", Address: "金水路", Region: "410105", Category: "office"}, &v)
 	tn.post(t, "/api/v1/venues/"+v.ID+"/status", venueOperator, map[string]string{"status": "active"}, nil)
@@ -99,9 +174,29 @@ func TestZhengzhouDepositorsCannotBeRedCoded(t *testing.T) {
 			t.Fatalf("depositor %d scanning a forwarded photo: %d verified=%v", i, st, ci.Verified)
 		}
 	}
+	// A designation of that venue resting on the real case is refused:
+	// the case was never verified there. Nor can the venue be traced for it.
+	venueDesignation := hchttp.DesignationJSON{Venue: v.ID, Level: "high", Reason: "case_visited",
+		Cases: []int64{dx.EvidenceID}, From: t0.Add(-time.Hour), Until: tn.clock.Now(), Expires: t0.Add(24 * time.Hour)}
+	if st := tn.post(t, "/api/v1/designations", epi, venueDesignation, &p); st != 400 || p.Reason != "designation.case_not_linked" {
+		t.Fatalf("designation resting on a case never there: %d %+v", st, p)
+	}
+	q := fmt.Sprintf("/api/v1/trace/venue?venue=%s&from=%s&to=%s&purpose=contact_tracing&case=%s", v.ID,
+		t0.Add(-time.Hour).Format(time.RFC3339), tn.clock.Now().Format(time.RFC3339), caseID)
+	if st := tn.do(t, "GET", q, epi, nil, &p); st != 400 || p.Reason != "trace.case_not_linked" {
+		t.Fatalf("trace of the bank citing a case never there: %d %+v", st, p)
+	}
+	// Even when a real case did scan the live code there, the depositors'
+	// forwarded scans prove nothing.
+	_, _, patientTok := tn.citizen(t, 10)
+	var live hchttp.VenueCodeJSON
+	tn.do(t, "GET", "/api/v1/venues/"+v.ID+"/code", owner, nil, &live)
+	if st := tn.post(t, "/api/v1/checkins", patientTok, map[string]string{"code": live.Live}, &p); st != 201 {
+		t.Fatalf("the patient's scan: %d %+v", st, p)
+	}
+	venueDesignation.Until = tn.clock.Now()
 	var d hchttp.DesignationJSON
-	if st := tn.post(t, "/api/v1/designations", epi, hchttp.DesignationJSON{Venue: v.ID, Level: "high", Reason: "case_visited",
-		Cases: []int64{dx.EvidenceID}, From: t0.Add(-time.Hour), Until: tn.clock.Now(), Expires: t0.Add(24 * time.Hour)}, &d); st != 201 {
+	if st := tn.post(t, "/api/v1/designations", epi, venueDesignation, &d); st != 201 {
 		t.Fatalf("designation: %d", st)
 	}
 	if st := tn.post(t, fmt.Sprintf("/api/v1/designations/%d/approve", d.ID), approverSameBureau, nil, &p); st != 403 || p.Reason != "designation.same_unit" {
@@ -178,8 +273,39 @@ func TestZhengzhouDepositorsCannotBeRedCoded(t *testing.T) {
 	if c := tn.myCode(t, sickTok); c.Decision.Colour != "red" {
 		t.Fatalf("a real positive test: %+v", c.Decision)
 	}
-	// And every attempt is in the log, naming the officials: one override
-	// request entry per depositor, and the designation requests.
+	// 4. A pair splitting a list across two units: an epidemiologist of
+	// another unit colludes and confirms every held contact. Twenty people
+	// of one case in a day is the most two units can do without oversight:
+	// each of those is named to the person, with both officials; the
+	// confirmation that crosses the limit waits for an auditor, who refuses.
+	accomplice := tn.token(t, healthcode.Principal{ID: "epi-zz3", Name: "流调员 辛", Role: healthcode.RoleEpidemiologist, Unit: "某区疾控"})
+	auditor := tn.token(t, healthcode.Principal{ID: "aud-zz", Name: "监督员 壬", Role: healthcode.RoleAuditor, Unit: "市纪委监委"})
+	waiting := 0
+	for i := range depositors {
+		var r hchttp.RecordJSON
+		if st := tn.post(t, fmt.Sprintf("/api/v1/records/%d/confirm", held[i]), accomplice, nil, &r); st != 200 {
+			t.Fatalf("confirmation %d: %d %+v", i, st, r)
+		}
+		if r.Status == "pending" && r.NeedsCoSign {
+			waiting++
+			if st := tn.post(t, fmt.Sprintf("/api/v1/records/%d/refuse", held[i]), auditor, nil, &r); st != 200 || r.Status != "refused" {
+				t.Fatalf("the auditor's refusal: %d %+v", st, r)
+			}
+			if c := tn.myCode(t, tokens[i]); c.Decision.Colour != "green" {
+				t.Fatalf("depositor %d past the limit: %s", i, c.Decision.Colour)
+			}
+		}
+	}
+	if waiting != len(depositors)-healthcode.BulkLimit {
+		t.Fatalf("%d confirmations waited for an auditor, want %d", waiting, len(depositors)-healthcode.BulkLimit)
+	}
+	if st := tn.do(t, "GET", "/api/v1/me/records", tokens[0], nil, &mine); st != 200 || len(mine.Records) != 1 ||
+		!strings.Contains(mine.Records[0].Confirmer, "流调员 辛") || !strings.Contains(mine.Records[0].Requester, "流调员 丙") {
+		t.Fatalf("a depositor does not see both officials: %+v", mine)
+	}
+
+	// And every attempt is in the log, naming the officials: one held
+	// record per depositor, and the designation requests.
 	named := map[string]int{}
 	err := tn.db.View(t.Context(), func(tx healthcode.ReadTx) error {
 		size, err := tx.LogSize(t.Context())
@@ -206,7 +332,7 @@ func TestZhengzhouDepositorsCannotBeRedCoded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if named["override_attempt by 操作员 甲 [op-zz @ 某局]"] != len(depositors) || named["designation by 流调员 丙 [epi-zz @ 某局]"] != 1 {
+	if named["record by 流调员 丙 [epi-zz @ 某局]"] != len(depositors)+1 || named["designation by 流调员 丙 [epi-zz @ 某局]"] != 1 {
 		t.Errorf("attempts in the log: %v", named)
 	}
 	if _, err := tn.log.Publish(t.Context(), tn.clock.Now()); err != nil {
