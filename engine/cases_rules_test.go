@@ -76,10 +76,11 @@ func (e *env) one(actor *healthcode.Principal, s healthcode.Submission) healthco
 // takes effect then.
 func TestOneEpidemiologistCannotRedCode(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, envConfig{people: 12})
+	e := newEnv(t, envConfig{people: 13})
 	now := e.clock.Now()
 	caseID := e.openCaseOf(0, now)
 	v := e.liveVenue("410102")
+	printed := e.liveVenue("410103") // the case only scanned its printed code
 	away := e.liveVenue("310115") // in the high-risk area travellers come from
 
 	// The case was at the venue (live code); person 3 only scanned a photo
@@ -88,6 +89,8 @@ func TestOneEpidemiologistCannotRedCode(t *testing.T) {
 	e.checkIn(3, v, false)
 	e.checkIn(4, v, true)
 	e.checkIn(6, away, false) // a forwarded photo of a code in the area
+	e.checkIn(0, printed, false)
+	e.checkIn(12, printed, true)
 	e.clock.Advance(time.Hour)
 	at := now.Add(-time.Hour)
 
@@ -104,6 +107,8 @@ func TestOneEpidemiologistCannotRedCode(t *testing.T) {
 		{"close contact at a venue the node never saw them share", contact(healthcode.CloseContact, 3, e.ids, "A-3", caseID, now,
 			healthcode.Link{Kind: healthcode.LinkSharedVenue, Venue: v.ID}), healthcode.Rejected, "link.not_found"},
 		{"close contact with no link", contact(healthcode.CloseContact, 5, e.ids, "A-4", caseID, at, healthcode.Link{}), healthcode.Rejected, "link.none"},
+		{"close contact where the case's own presence is unverified", contact(healthcode.CloseContact, 12, e.ids, "A-10", caseID, now,
+			healthcode.Link{Kind: healthcode.LinkSharedVenue, Venue: printed.ID}), healthcode.Rejected, "link.not_found"},
 		{"travel from an interview", travel(5, e.ids, "A-5", "310115", at, interview), healthcode.Pending, ""},
 		{"travel resting on a forwarded photo", travel(6, e.ids, "A-6", "310115", now, healthcode.Link{Kind: healthcode.LinkCheckIn}), healthcode.Rejected, "link.not_found"},
 		{"travel with no link", travel(7, e.ids, "A-7", "310115", at, healthcode.Link{}), healthcode.Rejected, "link.none"},
@@ -122,7 +127,8 @@ func TestOneEpidemiologistCannotRedCode(t *testing.T) {
 	}
 	// A second signature from the requester or their own unit, or from
 	// someone who is not an epidemiologist, changes nothing either.
-	for _, who := range []*healthcode.Principal{epi, epiSame} {
+	selfElsewhere := &healthcode.Principal{ID: epi.ID, Name: epi.Name, Role: epi.Role, Unit: epi2.Unit} // the requester under another unit's name
+	for _, who := range []*healthcode.Principal{epi, epiSame, selfElsewhere} {
 		_, err := e.eng.ConfirmRecord(e.ctx, who, pending[0])
 		wantCode(t, "confirmation by "+who.Name, err, healthcode.EFORBIDDEN, "")
 	}
@@ -171,7 +177,7 @@ func TestOneEpidemiologistCannotRedCode(t *testing.T) {
 	}
 	// Travel confirmed; and travel resting on the person's own verified
 	// check-in in the area, with the quarantine that follows from it.
-	if _, err := e.eng.ConfirmRecord(e.ctx, epi2, pending[4]); err != nil || e.colour(5) != healthcode.Red {
+	if _, err := e.eng.ConfirmRecord(e.ctx, epi2, pending[5]); err != nil || e.colour(5) != healthcode.Red {
 		t.Fatalf("confirmed travel: %v, colour %s", err, e.colour(5))
 	}
 	e.checkIn(10, away, true)
@@ -182,7 +188,7 @@ func TestOneEpidemiologistCannotRedCode(t *testing.T) {
 	if o := e.one(epi, quarantine(10, e.ids, "L-4", e.clock.Now(), healthcode.Link{Kind: healthcode.LinkRecord})); o.Status != healthcode.Accepted {
 		t.Fatalf("quarantine resting on the travel record: %s %v", o.Status, o.Err)
 	}
-	if _, err := e.eng.ConfirmRecord(e.ctx, epi2, pending[7]); err != nil {
+	if _, err := e.eng.ConfirmRecord(e.ctx, epi2, pending[8]); err != nil {
 		t.Fatalf("confirmed quarantine: %v", err)
 	}
 	// Refusal: by another epidemiologist; the requester cannot.

@@ -41,6 +41,8 @@ type Config struct {
 	TLSKey          string        // PEM private key of TLSCert
 	TrustedProxies  string        // comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For is believed
 	TokenTTL        tokenTTL      // how long tokens issued to each role live (--token-ttl ROLE=DURATION,…); zero value = healthcode.DefaultTokenTTL
+	BulkPeople      int           // people restrictive requests may name per requester, approver and case in BulkWindow without an auditor
+	BulkWindow      time.Duration // the rolling window of the bulk limits
 
 	envErrs []error // malformed HEALTHCODE_* values, reported by finish
 }
@@ -59,6 +61,8 @@ func defaultConfig() Config {
 		CheckInRate:     healthcode.DefaultCheckInPolicy.PerHour,
 		CheckInBurst:    healthcode.DefaultCheckInPolicy.Burst,
 		CoSignAbove:     healthcode.DefaultDesignationCoSignAbove,
+		BulkPeople:      healthcode.BulkLimit,
+		BulkWindow:      healthcode.DefaultBulkWindow,
 	}
 }
 
@@ -106,6 +110,10 @@ func (c *Config) register(fs *flag.FlagSet) {
 			fs.Int64Var(&c.CoSignAbove, "designation-cosign-above", c.CoSignAbove, h)
 		},
 		"exposures a risk designation may create before its approval needs an auditor's co-signature")
+	num("bulk-people", func(v string) (err error) { c.BulkPeople, err = strconv.Atoi(v); return },
+		func(fs *flag.FlagSet, h string) { fs.IntVar(&c.BulkPeople, "bulk-people", c.BulkPeople, h) },
+		"distinct people restrictive overrides and interview-linked records may name per requester, per approver and per case within --bulk-window before an auditor must co-sign")
+	dur(&c.BulkWindow, "bulk-window", "the rolling window over which --bulk-people is counted")
 	str(&c.DataDir, "data", "directory for the node's keys and, by default, its database")
 	str(&c.DB, "db", "SQLite database file (default DATA/healthcode.db)")
 	str(&c.Addr, "addr", "address to listen on")
@@ -174,6 +182,9 @@ func (c *Config) finish() error {
 	}
 	if c.CoSignAbove < 1 {
 		return fmt.Errorf("designation-cosign-above must be at least 1")
+	}
+	if c.BulkPeople < 1 || c.BulkWindow < time.Hour {
+		return fmt.Errorf("bulk-people must be at least 1 and bulk-window at least 1h")
 	}
 	if err := c.Retention.Err(); err != nil {
 		return err

@@ -199,6 +199,7 @@ func openNode(ctx context.Context, cfg Config, clock healthcode.Clock, logw io.W
 		CheckInPolicy:          cfg.CheckInPolicy(),
 		DesignationCoSignAbove: cfg.CoSignAbove,
 		Codes:                  n.codes,
+		Bulk:                   healthcode.BulkLimits{People: cfg.BulkPeople, Window: cfg.BulkWindow},
 	}
 	if err := n.engine.Open(ctx); err != nil {
 		n.db.Close()
