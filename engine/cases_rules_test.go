@@ -81,7 +81,7 @@ func TestOneEpidemiologistCannotRedCode(t *testing.T) {
 	caseID := e.openCaseOf(0, now)
 	v := e.liveVenue("410102")
 	printed := e.liveVenue("410103") // the case only scanned its printed code
-	away := e.liveVenue("310115") // in the high-risk area travellers come from
+	away := e.liveVenue("310115")    // in the high-risk area travellers come from
 
 	// The case was at the venue (live code); person 3 only scanned a photo
 	// of its code; person 4 was there with the case.
