@@ -75,18 +75,14 @@ func (e *env) caseLinks(items []healthcode.Submission) []healthcode.Submission {
 	return out
 }
 
-// fixtureVenue returns the fixture's active venue in a district, storing it
-// the first time.
+// fixtureVenue returns the fixture's active venue in a district,
+// registering it the first time.
 func (e *env) fixtureVenue(district string) *healthcode.Venue {
 	e.t.Helper()
 	if v, ok := e.cases.venues[district]; ok {
 		return v
 	}
-	v := &healthcode.Venue{ID: "vfixture" + district, Name: "fixture " + district, Address: "fixture", Region: district, Category: "retail",
-		Owner: "fixture", Secret: make([]byte, 32), Status: healthcode.VenueActive, RegisteredAt: t0}
-	if err := e.db.Update(e.ctx, func(tx healthcode.Tx) error { return tx.CreateVenue(e.ctx, v) }); err != nil {
-		e.t.Fatal(err)
-	}
+	v := e.liveVenue(district)
 	if e.cases.venues == nil {
 		e.cases.venues = map[string]*healthcode.Venue{}
 	}
