@@ -146,7 +146,9 @@ func TestBodyLimits(t *testing.T) {
 	noBody := []string{"POST /api/v1/rulesets/{version}/approve", "POST /api/v1/overrides/{id}/approve", "POST /api/v1/overrides/{id}/cosign",
 		"POST /api/v1/designations/{id}/approve", "POST /api/v1/designations/{id}/cosign", "POST /logout",
 		"POST /api/v1/officials/{id}/revoke", "POST /api/v1/officials/{id}/tokens", "POST /api/v1/official-proposals/{id}/approve",
-		"POST /api/v1/official-proposals/{id}/refuse", "POST /api/v1/tokens/{id}/revoke"}
+		"POST /api/v1/official-proposals/{id}/refuse", "POST /api/v1/tokens/{id}/revoke",
+		"POST /api/v1/records/{id}/confirm", "POST /api/v1/records/{id}/cosign", "POST /api/v1/records/{id}/refuse",
+		"POST /api/v1/unmask/{id}/approve", "POST /api/v1/unmask/{id}/refuse"}
 	// The console's forms all take a few fields.
 	for _, rt := range f.srv.routes() {
 		key := rt.Method + " " + rt.Path
