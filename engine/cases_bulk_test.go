@@ -7,10 +7,6 @@ import (
 	"healthcode"
 )
 
-var (
-	operator2 = &healthcode.Principal{ID: "operator-002", Name: "操作员 冯涛", Role: healthcode.RoleOperator, Unit: "区大数据局"}
-)
-
 // linkedCrowd opens two cases (persons 0 and 1) and has persons 2..n-1
 // check in, with a live code, at the venue where both cases were: each is
 // linked to both cases by a verified shared presence. It returns the case
@@ -49,9 +45,9 @@ func redOverride(subjects []string, caseID string, basis int64, now time.Time) h
 // 24 hours waits for an auditor's co-signature.
 func TestSplitListNeedsCoSign(t *testing.T) {
 	t.Parallel()
+	// Who signs, by name: registered in each test's registry.
 	type req struct {
-		op        *healthcode.Principal
-		ap        *healthcode.Principal
+		op, ap    string
 		whichCase int
 	}
 	for _, tc := range []struct {
@@ -59,15 +55,22 @@ func TestSplitListNeedsCoSign(t *testing.T) {
 		first  req
 		second req
 	}{
-		{"one pair, one case", req{operator, approver, 0}, req{operator, approver, 0}},
-		{"one pair, two cases", req{operator, approver, 0}, req{operator, approver, 1}},
-		{"one operator, two approvers, two cases", req{operator, approver, 0}, req{operator, approver2, 1}},
-		{"two operators, one approver, two cases", req{operator, approver, 0}, req{operator2, approver, 1}},
-		{"two pairs, one case", req{operator, approver, 0}, req{operator2, approver2, 0}},
+		{"one pair, one case", req{"op1", "ap1", 0}, req{"op1", "ap1", 0}},
+		{"one pair, two cases", req{"op1", "ap1", 0}, req{"op1", "ap1", 1}},
+		{"one operator, two approvers, two cases", req{"op1", "ap1", 0}, req{"op1", "ap2", 1}},
+		{"two operators, one approver, two cases", req{"op1", "ap1", 0}, req{"op2", "ap1", 1}},
+		{"two pairs, one case", req{"op1", "ap1", 0}, req{"op2", "ap2", 0}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t, envConfig{people: 27})
+			who := map[string]*healthcode.Principal{
+				"op1": e.registered("操作员 钱明", healthcode.RoleOperator, "市大数据局"),
+				"op2": e.registered("操作员 冯涛", healthcode.RoleOperator, "区大数据局"),
+				"ap1": e.registered("审批员 周洁", healthcode.RoleApprover, "市卫健委"),
+				"ap2": e.registered("审批员 吴刚", healthcode.RoleApprover, "省卫健委"),
+			}
+			auditor := e.registered("监督员 郑红", healthcode.RoleAuditor, "纪检监察组")
 			cases, basis, crowd := linkedCrowd(t, e)
 			now := e.clock.Now()
 			for k, r := range []req{tc.first, tc.second} {
@@ -75,11 +78,11 @@ func TestSplitListNeedsCoSign(t *testing.T) {
 				if k == 1 {
 					people = crowd[20:]
 				}
-				o, err := e.eng.RequestOverride(e.ctx, r.op, redOverride(people, cases[r.whichCase], basis[r.whichCase], now))
+				o, err := e.eng.RequestOverride(e.ctx, who[r.op], redOverride(people, cases[r.whichCase], basis[r.whichCase], now))
 				if err != nil {
 					t.Fatal(err)
 				}
-				if o, err = e.eng.ApproveOverride(e.ctx, r.ap, o.ID); err != nil {
+				if o, err = e.eng.ApproveOverride(e.ctx, who[r.ap], o.ID); err != nil {
 					t.Fatal(err)
 				}
 				if k == 0 {
@@ -113,6 +116,8 @@ func TestBulkWindow(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envConfig{people: 27})
 	e.eng.Bulk = healthcode.BulkLimits{Window: 6 * time.Hour}
+	operator := e.registered("操作员 钱明", healthcode.RoleOperator, "市大数据局")
+	approver := e.registered("审批员 周洁", healthcode.RoleApprover, "市卫健委")
 	cases, basis, crowd := linkedCrowd(t, e)
 	ask := func(people []string) *healthcode.Override {
 		t.Helper()

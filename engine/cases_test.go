@@ -16,6 +16,7 @@ type caseFixture struct {
 	id          string
 	venues      map[string]*healthcode.Venue
 	lastContact string
+	units       map[string]string // registry unit ids by name
 }
 
 // testCase is the story's label of the fixture case that tests cite.
@@ -75,14 +76,24 @@ func (e *env) caseLinks(items []healthcode.Submission) []healthcode.Submission {
 	return out
 }
 
-// fixtureVenue returns the fixture's active venue in a district,
-// registering it the first time.
+// fixtureVenue returns the fixture's active venue in a district, storing
+// it the first time.
 func (e *env) fixtureVenue(district string) *healthcode.Venue {
 	e.t.Helper()
 	if v, ok := e.cases.venues[district]; ok {
 		return v
 	}
-	v := e.liveVenue(district)
+	// Fixture data, stored directly: a fixed id and no log entry, so that
+	// the tests that compare two runs, or count the log's leaves, see only
+	// what they submit.
+	v := &healthcode.Venue{ID: "vfixture" + district, Name: "fixture " + district, Address: "fixture", Region: district, Category: "retail",
+		Owner: "fixture", Secret: make([]byte, healthcode.VenueSecretSize), Status: healthcode.VenueActive, RegisteredAt: t0}
+	if err := e.eng.Keys.SealVenue(v); err != nil {
+		e.t.Fatal(err)
+	}
+	if err := e.db.Update(e.ctx, func(tx healthcode.Tx) error { return tx.CreateVenue(e.ctx, v) }); err != nil {
+		e.t.Fatal(err)
+	}
 	if e.cases.venues == nil {
 		e.cases.venues = map[string]*healthcode.Venue{}
 	}
@@ -164,4 +175,32 @@ func checkCaseLeaf(t *testing.T, e *env, tx healthcode.ReadTx, i int64, leaf *tl
 	if c.LogIndex != i || entry.ActorName != healthcode.ActorLabel(&c.Clinic) || entry.ActorRole != healthcode.RoleClinic {
 		t.Errorf("case leaf %d = %+v, case %+v", i, entry, c)
 	}
+}
+
+// registered adds an official to the registry (their unit too, by name, the
+// first time; a second admin approves an approver or an auditor) and
+// returns the principal they act as.
+func (e *env) registered(name string, role healthcode.Role, unitName string) *healthcode.Principal {
+	e.t.Helper()
+	if e.cases.units == nil {
+		e.cases.units = map[string]string{}
+	}
+	unit, ok := e.cases.units[unitName]
+	if !ok {
+		u, err := e.eng.CreateUnit(e.ctx, admin, healthcode.Unit{Name: unitName})
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		unit, e.cases.units[unitName] = u.ID, u.ID
+	}
+	o, prop, err := e.eng.CreateOfficial(e.ctx, admin, healthcode.Official{Name: name, Role: role, Unit: unit})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if prop != nil {
+		if o, err = e.eng.ApproveOfficial(e.ctx, admin2, prop.ID); err != nil {
+			e.t.Fatal(err)
+		}
+	}
+	return o.Principal()
 }

@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"bytes"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -176,27 +177,37 @@ func TestOfficialsAreLogged(t *testing.T) {
 		}
 	}
 
+	// A read cites a record about the person (their appeal); a trace, a
+	// case whose person was at the venue (person 1, diagnosed now).
+	caseID := e.openCaseOf(1, e.clock.Now())
+	appeal, err := e.eng.FileAppeal(ctx, &healthcode.Principal{ID: e.subj[2], Name: "citizen", Role: healthcode.RoleCitizen, Subject: e.subj[2]},
+		healthcode.AppealCorrection, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	appealRef := "appeal/" + strconv.FormatInt(appeal.ID, 10)
+
 	// A purpose-bound read: logged about the person, naming the official.
 	size = e.logSize()
-	if _, err := e.eng.CodeFor(ctx, operator, e.subj[2], "appeal_review", "410100-C001"); err != nil {
+	if _, err := e.eng.CodeFor(ctx, operator, e.subj[2], "appeal_review", appealRef); err != nil {
 		t.Fatal(err)
 	}
 	read := e.openedLeaves(size)
 	if len(read) != 1 || read[0].Type != healthcode.LogRead || read[0].Subject != e.subj[2] || read[0].Reason != "appeal_review" ||
-		!names(read[0], operator) || read[0].Note != "case/410100-C001" {
+		!names(read[0], operator) || read[0].Note != "case/"+appealRef {
 		t.Errorf("read entries %+v", read)
 	}
 
 	// A tracing query: one entry for the query, one per person found,
 	// holding a commitment to the person, never the pseudonym in clear.
 	size = e.logSize()
-	found, err := e.eng.TraceVenue(ctx, epidemiologist, v.ID, t0.Add(-time.Hour), t0.Add(time.Hour), "contact_tracing", "410100-C001", healthcode.CheckInCursor{}, 0)
+	found, err := e.eng.TraceVenue(ctx, epidemiologist, v.ID, t0.Add(-time.Hour), t0.Add(time.Hour), "contact_tracing", caseID, healthcode.CheckInCursor{}, 0)
 	if err != nil || len(found.Presence) != 1 {
 		t.Fatalf("TraceVenue = %v, %v", found, err)
 	}
 	trace := e.openedLeaves(size)
 	if len(trace) != 2 || trace[0].Type != healthcode.LogTrace || trace[0].Subject != "" || !names(trace[0], epidemiologist) ||
-		trace[0].Note != "case/410100-C001" || !strings.Contains(trace[0].Ref, v.ID) || !strings.Contains(trace[0].Ref, "1 people") ||
+		trace[0].Note != "case/"+caseID || !strings.Contains(trace[0].Ref, v.ID) || !strings.Contains(trace[0].Ref, "1 people") ||
 		trace[1].Type != healthcode.LogTrace || trace[1].Subject != e.subj[1] || !names(trace[1], epidemiologist) || trace[0].Reason != "contact_tracing" {
 		t.Fatalf("trace entries %+v", trace)
 	}
@@ -206,7 +217,7 @@ func TestOfficialsAreLogged(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			if bytes.Contains(b, []byte(e.subj[1])) || bytes.Contains(b, []byte("410100-C001")) {
+			if bytes.Contains(b, []byte(e.subj[1])) || bytes.Contains(b, []byte(caseID)) {
 				t.Errorf("trace leaf %d holds the pseudonym or the case in clear", i)
 			}
 		}
