@@ -87,7 +87,7 @@ func runAdminCmd(ctx context.Context, c adminCmd, args []string, stdout, stderr 
 	if err := cfg.finish(); err != nil {
 		return fail(stderr, "admin "+c.name, err)
 	}
-	n, err := openNode(ctx, cfg, healthcode.SystemClock{}, stderr)
+	n, err := openExistingNode(ctx, cfg, healthcode.SystemClock{}, stderr)
 	if err != nil {
 		return fail(stderr, "admin "+c.name, err)
 	}

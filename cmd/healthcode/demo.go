@@ -61,7 +61,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err := n.server.Open(cfg.Addr); err != nil {
 		return fail(stderr, "demo", err)
 	}
-	printDemo(stdout, n, city, tokens, time.Since(start))
+	printDemo(stdout, n, city, tokens, time.Since(start), self())
 	bg, cancel := context.WithCancel(ctx)
 	done := make(chan struct{}, 2)
 	go func() { n.background(bg); done <- struct{}{} }()
@@ -325,7 +325,19 @@ func (n *node) replayLater(ctx context.Context, r *sim.Replayer, events []sim.Ev
 	}
 }
 
-func printDemo(w io.Writer, n *node, city *sim.City, tokens []demoToken, took time.Duration) {
+// self is how the user ran this program, for the commands the demo prints:
+// "go run ./cmd/healthcode" after go run (whose binary is in a temporary
+// build directory), else the program as it was typed ("./healthcode", or
+// "healthcode" from PATH). A variable so that a test can name its own.
+var self = func() string {
+	arg0 := os.Args[0]
+	if strings.Contains(filepath.ToSlash(arg0), "/go-build") {
+		return "go run ./cmd/healthcode"
+	}
+	return arg0
+}
+
+func printDemo(w io.Writer, n *node, city *sim.City, tokens []demoToken, took time.Duration, prog string) {
 	url := n.server.URL()
 	if n.cfg.PublicURL != "" {
 		url = strings.TrimSuffix(n.cfg.PublicURL, "/")
@@ -333,7 +345,7 @@ func printDemo(w io.Writer, n *node, city *sim.City, tokens []demoToken, took ti
 	fmt.Fprintf(w, "healthcode demo: %s (%s), %d people, ready in %s\n", city.Name, city.Region, city.Size, took.Round(time.Millisecond))
 	fmt.Fprintf(w, "  database   %s\n  trust file %s\n\n", n.cfg.DB, filepath.Join(n.cfg.DataDir, "trust.json"))
 	fmt.Fprintf(w, "Open %s/ and log in with a citizen token.\n\nTokens:\n", url)
-	var lab, citizen, sampler string
+	var lab, citizen, sampler, admin string
 	for _, t := range tokens {
 		fmt.Fprintf(w, "  %-15s %-28s %s\n", t.Role, t.Who, t.Token)
 		if t.Note != "" {
@@ -348,10 +360,15 @@ func printDemo(w io.Writer, n *node, city *sim.City, tokens []demoToken, took ti
 		if t.Role == healthcode.RoleCitizen && citizen == "" {
 			citizen = t.Token
 		}
+		if t.Role == healthcode.RoleAdmin && admin == "" {
+			admin = t.Token
+		}
 	}
 	first := city.Person(0)
+	// Every command below must work when pasted, in another terminal of the
+	// same directory, while the demo runs: TestDemoPrintedCommands runs them.
 	fmt.Fprintf(w, `
-Try it:
+Try it (in another terminal, in this directory):
   # the citizen's code, with the rule and evidence behind it
   curl -s -H 'Authorization: Bearer %[2]s' %[1]s/api/v1/me/code
   # tube %[7]s holds that citizen's sample (collected by a sampling site); a lab reports it
@@ -364,10 +381,12 @@ Try it:
   # mixed tube %[9]s (ten people) is still waiting for its result
   # verify the QR offline
   curl -s -H 'Authorization: Bearer %[2]s' %[1]s/api/v1/me/qr.png -o code.png
-  healthcode verify --trust %[6]s code.png
+  %[10]s verify --trust %[6]s code.png
+  # commands that act on the node name its data directory (the demo's is %[11]s)
+  %[10]s admin list --data %[11]s --token %[12]s
   # the API: %[1]s/api/v1/openapi.json   metrics: %[1]s/metrics
 
 Press Ctrl-C to stop.
 `, url, citizen, lab, first.IDNumber, time.Now().UTC().Add(-time.Hour).Format(time.RFC3339), filepath.Join(n.cfg.DataDir, "trust.json"),
-		demoSingleTube, sampler, demoMixedTube)
+		demoSingleTube, sampler, demoMixedTube, prog, n.cfg.DataDir, admin)
 }

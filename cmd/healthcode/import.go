@@ -79,7 +79,7 @@ flags:`)
 	if *server != "" {
 		submit = remoteSubmitter(strings.TrimRight(*server, "/"), *token)
 	} else {
-		n, err := openNode(ctx, cfg, healthcode.SystemClock{}, stderr)
+		n, err := openExistingNode(ctx, cfg, healthcode.SystemClock{}, stderr)
 		if err != nil {
 			return fail(stderr, "import", err)
 		}

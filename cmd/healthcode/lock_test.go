@@ -9,6 +9,10 @@ import (
 // and purge refuse to run (and a second serve or demo too).
 func TestSunsetRefusesALiveNode(t *testing.T) {
 	dir := t.TempDir()
+	// A node (it has a database), then something holding it.
+	if code, out, errs := runCmd(t, "admin", "init", "--data", dir, "--unit", "x", "--admin", "a", "--admin", "b"); code != exitOK {
+		t.Fatalf("admin init: exit %d\n%s%s", code, out, errs)
+	}
 	unlock, err := lockData(dir)
 	if err != nil {
 		t.Fatal(err)

@@ -102,6 +102,26 @@ func newLogger(cfg Config, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, nil))
 }
 
+// requireNode is for the commands that act on a node that is already there
+// (admin, rules publish, import without --server, purge, sunset): a data
+// directory with no database is a mistake (the wrong --data), not a new node
+// to create empty, where a token would then be silently unknown. They check
+// before they create anything (the lock file, the keys).
+func requireNode(cfg Config) error {
+	if _, err := os.Stat(cfg.DB); errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("no node here: %s does not exist; name the node's data directory with --data DIR (the demo's is healthcode-demo, serve's default healthcode-data) or its database with --db FILE", cfg.DB)
+	}
+	return nil
+}
+
+// openExistingNode is openNode after requireNode.
+func openExistingNode(ctx context.Context, cfg Config, clock healthcode.Clock, logw io.Writer) (*node, error) {
+	if err := requireNode(cfg); err != nil {
+		return nil, err
+	}
+	return openNode(ctx, cfg, clock, logw)
+}
+
 // openNode opens (creating on first use) the node's keys and database, and
 // wires the engine, the log, the QR service and the HTTP server.
 func openNode(ctx context.Context, cfg Config, clock healthcode.Clock, logw io.Writer) (*node, error) {

@@ -87,6 +87,9 @@ func runRotateKey(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err != nil {
 		return fail(stderr, "rotate-key", err)
 	}
+	if err := requireNode(cfg); err != nil {
+		return fail(stderr, "rotate-key", err)
+	}
 	// A live node keeps its keys in memory: it must be stopped.
 	unlock, err := lockData(cfg.DataDir)
 	if err != nil {

@@ -90,7 +90,7 @@ func runRulesPublish(ctx context.Context, sub string, args []string, stdout, std
 	if err := cfg.finish(); err != nil {
 		return fail(stderr, "rules "+sub, err)
 	}
-	n, err := openNode(ctx, cfg, healthcode.SystemClock{}, stderr)
+	n, err := openExistingNode(ctx, cfg, healthcode.SystemClock{}, stderr)
 	if err != nil {
 		return fail(stderr, "rules "+sub, err)
 	}

@@ -226,6 +226,9 @@ func runPurge(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if err := errors.Join(cfg.finish(), ret.Err()); err != nil {
 		return fail(stderr, "purge", err)
 	}
+	if err := requireNode(cfg); err != nil {
+		return fail(stderr, "purge", err)
+	}
 	unlock, err := lockData(cfg.DataDir)
 	if err != nil {
 		return fail(stderr, "purge", err)
@@ -300,6 +303,9 @@ func runSunset(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return exitUsage
 	}
 	if err := cfg.finish(); err != nil {
+		return fail(stderr, "sunset", err)
+	}
+	if err := requireNode(cfg); err != nil {
 		return fail(stderr, "sunset", err)
 	}
 	// A live node keeps keys and cached codes in memory: it must be stopped.

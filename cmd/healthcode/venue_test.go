@@ -206,12 +206,17 @@ func TestVenueCodesProvePresence(t *testing.T) {
 }
 
 // TestMain lets a test run the command in a child process: the crash test
-// kills it with SIGKILL.
+// kills it with SIGKILL; the README test pastes commands that run it.
 func TestMain(m *testing.M) {
 	if args := os.Getenv("HEALTHCODE_TEST_CHILD_ARGS"); args != "" {
 		ctx, stop := context.WithCancel(context.Background())
 		defer stop()
 		os.Exit(Run(ctx, strings.Fields(args), os.Stdout, os.Stderr))
+	}
+	// As the command itself, with its arguments as given (the README test's
+	// ./healthcode).
+	if os.Getenv("HEALTHCODE_TEST_AS_CLI") != "" {
+		os.Exit(Run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
 	}
 	os.Exit(m.Run())
 }

@@ -1,0 +1,178 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// TestDemoPrintedCommands does what a new user does: it starts the demo,
+// pastes every command the demo prints under "Try it" into a shell, in
+// order, and then every shell command of the README's tour (from "## A tour"
+// on), with the tokens the demo printed, in a directory where ./healthcode
+// is this program. A command that fails (an HTTP error, a non-zero exit)
+// fails the test. Only the README's lines that build and start the demo are
+// not run: the test starts the demo itself, on a free port that replaces
+// the README's 8080.
+func TestDemoPrintedCommands(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the demo and runs a shell")
+	}
+	for _, tool := range []string{"sh", "curl"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			if os.Getenv("HEALTHCODE_CI") != "" {
+				t.Fatalf("%s is required here (HEALTHCODE_CI is set): %v", tool, err)
+			}
+			t.Skipf("no %s: %v", tool, err)
+		}
+	}
+	dir := t.TempDir()
+	bin, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// ./healthcode: this test binary, run as the command (see TestMain).
+	wrapper := "#!/bin/sh\nHEALTHCODE_TEST_AS_CLI=1 exec '" + bin + "' \"$@\"\n"
+	if err := os.WriteFile(filepath.Join(dir, "healthcode"), []byte(wrapper), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	defer func(old func() string) { self = old }(self)
+	self = func() string { return "./healthcode" }
+
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	errb := &syncBuffer{}
+	done := make(chan int, 1)
+	go func() {
+		code := runDemo(ctx, []string{"--data", filepath.Join(dir, "healthcode-demo"), "--people", "1000", "--addr", "127.0.0.1:0", "--log-format", "json"}, pw, errb)
+		pw.Close()
+		done <- code
+	}()
+	defer func() {
+		cancel()
+		if code := <-done; code != exitOK {
+			t.Errorf("demo exited %d:\n%s", code, errb.String())
+		}
+	}()
+	var printed []string
+	sc := bufio.NewScanner(pr)
+	for sc.Scan() {
+		printed = append(printed, sc.Text())
+		if strings.HasPrefix(sc.Text(), "Press Ctrl-C") {
+			break
+		}
+	}
+	go io.Copy(io.Discard, pr)
+	out := strings.Join(printed, "\n")
+	if !strings.Contains(out, "Press Ctrl-C") {
+		t.Fatalf("the demo stopped before it was ready:\n%s\n%s", out, errb.String())
+	}
+
+	// The tokens, as a user would copy them from the table.
+	env := map[string]string{}
+	for _, m := range regexp.MustCompile(`(?m)^  (\w+) .* (hc_\S+)$`).FindAllStringSubmatch(out, -1) {
+		key := strings.ToUpper(m[1])
+		if _, ok := env[key]; !ok {
+			env[key] = m[2]
+		}
+	}
+	if m := regexp.MustCompile(`; ID (\S+)`).FindStringSubmatch(out); m != nil {
+		env["ID"] = m[1]
+	}
+	for _, k := range []string{"ADMIN", "LAB", "CITIZEN", "ID"} {
+		if env[k] == "" {
+			t.Fatalf("the demo printed no %s:\n%s", k, out)
+		}
+	}
+	url := regexp.MustCompile(`Open (http://\S+)/ `).FindStringSubmatch(out)
+	if url == nil {
+		t.Fatalf("no URL in:\n%s", out)
+	}
+
+	// The demo's commands: lines after "Try it", comments skipped, a
+	// trailing backslash joining the next line.
+	var demoCmds []string
+	_, tryIt, ok := strings.Cut(out, "\nTry it")
+	if !ok {
+		t.Fatalf("no \"Try it\" in:\n%s", out)
+	}
+	cur := ""
+	for _, l := range strings.Split(tryIt, "\n")[1:] {
+		l = strings.TrimSpace(l)
+		if l == "" || strings.HasPrefix(l, "#") || strings.HasPrefix(l, "Press Ctrl-C") {
+			continue
+		}
+		if s, ok := strings.CutSuffix(l, `\`); ok {
+			cur += s + " "
+			continue
+		}
+		demoCmds = append(demoCmds, cur+l)
+		cur = ""
+	}
+	if len(demoCmds) < 5 {
+		t.Fatalf("the demo printed %d commands:\n%s", len(demoCmds), out)
+	}
+	for _, c := range demoCmds {
+		if strings.HasPrefix(c, "healthcode ") || strings.HasPrefix(c, "go run ") {
+			t.Errorf("%q: not how the user ran it (./healthcode)", c)
+		}
+		runShell(t, dir, env, c)
+	}
+
+	// The README's shell blocks, from the tour on.
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, tour, ok := strings.Cut(string(readme), "\n## A tour")
+	if !ok {
+		t.Fatal("README.md has no \"## A tour\"")
+	}
+	blocks := regexp.MustCompile("(?s)\n```sh\n(.*?)\n```").FindAllStringSubmatch(tour, -1)
+	ran := 0
+	for _, b := range blocks {
+		var keep []string
+		for _, l := range strings.Split(b[1], "\n") {
+			if strings.HasPrefix(l, "go build ") || strings.HasPrefix(l, "./healthcode demo") {
+				continue // done by the test: ./healthcode is this binary, the demo runs
+			}
+			keep = append(keep, l)
+		}
+		script := strings.Join(keep, "\n")
+		script = strings.NewReplacer("http://127.0.0.1:8080", url[1], "localhost:8080", url[1]).Replace(script)
+		if strings.TrimSpace(script) == "" {
+			continue
+		}
+		runShell(t, dir, env, script)
+		ran++
+	}
+	if ran < 2 {
+		t.Fatalf("ran %d of the README's shell blocks", ran)
+	}
+}
+
+// runShell runs script with sh -e in dir, curl failing on an HTTP error, and
+// fails the test if it exits non-zero or a response says "rejected".
+func runShell(t *testing.T, dir string, env map[string]string, script string) {
+	t.Helper()
+	cmd := exec.Command("sh", "-ec", "curl() { command curl --fail-with-body \"$@\"; }\n"+script)
+	cmd.Dir = dir
+	cmd.Env = os.Environ()
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("pasted as printed, it fails (%v):\n%s\n---\n%s", err, script, out)
+	}
+	if strings.Contains(string(out), `"rejected"`) {
+		t.Fatalf("pasted as printed, the node rejects it:\n%s\n---\n%s", script, out)
+	}
+	t.Logf("$ %s\n%s", script, out)
+}
