@@ -33,68 +33,11 @@ func TestDemoPrintedCommands(t *testing.T) {
 		}
 	}
 	dir := t.TempDir()
-	bin, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	// ./healthcode: this test binary, run as the command (see TestMain).
-	wrapper := "#!/bin/sh\nHEALTHCODE_TEST_AS_CLI=1 exec '" + bin + "' \"$@\"\n"
-	if err := os.WriteFile(filepath.Join(dir, "healthcode"), []byte(wrapper), 0o755); err != nil {
-		t.Fatal(err)
-	}
 	defer func(old func() string) { self = old }(self)
 	self = func() string { return "./healthcode" }
 
-	ctx, cancel := context.WithCancel(context.Background())
-	pr, pw := io.Pipe()
-	errb := &syncBuffer{}
-	done := make(chan int, 1)
-	go func() {
-		code := runDemo(ctx, []string{"--data", filepath.Join(dir, "healthcode-demo"), "--people", "1000", "--addr", "127.0.0.1:0", "--log-format", "json"}, pw, errb)
-		pw.Close()
-		done <- code
-	}()
-	defer func() {
-		cancel()
-		if code := <-done; code != exitOK {
-			t.Errorf("demo exited %d:\n%s", code, errb.String())
-		}
-	}()
-	var printed []string
-	sc := bufio.NewScanner(pr)
-	for sc.Scan() {
-		printed = append(printed, sc.Text())
-		if strings.HasPrefix(sc.Text(), "Press Ctrl-C") {
-			break
-		}
-	}
-	go io.Copy(io.Discard, pr)
-	out := strings.Join(printed, "\n")
-	if !strings.Contains(out, "Press Ctrl-C") {
-		t.Fatalf("the demo stopped before it was ready:\n%s\n%s", out, errb.String())
-	}
-
-	// The tokens, as a user would copy them from the table.
-	env := map[string]string{}
-	for _, m := range regexp.MustCompile(`(?m)^  (\w+) .* (hc_\S+)$`).FindAllStringSubmatch(out, -1) {
-		key := strings.ToUpper(m[1])
-		if _, ok := env[key]; !ok {
-			env[key] = m[2]
-		}
-	}
-	if m := regexp.MustCompile(`; ID (\S+)`).FindStringSubmatch(out); m != nil {
-		env["ID"] = m[1]
-	}
-	for _, k := range []string{"ADMIN", "LAB", "CITIZEN", "ID"} {
-		if env[k] == "" {
-			t.Fatalf("the demo printed no %s:\n%s", k, out)
-		}
-	}
-	url := regexp.MustCompile(`Open (http://\S+)/ `).FindStringSubmatch(out)
-	if url == nil {
-		t.Fatalf("no URL in:\n%s", out)
-	}
-
+	printed := filepath.Join(dir, "printed")
+	out, env, url := startDemo(t, printed)
 	// The demo's commands: lines after "Try it", comments skipped, a
 	// trailing backslash joining the next line.
 	var demoCmds []string
@@ -122,10 +65,13 @@ func TestDemoPrintedCommands(t *testing.T) {
 		if strings.HasPrefix(c, "healthcode ") || strings.HasPrefix(c, "go run ") {
 			t.Errorf("%q: not how the user ran it (./healthcode)", c)
 		}
-		runShell(t, dir, env, c)
+		runShell(t, printed, env, c)
 	}
 
-	// The README's shell blocks, from the tour on.
+	// The README's shell blocks, from the tour on, against a fresh demo (a
+	// reader of the README has not run the demo's commands).
+	fresh := filepath.Join(dir, "readme")
+	_, env, url = startDemo(t, fresh)
 	readme, err := os.ReadFile("../../README.md")
 	if err != nil {
 		t.Fatal(err)
@@ -145,11 +91,11 @@ func TestDemoPrintedCommands(t *testing.T) {
 			keep = append(keep, l)
 		}
 		script := strings.Join(keep, "\n")
-		script = strings.NewReplacer("http://127.0.0.1:8080", url[1], "localhost:8080", url[1]).Replace(script)
+		script = strings.NewReplacer("http://127.0.0.1:8080", url, "localhost:8080", url).Replace(script)
 		if strings.TrimSpace(script) == "" {
 			continue
 		}
-		runShell(t, dir, env, script)
+		runShell(t, fresh, env, script)
 		ran++
 	}
 	if ran < 2 {
@@ -175,4 +121,75 @@ func runShell(t *testing.T, dir string, env map[string]string, script string) {
 		t.Fatalf("pasted as printed, the node rejects it:\n%s\n---\n%s", script, out)
 	}
 	t.Logf("$ %s\n%s", script, out)
+}
+
+// startDemo runs the demo in dir (its data in dir/healthcode-demo, so that
+// the commands' relative paths resolve there) until the test ends, and
+// returns what it printed, the tokens by role (ADMIN, LAB, SAMPLER,
+// CITIZEN…) and the citizen's ID number as a user would copy them, and its
+// URL.
+func startDemo(t *testing.T, dir string) (string, map[string]string, string) {
+	t.Helper()
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	bin, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// ./healthcode: this test binary, run as the command (see TestMain).
+	wrapper := "#!/bin/sh\nHEALTHCODE_TEST_AS_CLI=1 exec '" + bin + "' \"$@\"\n"
+	if err := os.WriteFile(filepath.Join(dir, "healthcode"), []byte(wrapper), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	errb := &syncBuffer{}
+	done := make(chan int, 1)
+	go func() {
+		code := runDemo(ctx, []string{"--data", filepath.Join(dir, "healthcode-demo"), "--people", "1000", "--addr", "127.0.0.1:0", "--log-format", "json"}, pw, errb)
+		pw.Close()
+		done <- code
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if code := <-done; code != exitOK {
+			t.Errorf("demo exited %d:\n%s", code, errb.String())
+		}
+	})
+	var printed []string
+	sc := bufio.NewScanner(pr)
+	for sc.Scan() {
+		printed = append(printed, sc.Text())
+		if strings.HasPrefix(sc.Text(), "Press Ctrl-C") {
+			break
+		}
+	}
+	go io.Copy(io.Discard, pr)
+	out := strings.Join(printed, "\n")
+	if !strings.Contains(out, "Press Ctrl-C") {
+		t.Fatalf("the demo stopped before it was ready:\n%s\n%s", out, errb.String())
+	}
+
+	// The tokens, as a user would copy them from the table.
+	env := map[string]string{}
+	for _, m := range regexp.MustCompile(`(?m)^  (\w+) .* (hc_\S+)$`).FindAllStringSubmatch(out, -1) {
+		key := strings.ToUpper(m[1])
+		if _, ok := env[key]; !ok {
+			env[key] = m[2]
+		}
+	}
+	if m := regexp.MustCompile(`; ID (\S+)`).FindStringSubmatch(out); m != nil {
+		env["ID"] = m[1]
+	}
+	for _, k := range []string{"ADMIN", "SAMPLER", "LAB", "CITIZEN", "ID"} {
+		if env[k] == "" {
+			t.Fatalf("the demo printed no %s:\n%s", k, out)
+		}
+	}
+	url := regexp.MustCompile(`Open (http://\S+)/ `).FindStringSubmatch(out)
+	if url == nil {
+		t.Fatalf("no URL in:\n%s", out)
+	}
+	return out, env, url[1]
 }
