@@ -260,6 +260,27 @@ func (n *node) populate(ctx context.Context, city *sim.City, now time.Time, prog
 	if err := replayer.Replay(ctx, past); err != nil {
 		return nil, nil, nil, err
 	}
+	// Tubes collected and awaiting their result, for the lab's examples
+	// the demo prints (and README shows): a single tube of the first
+	// resident, and a mixed tube of the next ten.
+	smp := officials[city.Samplers[0].ID]
+	var waiting []healthcode.CollectionRequest
+	for i := range 11 {
+		c := healthcode.CollectionRequest{Line: i, IDNumber: city.Person(i).IDNumber, Tube: demoSingleTube, Site: city.Samplers[0].Name, CollectedAt: now.Add(-time.Hour)}
+		if i > 0 {
+			c.Tube, c.Mixed = demoMixedTube, true
+		}
+		waiting = append(waiting, c)
+	}
+	outs, err := n.engine.Collect(ctx, smp, waiting)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	for _, o := range outs {
+		if o.Status == healthcode.Rejected {
+			return nil, nil, nil, fmt.Errorf("demo: collecting the example tubes: %w", o.Err)
+		}
+	}
 	if _, _, err := n.engine.ReviewDue(ctx, nil); err != nil {
 		return nil, nil, nil, err
 	}
