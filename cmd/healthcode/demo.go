@@ -14,6 +14,7 @@ import (
 
 	"healthcode"
 	"healthcode/sim"
+	"healthcode/tlog"
 )
 
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -39,8 +40,12 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return fail(stderr, "demo", err)
 	}
 	defer unlock()
-	for _, suffix := range []string{"", "-wal", "-shm"} {
-		if err := os.Remove(cfg.DB + suffix); err != nil && !errors.Is(err, os.ErrNotExist) {
+	// A fresh city each time: the last run's database, and the checkpoint
+	// it published (which a new, shorter log would contradict: the
+	// self-audit would refuse to start).
+	checkpoint := filepath.Join(cfg.DataDir, "checkpoint")
+	for _, f := range []string{cfg.DB, cfg.DB + "-wal", cfg.DB + "-shm", checkpoint, tlog.CosignedPath(checkpoint)} {
+		if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return fail(stderr, "demo", err)
 		}
 	}

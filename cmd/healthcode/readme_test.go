@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -36,8 +37,7 @@ func TestDemoPrintedCommands(t *testing.T) {
 	defer func(old func() string) { self = old }(self)
 	self = func() string { return "./healthcode" }
 
-	printed := filepath.Join(dir, "printed")
-	out, env, url := startDemo(t, printed)
+	out, env, url, stop := startDemo(t, dir)
 	// The demo's commands: lines after "Try it", comments skipped, a
 	// trailing backslash joining the next line.
 	var demoCmds []string
@@ -65,13 +65,14 @@ func TestDemoPrintedCommands(t *testing.T) {
 		if strings.HasPrefix(c, "healthcode ") || strings.HasPrefix(c, "go run ") {
 			t.Errorf("%q: not how the user ran it (./healthcode)", c)
 		}
-		runShell(t, printed, env, c)
+		runShell(t, dir, env, c)
 	}
 
-	// The README's shell blocks, from the tour on, against a fresh demo (a
-	// reader of the README has not run the demo's commands).
-	fresh := filepath.Join(dir, "readme")
-	_, env, url = startDemo(t, fresh)
+	// The README's shell blocks, from the tour on, against the demo started
+	// again in the same directory, as the README has it (set-up, then the
+	// tour): a fresh city, whatever the first run did.
+	stop()
+	_, env, url, _ = startDemo(t, dir)
 	readme, err := os.ReadFile("../../README.md")
 	if err != nil {
 		t.Fatal(err)
@@ -95,7 +96,7 @@ func TestDemoPrintedCommands(t *testing.T) {
 		if strings.TrimSpace(script) == "" {
 			continue
 		}
-		runShell(t, fresh, env, script)
+		runShell(t, dir, env, script)
 		ran++
 	}
 	if ran < 2 {
@@ -124,11 +125,11 @@ func runShell(t *testing.T, dir string, env map[string]string, script string) {
 }
 
 // startDemo runs the demo in dir (its data in dir/healthcode-demo, so that
-// the commands' relative paths resolve there) until the test ends, and
-// returns what it printed, the tokens by role (ADMIN, LAB, SAMPLER,
-// CITIZEN…) and the citizen's ID number as a user would copy them, and its
-// URL.
-func startDemo(t *testing.T, dir string) (string, map[string]string, string) {
+// the commands' relative paths resolve there) until stop or the end of the
+// test, and returns what it printed, the tokens by role (ADMIN, LAB,
+// SAMPLER, CITIZEN…) and the citizen's ID number as a user would copy them,
+// and its URL.
+func startDemo(t *testing.T, dir string) (out string, env map[string]string, url string, stop func()) {
 	t.Helper()
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		t.Fatal(err)
@@ -151,12 +152,16 @@ func startDemo(t *testing.T, dir string) (string, map[string]string, string) {
 		pw.Close()
 		done <- code
 	}()
-	t.Cleanup(func() {
-		cancel()
-		if code := <-done; code != exitOK {
-			t.Errorf("demo exited %d:\n%s", code, errb.String())
-		}
-	})
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			if code := <-done; code != exitOK {
+				t.Errorf("demo exited %d:\n%s", code, errb.String())
+			}
+		})
+	}
+	t.Cleanup(stop)
 	var printed []string
 	sc := bufio.NewScanner(pr)
 	for sc.Scan() {
@@ -166,13 +171,13 @@ func startDemo(t *testing.T, dir string) (string, map[string]string, string) {
 		}
 	}
 	go io.Copy(io.Discard, pr)
-	out := strings.Join(printed, "\n")
+	out = strings.Join(printed, "\n")
 	if !strings.Contains(out, "Press Ctrl-C") {
 		t.Fatalf("the demo stopped before it was ready:\n%s\n%s", out, errb.String())
 	}
 
 	// The tokens, as a user would copy them from the table.
-	env := map[string]string{}
+	env = map[string]string{}
 	for _, m := range regexp.MustCompile(`(?m)^  (\w+) .* (hc_\S+)$`).FindAllStringSubmatch(out, -1) {
 		key := strings.ToUpper(m[1])
 		if _, ok := env[key]; !ok {
@@ -187,9 +192,9 @@ func startDemo(t *testing.T, dir string) (string, map[string]string, string) {
 			t.Fatalf("the demo printed no %s:\n%s", k, out)
 		}
 	}
-	url := regexp.MustCompile(`Open (http://\S+)/ `).FindStringSubmatch(out)
-	if url == nil {
+	u := regexp.MustCompile(`Open (http://\S+)/ `).FindStringSubmatch(out)
+	if u == nil {
 		t.Fatalf("no URL in:\n%s", out)
 	}
-	return out, env, url[1]
+	return out, env, u[1], stop
 }
