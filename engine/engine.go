@@ -9,6 +9,8 @@ package engine
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"strings"
 	"sync"
@@ -70,6 +72,7 @@ type Engine struct {
 	Retention healthcode.Retention
 
 	active   atomic.Pointer[ruleSetEntry]
+	edited   atomic.Pointer[error] // why the stored rule set in force was refused at Open
 	checkins checkInQueue
 	limiter  checkInLimiter
 	venues   venueCache
@@ -97,7 +100,12 @@ func (e *Engine) Open(ctx context.Context) error {
 		return fmt.Errorf("engine.Open: %w", err)
 	}
 	rs, err := e.ruleSet(ctx, rec)
-	if err != nil {
+	if healthcode.ErrorCode(err) == healthcode.ETAMPERED {
+		// No rule set in force: every decision is refused, saying why,
+		// and the node's audit reports it.
+		e.edited.Store(&err)
+		return nil
+	} else if err != nil {
 		return fmt.Errorf("engine.Open: rule set %s: %w", rec.Version, err)
 	}
 	e.active.Store(&ruleSetEntry{rs: rs, rec: rec})
@@ -107,6 +115,9 @@ func (e *Engine) Open(ctx context.Context) error {
 // ActiveRuleSet returns the rule set in force, or ENOTFOUND.
 func (e *Engine) ActiveRuleSet() (healthcode.RuleSet, *healthcode.RuleSetRecord, error) {
 	a := e.active.Load()
+	if a == nil && e.edited.Load() != nil {
+		return nil, nil, *e.edited.Load()
+	}
 	if a == nil {
 		return nil, nil, healthcode.Errorfd(healthcode.EUNAVAILABLE, "ruleset.none", "no rule set has been published")
 	}
@@ -122,9 +133,21 @@ func (e *Engine) ruleSet(ctx context.Context, rec *healthcode.RuleSetRecord) (he
 	if rs, ok := e.compiled[rec.Version]; ok {
 		return rs, nil
 	}
+	// The stored source must be the one published: its hash is the one
+	// recorded with it (and the node's audit checks that hash against the
+	// publication entry of the log). An edited source decides nothing.
+	if sum := sha256.Sum256(rec.Source); hex.EncodeToString(sum[:]) != rec.Hash {
+		return nil, healthcode.Errorfd(healthcode.ETAMPERED, "ruleset.edited",
+			"the stored rule set %s is not the one published (its source does not hash to its recorded hash %s): no decision is made from it until an operator restores it",
+			rec.Version, rec.Hash)
+	}
 	rs, err := e.LoadRuleSet(rec.Source)
 	if err != nil {
 		return nil, err
+	}
+	if rs.Version() != rec.Version {
+		return nil, healthcode.Errorfd(healthcode.ETAMPERED, "ruleset.edited",
+			"the stored rule set %s names itself %s: no decision is made from it until an operator restores it", rec.Version, rs.Version())
 	}
 	e.compiled[rec.Version] = rs
 	return rs, nil

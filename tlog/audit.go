@@ -2,6 +2,8 @@ package tlog
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"slices"
 
@@ -129,6 +131,9 @@ func AuditStore(ctx context.Context, s healthcode.Store, cps ...*Checkpoint) (*A
 			res.logProblem(tampered("tlog.opening_missing",
 				"%d decision entries of the log (the first: entry %d) have lost the opening that says whose they are: someone's later decision may have been hidden", w.missing, w.firstMissing))
 		}
+		if err := auditRuleSet(ctx, tx, res, w.published); err != nil {
+			return err
+		}
 		return auditDecisionRows(ctx, tx, res)
 	})
 	if err != nil {
@@ -168,6 +173,40 @@ func holdsColour(l *Leaf) bool {
 // person and every subject opening before it.
 func isSunset(l *Leaf) bool {
 	return l.Entry.Type == healthcode.LogPurge && l.Entry.Reason == "sunset"
+}
+
+// auditRuleSet checks the rule set in force, from which every decision is
+// computed: its stored source must hash to its stored hash, and that hash
+// must be the one a publication entry of the log records for its version.
+// An edited rule set puts every decision in doubt: a problem of the log.
+func auditRuleSet(ctx context.Context, tx healthcode.ReadTx, res *AuditResult, published map[string][]string) error {
+	rec, err := tx.ActiveRuleSet(ctx)
+	if healthcode.ErrorCode(err) == healthcode.ENOTFOUND {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	if err := CheckRuleSet(rec, published[rec.Version]); err != nil {
+		res.logProblem(err)
+	}
+	return nil
+}
+
+// CheckRuleSet checks a stored rule set against the hashes the log records
+// as published for its version (nil: none): its source must hash to its
+// stored hash, and that hash must be among them. Returns ETAMPERED (detail
+// "tlog.ruleset_edited") if not.
+func CheckRuleSet(rec *healthcode.RuleSetRecord, published []string) error {
+	sum := sha256.Sum256(rec.Source)
+	if got := hex.EncodeToString(sum[:]); got != rec.Hash {
+		return tampered("tlog.ruleset_edited",
+			"the stored source of rule set %s hashes to %s, not to its recorded hash %s: the rule set was edited in the store", rec.Version, got, rec.Hash)
+	}
+	if !slices.Contains(published, rec.Hash) {
+		return tampered("tlog.ruleset_edited",
+			"rule set %s (hash %s) is not the one the log records as published: the rule set was edited in the store", rec.Version, rec.Hash)
+	}
+	return nil
 }
 
 // auditDecisionRows checks every stored decision against its leaf, and each
@@ -216,6 +255,9 @@ type latestWalk struct {
 	// opening; firstMissing is the first of them.
 	missing, firstMissing int64
 	pending               []pendingDecision // of the batch being read
+	// published holds, by version, the hashes of the rule sets the log
+	// records as published.
+	published map[string][]string
 }
 
 type pendingDecision struct {
@@ -225,6 +267,11 @@ type pendingDecision struct {
 
 func (w *latestWalk) visit(i int64, l *Leaf, rec *healthcode.LogRecord) {
 	switch {
+	case l.Entry.Type == healthcode.LogRuleSet:
+		if w.published == nil {
+			w.published = map[string][]string{}
+		}
+		w.published[l.Entry.Ref] = append(w.published[l.Entry.Ref], l.Entry.RuleSetHash)
 	case isSunset(l):
 		// A sunset deletes every opening before it, with every person.
 		w.lastSunset, w.missing = i, 0

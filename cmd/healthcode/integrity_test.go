@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"net/http"
@@ -263,6 +265,30 @@ func TestTamperDrill(t *testing.T) {
 		// A check-in is stored, with no colour shown.
 		tt.wantCheckInWithoutColour(t)
 	})
+	// The rule set every decision is computed from, edited in the store:
+	// its source alone (the stored hash no longer matches it), or its
+	// source and stored hash together (the hash is no longer the one the
+	// log records as published). The running node's audit finds it; so
+	// does a restarted node, which decides nothing from it.
+	for _, withHash := range []bool{false, true} {
+		name := "edited rule set source"
+		if withHash {
+			name += " and hash"
+		}
+		t.Run(name, func(t *testing.T) {
+			tt := newTamperTarget(t)
+			tt.editRuleSet(t, withHash)
+			tt.audit(ctx)
+			tt.wantAlert(t, "edited in the store")
+			tt.wantFailsClosedFor(t, "a bystander", tt.bystander, tt.otherID, "X-2")
+			tt.wantLogVerify(t, tt.cfg.DB, false, nil)
+			// Restarted on the edited file: it starts, says why, and
+			// decides nothing.
+			tt.restart(t)
+			tt.wantAlert(t, "edited in the store")
+			tt.wantFailsClosedFor(t, "a bystander", tt.bystander, tt.otherID, "X-3")
+		})
+	}
 	t.Run("restored backup", func(t *testing.T) {
 		tt := newTamperTarget(t)
 		backup := filepath.Join(t.TempDir(), "backup.db")
@@ -285,6 +311,47 @@ func TestTamperDrill(t *testing.T) {
 		tt.wantLogVerify(t, tt.url, false, []string{"--checkpoint", tt.checkpointSeenHere})
 		tt.wantLogVerify(t, tt.cfg.DB, false, []string{"--checkpoint", tt.checkpointSeenHere})
 	})
+}
+
+// editRuleSet appends a comment to the stored source of the rule set in
+// force (it still compiles) and, if withHash, stores the new source's hash
+// with it.
+func (tt *tamperTarget) editRuleSet(t *testing.T, withHash bool) {
+	t.Helper()
+	var rec *healthcode.RuleSetRecord
+	err := tt.db.View(context.Background(), func(tx healthcode.ReadTx) error {
+		var err error
+		rec, err = tx.ActiveRuleSet(context.Background())
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := append(append([]byte(nil), rec.Source...), "\n# edited\n"...)
+	hash := rec.Hash
+	if withHash {
+		sum := sha256.Sum256(src)
+		hash = hex.EncodeToString(sum[:])
+	}
+	tt.exec(t, `UPDATE rulesets SET source = ?, hash = ? WHERE version = ?`, src, hash, rec.Version)
+}
+
+// restart stops the node and opens it again on the same files.
+func (tt *tamperTarget) restart(t *testing.T) {
+	t.Helper()
+	ctx := context.Background()
+	tt.server.Close(ctx)
+	tt.close()
+	n, err := openNode(ctx, tt.cfg, tt.clock, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n.close() })
+	if err := n.server.Open("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n.server.Close(ctx) })
+	tt.testNode = &testNode{node: n, clock: tt.clock, city: tt.city, url: n.server.URL(), dir: tt.dir, samplerToken: tt.samplerToken}
 }
 
 func (tt *tamperTarget) wantCheckInWithoutColour(t *testing.T) {
