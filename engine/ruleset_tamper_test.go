@@ -25,7 +25,9 @@ func TestEditedRuleSetDecidesNothing(t *testing.T) {
 	if _, _, err := eng.ActiveRuleSet(); healthcode.ErrorCode(err) != healthcode.ETAMPERED {
 		t.Errorf("ActiveRuleSet = %v, want ETAMPERED", err)
 	}
-	outs, err := eng.Submit(e.ctx, lab, []healthcode.Submission{naTest(1, e.ids[0], "EDIT-1", e.clock.Now().Add(-time.Hour), "positive")})
+	e.eng = eng
+	sent, _ := e.byTube([]healthcode.Submission{naTest(1, e.ids[0], "EDIT-1", e.clock.Now().Add(-time.Hour), "positive")})
+	outs, err := eng.Submit(e.ctx, lab, sent)
 	if healthcode.ErrorCode(err) != healthcode.ETAMPERED {
 		t.Errorf("Submit under an edited rule set = %+v, %v; want ETAMPERED", outs, err)
 	}

@@ -85,7 +85,11 @@ func (r *AuditResult) flag(subject string, err error) {
 //  4. each person's current decision their latest logged decision, by log
 //     index (in the same walk of the leaves, with the openings kept beside
 //     them), and every decision entry since the last sunset still carrying
-//     the opening that says whose it is.
+//     the opening that says whose it is;
+//  5. the rule set in force, which every decision is computed from: its
+//     stored source hashes to its stored hash, and that hash is the one a
+//     publication entry of the log records for its version (CheckRuleSet;
+//     a mismatch is a problem of the log).
 //
 // The first problem with the tree itself ends the audit (AuditResult.Log);
 // problems with people are collected (AuditResult.Subjects). err is a failure
