@@ -32,6 +32,15 @@ const CaseIDPrefix = "C-"
 // sampling).
 const CaseInfectiousBefore = 4 * Day
 
+// DiagnosisBasisWindow is how long before a confirmed, asymptomatic or
+// suspected diagnosis the positive test it rests on may have been sampled.
+// A diagnosis with no positive single-tube test of its person in that
+// window, from a sample collected by another unit than the diagnosing
+// official's, waits for a second clinician or epidemiologist of another
+// unit (the national protocol confirms a case on a positive nucleic-acid
+// test; an incubation period is at most 14 days).
+const DiagnosisBasisWindow = 14 * Day
+
 // ContactProximity is how close in time two verified check-ins at one venue
 // must be for the node to count them as a shared presence.
 const ContactProximity = 2 * time.Hour

@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"strconv"
+	"strings"
 	"time"
 
 	"healthcode"
@@ -84,13 +85,30 @@ func (e *Engine) admit(ctx context.Context, u *unit, actor *healthcode.Principal
 			}
 			return admitNow, nil
 		}
-		if !opensCase(ev) {
-			return admitNow, nil
+		adm := admitNow
+		if opensCase(ev) {
+			// A repeat of the diagnosis names the same case: the duplicate
+			// check compares it whole, and opens nothing.
+			ev.CaseRef, adm = e.caseID(ev), admitOpens
 		}
-		// A repeat of the diagnosis names the same case: the duplicate
-		// check compares it whole, and opens nothing.
-		ev.CaseRef = e.caseID(ev)
-		return admitOpens, nil
+		if !restrictingDiagnosis(ev) {
+			return adm, nil
+		}
+		// A repeat of a diagnosis in force is the store's to answer (a
+		// duplicate, or a conflict).
+		if _, err := tx.EvidenceByExternalID(ctx, ev.Submitter, ev.ExternalID); err == nil {
+			return adm, nil
+		} else if healthcode.ErrorCode(err) != healthcode.ENOTFOUND {
+			return 0, err
+		}
+		ok, err := diagnosisCorroborated(ctx, tx, actor, ev)
+		if err != nil {
+			return 0, err
+		}
+		if !ok {
+			return admitWait, nil
+		}
+		return adm, nil
 	case healthcode.CloseContact, healthcode.SecondaryContact:
 		return e.admitContact(ctx, u, s, ev, c)
 	case healthcode.Travel:
@@ -105,6 +123,50 @@ func (e *Engine) admit(ctx context.Context, u *unit, actor *healthcode.Principal
 		return admitNow, e.checkQuarantine(ctx, tx, ev)
 	}
 	return admitNow, nil
+}
+
+// restrictingDiagnosis reports whether a diagnosis makes its person red on
+// its own (rules/baseline.yaml): a confirmed, asymptomatic or suspected one.
+func restrictingDiagnosis(ev *healthcode.Evidence) bool {
+	return ev.Kind == healthcode.Diagnosis && (ev.Diagnosis == healthcode.DiagnosisConfirmed ||
+		ev.Diagnosis == healthcode.DiagnosisAsymptomatic || ev.Diagnosis == healthcode.DiagnosisSuspected)
+}
+
+// diagnosisCorroborated reports whether a restricting diagnosis rests on a
+// fact of another unit: a positive single-tube test of its person whose
+// sample was collected by a unit other than the diagnosing official's,
+// taken within healthcode.DiagnosisBasisWindow before the diagnosis. One
+// that does not is held for a second official of another unit (hold), so
+// that no clinic alone makes anyone red.
+func diagnosisCorroborated(ctx context.Context, tx healthcode.ReadTx, actor *healthcode.Principal, ev *healthcode.Evidence) (bool, error) {
+	if actor == nil || actor.Unit == "" {
+		return false, nil
+	}
+	evs, err := tx.Evidence(ctx, ev.Subject)
+	if err != nil {
+		return false, err
+	}
+	from := ev.ObservedAt.Add(-healthcode.DiagnosisBasisWindow)
+	for i := range evs {
+		t := &evs[i]
+		if !t.Kind.IsTest() || t.Result != healthcode.Positive || t.Pooled || t.ObservedAt.Before(from) || t.ObservedAt.After(ev.ObservedAt) {
+			continue
+		}
+		tube, found := strings.CutPrefix(t.ExternalID, "tube/")
+		if !found {
+			continue
+		}
+		tb, err := tx.Tube(ctx, tube)
+		if healthcode.ErrorCode(err) == healthcode.ENOTFOUND {
+			continue
+		} else if err != nil {
+			return false, err
+		}
+		if tb.Resulted() && tb.Result == healthcode.Positive && tb.Unit != "" && tb.Unit != actor.Unit {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // opensCase reports whether a diagnosis confirms an infection.

@@ -153,6 +153,7 @@ func TestBulkWindow(t *testing.T) {
 func TestUnconfirmedContactsNeedCoSign(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envConfig{people: 24})
+	e.enrol(epi, epi2, epiSame, approverEpi, auditor)
 	now := e.clock.Now()
 	caseID := e.openCaseOf(0, now)
 	var last healthcode.Outcome

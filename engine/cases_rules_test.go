@@ -77,6 +77,7 @@ func (e *env) one(actor *healthcode.Principal, s healthcode.Submission) healthco
 func TestOneEpidemiologistCannotRedCode(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envConfig{people: 13})
+	e.enrol(epi, epi2, epiSame, approverEpi, auditor)
 	now := e.clock.Now()
 	caseID := e.openCaseOf(0, now)
 	v := e.liveVenue("410102")

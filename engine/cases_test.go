@@ -38,6 +38,7 @@ func (e *env) caseLinks(items []healthcode.Submission) []healthcode.Submission {
 			e.caseStored = true
 			dx := healthcode.Submission{IDNumber: e.patient.IDNumber, Evidence: healthcode.Evidence{Kind: healthcode.Diagnosis,
 				ExternalID: "DX-C001", ObservedAt: e.clock.Now(), Diagnosis: healthcode.DiagnosisConfirmed}}
+			e.corroborate(e.patient.IDNumber, dx.Evidence.ObservedAt)
 			outs, err := e.eng.Submit(e.ctx, clinic, []healthcode.Submission{dx})
 			if err != nil || outs[0].Case == "" {
 				e.t.Fatalf("opening the fixture case: %v %+v", err, outs)
@@ -127,6 +128,7 @@ var (
 // the id of the case it opens.
 func (e *env) openCaseOf(i int, at time.Time) string {
 	e.t.Helper()
+	e.corroborate(e.ids[i], at)
 	o := e.submitOK(clinic, healthcode.Submission{IDNumber: e.ids[i], Evidence: healthcode.Evidence{Kind: healthcode.Diagnosis,
 		ExternalID: fmt.Sprintf("DX-P%d", i), ObservedAt: at, Diagnosis: healthcode.DiagnosisConfirmed}})[0]
 	if o.Case == "" {
@@ -135,8 +137,35 @@ func (e *env) openCaseOf(i int, at time.Time) string {
 	return o.Case
 }
 
+// enrol makes the officials officials of the registry, under their ids
+// and units (once each): a second signature is checked against it.
+func (e *env) enrol(ps ...*healthcode.Principal) {
+	e.t.Helper()
+	for _, p := range ps {
+		c := *p
+		if _, err := e.eng.CreateToken(e.ctx, &c); err != nil && healthcode.ErrorCode(err) != healthcode.ECONFLICT {
+			e.t.Fatal(err)
+		}
+	}
+}
+
+// corroborate gives a diagnosis of the person at the time what it rests
+// on (diagnosisCorroborated): a sampler (of another unit than the clinic's)
+// collects a single tube an hour before, and the lab reports it positive.
+func (e *env) corroborate(idNumber string, at time.Time) {
+	e.t.Helper()
+	e.basis++
+	tube := fmt.Sprintf("DXBASIS-%d", e.basis)
+	e.collectOK(healthcode.CollectionRequest{IDNumber: idNumber, Tube: tube, Site: "金水区文化路采样点", CollectedAt: at.Add(-time.Hour)})
+	outs, err := e.eng.Submit(e.ctx, lab, []healthcode.Submission{tubeResult(0, tube, healthcode.Positive)})
+	if err != nil || outs[0].Status != healthcode.Accepted {
+		e.t.Fatalf("the positive a diagnosis rests on: %v %+v", err, outs)
+	}
+}
+
 // unmask asks, has an approver of another unit approve, and reads.
 func (e *env) unmask(actor *healthcode.Principal, subject, caseID string) (*healthcode.Person, error) {
+	e.enrol(actor, approver)
 	r, err := e.eng.RequestUnmask(e.ctx, actor, subject, "case_investigation", caseID)
 	if err != nil {
 		return nil, err

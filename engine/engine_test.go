@@ -97,6 +97,7 @@ type env struct {
 
 	patient    healthcode.PersonalData // the patient of case 410100-C001
 	caseStored bool                    // their diagnosis is stored
+	basis      int                     // positive tubes made for diagnoses (corroborate)
 	cases      caseFixture             // the case's id and the fixture's venues
 
 	mu      sync.Mutex
@@ -731,6 +732,7 @@ func TestEveryChangeIsExplainedByTheLog(t *testing.T) {
 	)
 	// A secondary contact's link runs through a close contact in force.
 	e.submitOK(epi, healthcode.Submission{Line: 2, IDNumber: ids[7], Evidence: healthcode.Evidence{Kind: healthcode.SecondaryContact, ExternalID: "SC-1", ObservedAt: at, CaseRef: "410100-C001"}})
+	e.corroborate(ids[9], at)
 	e.submitOK(clinic, healthcode.Submission{Line: 1, IDNumber: ids[9], Evidence: healthcode.Evidence{Kind: healthcode.Diagnosis,
 		ExternalID: "DX-1", ObservedAt: at, Diagnosis: healthcode.DiagnosisConfirmed}})
 	// A day later: retests clear the single-tube and the pooled positive.
@@ -743,7 +745,7 @@ func TestEveryChangeIsExplainedByTheLog(t *testing.T) {
 
 	wantColours := map[int][]healthcode.Colour{
 		0: {healthcode.Red, healthcode.Green}, 1: {healthcode.Red, healthcode.Green}, 2: {healthcode.Red},
-		5: {healthcode.Yellow}, 6: {healthcode.Red}, 7: {healthcode.Yellow}, 8: {healthcode.Yellow}, 9: {healthcode.Red},
+		5: {healthcode.Yellow}, 6: {healthcode.Red}, 7: {healthcode.Yellow}, 8: {healthcode.Yellow}, 9: {healthcode.Red, healthcode.Red}, // 9: the positive the diagnosis rests on, then the diagnosis
 	}
 	for i := range e.subj {
 		var got []healthcode.Colour
@@ -756,8 +758,8 @@ func TestEveryChangeIsExplainedByTheLog(t *testing.T) {
 	}
 	nDecisions := checkExplained(t, e, e.allSubjects())
 	c := checkLog(t, e)
-	if c.ruleSets != 1 || c.decisions != nDecisions || c.evidence != 14 || c.collections != 9 {
-		t.Errorf("log holds %d rule sets, %d decisions, %d evidence, %d collections; want 1, %d, 14 (13 and the case's diagnosis), 9 (one per test)",
+	if c.ruleSets != 1 || c.decisions != nDecisions || c.evidence != 16 || c.collections != 11 {
+		t.Errorf("log holds %d rule sets, %d decisions, %d evidence, %d collections; want 1, %d, 16 (13, the case's diagnosis and the two positives the diagnoses rest on), 11 (one per test)",
 			c.ruleSets, c.decisions, c.evidence, c.collections, nDecisions)
 	}
 }

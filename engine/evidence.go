@@ -54,8 +54,9 @@ func (e *Engine) Submit(ctx context.Context, actor *healthcode.Principal, items 
 			for j := 0; err == nil && j < len(evs); j++ {
 				adms[j], err = e.admit(ctx, u, actor, &items[i], evs[j], now)
 				if err == nil && adms[j] == admitWait {
-					// Only a contact, travel or quarantine record (one
-					// person) rests on an interview.
+					// Only a contact, travel or quarantine record resting
+					// on an interview, or a diagnosis resting on no test
+					// of another unit (one person each), is held.
 					var o healthcode.Outcome
 					if o, err = e.hold(ctx, u, actor, evs[j], items[i].Link, now); err == nil {
 						o.Line, out[i] = items[i].Line, o

@@ -110,6 +110,14 @@ func TestPurgeDeletesExpiredDataAndReevaluates(t *testing.T) {
 		}
 	}
 	deleted = append(deleted, e.evidence(e.subj[1])[0].ID)
+	// The contact's case's patient: the positive their diagnosis rests on
+	// expires too (the diagnosis is kept with its case).
+	patient := e.eng.Keys.Pseudonymize(region, e.patient.IDNumber)
+	for _, ev := range e.evidence(patient) {
+		if ev.Kind == healthcode.NucleicAcidTest {
+			deleted = append(deleted, ev.ID)
+		}
+	}
 	kept := map[string]int{e.subj[1]: 1, e.subj[3]: 1}
 
 	leafOf := e.evidenceLeaves()
@@ -119,16 +127,16 @@ func TestPurgeDeletesExpiredDataAndReevaluates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := rep.Counts["evidence/nucleic_acid_test"]; got != 2 {
-		t.Errorf("deleted %d nucleic-acid tests, want 2", got)
+	if got := rep.Counts["evidence/nucleic_acid_test"]; got != 3 {
+		t.Errorf("deleted %d nucleic-acid tests, want 3", got)
 	}
 	if got := rep.Counts["evidence/close_contact"]; got != 1 {
 		t.Errorf("deleted %d close contacts, want 1", got)
 	}
-	if got := rep.Counts["log_openings"]; got != 3 {
-		t.Errorf("deleted %d log openings, want 3", got)
+	if got := rep.Counts["log_openings"]; got != 4 {
+		t.Errorf("deleted %d log openings, want 4", got)
 	}
-	wantSubjects := []string{e.subj[0], e.subj[1], e.subj[2]}
+	wantSubjects := []string{e.subj[0], e.subj[1], e.subj[2], patient}
 	slices.Sort(wantSubjects)
 	if !slices.Equal(rep.Subjects, wantSubjects) {
 		t.Errorf("subjects = %v, want %v", rep.Subjects, wantSubjects)
@@ -172,8 +180,8 @@ func TestPurgeDeletesExpiredDataAndReevaluates(t *testing.T) {
 	}
 	p := ls[0].Entry
 	if p.Type != healthcode.LogPurge || p.ActorRole != healthcode.RoleSystem || p.ActorName != engine.RetentionJob || ls[0].Commitment != nil ||
-		!strings.HasPrefix(p.Ref, "purge ") || !strings.Contains(p.Ref, "evidence/nucleic_acid_test=2") ||
-		!strings.Contains(p.Ref, "evidence/close_contact=1") || !strings.Contains(p.Ref, "reevaluated=3") {
+		!strings.HasPrefix(p.Ref, "purge ") || !strings.Contains(p.Ref, "evidence/nucleic_acid_test=3") ||
+		!strings.Contains(p.Ref, "evidence/close_contact=1") || !strings.Contains(p.Ref, "reevaluated=4") {
 		t.Errorf("purge leaf = %+v (commitment %x)", p, ls[0].Commitment)
 	}
 	for _, l := range ls[1:] {
@@ -283,7 +291,7 @@ func TestSunset(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for key, want := range map[string]int64{"people": 51, "person_keys": 51, "evidence": 21, "citizen_tokens": 1, "access_records": 3,
+	for key, want := range map[string]int64{"people": 51, "person_keys": 51, "evidence": 22, "citizen_tokens": 1, "access_records": 3,
 		"cases": 1, "unmask_requests": 1} {
 		if rep.Counts[key] != want {
 			t.Errorf("sunset counts[%s] = %d, want %d", key, rep.Counts[key], want)

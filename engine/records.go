@@ -9,8 +9,10 @@ import (
 )
 
 // hold stores a contact, travel or quarantine record resting on an
-// interview as a pending record: it changes nobody's colour until a second
-// epidemiologist of another unit confirms it. The request is logged and
+// interview, or a diagnosis resting on no positive test of another unit
+// (diagnosisCorroborated), as a pending record: it changes nobody's colour,
+// and a diagnosis opens no case, until a second official of another unit
+// confirms it (ConfirmRecord). The request is logged and
 // counted against the requester's and the case's bulk limits; if it
 // crosses one, an auditor must co-sign too. A repeat of the same record
 // (same submitter and external id) answers with the record already held.
@@ -57,25 +59,31 @@ func (e *Engine) hold(ctx context.Context, u *unit, actor *healthcode.Principal,
 	return healthcode.Outcome{Status: healthcode.Pending, Pending: r.ID, Subject: ev.Subject}, nil
 }
 
-// ConfirmRecord is a second epidemiologist's confirmation of a record
-// resting on an interview: an official of another unit than the
-// requester's. The record takes effect now, unless it crossed a bulk limit
-// (the requester's, the case's, or this confirmer's), when it waits for an
-// auditor's co-signature.
+// ConfirmRecord is a second official's confirmation of a record held for
+// one: an epidemiologist of another unit than the requester's for a
+// contact, travel or quarantine record resting on an interview; a clinician
+// or an epidemiologist of another unit for a diagnosis resting on no test of
+// another unit (diagnosisCorroborated). Both officials are read from the
+// registry (secondOfficial). The record takes effect now, unless it crossed
+// a bulk limit (the requester's, the case's, or this confirmer's), when it
+// waits for an auditor's co-signature.
 func (e *Engine) ConfirmRecord(ctx context.Context, actor *healthcode.Principal, id int64) (*healthcode.PendingRecord, error) {
-	if actor == nil || actor.Role != healthcode.RoleEpidemiologist {
-		return nil, healthcode.Errorfd(healthcode.EFORBIDDEN, "auth.role", "only an epidemiologist confirms a contact, travel or quarantine record")
+	if actor == nil || (actor.Role != healthcode.RoleEpidemiologist && actor.Role != healthcode.RoleClinic) {
+		return nil, healthcode.Errorfd(healthcode.EFORBIDDEN, "auth.role", "only an epidemiologist (or, for a diagnosis, a clinician) confirms a held record")
 	}
 	return e.signRecord(ctx, id, func(u *unit, r *healthcode.PendingRecord, now time.Time) error {
 		if r.Confirmer != nil {
 			return healthcode.Errorfd(healthcode.ECONFLICT, "record.confirmed", "record %d is already confirmed", id)
 		}
-		if r.Requester.ID == actor.ID {
-			return healthcode.Errorfd(healthcode.EFORBIDDEN, "record.self_confirmation", "a record must be confirmed by another epidemiologist than its requester")
+		roles := []healthcode.Role{healthcode.RoleEpidemiologist}
+		if r.Evidence.Kind == healthcode.Diagnosis {
+			roles = append(roles, healthcode.RoleClinic)
 		}
-		if r.Requester.Unit == "" || r.Requester.Unit == actor.Unit {
-			return healthcode.Errorfd(healthcode.EFORBIDDEN, "record.same_unit", "a record must be confirmed by an epidemiologist of another unit")
+		a, err := e.secondOfficial(ctx, u.tx, actor, &r.Requester, "record", true, roles...)
+		if err != nil {
+			return err
 		}
+		actor := a
 		cross, err := e.crossesBulk(ctx, u.tx, []string{r.Evidence.Subject}, now, healthcode.BulkKey{Approver: actor.ID})
 		if err != nil {
 			return err
@@ -107,9 +115,14 @@ func (e *Engine) CoSignRecord(ctx context.Context, actor *healthcode.Principal, 
 		if r.CoSigner != nil {
 			return healthcode.Errorfd(healthcode.ECONFLICT, "record.cosigned", "record %d is already co-signed", id)
 		}
-		if r.Requester.ID == actor.ID || r.Confirmer.ID == actor.ID {
+		a, err := e.secondOfficial(ctx, u.tx, actor, &r.Requester, "record", false, healthcode.RoleAuditor)
+		if err != nil {
+			return err
+		}
+		if r.Confirmer.ID == a.ID {
 			return healthcode.Errorfd(healthcode.EFORBIDDEN, "record.self_approval", "a co-signer must be a third official")
 		}
+		actor := a
 		r.CoSigner = actor
 		u.log(&healthcode.LogEntry{Type: healthcode.LogPendingRecord, Time: now, Region: e.Region, Subject: r.Evidence.Subject, Reason: "cosigned",
 			ActorName: healthcode.ActorLabel(actor), ActorRole: actor.Role, Ref: fmt.Sprintf("record/%d co-signed", r.ID)})
@@ -121,8 +134,8 @@ func (e *Engine) CoSignRecord(ctx context.Context, actor *healthcode.Principal, 
 // than its requester or by an auditor; logged, and it stops counting
 // against the bulk limits.
 func (e *Engine) RefuseRecord(ctx context.Context, actor *healthcode.Principal, id int64) (*healthcode.PendingRecord, error) {
-	if actor == nil || (actor.Role != healthcode.RoleEpidemiologist && actor.Role != healthcode.RoleAuditor) {
-		return nil, healthcode.Errorfd(healthcode.EFORBIDDEN, "auth.role", "only an epidemiologist or an auditor refuses a record")
+	if actor == nil || (actor.Role != healthcode.RoleEpidemiologist && actor.Role != healthcode.RoleAuditor && actor.Role != healthcode.RoleClinic) {
+		return nil, healthcode.Errorfd(healthcode.EFORBIDDEN, "auth.role", "only an epidemiologist, a clinician (a diagnosis) or an auditor refuses a record")
 	}
 	now := e.now()
 	var r *healthcode.PendingRecord
@@ -131,9 +144,17 @@ func (e *Engine) RefuseRecord(ctx context.Context, actor *healthcode.Principal, 
 		if r, err = pendingRecord(ctx, u.tx, id); err != nil {
 			return err
 		}
-		if r.Requester.ID == actor.ID {
-			return healthcode.Errorfd(healthcode.EFORBIDDEN, "record.self_confirmation", "the requester does not answer their own record")
+		// Any official of the registry but the requester may refuse: a
+		// refusal restricts no one, and the requester must be active.
+		roles := []healthcode.Role{healthcode.RoleEpidemiologist, healthcode.RoleAuditor}
+		if r.Evidence.Kind == healthcode.Diagnosis {
+			roles = append(roles, healthcode.RoleClinic)
 		}
+		a, err := e.secondOfficial(ctx, u.tx, actor, &r.Requester, "record", false, roles...)
+		if err != nil {
+			return err
+		}
+		actor := a
 		r.Status, r.DecidedAt = healthcode.RecordRefused, now
 		if err := u.tx.DeleteBulk(ctx, healthcode.BulkRecord, r.ID); err != nil {
 			return err
@@ -191,6 +212,13 @@ func (e *Engine) signRecord(ctx context.Context, id int64, sign func(u *unit, r 
 			}
 			if out[0].Status == healthcode.Rejected {
 				return out[0].Err
+			}
+			// A held diagnosis opens its case only now: until confirmed,
+			// nothing may cite it.
+			if opensCase(&ev) && out[0].Status == healthcode.Accepted {
+				if err := e.openCase(ctx, u, &r.Requester, &ev, now); err != nil {
+					return err
+				}
 			}
 			r.Status, r.DecidedAt, r.EvidenceID = healthcode.RecordInForce, now, out[0].EvidenceID
 		}

@@ -68,12 +68,11 @@ func (e *Engine) answerUnmask(ctx context.Context, actor *healthcode.Principal, 
 		if r.Status != healthcode.UnmaskPending {
 			return healthcode.Errorfd(healthcode.ECONFLICT, "unmask.not_pending", "unmask request %d is %s", id, r.Status)
 		}
-		if r.Requester.ID == actor.ID {
-			return healthcode.Errorfd(healthcode.EFORBIDDEN, "unmask.self_approval", "an unmask request is approved by someone other than its requester")
+		a, err := e.secondOfficial(ctx, u.tx, actor, &r.Requester, "unmask", true, healthcode.RoleApprover)
+		if err != nil {
+			return err
 		}
-		if r.Requester.Unit == "" || r.Requester.Unit == actor.Unit {
-			return healthcode.Errorfd(healthcode.EFORBIDDEN, "unmask.same_unit", "an unmask request is approved by an official of another unit")
-		}
+		actor := a
 		r.Approver, r.ApprovedAt, r.Status = actor, now, healthcode.UnmaskRefused
 		verb := "refused"
 		if approve {

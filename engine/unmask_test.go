@@ -15,6 +15,7 @@ import (
 func TestUnmaskNeedsALinkedCaseAndASecondOfficial(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envConfig{people: 6})
+	e.enrol(epi, epi2, approver, auditor, &healthcode.Principal{ID: "approver-epi-unit", Name: "审批员 同单位", Role: healthcode.RoleApprover, Unit: epi.Unit})
 	now := e.clock.Now()
 	caseID := e.openCaseOf(0, now)
 	otherCase := e.openCaseOf(5, now)
