@@ -153,17 +153,17 @@ func (s *Server) unmask(w http.ResponseWriter, r *http.Request, p *healthcode.Pr
 // caseRoutes are the endpoints of interview-linked records and unmask
 // requests.
 func (s *Server) caseRoutes() []route {
-	epi, auditor, approver := healthcode.RoleEpidemiologist, healthcode.RoleAuditor, healthcode.RoleApprover
+	epi, auditor, approver, clinic := healthcode.RoleEpidemiologist, healthcode.RoleAuditor, healthcode.RoleApprover, healthcode.RoleClinic
 	return []route{
 		{Method: "GET", Path: "/api/v1/records", Roles: []healthcode.Role{epi, auditor}, h: s.listRecords},
 		{Method: "GET", Path: "/api/v1/me/records", Roles: citizenOnly, h: s.listRecords},
-		{Method: "POST", Path: "/api/v1/records/{id}/confirm", Roles: []healthcode.Role{epi}, h: s.signRecord(func(ctx context.Context, p *healthcode.Principal, id int64) (*healthcode.PendingRecord, error) {
+		{Method: "POST", Path: "/api/v1/records/{id}/confirm", Roles: []healthcode.Role{clinic, epi}, h: s.signRecord(func(ctx context.Context, p *healthcode.Principal, id int64) (*healthcode.PendingRecord, error) {
 			return s.Venues.ConfirmRecord(ctx, p, id)
 		})},
 		{Method: "POST", Path: "/api/v1/records/{id}/cosign", Roles: []healthcode.Role{auditor}, h: s.signRecord(func(ctx context.Context, p *healthcode.Principal, id int64) (*healthcode.PendingRecord, error) {
 			return s.Venues.CoSignRecord(ctx, p, id)
 		})},
-		{Method: "POST", Path: "/api/v1/records/{id}/refuse", Roles: []healthcode.Role{epi, auditor}, h: s.signRecord(func(ctx context.Context, p *healthcode.Principal, id int64) (*healthcode.PendingRecord, error) {
+		{Method: "POST", Path: "/api/v1/records/{id}/refuse", Roles: []healthcode.Role{clinic, epi, auditor}, h: s.signRecord(func(ctx context.Context, p *healthcode.Principal, id int64) (*healthcode.PendingRecord, error) {
 			return s.Venues.RefuseRecord(ctx, p, id)
 		})},
 		{Method: "POST", Path: "/api/v1/trace/unmask", Roles: []healthcode.Role{epi}, h: s.requestUnmask},

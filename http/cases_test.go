@@ -14,6 +14,13 @@ import (
 // evidence id.
 func openCase(t *testing.T, f *fixture, ref string) (string, int64) {
 	t.Helper()
+	// What the diagnosis rests on: a positive of a sample the sampling
+	// site (another unit than the clinic's) collected.
+	f.collect(t, "410102199003071250", "BASIS-"+ref, f.clock.Now().Add(-time.Hour))
+	if a := f.do(t, "POST", "/api/v1/evidence", f.tokens[healthcode.RoleLab], "application/json",
+		mustJSON(t, EvidenceJSON{Kind: "nucleic_acid_test", Tube: "BASIS-" + ref, Result: "positive"})); a.status != 201 {
+		t.Fatalf("the positive the diagnosis rests on: %d %s", a.status, a.body)
+	}
 	e := EvidenceJSON{Kind: "diagnosis", IDNumber: "410102199003071250", ExternalID: ref, ObservedAt: f.clock.Now().Add(-time.Minute), Diagnosis: "confirmed"}
 	a := f.do(t, "POST", "/api/v1/evidence", f.tokens[healthcode.RoleClinic], "application/json", mustJSON(t, e))
 	var o OutcomeJSON

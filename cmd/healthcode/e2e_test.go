@@ -44,6 +44,8 @@ type testNode struct {
 	dir   string
 
 	samplerToken string // testSampler's, once made
+	basisLab     string // basisLab's, once made
+	bases        int    // positives made for diagnoses (corroborate)
 }
 
 func startNode(t *testing.T, people int) *testNode {
@@ -178,6 +180,10 @@ func (tn *testNode) collect(t *testing.T, idNumber, tube string, at time.Time) {
 // sample id, and the lab reports the tube.
 func (tn *testNode) submit(t *testing.T, token string, e hchttp.EvidenceJSON) hchttp.OutcomeJSON {
 	t.Helper()
+	if e.Kind == string(healthcode.Diagnosis) && e.IDNumber != "" && e.CaseRef == "" &&
+		(e.Diagnosis == healthcode.DiagnosisConfirmed || e.Diagnosis == healthcode.DiagnosisAsymptomatic || e.Diagnosis == healthcode.DiagnosisSuspected) {
+		tn.corroborate(t, e.IDNumber, e.ObservedAt)
+	}
 	if (e.Kind == string(healthcode.NucleicAcidTest) || e.Kind == string(healthcode.AntigenTest)) && e.IDNumber != "" {
 		tn.collect(t, e.IDNumber, e.ExternalID, e.ObservedAt)
 		e = hchttp.EvidenceJSON{Kind: e.Kind, Tube: e.ExternalID, Result: e.Result}
@@ -187,6 +193,26 @@ func (tn *testNode) submit(t *testing.T, token string, e hchttp.EvidenceJSON) hc
 		t.Fatalf("POST /api/v1/evidence %+v = %d %+v", e, st, o)
 	}
 	return o
+}
+
+// basisLab reports the positives the tests' diagnoses rest on.
+var basisLab = healthcode.Principal{ID: "lab-basis", Name: "郑州市第三检测所", Role: healthcode.RoleLab, Unit: "第三检测所"}
+
+// corroborate gives a diagnosis of the person at the time what it rests
+// on: testSampler (another unit than any clinic's) collects a single tube
+// an hour before, and basisLab reports it positive.
+func (tn *testNode) corroborate(t *testing.T, idNumber string, at time.Time) {
+	t.Helper()
+	if tn.basisLab == "" {
+		tn.basisLab = tn.token(t, basisLab)
+	}
+	tn.bases++
+	tube := fmt.Sprintf("DXBASIS-%d", tn.bases)
+	tn.collect(t, idNumber, tube, at.Add(-time.Hour))
+	var o hchttp.OutcomeJSON
+	if st := tn.do(t, "POST", "/api/v1/evidence", tn.basisLab, hchttp.EvidenceJSON{Kind: "nucleic_acid_test", Tube: tube, Result: "positive"}, &o); st != http.StatusCreated {
+		t.Fatalf("the positive a diagnosis rests on: %d %+v", st, o)
+	}
 }
 
 // verifyOffline writes the citizen's QR PNG to a file and runs
