@@ -43,7 +43,10 @@ func TestOneClinicCannotRedCode(t *testing.T) {
 	e.submitOK(lab, tubeResult(0, "OLD-5", healthcode.Positive))
 	e.collectOK(sample(e.ids[6], "NEG-6", now.Add(-time.Hour)))
 	e.submitOK(lab, tubeResult(0, "NEG-6", healthcode.Negative))
-	redBefore := map[int]bool{4: true, 5: true} // red on their positive screening
+	// Person 9's sample is taken after the time the diagnosis claims.
+	e.collectOK(sample(e.ids[9], "LATE-9", now.Add(-time.Hour)))
+	e.submitOK(lab, tubeResult(0, "LATE-9", healthcode.Positive))
+	redBefore := map[int]bool{4: true, 5: true, 9: true} // red on their positive screening
 
 	size := e.logSize()
 	attempts := []healthcode.Submission{
@@ -53,6 +56,7 @@ func TestOneClinicCannotRedCode(t *testing.T) {
 		dx(4, e.ids, "A-4", healthcode.DiagnosisConfirmed, now),
 		dx(5, e.ids, "A-5", healthcode.DiagnosisConfirmed, now),
 		dx(6, e.ids, "A-6", healthcode.DiagnosisConfirmed, now),
+		dx(9, e.ids, "A-9", healthcode.DiagnosisConfirmed, now.Add(-3*time.Hour)),
 	}
 	outs, err := e.eng.Submit(e.ctx, clinic, attempts)
 	if err != nil {
@@ -60,7 +64,7 @@ func TestOneClinicCannotRedCode(t *testing.T) {
 	}
 	pending := map[int]int64{}
 	for k, o := range outs {
-		i := k + 1
+		i := []int{1, 2, 3, 4, 5, 6, 9}[k]
 		if o.Status != healthcode.Pending || o.Case != "" {
 			t.Errorf("person %d diagnosed by one clinic alone: %s %v case %q, want pending with no case", i, o.Status, o.Err, o.Case)
 		}

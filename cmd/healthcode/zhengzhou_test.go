@@ -265,6 +265,55 @@ func TestZhengzhouDepositorsCannotBeRedCoded(t *testing.T) {
 	}
 	allGreen("after one lab's positives")
 
+	// 5. One clinic account alone diagnoses depositors by ID number:
+	// confirmed, asymptomatic, suspected. No positive of a sample another
+	// unit collected lies under any of them, so each is held — no colour,
+	// no case anyone may cite — named to the depositor, and no clinician
+	// of the clinic's own unit can confirm it.
+	diagnosed := depositors[10:15]
+	var dxItems []hchttp.EvidenceJSON
+	for i := range diagnosed {
+		_, id, _ := tn.citizen(t, 210+i)
+		dxItems = append(dxItems, hchttp.EvidenceJSON{Kind: "diagnosis", IDNumber: id, ExternalID: fmt.Sprintf("ZZ-DX-%d", i),
+			ObservedAt: tn.clock.Now().Add(-time.Hour), Diagnosis: []string{"confirmed", "asymptomatic", "suspected"}[i%3]})
+	}
+	if st := tn.post(t, "/api/v1/evidence", clinic, map[string]any{"items": dxItems}, &batchOut); st != 200 || batchOut.Summary["pending"] != len(dxItems) {
+		t.Fatalf("one clinic's diagnoses of depositors: %d %+v", st, batchOut)
+	}
+	for i, o := range batchOut.Items {
+		if o.Status != "pending" || o.Case != "" || o.PendingRecord == 0 {
+			t.Fatalf("diagnosis %d: %+v, want held with no case", i, o)
+		}
+	}
+	clinicSameUnit := tn.token(t, healthcode.Principal{ID: "clinic-1b", Name: "郑大一附院 急诊科", Role: healthcode.RoleClinic, Unit: "unit of clinic-1郑大一附院"})
+	if st := tn.post(t, fmt.Sprintf("/api/v1/records/%d/confirm", batchOut.Items[0].PendingRecord), clinicSameUnit, nil, &p); st != 403 || p.Reason != "record.same_unit" {
+		t.Fatalf("a diagnosis confirmed within the clinic: %d %+v", st, p)
+	}
+	if st := tn.post(t, fmt.Sprintf("/api/v1/records/%d/confirm", batchOut.Items[0].PendingRecord), clinic, nil, &p); st != 403 || p.Reason != "record.self_approval" {
+		t.Fatalf("a diagnosis confirmed by its own clinic: %d %+v", st, p)
+	}
+	if st := tn.do(t, "GET", "/api/v1/me/records", tokens[10], nil, &mine); st != 200 || len(mine.Records) != 2 ||
+		!strings.Contains(mine.Records[0].Requester+mine.Records[1].Requester, "郑大一附院") {
+		t.Fatalf("the depositor does not see the held diagnosis naming the clinic: %d %+v", st, mine)
+	}
+	// A positive of a sample the clinic's own unit collected is no basis.
+	_, walkIn, walkInTok := tn.citizen(t, 600)
+	clinicSampler := tn.token(t, healthcode.Principal{ID: "smp-clinic", Name: "发热门诊采样窗口", Role: healthcode.RoleSampler, Unit: "unit of clinic-1郑大一附院"})
+	if st := tn.post(t, "/api/v1/collections", clinicSampler, hchttp.CollectionJSON{IDNumber: walkIn, Tube: "ZZ-CLINIC-1", Site: "发热门诊",
+		CollectedAt: tn.clock.Now().Add(-2 * time.Hour)}, &hchttp.CollectionOutcomeJSON{}); st != 201 {
+		t.Fatalf("the clinic's own collection: %d", st)
+	}
+	tn.submit(t, lab, hchttp.EvidenceJSON{Kind: "nucleic_acid_test", Tube: "ZZ-CLINIC-1", Result: "positive"})
+	var held1 hchttp.OutcomeJSON
+	if st := tn.post(t, "/api/v1/evidence", clinic, hchttp.EvidenceJSON{Kind: "diagnosis", IDNumber: walkIn, ExternalID: "ZZ-DX-OWN",
+		ObservedAt: tn.clock.Now().Add(-time.Hour), Diagnosis: "confirmed"}, &held1); st != 202 || held1.Status != "pending" {
+		t.Fatalf("a diagnosis resting on the clinic's own tube: %d %+v", st, held1)
+	}
+	if c := tn.myCode(t, walkInTok); c.Decision.Reason != "nucleic_acid_positive" {
+		t.Fatalf("the walk-in: %+v, want only their positive screening", c.Decision)
+	}
+	allGreen("after one clinic's diagnoses")
+
 	// Lawful work goes on: a positive test still turns its person red, in
 	// the same request, once a sampling site of another unit collected the
 	// sample (tn.submit has testSampler collect it).
@@ -272,6 +321,14 @@ func TestZhengzhouDepositorsCannotBeRedCoded(t *testing.T) {
 	tn.submit(t, lab, hchttp.EvidenceJSON{Kind: "nucleic_acid_test", IDNumber: sick, ExternalID: "ZZ-T1", ObservedAt: tn.clock.Now().Add(-time.Hour), Result: "positive"})
 	if c := tn.myCode(t, sickTok); c.Decision.Colour != "red" {
 		t.Fatalf("a real positive test: %+v", c.Decision)
+	}
+	// And the clinic's diagnosis resting on it takes effect at once.
+	if o := tn.submit(t, clinic, hchttp.EvidenceJSON{Kind: "diagnosis", IDNumber: sick, ExternalID: "ZZ-DX-SICK", CaseRef: "",
+		ObservedAt: tn.clock.Now().Add(-30 * time.Minute), Diagnosis: "confirmed"}); o.Case == "" {
+		t.Fatalf("a diagnosis after a real positive opened no case: %+v", o)
+	}
+	if c := tn.myCode(t, sickTok); c.Decision.Reason != "confirmed_case" {
+		t.Fatalf("a diagnosis after a real positive: %+v", c.Decision)
 	}
 	// 4. A pair splitting a list across two units: an epidemiologist of
 	// another unit colludes and confirms every held contact. Twenty people
@@ -332,7 +389,14 @@ func TestZhengzhouDepositorsCannotBeRedCoded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if named["record by 流调员 丙 [epi-zz @ 某局]"] != len(depositors)+1 || named["designation by 流调员 丙 [epi-zz @ 某局]"] != 1 {
+	byClinic := 0
+	for k, n := range named {
+		if strings.HasPrefix(k, "record by 郑大一附院 [clinic-1 ") {
+			byClinic += n
+		}
+	}
+	if named["record by 流调员 丙 [epi-zz @ 某局]"] != len(depositors)+1 || named["designation by 流调员 丙 [epi-zz @ 某局]"] != 1 ||
+		byClinic != len(diagnosed)+1 {
 		t.Errorf("attempts in the log: %v", named)
 	}
 	if _, err := tn.log.Publish(t.Context(), tn.clock.Now()); err != nil {
