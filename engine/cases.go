@@ -91,6 +91,15 @@ func (e *Engine) admit(ctx context.Context, u *unit, actor *healthcode.Principal
 			// check compares it whole, and opens nothing.
 			ev.CaseRef, adm = e.caseID(ev), admitOpens
 		}
+		if ev.Diagnosis == healthcode.DiagnosisDischarged {
+			// A discharge is yellow for 7 days: it must follow a case of
+			// the person, or wait for a second official like any other.
+			ok, err := hadCase(ctx, tx, ev)
+			if err != nil || ok {
+				return adm, err
+			}
+			return admitWait, nil
+		}
 		if !restrictingDiagnosis(ev) {
 			return adm, nil
 		}
@@ -163,6 +172,21 @@ func diagnosisCorroborated(ctx context.Context, tx healthcode.ReadTx, actor *hea
 			return false, err
 		}
 		if tb.Resulted() && tb.Result == healthcode.Positive && tb.Unit != "" && tb.Unit != actor.Unit {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// hadCase reports whether the person of a discharge holds, in force, a
+// confirmed or asymptomatic diagnosis from before it.
+func hadCase(ctx context.Context, tx healthcode.ReadTx, ev *healthcode.Evidence) (bool, error) {
+	evs, err := tx.Evidence(ctx, ev.Subject)
+	if err != nil {
+		return false, err
+	}
+	for i := range evs {
+		if opensCase(&evs[i]) && !evs[i].ObservedAt.After(ev.ObservedAt) {
 			return true, nil
 		}
 	}

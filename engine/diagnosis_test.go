@@ -21,7 +21,8 @@ func dx(i int, ids []string, ref, diagnosis string, at time.Time) healthcode.Sub
 // diagnosis after a positive from a tube another unit collected takes
 // effect at once; a held one takes effect once a clinician or an
 // epidemiologist of another unit confirms it, and not on the word of the
-// clinic itself or of another official of its unit.
+// clinic itself or of another official of its unit. A discharge (yellow)
+// of someone who was never a case is held as well.
 func TestOneClinicCannotRedCode(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envConfig{people: 12})
@@ -160,6 +161,14 @@ func TestOneClinicCannotRedCode(t *testing.T) {
 	}
 	if r, err := e.eng.ConfirmRecord(e.ctx, epi, pending[3]); err != nil || r.Status != healthcode.RecordInForce || e.colour(3) != healthcode.Red {
 		t.Errorf("suspected case confirmed by an epidemiologist of another unit: %+v %v, colour %s", r, err, e.colour(3))
+	}
+	// A discharge makes its person yellow for 7 days: one of someone who
+	// was never a case is held too; one after a case in force takes effect.
+	if o := e.one(clinic, dx(6, e.ids, "D-6", healthcode.DiagnosisDischarged, now)); o.Status != healthcode.Pending || e.colour(6) != healthcode.Green {
+		t.Errorf("discharge of someone never a case: %s %v, colour %s", o.Status, o.Err, e.colour(6))
+	}
+	if o := e.one(clinic, dx(8, e.ids, "D-8", healthcode.DiagnosisDischarged, now.Add(time.Minute))); o.Status != healthcode.Accepted || e.colour(8) != healthcode.Yellow {
+		t.Errorf("discharge of a case: %s %v, colour %s", o.Status, o.Err, e.colour(8))
 	}
 	// The rest stay as they were.
 	for _, i := range []int{2, 6} {
