@@ -86,6 +86,7 @@ type OfficialProposal struct {
 	ID         int64
 	Official   Official // the official as proposed; ID set for a change
 	Change     bool     // a change of an existing official, not a creation
+	Token      bool     // a token for an existing official (approver, auditor or admin), not a creation
 	Status     string   // ProposalPending, ProposalApproved or ProposalRefused
 	ProposedBy Principal
 	ProposedAt time.Time

@@ -93,8 +93,9 @@ func (e *Engine) tokenEntry(now time.Time, actor *healthcode.Principal, t *healt
 }
 
 // issue makes a token for p (an official of the registry, or a citizen),
-// stores its hash and logs its issue by actor.
-func (e *Engine) issue(ctx context.Context, u *unit, actor, p *healthcode.Principal, now time.Time) (*IssuedToken, error) {
+// stores its hash and logs its issue by actor. A citizen token is also
+// recorded as an access to the person's data by actor, for purpose.
+func (e *Engine) issue(ctx context.Context, u *unit, actor, p *healthcode.Principal, now time.Time, purpose string) (*IssuedToken, error) {
 	secret, h, err := newSecret(TokenPrefix)
 	if err != nil {
 		return nil, err
@@ -104,7 +105,15 @@ func (e *Engine) issue(ctx context.Context, u *unit, actor, p *healthcode.Princi
 	if err := u.tx.CreateToken(ctx, &t); err != nil {
 		return nil, err
 	}
-	u.log(e.tokenEntry(now, actor, &t, "issued"))
+	entry := e.tokenEntry(now, actor, &t, "issued")
+	if p.Role == healthcode.RoleCitizen {
+		entry.Ref += ", purpose " + purpose
+		if err := u.tx.RecordAccess(ctx, &healthcode.AccessRecord{Time: now, Actor: *actor, Purpose: purpose, Subject: p.Subject,
+			What: fmt.Sprintf("issued token %s, which speaks for you: it reads everything you can (your export: name, ID number, phone, evidence)", t.ID)}); err != nil {
+			return nil, err
+		}
+	}
+	u.log(entry)
 	return &IssuedToken{Secret: secret, Token: t}, nil
 }
 
@@ -153,7 +162,7 @@ func (e *Engine) Init(ctx context.Context, first healthcode.Unit, admins []strin
 				return err
 			}
 			u.log(e.officialEntry(now, initActor, &o, "created"))
-			it, err := e.issue(ctx, u, initActor, o.Principal(), now)
+			it, err := e.issue(ctx, u, initActor, o.Principal(), now, "")
 			if err != nil {
 				return err
 			}
@@ -320,6 +329,10 @@ func (e *Engine) ApproveOfficial(ctx context.Context, actor *healthcode.Principa
 		if err != nil {
 			return err
 		}
+		if p.Token {
+			return healthcode.Errorfd(healthcode.EINVALID, "proposal.token", "proposal %d is a token for %s: the second admin issues it (healthcode admin token --token ADMIN2 --official %s, or POST /api/v1/officials/%s/tokens)",
+				p.ID, p.Official.ID, p.Official.ID, p.Official.ID)
+		}
 		o = p.Official
 		if p.Change {
 			cur, err := u.tx.Official(ctx, o.ID)
@@ -372,7 +385,11 @@ func (e *Engine) RefuseOfficial(ctx context.Context, actor *healthcode.Principal
 		if err := u.tx.DecideOfficialProposal(ctx, p); err != nil {
 			return err
 		}
-		entry := e.officialEntry(now, a, &p.Official, "proposal refused")
+		what := "proposal refused"
+		if p.Token {
+			what = "token proposal refused"
+		}
+		entry := e.officialEntry(now, a, &p.Official, what)
 		entry.Ref += fmt.Sprintf(" (proposal %d by %s)", p.ID, healthcode.ActorLabel(&p.ProposedBy))
 		u.log(entry)
 		return nil
@@ -469,10 +486,18 @@ func (e *Engine) RevokeOfficial(ctx context.Context, actor *healthcode.Principal
 }
 
 // IssueToken issues a token to an active official (admins only), logged.
-// It expires after the role's TokenTTL.
-func (e *Engine) IssueToken(ctx context.Context, actor *healthcode.Principal, officialID string) (*IssuedToken, error) {
+// It expires after the role's TokenTTL. A token for an approver, an auditor
+// or an admin other than the caller is never issued by one admin alone: the
+// first admin's call only proposes it (the proposal is returned, the token
+// nil), and the same call by a second admin, another official, approves
+// that proposal and yields the token. (An admin's token for themself needs
+// no second admin: they hold one already.) Exactly one of the results is
+// non-nil. Returns EFORBIDDEN (detail "official.self_approval") to the
+// proposer repeating the call while their proposal is pending.
+func (e *Engine) IssueToken(ctx context.Context, actor *healthcode.Principal, officialID string) (*IssuedToken, *healthcode.OfficialProposal, error) {
 	now := e.now()
 	var it *IssuedToken
+	var prop *healthcode.OfficialProposal
 	err := e.update(ctx, func(u *unit) error {
 		a, err := e.registered(ctx, u.tx, actor, healthcode.RoleAdmin)
 		if err != nil {
@@ -485,15 +510,73 @@ func (e *Engine) IssueToken(ctx context.Context, actor *healthcode.Principal, of
 		if o.Status != healthcode.OfficialActive {
 			return healthcode.Errorfd(healthcode.ECONFLICT, "official.revoked", "official %s is revoked", o.ID)
 		}
-		it, err = e.issue(ctx, u, a, o.Principal(), now)
-		return err
+		if !o.Role.NeedsSecondAdmin() || o.ID == a.ID {
+			it, err = e.issue(ctx, u, a, o.Principal(), now, "")
+			return err
+		}
+		pending, err := u.tx.OfficialProposals(ctx, healthcode.ProposalPending)
+		if err != nil {
+			return err
+		}
+		for i := range pending {
+			p := &pending[i]
+			if !p.Token || p.Official.ID != o.ID {
+				continue
+			}
+			if _, p, err = e.secondAdmin(ctx, u.tx, a, p.ID); err != nil {
+				if healthcode.ErrorCode(err) == healthcode.ECONFLICT {
+					continue // its proposer was revoked: it cannot be approved, another may be
+				}
+				return err
+			}
+			p.Status, p.DecidedBy, p.DecidedAt = healthcode.ProposalApproved, a.ID, now
+			if err := u.tx.DecideOfficialProposal(ctx, p); err != nil {
+				return err
+			}
+			entry := e.officialEntry(now, a, o, "token approved")
+			entry.Ref += fmt.Sprintf(" (proposal %d by %s, approved)", p.ID, healthcode.ActorLabel(&p.ProposedBy))
+			u.log(entry)
+			it, err = e.issue(ctx, u, a, o.Principal(), now, "")
+			return err
+		}
+		prop = &healthcode.OfficialProposal{Official: *o, Token: true, Status: healthcode.ProposalPending, ProposedBy: *a, ProposedAt: now}
+		if err := u.tx.CreateOfficialProposal(ctx, prop); err != nil {
+			return err
+		}
+		entry := e.officialEntry(now, a, o, "token proposed")
+		entry.Ref += fmt.Sprintf(" (proposal %d: a second admin must issue it)", prop.ID)
+		u.log(entry)
+		return nil
 	})
-	return it, err
+	if err != nil {
+		return nil, nil, err
+	}
+	return it, prop, nil
 }
 
+// CitizenTokenPurposes is the closed list of reasons an admin may issue a
+// token that speaks for a person: the person asked for it in person, their
+// identity checked at the counter (no phone of their own, a lost token).
+var CitizenTokenPurposes = []string{"in_person_request"}
+
+// provisioningPurpose is the purpose recorded when the system issues a
+// citizen token (in-process provisioning, the demo's set-up).
+const provisioningPurpose = "provisioning"
+
 // IssueCitizenToken issues a token that speaks for one person (admins
-// only), logged about the person.
-func (e *Engine) IssueCitizenToken(ctx context.Context, actor *healthcode.Principal, subject string) (*IssuedToken, error) {
+// only), for a purpose of CitizenTokenPurposes. It is logged about the
+// person, naming the admin, and recorded as an access to the person's data:
+// the token reads everything the person can, so the person sees in their
+// access records (GET /api/v1/me/access) which admin made one and why.
+func (e *Engine) IssueCitizenToken(ctx context.Context, actor *healthcode.Principal, subject, purpose string) (*IssuedToken, error) {
+	ok := false
+	for _, p := range CitizenTokenPurposes {
+		ok = ok || p == purpose
+	}
+	if !ok {
+		return nil, healthcode.Errorfd(healthcode.EINVALID, "token.purpose", "unknown purpose %q for a citizen token (want one of %s)",
+			purpose, strings.Join(CitizenTokenPurposes, ", "))
+	}
 	now := e.now()
 	var it *IssuedToken
 	err := e.update(ctx, func(u *unit) error {
@@ -505,7 +588,7 @@ func (e *Engine) IssueCitizenToken(ctx context.Context, actor *healthcode.Princi
 		if err != nil {
 			return err
 		}
-		it, err = e.issue(ctx, u, a, &healthcode.Principal{ID: p.Pseudonym, Name: p.MaskedName, Role: healthcode.RoleCitizen, Subject: p.Pseudonym}, now)
+		it, err = e.issue(ctx, u, a, &healthcode.Principal{ID: p.Pseudonym, Name: p.MaskedName, Role: healthcode.RoleCitizen, Subject: p.Pseudonym}, now, purpose)
 		return err
 	})
 	return it, err
@@ -608,7 +691,7 @@ func (e *Engine) CreateToken(ctx context.Context, p *healthcode.Principal) (stri
 				return err
 			}
 			var err error
-			it, err = e.issue(ctx, u, provisioning, &healthcode.Principal{ID: p.Subject, Name: p.Name, Role: p.Role, Subject: p.Subject}, now)
+			it, err = e.issue(ctx, u, provisioning, &healthcode.Principal{ID: p.Subject, Name: p.Name, Role: p.Role, Subject: p.Subject}, now, provisioningPurpose)
 			return err
 		}
 		o := healthcode.Official{ID: p.ID, Name: p.Name, Role: p.Role, Unit: p.Unit, Status: healthcode.OfficialActive, CreatedAt: now, CreatedBy: provisioning.ID}
@@ -633,7 +716,7 @@ func (e *Engine) CreateToken(ctx context.Context, p *healthcode.Principal) (stri
 				if cur.Role != o.Role || cur.Unit != o.Unit || cur.Status != healthcode.OfficialActive {
 					return healthcode.Errorfd(healthcode.ECONFLICT, "official.exists", "official %s exists as a %s of unit %s (%s)", cur.ID, cur.Role, cur.Unit, cur.Status)
 				}
-				it, err = e.issue(ctx, u, provisioning, cur.Principal(), now)
+				it, err = e.issue(ctx, u, provisioning, cur.Principal(), now, "")
 				return err
 			} else if healthcode.ErrorCode(err) != healthcode.ENOTFOUND {
 				return err
@@ -649,7 +732,7 @@ func (e *Engine) CreateToken(ctx context.Context, p *healthcode.Principal) (stri
 		}
 		u.log(e.officialEntry(now, provisioning, &o, "created"))
 		var err error
-		it, err = e.issue(ctx, u, provisioning, o.Principal(), now)
+		it, err = e.issue(ctx, u, provisioning, o.Principal(), now, "")
 		return err
 	})
 	if err != nil {

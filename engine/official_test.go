@@ -107,15 +107,15 @@ func TestOfficialsAreLogged(t *testing.T) {
 
 	// Tokens: issued and logged, the secret never in the log.
 	size = e.logSize()
-	opTok, err := e.eng.IssueToken(ctx, admin, op.ID)
+	opTok, _, err := e.eng.IssueToken(ctx, admin, op.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	epiTok, err := e.eng.IssueToken(ctx, admin, epiO.ID)
+	epiTok, _, err := e.eng.IssueToken(ctx, admin, epiO.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	citTok, err := e.eng.IssueCitizenToken(ctx, admin, e.subj[0])
+	citTok, err := e.eng.IssueCitizenToken(ctx, admin, e.subj[0], "in_person_request")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -278,7 +278,7 @@ func TestRegistryRefusals(t *testing.T) {
 	if err != nil || prop == nil {
 		t.Fatalf("proposal %+v, %v", prop, err)
 	}
-	labTok, err := e.eng.IssueToken(ctx, admin, lab.ID)
+	labTok, _, err := e.eng.IssueToken(ctx, admin, lab.ID)
 	if healthcode.ErrorCode(err) != healthcode.ENOTFOUND {
 		t.Fatalf("a token for an official not in the registry: %+v, %v", labTok, err)
 	}
@@ -333,7 +333,7 @@ func TestRegistryRefusals(t *testing.T) {
 			_, _, err := e.eng.CreateOfficial(ctx, admin, healthcode.Official{Name: "x", Role: healthcode.RoleSystem, Unit: unitA.ID})
 			return err
 		}, healthcode.EINVALID, "role.unknown"},
-		{"a lab issues a token", func() error { _, err := e.eng.IssueToken(ctx, labP, labP.ID); return err }, healthcode.EFORBIDDEN, "auth.role"},
+		{"a lab issues a token", func() error { _, _, err := e.eng.IssueToken(ctx, labP, labP.ID); return err }, healthcode.EFORBIDDEN, "auth.role"},
 		{"a lab revokes another's token", func() error { _, err := e.eng.RevokeToken(ctx, labP, engine.TokenID("hc_x")); return err },
 			healthcode.ENOTFOUND, ""},
 		{"an unknown token revoked", func() error { _, err := e.eng.RevokeToken(ctx, admin, "t0000000000000000"); return err },
@@ -370,7 +370,7 @@ func TestRegistryRefusals(t *testing.T) {
 	}
 	_, err = e.eng.Authenticate(ctx, tok)
 	wantCode(t, "a revoked official's token", err, healthcode.EUNAUTHORIZED, "auth.revoked_token")
-	_, err = e.eng.IssueToken(ctx, admin, labP.ID)
+	_, _, err = e.eng.IssueToken(ctx, admin, labP.ID)
 	wantCode(t, "a token for a revoked official", err, healthcode.ECONFLICT, "official.revoked")
 	_, err = e.eng.RevokeOfficial(ctx, admin, labP.ID)
 	wantCode(t, "revoked twice", err, healthcode.ECONFLICT, "official.revoked")

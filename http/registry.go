@@ -18,7 +18,7 @@ type RegistryService interface {
 	ApproveOfficial(ctx context.Context, actor *healthcode.Principal, proposal int64) (*healthcode.Official, error)
 	RefuseOfficial(ctx context.Context, actor *healthcode.Principal, proposal int64) (*healthcode.OfficialProposal, error)
 	RevokeOfficial(ctx context.Context, actor *healthcode.Principal, id string) (*healthcode.Official, error)
-	IssueToken(ctx context.Context, actor *healthcode.Principal, officialID string) (*engine.IssuedToken, error)
+	IssueToken(ctx context.Context, actor *healthcode.Principal, officialID string) (*engine.IssuedToken, *healthcode.OfficialProposal, error)
 	RevokeToken(ctx context.Context, actor *healthcode.Principal, tokenID string) (*healthcode.Token, error)
 	Registry(ctx context.Context, actor *healthcode.Principal) (*engine.Registry, error)
 }
@@ -76,6 +76,7 @@ type ProposalJSON struct {
 	ID         int64        `json:"id"`
 	Official   OfficialJSON `json:"official"`
 	Change     bool         `json:"change"`
+	Token      bool         `json:"token,omitempty"` // a token for an existing official: the second admin issues it
 	Status     string       `json:"status"`
 	ProposedBy string       `json:"proposed_by"`
 	ProposedAt time.Time    `json:"proposed_at"`
@@ -104,7 +105,7 @@ func officialJSON(o *healthcode.Official) OfficialJSON {
 }
 
 func proposalJSON(p *healthcode.OfficialProposal) ProposalJSON {
-	return ProposalJSON{ID: p.ID, Official: officialJSON(&p.Official), Change: p.Change, Status: p.Status, ProposedBy: p.ProposedBy.ID,
+	return ProposalJSON{ID: p.ID, Official: officialJSON(&p.Official), Change: p.Change, Token: p.Token, Status: p.Status, ProposedBy: p.ProposedBy.ID,
 		ProposedAt: p.ProposedAt, DecidedBy: p.DecidedBy}
 }
 
@@ -222,9 +223,12 @@ func (s *Server) issueToken(w http.ResponseWriter, r *http.Request, p *healthcod
 	if err != nil {
 		return err
 	}
-	it, err := reg.IssueToken(r.Context(), p, r.PathValue("id"))
+	it, prop, err := reg.IssueToken(r.Context(), p, r.PathValue("id"))
 	if err != nil {
 		return err
+	}
+	if prop != nil {
+		return writeJSON(w, http.StatusAccepted, proposalJSON(prop))
 	}
 	j := tokenJSON(&it.Token)
 	j.Token = it.Secret

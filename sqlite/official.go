@@ -155,20 +155,38 @@ const proposalCols = `id, official_id, name, role, unit, change, status, propose
 
 func scanProposal(r interface{ Scan(...any) error }) (*healthcode.OfficialProposal, error) {
 	var p healthcode.OfficialProposal
-	var proposed, decided int64
-	if err := r.Scan(&p.ID, &p.Official.ID, &p.Official.Name, &p.Official.Role, &p.Official.Unit, &p.Change, &p.Status,
+	var proposed, decided, kind int64
+	if err := r.Scan(&p.ID, &p.Official.ID, &p.Official.Name, &p.Official.Role, &p.Official.Unit, &kind, &p.Status,
 		&p.ProposedBy.ID, &p.ProposedBy.Name, &p.ProposedBy.Role, &p.ProposedBy.Unit, &proposed, &p.DecidedBy, &decided); err != nil {
 		return nil, err
 	}
 	p.ProposedAt, p.DecidedAt = fromNanos(proposed), optNanos(decided)
+	p.Change, p.Token = kind == proposalChange, kind == proposalToken
 	return &p, nil
 }
 
+// The kind of a proposal, in its change column (no migration: 0 and 1 were
+// creation and change; 2 is a token for an existing official).
+const (
+	proposalCreate = 0
+	proposalChange = 1
+	proposalToken  = 2
+)
+
 // CreateOfficialProposal implements healthcode.Tx.
 func (tx *Tx) CreateOfficialProposal(ctx context.Context, p *healthcode.OfficialProposal) error {
+	if p.Change && p.Token {
+		return healthcode.Errorfd(healthcode.EINVALID, "proposal.kind", "a proposal is a creation, a change or a token, not two")
+	}
+	kind := proposalCreate
+	if p.Change {
+		kind = proposalChange
+	} else if p.Token {
+		kind = proposalToken
+	}
 	res, err := tx.exec(ctx, `INSERT INTO official_proposals (official_id, name, role, unit, change, status, proposer_id, proposer_name,
 		proposer_role, proposer_unit, proposed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		p.Official.ID, p.Official.Name, p.Official.Role, p.Official.Unit, p.Change, p.Status,
+		p.Official.ID, p.Official.Name, p.Official.Role, p.Official.Unit, kind, p.Status,
 		p.ProposedBy.ID, p.ProposedBy.Name, p.ProposedBy.Role, p.ProposedBy.Unit, nanos(p.ProposedAt))
 	if isForeignKey(err) {
 		return healthcode.Errorfd(healthcode.ENOTFOUND, "unit.unknown", "no unit %q in the registry", p.Official.Unit)

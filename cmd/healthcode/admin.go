@@ -160,7 +160,7 @@ func printToken(w io.Writer, t *engine.IssuedToken) {
 }
 
 func adminCmds() []adminCmd {
-	var name, role, unitID, region, official, idNumber, subject string
+	var name, role, unitID, region, official, idNumber, subject, purpose string
 	str := func(p *string, flagName, help string) func(fs *flag.FlagSet) {
 		return func(fs *flag.FlagSet) { fs.StringVar(p, flagName, "", help) }
 	}
@@ -258,9 +258,11 @@ func adminCmds() []adminCmd {
 				fmt.Fprintf(stdout, "official %s  %s (%s, unit %s)\n", o.ID, o.Name, o.Role, o.Unit)
 				return nil
 			}},
-		{name: "token", usage: "token --token ADMIN (--official ID | --id-number ID | --subject PSEUDONYM)",
-			flags: both(str(&official, "official", "the official's id"), str(&idNumber, "id-number", "citizen tokens: the person's ID number"),
-				str(&subject, "subject", "citizen tokens: the person's pseudonym")),
+		{name: "token", usage: "token --token ADMIN (--official ID | (--id-number ID | --subject PSEUDONYM) --purpose PURPOSE)",
+			flags: both(both(str(&official, "official", "the official's id (an approver's, auditor's or other admin's token needs a second admin to run the same command)"),
+				str(&idNumber, "id-number", "citizen tokens: the person's ID number")),
+				both(str(&subject, "subject", "citizen tokens: the person's pseudonym"),
+					str(&purpose, "purpose", "citizen tokens: why ("+strings.Join(engine.CitizenTokenPurposes, ", ")+"); shown to the person as an access to their data"))),
 			run: func(ctx context.Context, n *node, actor *healthcode.Principal, fs *flag.FlagSet, stdout io.Writer) error {
 				given := 0
 				for _, s := range []string{official, idNumber, subject} {
@@ -268,13 +270,21 @@ func adminCmds() []adminCmd {
 						given++
 					}
 				}
-				if given != 1 || fs.NArg() != 0 {
+				if given != 1 || fs.NArg() != 0 || official != "" && purpose != "" {
 					return errUsage
 				}
 				var t *engine.IssuedToken
 				var err error
 				if official != "" {
-					t, err = n.engine.IssueToken(ctx, actor, official)
+					var p *healthcode.OfficialProposal
+					if t, p, err = n.engine.IssueToken(ctx, actor, official); err != nil {
+						return err
+					}
+					if p != nil {
+						fmt.Fprintf(stdout, "proposal %d: a token for %s %s (%s, unit %s) is issued once a second admin runs:\n  healthcode admin token --token ADMIN2 --official %s\n",
+							p.ID, p.Official.ID, p.Official.Name, p.Official.Role, p.Official.Unit, p.Official.ID)
+						return nil
+					}
 				} else {
 					if idNumber != "" {
 						err = n.db.View(ctx, func(tx healthcode.ReadTx) error {
@@ -288,7 +298,7 @@ func adminCmds() []adminCmd {
 							return err
 						}
 					}
-					t, err = n.engine.IssueCitizenToken(ctx, actor, subject)
+					t, err = n.engine.IssueCitizenToken(ctx, actor, subject, purpose)
 				}
 				if err != nil {
 					return err

@@ -149,6 +149,20 @@ func (n *node) populate(ctx context.Context, city *sim.City, now time.Time, prog
 		}
 		return o.Principal(), nil
 	}
+	// token issues an official's token: an approver's or an auditor's is
+	// proposed by the first admin and issued by the second.
+	token := func(p *healthcode.Principal) (string, error) {
+		it, prop, err := n.engine.IssueToken(ctx, admin, p.ID)
+		if err != nil {
+			return "", err
+		}
+		if prop != nil {
+			if it, _, err = n.engine.IssueToken(ctx, admin2, p.ID); err != nil {
+				return "", err
+			}
+		}
+		return it.Secret, nil
+	}
 	for _, group := range [][]sim.Institution{city.Samplers, city.Labs, city.Clinics, city.Epidemiologists} {
 		for i, in := range group {
 			unitName := in.Name + " " + in.Unit // a lab's or a hospital's department
@@ -161,11 +175,11 @@ func (n *node) populate(ctx context.Context, city *sim.City, now time.Time, prog
 			}
 			officials[in.ID] = p
 			if i == 0 {
-				it, err := n.engine.IssueToken(ctx, admin, p.ID)
+				secret, err := token(p)
 				if err != nil {
 					return nil, nil, nil, err
 				}
-				tokens = append(tokens, demoToken{Who: in.Name, Role: in.Role, Token: it.Secret})
+				tokens = append(tokens, demoToken{Who: in.Name, Role: in.Role, Token: secret})
 			}
 		}
 	}
@@ -183,11 +197,11 @@ func (n *node) populate(ctx context.Context, city *sim.City, now time.Time, prog
 		if err != nil {
 			return nil, nil, nil, err
 		}
-		it, err := n.engine.IssueToken(ctx, admin, p.ID)
+		secret, err := token(p)
 		if err != nil {
 			return nil, nil, nil, err
 		}
-		tokens = append(tokens, demoToken{Who: o.name, Role: o.role, Token: it.Secret})
+		tokens = append(tokens, demoToken{Who: o.name, Role: o.role, Token: secret})
 	}
 	n.logger.Info("demo: registry built", "first unit", first.ID, "units", len(units)+1, "officials", len(officials)+6)
 	// The outbreak, as its submitters would have sent it: in time order
@@ -315,11 +329,13 @@ func (n *node) populate(ctx context.Context, city *sim.City, now time.Time, prog
 			continue
 		}
 		seen[v.Decision.Colour] = true
-		it, err := n.engine.IssueCitizenToken(ctx, admin, p.Pseudonym)
+		// The demo's people get their tokens from the system at set-up
+		// (logged, and shown in each person's access records as
+		// "provisioning"), not from an admin.
+		tok, err := n.engine.CreateToken(ctx, &healthcode.Principal{Name: p.MaskedName, Role: healthcode.RoleCitizen, Subject: p.Pseudonym})
 		if err != nil {
 			return nil, nil, nil, err
 		}
-		tok := it.Secret
 		note := notes[idn]
 		if i == 0 {
 			note = "a resident with no evidence"
