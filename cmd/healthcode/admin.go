@@ -350,7 +350,13 @@ func adminCmds() []adminCmd {
 					fmt.Fprintf(stdout, "official %s  %s (%s, unit %s) %s\n", o.ID, o.Name, o.Role, o.Unit, o.Status)
 				}
 				for _, p := range r.Proposals {
-					fmt.Fprintf(stdout, "proposal %d  %s %s (%s, unit %s) by %s: %s\n", p.ID, p.Official.ID, p.Official.Name, p.Official.Role,
+					kind := ""
+					if p.Token {
+						kind = "token for "
+					} else if p.Change {
+						kind = "change of "
+					}
+					fmt.Fprintf(stdout, "proposal %d  %s%s %s (%s, unit %s) by %s: %s\n", p.ID, kind, p.Official.ID, p.Official.Name, p.Official.Role,
 						p.Official.Unit, p.ProposedBy.ID, p.Status)
 				}
 				return nil
