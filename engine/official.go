@@ -93,8 +93,8 @@ func (e *Engine) tokenEntry(now time.Time, actor *healthcode.Principal, t *healt
 }
 
 // issue makes a token for p (an official of the registry, or a citizen),
-// stores its hash and logs its issue by actor. A citizen token is also
-// recorded as an access to the person's data by actor, for purpose.
+// stores its hash and logs its issue by actor. A citizen token issued by an
+// official is also recorded as an access to the person's data, for purpose.
 func (e *Engine) issue(ctx context.Context, u *unit, actor, p *healthcode.Principal, now time.Time, purpose string) (*IssuedToken, error) {
 	secret, h, err := newSecret(TokenPrefix)
 	if err != nil {
@@ -108,6 +108,10 @@ func (e *Engine) issue(ctx context.Context, u *unit, actor, p *healthcode.Princi
 	entry := e.tokenEntry(now, actor, &t, "issued")
 	if p.Role == healthcode.RoleCitizen {
 		entry.Ref += ", purpose " + purpose
+	}
+	if p.Role == healthcode.RoleCitizen && actor.Role != healthcode.RoleSystem {
+		// An official made it: an access to the person's data. (The
+		// system's provisioning, as the demo's set-up, is in the log only.)
 		if err := u.tx.RecordAccess(ctx, &healthcode.AccessRecord{Time: now, Actor: *actor, Purpose: purpose, Subject: p.Subject,
 			What: fmt.Sprintf("issued token %s, which speaks for you: it reads everything you can (your export: name, ID number, phone, evidence)", t.ID)}); err != nil {
 			return nil, err

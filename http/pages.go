@@ -261,7 +261,6 @@ var messages = map[string]msg{
 	"purpose.data_correction":    {"数据更正", "data correction"},
 	"purpose.oversight":          {"监督检查", "oversight"},
 	"purpose.in_person_request":  {"本人到窗口申请凭证", "you asked for a token in person"},
-	"purpose.provisioning":       {"系统发放凭证", "token issued by the system"},
 	"role.citizen":               {"市民", "citizen"},
 	"role.verifier":              {"核验员", "verifier"},
 	"role.venue":                 {"场所", "venue"},
