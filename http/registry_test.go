@@ -72,6 +72,23 @@ func TestRegistryAPI(t *testing.T) {
 	}
 	post(approve, admin2, nil, 409, &p)
 
+	// A token for the approver: one admin only proposes it (202, nothing
+	// usable); the proposer again is refused; the second admin issues it.
+	var tprop ProposalJSON
+	post("/api/v1/officials/"+approver.ID+"/tokens", admin, nil, 202, &tprop)
+	if !tprop.Token || tprop.Official.ID != approver.ID || tprop.Status != "pending" {
+		t.Errorf("a token for an approver by one admin: %+v", tprop)
+	}
+	post("/api/v1/officials/"+approver.ID+"/tokens", admin, nil, 403, &p)
+	if p.Reason != "official.self_approval" {
+		t.Errorf("the proposer issuing the approver's token: %+v", p)
+	}
+	var atok TokenJSON
+	post("/api/v1/officials/"+approver.ID+"/tokens", admin2, nil, 201, &atok)
+	if atok.Token == "" || atok.Official != approver.ID {
+		t.Errorf("the approver's token from the second admin: %+v", atok)
+	}
+
 	// A token for the epidemiologist: it works until revoked by its holder.
 	var tok TokenJSON
 	post("/api/v1/officials/"+epi.ID+"/tokens", admin, nil, 201, &tok)
@@ -104,7 +121,7 @@ func TestRegistryAPI(t *testing.T) {
 		Officials []OfficialJSON `json:"officials"`
 		Proposals []ProposalJSON `json:"proposals"`
 	}
-	if err := json.Unmarshal(a.body, &reg); err != nil || a.status != 200 || len(reg.Proposals) != 1 || reg.Proposals[0].Status != "approved" {
+	if err := json.Unmarshal(a.body, &reg); err != nil || a.status != 200 || len(reg.Proposals) != 2 || !reg.Proposals[0].Token || reg.Proposals[0].Status != "approved" || reg.Proposals[1].Token {
 		t.Fatalf("registry: %d %s", a.status, a.body)
 	}
 }

@@ -54,6 +54,14 @@ func TestAdminCommands(t *testing.T) {
 	}
 	approver := field(run(exitOK, "approve", "--token", admin2, proposal), `official (o\w+)`)
 	run(exitError, "approve", "--token", admin2, proposal)
+	// The approver's token: one admin only proposes it, the second issues it.
+	if out := run(exitOK, "token", "--token", admin, "--official", approver); !strings.Contains(out, "proposal ") || strings.Contains(out, "hc_") {
+		t.Errorf("an approver's token by one admin: %s", out)
+	}
+	if out := run(exitError, "token", "--token", admin, "--official", approver); !strings.Contains(out, "official.self_approval") {
+		t.Errorf("the proposer issuing the approver's token: %s", out)
+	}
+	field(run(exitOK, "token", "--token", admin2, "--official", approver), `token (hc_\S+)`)
 
 	// Mistakes: a message, exit 1 or 2, nothing changed.
 	labTok := field(run(exitOK, "token", "--token", admin, "--official", lab), `token (hc_\S+)`)
