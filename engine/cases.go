@@ -353,9 +353,13 @@ func (e *Engine) openCase(ctx context.Context, u *unit, actor *healthcode.Princi
 }
 
 // linkedToCase reports whether subject is tied to case c: they are the
-// case; they hold evidence citing it; a record citing it awaits
-// confirmation; or they were present with the case at one venue in its
-// infectious window (verified check-ins only when verifiedOnly).
+// case; they hold evidence citing it; or they were present with the case at
+// one venue in its infectious window. verifiedOnly is for a restrictive use
+// (an override): only what is in force counts, verified check-ins and
+// stored evidence, never a record still awaiting its second epidemiologist
+// (one official's word alone). A purpose-bound read or unmask request (the
+// person sees it; an unmask needs an approver) may also rest on a pending
+// record citing the case, so that its confirmation can be investigated.
 func linkedToCase(ctx context.Context, tx healthcode.ReadTx, subject string, c *healthcode.Case, verifiedOnly bool) (bool, error) {
 	if subject == c.Subject {
 		return true, nil
@@ -369,6 +373,10 @@ func linkedToCase(ctx context.Context, tx healthcode.ReadTx, subject string, c *
 			return true, nil
 		}
 	}
+	from, until := c.InfectiousFrom, c.InfectiousUntil.Add(healthcode.ContactProximity)
+	if verifiedOnly {
+		return metAt(ctx, tx, subject, c.Subject, "", from, until)
+	}
 	rs, err := tx.PendingRecords(ctx, subject, healthcode.RecordPending, 100)
 	if err != nil {
 		return false, err
@@ -377,10 +385,6 @@ func linkedToCase(ctx context.Context, tx healthcode.ReadTx, subject string, c *
 		if r.Case == c.ID {
 			return true, nil
 		}
-	}
-	from, until := c.InfectiousFrom, c.InfectiousUntil.Add(healthcode.ContactProximity)
-	if verifiedOnly {
-		return metAt(ctx, tx, subject, c.Subject, "", from, until)
 	}
 	as, err := tx.CheckInsOf(ctx, subject, from, until)
 	if err != nil || len(as) == 0 {
