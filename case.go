@@ -211,15 +211,16 @@ const DefaultBulkWindow = 24 * time.Hour
 
 // Bulk counting: what a row counts, and by whom.
 const (
-	BulkOverride = "override"
-	BulkRecord   = "record"
+	BulkOverride    = "override"
+	BulkRecord      = "record"
+	BulkDesignation = "designation" // counted when approved, in a pool of its own
 )
 
 // BulkEntry is one person named by one restrictive request, as the bulk
 // limits count it.
 type BulkEntry struct {
-	Kind      string // BulkOverride or BulkRecord
-	Ref       int64  // the override's or pending record's id
+	Kind      string // BulkOverride, BulkRecord or BulkDesignation
+	Ref       int64  // the override's, pending record's or designation's id
 	Subject   string
 	Requester string // official ids
 	Approver  string // empty until approved or confirmed

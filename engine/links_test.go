@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"testing"
+	"time"
 
 	"healthcode"
 )
@@ -60,5 +61,98 @@ func TestPendingContactIsNoLink(t *testing.T) {
 	}
 	if _, err := e.eng.RequestOverride(e.ctx, op, redOverride(people, caseID, basis, now)); err != nil {
 		t.Fatalf("override citing confirmed contacts: %v", err)
+	}
+}
+
+// TestSplitDesignationsNeedCoSign: 27 people at two venues, designated in
+// two risk designations each under the bound (here 20 people) — by one
+// epidemiologist–approver pair, across two cases, across two approvers,
+// across two epidemiologists with one approver, across two pairs citing one
+// case: the designation that takes a requester, an approver or a case past
+// the bound in the bulk window waits for an auditor's co-signature, and
+// exposes no one until it has it.
+func TestSplitDesignationsNeedCoSign(t *testing.T) {
+	t.Parallel()
+	type req struct {
+		epi, ap   string
+		whichCase int
+	}
+	for _, tc := range []struct {
+		name   string
+		second req // the first is always epi1, ap1, case 0
+	}{
+		{"one pair, one case", req{"epi1", "ap1", 0}},
+		{"one pair, two cases", req{"epi1", "ap1", 1}},
+		{"one epidemiologist, two approvers, two cases", req{"epi1", "ap2", 1}},
+		{"two epidemiologists, one approver, two cases", req{"epi2", "ap1", 1}},
+		{"two pairs, one case", req{"epi2", "ap2", 0}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, envConfig{people: 27})
+			e.eng.DesignationCoSignAbove = 20
+			who := map[string]*healthcode.Principal{
+				"epi1": e.registered("流调员 李娜", healthcode.RoleEpidemiologist, "市疾控中心"),
+				"epi2": e.registered("流调员 赵敏", healthcode.RoleEpidemiologist, "区疾控中心"),
+				"ap1":  e.registered("审批员 周洁", healthcode.RoleApprover, "市卫健委"),
+				"ap2":  e.registered("审批员 吴刚", healthcode.RoleApprover, "省卫健委"),
+			}
+			aud := e.registered("监督员 郑红", healthcode.RoleAuditor, "纪检监察组")
+			from := e.clock.Now()
+			var basis [2]int64
+			for i := 0; i < 2; i++ {
+				caseID := e.openCaseOf(i, from)
+				e.view(func(tx healthcode.ReadTx) error {
+					c, err := tx.Case(e.ctx, caseID)
+					basis[i] = c.Diagnosis
+					return err
+				})
+			}
+			// Both cases were at both venues; 15 others at the first,
+			// 10 at the second: 17 and 12 people, 27 in all.
+			venues := [2]*healthcode.Venue{e.liveVenue("410102"), e.liveVenue("410103")}
+			for i := range e.subj {
+				switch {
+				case i < 2:
+					e.checkIn(i, venues[0], true)
+					e.checkIn(i, venues[1], true)
+				case i < 17:
+					e.checkIn(i, venues[0], true)
+				default:
+					e.checkIn(i, venues[1], true)
+				}
+			}
+			e.clock.Advance(time.Minute)
+			for k, r := range []req{{"epi1", "ap1", 0}, tc.second} {
+				d, err := e.eng.RequestDesignation(e.ctx, who[r.epi], healthcode.RiskDesignation{Venue: venues[k].ID, Level: healthcode.RiskHigh,
+					Reason: "case_visited", Cases: []int64{basis[r.whichCase]}, From: from.Add(-time.Minute), Until: e.clock.Now().Add(-1),
+					Expires: e.clock.Now().Add(healthcode.Day)})
+				if err != nil {
+					t.Fatal(err)
+				}
+				_, err = e.eng.ApproveDesignation(e.ctx, who[r.ap], d.ID)
+				if k == 0 {
+					if err != nil {
+						t.Fatalf("first designation (17 people): %v", err)
+					}
+					continue
+				}
+				if healthcode.ErrorDetail(err) != "designation.needs_cosign" {
+					t.Fatalf("second designation (27 people in all): %v, want designation.needs_cosign", err)
+				}
+				if got := e.evidence(e.subj[20]); len(got) != 0 {
+					t.Fatalf("exposed before the auditor signed: %+v", got)
+				}
+				if _, err := e.eng.CoSignDesignation(e.ctx, aud, d.ID); err != nil {
+					t.Fatalf("auditor's co-signature: %v", err)
+				}
+				if d, err = e.eng.ApproveDesignation(e.ctx, who[r.ap], d.ID); err != nil || d.Status != healthcode.DesignationApproved {
+					t.Fatalf("approval after the co-signature: %+v %v", d, err)
+				}
+				if got := e.evidence(e.subj[20]); len(got) != 1 || got[0].Kind != healthcode.VenueExposure {
+					t.Fatalf("after the co-signature: %+v", got)
+				}
+			}
+		})
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/base32"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -342,9 +343,10 @@ func (e *Engine) designationCoSignAbove() int64 {
 // exposures it creates, each person who checked in at a covered venue in
 // its window gets one venue exposure per venue (verified if any of their
 // check-ins there was), and everyone concerned is re-evaluated. A
-// designation that would create more exposures than the node's bound is
-// refused (ECONFLICT "designation.needs_cosign") until an auditor has
-// co-signed it.
+// designation that would create more exposures than the node's bound, or
+// take its requester, its approver or a case it cites past that many people
+// exposed by designations in the bulk window, is refused (ECONFLICT
+// "designation.needs_cosign") until an auditor has co-signed it.
 func (e *Engine) ApproveDesignation(ctx context.Context, actor *healthcode.Principal, id int64) (*healthcode.RiskDesignation, error) {
 	if actor == nil || actor.Role != healthcode.RoleApprover {
 		return nil, healthcode.Errorfd(healthcode.EFORBIDDEN, "auth.role", "only an approver approves a risk designation")
@@ -379,27 +381,10 @@ func (e *Engine) ApproveDesignation(ctx context.Context, actor *healthcode.Princ
 		if err != nil {
 			return err
 		}
-		if bound := e.designationCoSignAbove(); exposures > bound && d.CoSigner == nil {
+		bound := e.designationCoSignAbove()
+		if exposures > bound && d.CoSigner == nil {
 			return healthcode.Errorfd(healthcode.ECONFLICT, "designation.needs_cosign",
 				"approving designation %d would create %d exposures, above the bound of %d: an auditor must co-sign it first", id, exposures, bound)
-		}
-		target := d.Venue
-		if target == "" {
-			target = "area/" + d.Area
-		}
-		by := healthcode.ActorLabel(actor) + " (approved; requested by " + healthcode.ActorLabel(&d.Requester)
-		if d.CoSigner != nil {
-			by += "; co-signed by " + healthcode.ActorLabel(d.CoSigner)
-		}
-		d.LogIndex = u.log(&healthcode.LogEntry{Type: healthcode.LogDesignation, Time: now, Region: e.Region,
-			Reason: d.Reason, ActorName: by + ")", ActorRole: actor.Role,
-			Ref: fmt.Sprintf("designation/%d %s %s %s–%s exposures %d", d.ID, target, d.Level,
-				d.From.UTC().Format(time.RFC3339), d.Until.UTC().Format(time.RFC3339), exposures),
-			// The cases cited lead to the people diagnosed: committed.
-			Note: "cases " + joinIDs(d.Cases)})
-		d.Status, d.Approver, d.ApprovedAt, d.Exposures = healthcode.DesignationApproved, actor, now, exposures
-		if err := u.tx.ApproveDesignation(ctx, d.ID, actor, now, d.LogIndex, exposures); err != nil {
-			return err
 		}
 		system := &healthcode.Principal{ID: fmt.Sprintf("designation-%d", d.ID), Name: actor.Name, Role: healthcode.RoleApprover, Unit: actor.Unit}
 		var evs []*healthcode.Evidence
@@ -435,6 +420,51 @@ func (e *Engine) ApproveDesignation(ctx context.Context, actor *healthcode.Princ
 				after = healthcode.CheckInCursor{At: cs[len(cs)-1].At, ID: cs[len(cs)-1].ID}
 			}
 		}
+		// Several designations do not split a list: the people they
+		// expose count per requester, approver and case over the bulk
+		// window, and the designation that takes one past the bound waits
+		// for an auditor too.
+		people := make([]string, 0, len(evs))
+		seen := make(map[string]bool, len(evs))
+		for _, ev := range evs {
+			if !seen[ev.Subject] {
+				seen[ev.Subject] = true
+				people = append(people, ev.Subject)
+			}
+		}
+		cases, err := designationCases(ctx, u.tx, d)
+		if err != nil {
+			return err
+		}
+		keys := designationKeys(d.Requester.ID, actor.ID, cases)
+		if cross, err := e.crossesLimit(ctx, u.tx, people, now, int(bound), keys...); err != nil {
+			return err
+		} else if cross && d.CoSigner == nil {
+			return healthcode.Errorfd(healthcode.ECONFLICT, "designation.needs_cosign",
+				"approving designation %d would take its requester, its approver or a case it cites past %d people exposed by designations in %s: an auditor must co-sign it first",
+				id, bound, e.bulkLimits().Window)
+		}
+		if err := countDesignation(ctx, u.tx, d.ID, people, d.Requester.ID, actor.ID, cases, now); err != nil {
+			return err
+		}
+		target := d.Venue
+		if target == "" {
+			target = "area/" + d.Area
+		}
+		by := healthcode.ActorLabel(actor) + " (approved; requested by " + healthcode.ActorLabel(&d.Requester)
+		if d.CoSigner != nil {
+			by += "; co-signed by " + healthcode.ActorLabel(d.CoSigner)
+		}
+		d.LogIndex = u.log(&healthcode.LogEntry{Type: healthcode.LogDesignation, Time: now, Region: e.Region,
+			Reason: d.Reason, ActorName: by + ")", ActorRole: actor.Role,
+			Ref: fmt.Sprintf("designation/%d %s %s %s–%s exposures %d", d.ID, target, d.Level,
+				d.From.UTC().Format(time.RFC3339), d.Until.UTC().Format(time.RFC3339), exposures),
+			// The cases cited lead to the people diagnosed: committed.
+			Note: "cases " + joinIDs(d.Cases)})
+		d.Status, d.Approver, d.ApprovedAt, d.Exposures = healthcode.DesignationApproved, actor, now, exposures
+		if err := u.tx.ApproveDesignation(ctx, d.ID, actor, now, d.LogIndex, exposures); err != nil {
+			return err
+		}
 		_, err = e.store(ctx, u, rs, system, evs, now)
 		return err
 	})
@@ -442,6 +472,22 @@ func (e *Engine) ApproveDesignation(ctx context.Context, actor *healthcode.Princ
 		return nil, err
 	}
 	return d, nil
+}
+
+// designationCases returns the cases a designation's cited evidence belongs
+// to, each once.
+func designationCases(ctx context.Context, tx healthcode.ReadTx, d *healthcode.RiskDesignation) ([]string, error) {
+	var out []string
+	for _, id := range d.Cases {
+		ev, err := tx.EvidenceByID(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		if ev.CaseRef != "" && healthcode.ValidCaseID(ev.CaseRef) == nil && !slices.Contains(out, ev.CaseRef) {
+			out = append(out, ev.CaseRef)
+		}
+	}
+	return out, nil
 }
 
 // CoSignDesignation is an auditor's co-signature on a pending designation,
