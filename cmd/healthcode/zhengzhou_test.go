@@ -110,6 +110,12 @@ func TestZhengzhouDepositorsCannotBeRedCoded(t *testing.T) {
 	if st := tn.post(t, fmt.Sprintf("/api/v1/records/%d/confirm", held[0]), epiSameBureau, nil, &p); st != 403 || p.Reason != "record.same_unit" {
 		t.Fatalf("confirmation within the bureau: %d %+v", st, p)
 	}
+	// The held contacts are one epidemiologist's word: they do not link the
+	// depositors to the case for an override (issue 9).
+	if st := tn.post(t, "/api/v1/overrides", operator, hchttp.OverrideJSON{Subjects: depositors[:3], Colour: "red", Reason: "epidemiologist_judgement",
+		Basis: []int64{dx.EvidenceID}, Case: caseID, Expires: t0.Add(7 * 24 * time.Hour)}, &p); st != 400 || p.Reason != "override.case_not_linked" {
+		t.Fatalf("override resting on unconfirmed contacts: %d %+v", st, p)
+	}
 	var mine struct {
 		Records []hchttp.RecordJSON `json:"records"`
 	}
