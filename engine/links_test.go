@@ -16,6 +16,7 @@ import (
 func TestPendingContactIsNoLink(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envConfig{people: 5})
+	e.enrol(epi, epi2)
 	now := e.clock.Now()
 	caseID := e.openCaseOf(0, now)
 	var basis int64
