@@ -69,7 +69,7 @@ func TestPendingContactIsNoLink(t *testing.T) {
 // two risk designations each under the bound (here 20 people) — by one
 // epidemiologist–approver pair, across two cases, across two approvers,
 // across two epidemiologists with one approver, across two pairs citing one
-// case: the designation that takes a requester, an approver or a case past
+// case (its diagnosis, or the positive test it rests on): the designation that takes a requester, an approver or a case past
 // the bound in the bulk window waits for an auditor's co-signature, and
 // exposes no one until it has it.
 func TestSplitDesignationsNeedCoSign(t *testing.T) {
@@ -87,6 +87,7 @@ func TestSplitDesignationsNeedCoSign(t *testing.T) {
 		{"one epidemiologist, two approvers, two cases", req{"epi1", "ap2", 1}},
 		{"two epidemiologists, one approver, two cases", req{"epi2", "ap1", 1}},
 		{"two pairs, one case", req{"epi2", "ap2", 0}},
+		{"two pairs, one case's diagnosis and its positive test", req{"epi2", "ap2", 2}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -100,7 +101,7 @@ func TestSplitDesignationsNeedCoSign(t *testing.T) {
 			}
 			aud := e.registered("监督员 郑红", healthcode.RoleAuditor, "纪检监察组")
 			from := e.clock.Now()
-			var basis [2]int64
+			var basis [3]int64 // the two diagnoses, and the positive test the first rests on
 			for i := 0; i < 2; i++ {
 				caseID := e.openCaseOf(i, from)
 				e.view(func(tx healthcode.ReadTx) error {
@@ -108,6 +109,14 @@ func TestSplitDesignationsNeedCoSign(t *testing.T) {
 					basis[i] = c.Diagnosis
 					return err
 				})
+			}
+			for _, ev := range e.evidence(e.subj[0]) {
+				if ev.Kind.IsTest() && ev.Result == healthcode.Positive {
+					basis[2] = ev.ID
+				}
+			}
+			if basis[2] == 0 {
+				t.Fatal("no positive test of the first case")
 			}
 			// Both cases were at both venues; 15 others at the first,
 			// 10 at the second: 17 and 12 people, 27 in all.

@@ -475,16 +475,31 @@ func (e *Engine) ApproveDesignation(ctx context.Context, actor *healthcode.Princ
 }
 
 // designationCases returns the cases a designation's cited evidence belongs
-// to, each once.
+// to, each once: the case a diagnosis opened, or, for a positive test that
+// cites none, the cases opened for its person (so that citing the test
+// instead of the diagnosis does not start a new count).
 func designationCases(ctx context.Context, tx healthcode.ReadTx, d *healthcode.RiskDesignation) ([]string, error) {
 	var out []string
+	add := func(id string) {
+		if !slices.Contains(out, id) {
+			out = append(out, id)
+		}
+	}
 	for _, id := range d.Cases {
 		ev, err := tx.EvidenceByID(ctx, id)
 		if err != nil {
 			return nil, err
 		}
-		if ev.CaseRef != "" && healthcode.ValidCaseID(ev.CaseRef) == nil && !slices.Contains(out, ev.CaseRef) {
-			out = append(out, ev.CaseRef)
+		if ev.CaseRef != "" && healthcode.ValidCaseID(ev.CaseRef) == nil {
+			add(ev.CaseRef)
+			continue
+		}
+		cs, err := tx.CasesOf(ctx, ev.Subject)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range cs {
+			add(c.ID)
 		}
 	}
 	return out, nil
