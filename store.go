@@ -51,6 +51,10 @@ type ReadTx interface {
 	DecisionsOf(ctx context.Context, subjects []string) (map[string]*Decision, error)
 	// Decisions returns every decision the person has held, oldest first.
 	Decisions(ctx context.Context, subject string) ([]Decision, error)
+	// EvidenceRows returns up to limit stored pieces of evidence (of
+	// anyone) with an ID greater than after, in ID order: what an audit
+	// walks.
+	EvidenceRows(ctx context.Context, after int64, limit int) ([]Evidence, error)
 	// DecisionRows returns up to limit stored decisions (of anyone) with a
 	// row ID greater than after, in ID order: what an audit walks.
 	DecisionRows(ctx context.Context, after int64, limit int) ([]Decision, error)

@@ -532,6 +532,24 @@ func (tx *Tx) Evidence(ctx context.Context, subject string) ([]healthcode.Eviden
 	return out, rows.Err()
 }
 
+// EvidenceRows implements healthcode.ReadTx.
+func (tx *Tx) EvidenceRows(ctx context.Context, after int64, limit int) ([]healthcode.Evidence, error) {
+	rows, err := tx.query(ctx, `SELECT `+evidenceCols+` FROM evidence WHERE id > ? ORDER BY id LIMIT ?`, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite.EvidenceRows: %w", err)
+	}
+	defer rows.Close()
+	var out []healthcode.Evidence
+	for rows.Next() {
+		e, err := scanEvidence(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite.EvidenceRows: %w", err)
+		}
+		out = append(out, *e)
+	}
+	return out, rows.Err()
+}
+
 // EvidenceOf implements healthcode.ReadTx.
 func (tx *Tx) EvidenceOf(ctx context.Context, subjects []string) (map[string][]healthcode.Evidence, error) {
 	out := make(map[string][]healthcode.Evidence, len(subjects))

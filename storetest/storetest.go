@@ -163,6 +163,20 @@ func testEvidence(t *testing.T, s healthcode.Store) {
 		}
 		_, err = tx.EvidenceByExternalID(ctx, "lab-2", "S1")
 		wantCode(t, err, healthcode.ENOTFOUND)
+		rows, err := tx.EvidenceRows(ctx, 0, 10)
+		if err != nil {
+			return err
+		}
+		if diff := cmp.Diff([]healthcode.Evidence{e1, e2}, rows); diff != "" {
+			t.Errorf("EvidenceRows (-want +got):\n%s", diff)
+		}
+		rest, err := tx.EvidenceRows(ctx, e1.ID, 10)
+		if err != nil || len(rest) != 1 || rest[0].ID != e2.ID {
+			t.Errorf("EvidenceRows after %d = %v, %v", e1.ID, rest, err)
+		}
+		if first, err := tx.EvidenceRows(ctx, 0, 1); err != nil || len(first) != 1 || first[0].ID != e1.ID {
+			t.Errorf("EvidenceRows limit 1 = %v, %v", first, err)
+		}
 		return nil
 	})
 	// A batch larger than any one statement, with a repeat of an earlier

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"slices"
+	"strconv"
 
 	"healthcode"
 )
@@ -89,7 +90,10 @@ func (r *AuditResult) flag(subject string, err error) {
 //  5. the rule set in force, which every decision is computed from: its
 //     stored source hashes to its stored hash, and that hash is the one a
 //     publication entry of the log records for its version (CheckRuleSet;
-//     a mismatch is a problem of the log).
+//     a mismatch is a problem of the log);
+//  6. every stored piece of evidence, which decisions are computed from,
+//     recorded by the evidence entry of the log that names it, with the
+//     same digest (CheckEvidence).
 //
 // The first problem with the tree itself ends the audit (AuditResult.Log);
 // problems with people are collected (AuditResult.Subjects). err is a failure
@@ -138,7 +142,10 @@ func AuditStore(ctx context.Context, s healthcode.Store, cps ...*Checkpoint) (*A
 		if err := auditRuleSet(ctx, tx, res, w.published); err != nil {
 			return err
 		}
-		return auditDecisionRows(ctx, tx, res)
+		if err := auditDecisionRows(ctx, tx, res); err != nil {
+			return err
+		}
+		return auditEvidenceRows(ctx, tx, res)
 	})
 	if err != nil {
 		return nil, err
@@ -209,6 +216,101 @@ func CheckRuleSet(rec *healthcode.RuleSetRecord, published []string) error {
 	if !slices.Contains(published, rec.Hash) {
 		return tampered("tlog.ruleset_edited",
 			"rule set %s (hash %s) is not the one the log records as published: the rule set was edited in the store", rec.Version, rec.Hash)
+	}
+	return nil
+}
+
+// auditEvidenceRows checks every stored piece of evidence, which decisions
+// are computed from, against the log entry that recorded it: a version 2
+// evidence leaf about the same person naming the row ("evidence/ID") with
+// the row's digest. A row with no such entry (inserted in the file) or
+// another digest (edited) flags its subject. Evidence logged in version 1
+// leaves, whose openings name only the person, is matched by count.
+func auditEvidenceRows(ctx context.Context, tx healthcode.ReadTx, res *AuditResult) error {
+	var after int64
+	for {
+		rows, err := tx.EvidenceRows(ctx, after, auditPage)
+		if err != nil {
+			return err
+		}
+		bySubject := map[string][]*healthcode.Evidence{}
+		var order []string
+		for i := range rows {
+			s := rows[i].Subject
+			if _, ok := bySubject[s]; !ok {
+				order = append(order, s)
+			}
+			bySubject[s] = append(bySubject[s], &rows[i])
+		}
+		for _, s := range order {
+			if err := CheckEvidence(ctx, tx, s, bySubject[s]); healthcode.ErrorCode(err) == healthcode.ETAMPERED {
+				res.flag(s, err)
+			} else if err != nil {
+				return err
+			}
+		}
+		if len(rows) < auditPage {
+			return nil
+		}
+		after = rows[len(rows)-1].ID
+	}
+}
+
+// CheckEvidence checks pieces of evidence stored about subject against the
+// log entries that recorded them (see auditEvidenceRows). Returns ETAMPERED
+// (detail "tlog.evidence_unlogged") naming the first piece that no entry
+// explains.
+func CheckEvidence(ctx context.Context, tx healthcode.ReadTx, subject string, evs []*healthcode.Evidence) error {
+	if len(evs) == 0 {
+		return nil
+	}
+	leaves, err := tx.SubjectLeaves(ctx, subject, 0)
+	if err != nil {
+		return err
+	}
+	logged := map[string]string{} // ref → evidence digest
+	v1 := 0
+	for _, i := range leaves {
+		b, err := tx.LogLeaf(ctx, i)
+		if err != nil {
+			return err
+		}
+		l, err := DecodeLeaf(b)
+		if err != nil {
+			return healthcode.Errorfd(healthcode.ETAMPERED, "tlog.unexplained", "log entry %d does not decode: %s", i, healthcode.ErrorMessage(err))
+		}
+		if l.Entry.Type != healthcode.LogEvidence {
+			continue
+		}
+		if l.Version == leafVersion1 {
+			v1++
+			continue
+		}
+		s, opening, err := tx.LogOpening(ctx, i)
+		if err != nil {
+			return err
+		}
+		e, err := l.Open(s, opening)
+		if err != nil || e.Subject != subject {
+			return healthcode.Errorfd(healthcode.ETAMPERED, "tlog.unexplained", "the opening of evidence entry %d does not open it", i)
+		}
+		logged[e.Ref] = e.EvidenceDigest
+	}
+	for _, ev := range evs {
+		ref := "evidence/" + strconv.FormatInt(ev.ID, 10)
+		want, ok := logged[ref]
+		switch {
+		case ok && want == healthcode.EvidenceSetDigest([]healthcode.Evidence{*ev}):
+			continue
+		case ok:
+			return healthcode.Errorfd(healthcode.ETAMPERED, "tlog.evidence_unlogged",
+				"evidence row %d of %s is not what the log recorded for it: the row was edited in the store", ev.ID, subject)
+		case v1 > 0:
+			v1--
+			continue
+		}
+		return healthcode.Errorfd(healthcode.ETAMPERED, "tlog.evidence_unlogged",
+			"evidence row %d of %s has no log entry: the row was put in the store without being logged", ev.ID, subject)
 	}
 	return nil
 }

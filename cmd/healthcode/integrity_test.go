@@ -265,6 +265,37 @@ func TestTamperDrill(t *testing.T) {
 		// A check-in is stored, with no colour shown.
 		tt.wantCheckInWithoutColour(t)
 	})
+	t.Run("forged evidence row", func(t *testing.T) {
+		// A positive test put straight into the file, and the person
+		// marked due for review: the review job must not make them red
+		// "by the rules" from it.
+		tt := newTamperTarget(t)
+		now := tt.clock.Now()
+		tt.exec(t, `INSERT INTO evidence (subject, kind, submitter, submitter_name, submitter_role, external_id, observed_at, recorded_at, result)
+			VALUES (?, 'nucleic_acid_test', 'lab-009', '第九检测所', 'lab', 'FORGED-1', ?, ?, 'positive')`,
+			tt.rolledSubject, now.Add(-time.Hour).UnixNano(), now.UnixNano())
+		tt.exec(t, `UPDATE current_codes SET review_at = 0 WHERE subject = ?`, tt.rolledSubject)
+		tt.audit(ctx)
+		tt.wantAlert(t, "without being logged")
+		if _, _, err := tt.engine.ReviewDue(ctx, nil); err != nil {
+			t.Fatal(err)
+		}
+		err := tt.db.View(ctx, func(tx healthcode.ReadTx) error {
+			d, err := tx.Decision(ctx, tt.rolledSubject)
+			if err == nil && d.ID != tt.greenRow.ID {
+				t.Errorf("after the review job the person's decision is %+v, want the green one still", d)
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tt.wantFailsClosedFor(t, "the forged citizen", tt.rolled, tt.rolledID, "X-1")
+		if c := tt.myCode(t, tt.bystander); c.QR == "" {
+			t.Errorf("a bystander gets no code: %+v", c)
+		}
+		tt.wantLogVerify(t, tt.cfg.DB, false, nil)
+	})
 	// The rule set every decision is computed from, edited in the store:
 	// its source alone (the stored hash no longer matches it), or its
 	// source and stored hash together (the hash is no longer the one the
