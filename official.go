@@ -73,10 +73,12 @@ func (o *Official) Validate() error {
 }
 
 // NeedsSecondAdmin reports whether creating an official of role r (or giving
-// one that role or moving one of that role to another unit) needs a second
-// admin's approval: the roles that approve, oversee or administer.
+// one that role or moving one of that role to another unit, or issuing a
+// token for one) needs a second admin's approval: every role does, so that
+// no single admin can staff both units a restriction needs (a sampler of one
+// unit and a lab of another, say) and play both sides alone.
 func (r Role) NeedsSecondAdmin() bool {
-	return r == RoleApprover || r == RoleAuditor || r == RoleAdmin
+	return true
 }
 
 // OfficialProposal is a creation or change of an approver, auditor or admin

@@ -53,7 +53,7 @@ func TestOfficialsAreLogged(t *testing.T) {
 	ctx := e.ctx
 	size := e.logSize()
 
-	// An admin adds a unit and two officials; the approver needs the
+	// An admin adds units and proposes three officials; each needs the
 	// second admin.
 	bureau, err := e.eng.CreateUnit(ctx, admin, healthcode.Unit{Name: "市大数据局"})
 	if err != nil {
@@ -66,15 +66,23 @@ func TestOfficialsAreLogged(t *testing.T) {
 	if !strings.HasPrefix(bureau.ID, "u") || bureau.ID == cdc.ID || bureau.Region != region || cdc.Region != "410102" {
 		t.Fatalf("units %+v, %+v", bureau, cdc)
 	}
-	op, prop, err := e.eng.CreateOfficial(ctx, admin, healthcode.Official{Name: "操作员 赵敏", Role: healthcode.RoleOperator, Unit: bureau.ID})
-	if err != nil || prop != nil || !strings.HasPrefix(op.ID, "o") || op.Unit != bureau.ID {
-		t.Fatalf("CreateOfficial(operator) = %+v, %+v, %v", op, prop, err)
+	none, prop, err := e.eng.CreateOfficial(ctx, admin, healthcode.Official{Name: "操作员 赵敏", Role: healthcode.RoleOperator, Unit: bureau.ID})
+	if err != nil || none != nil || prop == nil {
+		t.Fatalf("CreateOfficial(operator) = %+v, %+v, %v: want a proposal", none, prop, err)
 	}
-	epiO, _, err := e.eng.CreateOfficial(ctx, admin, healthcode.Official{Name: "流调员 李娜", Role: healthcode.RoleEpidemiologist, Unit: cdc.ID})
+	op, err := e.eng.ApproveOfficial(ctx, admin2, prop.ID)
+	if err != nil || !strings.HasPrefix(op.ID, "o") || op.Unit != bureau.ID {
+		t.Fatalf("ApproveOfficial(operator) = %+v, %v", op, err)
+	}
+	_, prop, err = e.eng.CreateOfficial(ctx, admin, healthcode.Official{Name: "流调员 李娜", Role: healthcode.RoleEpidemiologist, Unit: cdc.ID})
+	if err != nil || prop == nil {
+		t.Fatalf("CreateOfficial(epidemiologist) = %+v, %v: want a proposal", prop, err)
+	}
+	epiO, err := e.eng.ApproveOfficial(ctx, admin2, prop.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	none, prop, err := e.eng.CreateOfficial(ctx, admin, healthcode.Official{Name: "审批人 王强", Role: healthcode.RoleApprover, Unit: cdc.ID})
+	none, prop, err = e.eng.CreateOfficial(ctx, admin, healthcode.Official{Name: "审批人 王强", Role: healthcode.RoleApprover, Unit: cdc.ID})
 	if err != nil || none != nil || prop == nil {
 		t.Fatalf("CreateOfficial(approver) = %+v, %+v, %v: want a proposal", none, prop, err)
 	}
@@ -91,8 +99,10 @@ func TestOfficialsAreLogged(t *testing.T) {
 	}{
 		{healthcode.LogUnit, &adminP, bureau.ID + " created"},
 		{healthcode.LogUnit, &adminP, cdc.ID + " created"},
-		{healthcode.LogOfficial, &adminP, op.ID + " created"},
-		{healthcode.LogOfficial, &adminP, epiO.ID + " created"},
+		{healthcode.LogOfficial, &adminP, op.ID + " proposed"},
+		{healthcode.LogOfficial, admin2, op.ID + " created"},
+		{healthcode.LogOfficial, &adminP, epiO.ID + " proposed"},
+		{healthcode.LogOfficial, admin2, epiO.ID + " created"},
 		{healthcode.LogOfficial, &adminP, approver.ID + " proposed"},
 		{healthcode.LogOfficial, admin2, approver.ID + " created"},
 	}
@@ -106,14 +116,20 @@ func TestOfficialsAreLogged(t *testing.T) {
 	}
 
 	// Tokens: issued and logged, the secret never in the log.
-	size = e.logSize()
-	opTok, _, err := e.eng.IssueToken(ctx, admin, op.ID)
-	if err != nil {
-		t.Fatal(err)
+	// An official's token is proposed by one admin and issued by the second.
+	for _, id := range []string{op.ID, epiO.ID} {
+		if it, prop, err := e.eng.IssueToken(ctx, admin, id); err != nil || it != nil || prop == nil {
+			t.Fatalf("one admin's token for %s: %+v, %+v, %v: want a proposal", id, it, prop, err)
+		}
 	}
-	epiTok, _, err := e.eng.IssueToken(ctx, admin, epiO.ID)
-	if err != nil {
-		t.Fatal(err)
+	size = e.logSize()
+	opTok, _, err := e.eng.IssueToken(ctx, admin2, op.ID)
+	if err != nil || opTok == nil {
+		t.Fatal(opTok, err)
+	}
+	epiTok, _, err := e.eng.IssueToken(ctx, admin2, epiO.ID)
+	if err != nil || epiTok == nil {
+		t.Fatal(epiTok, err)
 	}
 	citTok, err := e.eng.IssueCitizenToken(ctx, admin, e.subj[0], "in_person_request")
 	if err != nil {
@@ -122,10 +138,21 @@ func TestOfficialsAreLogged(t *testing.T) {
 	if opTok.Token.ID != engine.TokenID(opTok.Secret) || !opTok.Token.Expires.Equal(t0.Add(healthcode.DefaultTokenTTL()[healthcode.RoleOperator])) {
 		t.Errorf("operator token %+v", opTok.Token)
 	}
-	issued := e.openedLeaves(size)
+	var issued []healthcode.LogEntry
+	for _, g := range e.openedLeaves(size) {
+		if g.Type == healthcode.LogToken {
+			issued = append(issued, g)
+		}
+	}
+	if len(issued) != 3 {
+		t.Fatalf("%d token entries, want 3: %+v", len(issued), issued)
+	}
 	for i, tok := range []*engine.IssuedToken{opTok, epiTok, citTok} {
-		g := issued[i]
-		if g.Type != healthcode.LogToken || g.Reason != "issued" || !names(g, &adminP) || !strings.Contains(g.Ref, tok.Token.ID) {
+		g, by := issued[i], admin2
+		if i == 2 {
+			by = &adminP
+		}
+		if g.Type != healthcode.LogToken || g.Reason != "issued" || !names(g, by) || !strings.Contains(g.Ref, tok.Token.ID) {
 			t.Errorf("token entry %d = %+v", i, g)
 		}
 		if tok.Token.Principal.Role == healthcode.RoleCitizen && g.Subject != e.subj[0] {

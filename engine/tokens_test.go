@@ -97,11 +97,55 @@ func TestOneAdminCannotActAsOthers(t *testing.T) {
 	_, err = e.eng.ApproveOfficial(ctx, admin, prop.ID)
 	wantCode(t, "a token proposal approved as a creation", err, healthcode.EINVALID, "proposal.token")
 
-	// An operator's token, and an admin's own, need no second admin.
-	for _, id := range []string{operator.ID, admin.ID} {
-		it, prop, err := e.eng.IssueToken(ctx, admin, id)
-		if err != nil || it == nil || prop != nil {
-			t.Fatalf("token for %s by one admin: %+v, %+v, %v", id, it, prop, err)
+	// An operator's token needs a second admin too; only an admin's own
+	// does not.
+	it, prop, err = e.eng.IssueToken(ctx, admin, operator.ID)
+	if err != nil || it != nil || prop == nil {
+		t.Fatalf("operator token by one admin: %+v, %+v, %v: want only a proposal", it, prop, err)
+	}
+	if it, prop, err = e.eng.IssueToken(ctx, admin2, operator.ID); err != nil || it == nil || prop != nil {
+		t.Fatalf("operator token by the second admin: %+v, %+v, %v", it, prop, err)
+	}
+	if it, prop, err = e.eng.IssueToken(ctx, admin, admin.ID); err != nil || it == nil || prop != nil {
+		t.Fatalf("an admin's own token: %+v, %+v, %v", it, prop, err)
+	}
+}
+
+// TestOneAdminCannotStaffTwoUnits: one admin alone creating a lab and a
+// sampler (of two units, who together could turn a person red) gets only
+// proposals, no officials and no tokens; a second admin must approve each.
+func TestOneAdminCannotStaffTwoUnits(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envConfig{})
+	ctx := e.ctx
+	ua, err := e.eng.CreateUnit(ctx, admin, healthcode.Unit{Name: "采样点 A"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ub, err := e.eng.CreateUnit(ctx, admin, healthcode.Unit{Name: "检测机构 B"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		role healthcode.Role
+		unit string
+	}{{healthcode.RoleSampler, ua.ID}, {healthcode.RoleLab, ub.ID}, {healthcode.RoleClinic, ub.ID}, {healthcode.RoleEpidemiologist, ua.ID}, {healthcode.RoleOperator, ua.ID}} {
+		o, prop, err := e.eng.CreateOfficial(ctx, admin, healthcode.Official{Name: "官员 " + string(c.role), Role: c.role, Unit: c.unit})
+		if err != nil || o != nil || prop == nil {
+			t.Fatalf("one admin creates a %s: %+v, %+v, %v: want only a proposal", c.role, o, prop, err)
+		}
+		it, tprop, err := e.eng.IssueToken(ctx, admin, prop.Official.ID)
+		if it != nil || tprop != nil || err == nil {
+			t.Fatalf("a token for a proposed %s: %+v, %+v, %v", c.role, it, tprop, err)
+		}
+		_, err = e.eng.ApproveOfficial(ctx, admin, prop.ID)
+		wantCode(t, "the proposer approves their own "+string(c.role), err, healthcode.EFORBIDDEN, "")
+		if o, err = e.eng.ApproveOfficial(ctx, admin2, prop.ID); err != nil || o == nil {
+			t.Fatalf("the second admin approves the %s: %+v, %v", c.role, o, err)
+		}
+		// The official exists now, but one admin alone still gets no token.
+		if it, tprop, err = e.eng.IssueToken(ctx, admin, o.ID); err != nil || it != nil || tprop == nil {
+			t.Fatalf("one admin's token for the %s: %+v, %+v, %v: want only a proposal", c.role, it, tprop, err)
 		}
 	}
 }

@@ -149,7 +149,7 @@ func (n *node) populate(ctx context.Context, city *sim.City, now time.Time, prog
 		}
 		return o.Principal(), nil
 	}
-	// token issues an official's token: an approver's or an auditor's is
+	// token issues an official's token: every official's is
 	// proposed by the first admin and issued by the second.
 	token := func(p *healthcode.Principal) (string, error) {
 		it, prop, err := n.engine.IssueToken(ctx, admin, p.ID)
