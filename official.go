@@ -81,14 +81,14 @@ func (r Role) NeedsSecondAdmin() bool {
 	return true
 }
 
-// OfficialProposal is a creation or change of an approver, auditor or admin
+// OfficialProposal is a creation or change of an official (or a token for one)
 // that one admin proposed; it takes effect only when a second admin (another
 // official) approves it.
 type OfficialProposal struct {
 	ID         int64
 	Official   Official // the official as proposed; ID set for a change
 	Change     bool     // a change of an existing official, not a creation
-	Token      bool     // a token for an existing official (approver, auditor or admin), not a creation
+	Token      bool     // a token for an existing official, not a creation
 	Status     string   // ProposalPending, ProposalApproved or ProposalRefused
 	ProposedBy Principal
 	ProposedAt time.Time

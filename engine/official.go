@@ -122,7 +122,7 @@ func (e *Engine) issue(ctx context.Context, u *unit, actor, p *healthcode.Princi
 }
 
 // Init bootstraps an empty node: its first unit and its first admins (two
-// or more: creating any later admin, approver or auditor needs two), each
+// or more: creating any later official needs two), each
 // with a token. The log records it, naming the system as actor. Refused
 // (ECONFLICT, detail "init.done") once the registry holds any official:
 // from then on officials are created only by admins.
@@ -210,8 +210,8 @@ func (e *Engine) CreateUnit(ctx context.Context, actor *healthcode.Principal, un
 	return &un, nil
 }
 
-// CreateOfficial creates an official (admins only), logged. An approver,
-// auditor or admin is only proposed: it exists once a second admin approves
+// CreateOfficial creates an official (admins only), logged. Every official
+// (whatever the role) is only proposed: it exists once a second admin approves
 // the proposal (ApproveOfficial). Exactly one of the results is non-nil.
 // Returns ENOTFOUND if the unit is not in the registry.
 func (e *Engine) CreateOfficial(ctx context.Context, actor *healthcode.Principal, o healthcode.Official) (*healthcode.Official, *healthcode.OfficialProposal, error) {
@@ -259,7 +259,7 @@ func (e *Engine) CreateOfficial(ctx context.Context, actor *healthcode.Principal
 }
 
 // ChangeOfficial renames an official or moves them to another unit (admins
-// only), logged. A change of an approver, auditor or admin is only proposed,
+// only), logged. A change of any official is only proposed,
 // as their creation is. A role never changes: an official with another role
 // is another official. Returns ENOTFOUND for an unknown official or unit,
 // ECONFLICT for a revoked official.
@@ -490,8 +490,8 @@ func (e *Engine) RevokeOfficial(ctx context.Context, actor *healthcode.Principal
 }
 
 // IssueToken issues a token to an active official (admins only), logged.
-// It expires after the role's TokenTTL. A token for an approver, an auditor
-// or an admin other than the caller is never issued by one admin alone: the
+// It expires after the role's TokenTTL. A token for any official other than
+// the caller is never issued by one admin alone: the
 // first admin's call only proposes it (the proposal is returned, the token
 // nil), and the same call by a second admin, another official, approves
 // that proposal and yields the token. (An admin's token for themself needs

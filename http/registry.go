@@ -70,7 +70,7 @@ type OfficialJSON struct {
 	CreatedBy string    `json:"created_by,omitempty"`
 }
 
-// ProposalJSON is a creation or change of an approver, auditor or admin
+// ProposalJSON is a creation or change of an official (or a token for one)
 // awaiting a second admin.
 type ProposalJSON struct {
 	ID         int64        `json:"id"`

@@ -56,8 +56,23 @@ func TestRegistryAPI(t *testing.T) {
 	if p.Reason != "unit.unknown" {
 		t.Errorf("an official of an unknown unit: %+v", p)
 	}
+	// Every official, an epidemiologist too, is only proposed by one admin
+	// (202) and created by the second.
 	var epi OfficialJSON
-	post("/api/v1/officials", admin, OfficialJSON{Name: "流调员 李娜", Role: "epidemiologist", Unit: u.ID}, 201, &epi)
+	var eprop ProposalJSON
+	post("/api/v1/officials", admin, OfficialJSON{Name: "流调员 李娜", Role: "epidemiologist", Unit: u.ID}, 202, &eprop)
+	if eprop.Official.Role != "epidemiologist" || eprop.Status != "pending" {
+		t.Errorf("an epidemiologist by one admin: %+v", eprop)
+	}
+	post("/api/v1/official-proposals/"+itoa(eprop.ID)+"/approve", admin2, nil, 200, &epi)
+	// epiToken: one admin proposes the epidemiologist's token, the second
+	// issues it.
+	epiToken := func(tok *TokenJSON) {
+		t.Helper()
+		var tp ProposalJSON
+		post("/api/v1/officials/"+epi.ID+"/tokens", admin, nil, 202, &tp)
+		post("/api/v1/officials/"+epi.ID+"/tokens", admin2, nil, 201, tok)
+	}
 	var prop ProposalJSON
 	post("/api/v1/officials", admin, OfficialJSON{Name: "审批人 王强", Role: "approver", Unit: u.ID}, 202, &prop)
 	approve := "/api/v1/official-proposals/" + itoa(prop.ID) + "/approve"
@@ -91,7 +106,7 @@ func TestRegistryAPI(t *testing.T) {
 
 	// A token for the epidemiologist: it works until revoked by its holder.
 	var tok TokenJSON
-	post("/api/v1/officials/"+epi.ID+"/tokens", admin, nil, 201, &tok)
+	epiToken(&tok)
 	if tok.Token == "" || tok.Official != epi.ID || !tok.Expires.After(tok.IssuedAt) {
 		t.Fatalf("issued %+v", tok)
 	}
@@ -107,7 +122,7 @@ func TestRegistryAPI(t *testing.T) {
 	}
 
 	// Revoking the official ends every token they hold.
-	post("/api/v1/officials/"+epi.ID+"/tokens", admin, nil, 201, &tok)
+	epiToken(&tok)
 	post("/api/v1/officials/"+epi.ID+"/revoke", admin, nil, 200, nil)
 	if st := list(tok.Token); st != 401 {
 		t.Errorf("a revoked official's token: %d", st)
@@ -121,8 +136,20 @@ func TestRegistryAPI(t *testing.T) {
 		Officials []OfficialJSON `json:"officials"`
 		Proposals []ProposalJSON `json:"proposals"`
 	}
-	if err := json.Unmarshal(a.body, &reg); err != nil || a.status != 200 || len(reg.Proposals) != 2 || !reg.Proposals[0].Token || reg.Proposals[0].Status != "approved" || reg.Proposals[1].Token {
+	if err := json.Unmarshal(a.body, &reg); err != nil || a.status != 200 || len(reg.Proposals) != 5 {
 		t.Fatalf("registry: %d %s", a.status, a.body)
+	}
+	tokens := 0
+	for _, p := range reg.Proposals {
+		if p.Status != "approved" {
+			t.Errorf("proposal %+v not approved", p)
+		}
+		if p.Token {
+			tokens++
+		}
+	}
+	if tokens != 3 {
+		t.Errorf("registry: %d token proposals, want 3: %s", tokens, a.body)
 	}
 }
 

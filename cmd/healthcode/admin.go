@@ -21,8 +21,8 @@ const adminUsage = `usage: healthcode admin COMMAND [flags]
 
   init     --unit NAME --admin NAME --admin NAME   bootstrap an empty node: its first unit and admins (once)
   unit     --token ADMIN --name NAME [--unit-region CODE]   add a unit to the registry
-  official --token ADMIN --name NAME --role ROLE --unit UNIT  add an official (an approver, auditor
-           or admin is only proposed: a second admin approves it)
+  official --token ADMIN --name NAME --role ROLE --unit UNIT  propose an official (every one is
+           only proposed: a second admin approves it)
   approve  --token ADMIN PROPOSAL                  approve another admin's proposal
   refuse   --token ADMIN PROPOSAL                  refuse another admin's proposal
   change   --token ADMIN [--name NAME] [--unit UNIT] OFFICIAL   rename or move an official
@@ -121,7 +121,7 @@ func runAdminInit(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	var admins stringList
 	fs.Var(&admins, "admin", "name of a first admin; give it at least twice (required)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: healthcode admin init --unit NAME --admin NAME --admin NAME [flags]\n\nBootstraps an empty node: creates its first unit and its first admins (at least two, since\ncreating any later admin, approver or auditor needs a second admin), logs them, and prints each\nadmin's token once. Refused once the node has any official.\n\nflags:")
+		fmt.Fprintln(stderr, "usage: healthcode admin init --unit NAME --admin NAME --admin NAME [flags]\n\nBootstraps an empty node: creates its first unit and its first admins (at least two, since\ncreating any later official needs a second admin), logs them, and prints each\nadmin's token once. Refused once the node has any official.\n\nflags:")
 		fs.PrintDefaults()
 	}
 	if code, ok := parseFlags(fs, args, stderr); !ok {
@@ -259,7 +259,7 @@ func adminCmds() []adminCmd {
 				return nil
 			}},
 		{name: "token", usage: "token --token ADMIN (--official ID | (--id-number ID | --subject PSEUDONYM) --purpose PURPOSE)",
-			flags: both(both(str(&official, "official", "the official's id (an approver's, auditor's or other admin's token needs a second admin to run the same command)"),
+			flags: both(both(str(&official, "official", "the official's id (any official's token but your own needs a second admin to run the same command)"),
 				str(&idNumber, "id-number", "citizen tokens: the person's ID number")),
 				both(str(&subject, "subject", "citizen tokens: the person's pseudonym"),
 					str(&purpose, "purpose", "citizen tokens: why ("+strings.Join(engine.CitizenTokenPurposes, ", ")+"); shown to the person as an access to their data"))),

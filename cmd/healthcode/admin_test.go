@@ -44,8 +44,21 @@ func TestAdminCommands(t *testing.T) {
 
 	out = run(exitOK, "unit", "--token", admin, "--name", "市疾控中心")
 	cdc := field(out, `unit (u\w+)`)
+	// Every official, a lab too, is only proposed by one admin: the second
+	// creates it, so no single admin staffs both sides of a restriction.
 	out = run(exitOK, "official", "--token", admin, "--name", "郑州市第一检测所", "--role", "lab", "--unit", cdc)
-	lab := field(out, `official (o\w+)`)
+	if strings.Contains(out, "official o") && !strings.Contains(out, "proposal ") {
+		t.Errorf("a lab created by one admin: %s", out)
+	}
+	lab := field(run(exitOK, "approve", "--token", admin2, field(out, `proposal (\d+)`)), `official (o\w+)`)
+	// labToken: one admin proposes a lab's token, the second issues it.
+	labToken := func() string {
+		t.Helper()
+		if out := run(exitOK, "token", "--token", admin, "--official", lab); !strings.Contains(out, "proposal ") || strings.Contains(out, "hc_") {
+			t.Errorf("a lab's token by one admin: %s", out)
+		}
+		return field(run(exitOK, "token", "--token", admin2, "--official", lab), `token (hc_\S+)`)
+	}
 	out = run(exitOK, "official", "--token", admin, "--name", "审批人 王强", "--role", "approver", "--unit", first)
 	proposal := field(out, `proposal (\d+)`)
 	// The second admin must be another official: the first is refused.
@@ -64,7 +77,7 @@ func TestAdminCommands(t *testing.T) {
 	field(run(exitOK, "token", "--token", admin2, "--official", approver), `token (hc_\S+)`)
 
 	// Mistakes: a message, exit 1 or 2, nothing changed.
-	labTok := field(run(exitOK, "token", "--token", admin, "--official", lab), `token (hc_\S+)`)
+	labTok := labToken()
 	run(exitUsage, "token", "--official", lab)
 	run(exitUsage, "token", "--token", admin)
 	run(exitError, "unit", "--token", labTok, "--name", "x")
@@ -79,7 +92,7 @@ func TestAdminCommands(t *testing.T) {
 		t.Errorf("revoking one's own token: %s", out)
 	}
 	run(exitError, "unit", "--token", labTok, "--name", "x")
-	labTok2 := field(run(exitOK, "token", "--token", admin, "--official", lab), `token (hc_\S+)`)
+	labTok2 := labToken()
 	run(exitOK, "revoke", "--token", admin, "--official", lab)
 	if out := run(exitError, "revoke", "--token", labTok2, labTok2); !strings.Contains(out, "revoked") {
 		t.Errorf("a revoked official's token: %s", out)
@@ -130,7 +143,7 @@ func TestAdminCommands(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]int{"unit created": 1, "official created": 1, "official proposed": 1, "official revoked": 1, "token issued": 2, "token revoked": 1}
+	want := map[string]int{"unit created": 1, "official created": 0, "official proposed": 2, "official token proposed": 3, "official revoked": 1, "token issued": 0, "token revoked": 1}
 	for k, n := range want {
 		if counts[k] != n {
 			t.Errorf("log entries by the first admin: %v, want %v", counts, want)

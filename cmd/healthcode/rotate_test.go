@@ -168,10 +168,17 @@ func TestRotateKeyCommand(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("admin init: %d %s", code, out)
 	}
-	adminTok := find(out, `token (hc_\S+)`)
+	toks := regexp.MustCompile(`token (hc_\S+)`).FindAllStringSubmatch(out, -1)
+	if len(toks) != 2 {
+		t.Fatalf("admin init printed %d tokens: %s", len(toks), out)
+	}
+	adminTok, admin2Tok := toks[0][1], toks[1][1]
 	_, out = run("admin", "unit", "--data", dir, "--token", adminTok, "--name", "大数据局")
 	_, out = run("admin", "official", "--data", dir, "--token", adminTok, "--name", "操作员", "--role", "operator", "--unit", find(out, `unit (u\w+)`))
-	_, out = run("admin", "token", "--data", dir, "--token", adminTok, "--official", find(out, `official (o\w+)`))
+	_, out = run("admin", "approve", "--data", dir, "--token", admin2Tok, find(out, `proposal (\d+)`))
+	opID := find(out, `official (o\w+)`)
+	run("admin", "token", "--data", dir, "--token", adminTok, "--official", opID)
+	_, out = run("admin", "token", "--data", dir, "--token", admin2Tok, "--official", opID)
 	opTok := find(out, `token (hc_\S+)`)
 	if code, out := run("admin", "rotate-key", "--data", dir, "--token", adminTok); code != exitUsage {
 		t.Errorf("rotate-key with nothing to rotate: %d %s", code, out)
