@@ -491,10 +491,11 @@ func checkLogCitation(ctx context.Context, tx healthcode.ReadTx, subject, purpos
 }
 
 func refNumber(ref, prefix string) (int64, bool) {
-	if len(ref) <= len(prefix) || ref[:len(prefix)] != prefix {
+	rest, ok := strings.CutPrefix(ref, prefix)
+	if !ok {
 		return 0, false
 	}
-	n, err := strconv.ParseInt(ref[len(prefix):], 10, 64)
+	n, err := strconv.ParseInt(rest, 10, 64)
 	return n, err == nil && n > 0
 }
 
