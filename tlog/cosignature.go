@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 
 	"healthcode"
 
@@ -169,19 +168,6 @@ func (v *CosignatureVerifier) Verify(msg, sig []byte) bool {
 		return false
 	}
 	return ed25519.Verify(v.key, m, sig[8:])
-}
-
-// CosignatureTime returns when a cosignature/v1 signature (its decoded
-// bytes) was made.
-func CosignatureTime(sig []byte) (time.Time, bool) {
-	if len(sig) != 8+ed25519.SignatureSize {
-		return time.Time{}, false
-	}
-	t := binary.BigEndian.Uint64(sig)
-	if t > 1<<62 {
-		return time.Time{}, false
-	}
-	return time.Unix(int64(t), 0).UTC(), true
 }
 
 // ParseWitnessVerifier parses a witness's public key: a C2SP

@@ -171,16 +171,6 @@ func fieldCommitment(i int, salt, value []byte) [32]byte {
 	return out
 }
 
-// FieldName returns the name the format gives field f ("reason"), or "".
-func FieldName(f healthcode.LogFields) string {
-	for _, lf := range leafFields {
-		if lf.f == f {
-			return lf.name
-		}
-	}
-	return ""
-}
-
 // IsPseudonym reports whether s has the form of a healthcode pseudonym
 // ("p" and 24 base32 letters, as healthcode.Keys.Pseudonymize makes them).
 // A leaf refuses anything else as a subject, so that a name or an ID number

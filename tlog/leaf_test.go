@@ -55,10 +55,10 @@ func TestLeafRoundTrip(t *testing.T) {
 			if l.Committed != 0 {
 				for f, c := range l.Commitments() {
 					if v := fieldValue(tc.e, fieldIndex(f)); len(v) > 1 && bytes.Contains(b, v) {
-						t.Errorf("leaf holds its committed %s %q in clear", FieldName(f), v)
+						t.Errorf("leaf holds its committed %s %q in clear", FieldNames(f), v)
 					}
 					if len(c) != 32 {
-						t.Errorf("%s commitment of %d bytes", FieldName(f), len(c))
+						t.Errorf("%s commitment of %d bytes", FieldNames(f), len(c))
 					}
 				}
 				if got, err = l.Open(tc.e.Subject, opening); err != nil {
@@ -305,11 +305,11 @@ func TestLeafOpen(t *testing.T) {
 	c1, c2 := l.Commitments(), l2.Commitments()
 	for f := range c1 {
 		if bytes.Equal(c1[f], c2[f]) {
-			t.Errorf("two salts gave the same %s commitment", FieldName(f))
+			t.Errorf("two salts gave the same %s commitment", FieldNames(f))
 		}
 		for g := range c1 {
 			if f != g && bytes.Equal(c1[f], c1[g]) {
-				t.Errorf("fields %s and %s share a commitment", FieldName(f), FieldName(g))
+				t.Errorf("fields %s and %s share a commitment", FieldNames(f), FieldNames(g))
 			}
 		}
 	}

@@ -360,7 +360,7 @@ func TestCodeAndPublicLogRevealNothingMedical(t *testing.T) {
 			}
 			for f, c := range l.Commitments() {
 				if j, ok := commitments[string(c)]; ok {
-					t.Errorf("leaves %d and %d share a commitment (%s)", j, i, tlog.FieldName(f))
+					t.Errorf("leaves %d and %d share a commitment (%s)", j, i, tlog.FieldNames(f))
 				}
 				commitments[string(c)] = i
 			}
