@@ -24,8 +24,9 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cfg.register(fs)
 	people := fs.Int("people", 10_000, "people in the synthetic city (1,000 to 10,000,000)")
 	seed := fs.Uint64("seed", 1, "seed of the synthetic city (same seed, same city)")
+	fresh := fs.Bool("fresh", false, "delete the data directory's database and published checkpoint first (without it, the demo refuses a directory that already holds a node's data)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: healthcode demo [flags]\n\nGenerates a deterministic synthetic city (people, sampling sites, labs, clinics, a small outbreak) in a fresh\nSQLite file, serves it, and prints what to open and the tokens to use.\n\nflags:")
+		fmt.Fprintln(stderr, "usage: healthcode demo [flags]\n\nGenerates a deterministic synthetic city (people, sampling sites, labs, clinics, a small outbreak) in a new\nSQLite file (never over a node's data unless --fresh), serves it, and prints what to open and the tokens to use.\n\nflags:")
 		fs.PrintDefaults()
 	}
 	if code, ok := parseFlags(fs, args, stderr); !ok {
@@ -35,16 +36,38 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return fail(stderr, "demo", err)
 	}
 	start := time.Now()
+	// The city first: a mistake in its flags changes nothing on disk.
+	now := start.UTC()
+	city, err := sim.New(sim.Config{Seed: *seed, People: *people, Region: cfg.Region, Start: now.Truncate(time.Hour).Add(-6 * 24 * time.Hour)})
+	if err != nil {
+		return fail(stderr, "demo", err)
+	}
 	unlock, err := lockData(cfg.DataDir)
 	if err != nil {
 		return fail(stderr, "demo", err)
 	}
 	defer unlock()
-	// A fresh city each time: the last run's database, and the checkpoint
-	// it published (which a new, shorter log would contradict: the
-	// self-audit would refuse to start).
+	// A new city needs a new database and no published checkpoint (which a
+	// new, shorter log would contradict: the self-audit would refuse to
+	// start). A directory that already holds them is a node's data, maybe
+	// not the demo's: it is deleted only when asked, and named as it goes.
 	checkpoint := filepath.Join(cfg.DataDir, "checkpoint")
+	var existing []string
 	for _, f := range []string{cfg.DB, cfg.DB + "-wal", cfg.DB + "-shm", checkpoint, tlog.CosignedPath(checkpoint)} {
+		if _, err := os.Stat(f); err == nil {
+			existing = append(existing, f)
+		} else if !errors.Is(err, os.ErrNotExist) {
+			return fail(stderr, "demo", err)
+		}
+	}
+	if len(existing) > 0 && !*fresh {
+		return fail(stderr, "demo", fmt.Errorf("%s already holds a node's data (%s); nothing was changed.\n"+
+			"  serve it:          healthcode serve --data %s\n"+
+			"  or delete it and build a new city: healthcode demo --fresh --data %s",
+			cfg.DataDir, strings.Join(existing, ", "), cfg.DataDir, cfg.DataDir))
+	}
+	for _, f := range existing {
+		fmt.Fprintf(stderr, "demo: --fresh: deleting %s\n", f)
 		if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return fail(stderr, "demo", err)
 		}
@@ -54,11 +77,6 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return fail(stderr, "demo", err)
 	}
 	defer n.close()
-	now := time.Now().UTC()
-	city, err := sim.New(sim.Config{Seed: *seed, People: *people, Region: cfg.Region, Start: now.Truncate(time.Hour).Add(-6 * 24 * time.Hour)})
-	if err != nil {
-		return fail(stderr, "demo", err)
-	}
 	tokens, later, replayer, err := n.populate(ctx, city, now, stderr)
 	if err != nil {
 		return fail(stderr, "demo", err)

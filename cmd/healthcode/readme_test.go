@@ -126,7 +126,7 @@ func runShell(t *testing.T, dir string, env map[string]string, script string) {
 
 // startDemo runs the demo in dir (its data in dir/healthcode-demo, so that
 // the commands' relative paths resolve there) until stop or the end of the
-// test, and returns what it printed, the tokens by role (ADMIN, LAB,
+// test (with --fresh, as the README starts it), and returns what it printed, the tokens by role (ADMIN, LAB,
 // SAMPLER, CITIZEN…) and the citizen's ID number as a user would copy them,
 // and its URL.
 func startDemo(t *testing.T, dir string) (out string, env map[string]string, url string, stop func()) {
@@ -148,7 +148,7 @@ func startDemo(t *testing.T, dir string) (out string, env map[string]string, url
 	errb := &syncBuffer{}
 	done := make(chan int, 1)
 	go func() {
-		code := runDemo(ctx, []string{"--data", filepath.Join(dir, "healthcode-demo"), "--people", "1000", "--addr", "127.0.0.1:0", "--log-format", "json"}, pw, errb)
+		code := runDemo(ctx, []string{"--fresh", "--data", filepath.Join(dir, "healthcode-demo"), "--people", "1000", "--addr", "127.0.0.1:0", "--log-format", "json"}, pw, errb)
 		pw.Close()
 		done <- code
 	}()
