@@ -84,8 +84,13 @@ func runAdminCmd(ctx context.Context, c adminCmd, args []string, stdout, stderr 
 		fmt.Fprintf(stderr, "healthcode admin %s: --token ADMIN is required (only `healthcode admin init` works without one, on an empty node)\n", c.name)
 		return exitUsage
 	}
-	if err := cfg.finish(); err != nil {
+	if err := cfg.finishNodeConfig(fs, "admin "+c.name, stderr); err != nil {
 		return fail(stderr, "admin "+c.name, err)
+	}
+	if c.name == "token" {
+		if err := refuseUnservedStore(cfg); err != nil {
+			return fail(stderr, "admin "+c.name, err)
+		}
 	}
 	n, err := openExistingNode(ctx, cfg, healthcode.SystemClock{}, stderr)
 	if err != nil {
@@ -132,6 +137,10 @@ func runAdminInit(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return exitUsage
 	}
 	if err := cfg.finish(); err != nil {
+		return fail(stderr, "admin init", err)
+	}
+	fmt.Fprintf(stderr, "healthcode admin init: store %s\n", cfg.DB)
+	if err := refuseUnservedStore(cfg); err != nil {
 		return fail(stderr, "admin init", err)
 	}
 	n, err := openNode(ctx, cfg, healthcode.SystemClock{}, stderr)

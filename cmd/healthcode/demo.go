@@ -84,6 +84,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err := n.server.Open(cfg.Addr); err != nil {
 		return fail(stderr, "demo", err)
 	}
+	noteServing(cfg.DataDir, n.server.URL())
 	printDemo(stdout, n, city, tokens, time.Since(start), self())
 	bg, cancel := context.WithCancel(ctx)
 	done := make(chan struct{}, 2)
@@ -442,8 +443,8 @@ Try it (in another terminal, in this directory):
   # verify the QR offline
   curl -s -H 'Authorization: Bearer %[2]s' %[1]s/api/v1/me/qr.png -o code.png
   %[10]s verify --trust %[6]s code.png
-  # commands that act on the node name its data directory (the demo's is %[11]s)
-  %[10]s admin list --data %[11]s --token %[12]s
+  # commands that act on the node find its store (%[11]s, which this demo serves) and say so
+  %[10]s admin list --token %[12]s
   # the API: %[1]s/api/v1/openapi.json   metrics: %[1]s/metrics
 
 Press Ctrl-C to stop.

@@ -68,7 +68,11 @@ flags:`)
 		fs.Usage()
 		return exitUsage
 	}
-	if err := cfg.finish(); err != nil {
+	finish := cfg.finish
+	if *server == "" {
+		finish = func() error { return cfg.finishNodeConfig(fs, "import", stderr) }
+	}
+	if err := finish(); err != nil {
 		return fail(stderr, "import", err)
 	}
 	f, err := batchFormat(*format, fs.Arg(0))

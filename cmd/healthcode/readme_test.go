@@ -15,12 +15,12 @@ import (
 
 // TestDemoPrintedCommands does what a new user does: it starts the demo,
 // pastes every command the demo prints under "Try it" into a shell, in
-// order, and then every shell command of the README's tour (from "## A tour"
-// on), with the tokens the demo printed, in a directory where ./healthcode
-// is this program. A command that fails (an HTTP error, a non-zero exit)
-// fails the test. Only the README's lines that build and start the demo are
-// not run: the test starts the demo itself, on a free port that replaces
-// the README's 8080.
+// order, and then every shell command of the README, from the top, with the
+// tokens the demo printed, in a fresh directory where ./healthcode is this
+// program. A command that fails (an HTTP error, a non-zero exit) fails the
+// test. Only the README's lines that build the command, start the demo and
+// run the tests are not run (testsOwnLine): the test starts the demo itself,
+// on a free port that replaces the README's 8080.
 func TestDemoPrintedCommands(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the demo and runs a shell")
@@ -68,26 +68,26 @@ func TestDemoPrintedCommands(t *testing.T) {
 		runShell(t, dir, env, c)
 	}
 
-	// The README's shell blocks, from the tour on, against the demo started
-	// again in the same directory, as the README has it (set-up, then the
-	// tour): a fresh city, whatever the first run did.
+	// The README's shell blocks, every one in order, against the demo
+	// started again in the same directory, as the README has it: a fresh
+	// city, whatever the first run did. Only the lines that build the
+	// command, start the demo or run the tests are the test's own doing
+	// (./healthcode is this binary, the demo runs on a free port that
+	// replaces the README's 8080); any other line runs as printed.
 	stop()
 	_, env, url, _ = startDemo(t, dir)
 	readme, err := os.ReadFile("../../README.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, tour, ok := strings.Cut(string(readme), "\n## A tour")
-	if !ok {
-		t.Fatal("README.md has no \"## A tour\"")
-	}
-	blocks := regexp.MustCompile("(?s)\n```sh\n(.*?)\n```").FindAllStringSubmatch(tour, -1)
-	ran := 0
+	blocks := regexp.MustCompile("(?s)\n```sh\n(.*?)\n```").FindAllStringSubmatch(string(readme), -1)
+	ran, skipped := 0, map[string]bool{}
 	for _, b := range blocks {
 		var keep []string
 		for _, l := range strings.Split(b[1], "\n") {
-			if strings.HasPrefix(l, "go build ") || strings.HasPrefix(l, "./healthcode demo") {
-				continue // done by the test: ./healthcode is this binary, the demo runs
+			if skip := testsOwnLine(l); skip != "" {
+				skipped[skip] = true
+				continue
 			}
 			keep = append(keep, l)
 		}
@@ -102,6 +102,26 @@ func TestDemoPrintedCommands(t *testing.T) {
 	if ran < 2 {
 		t.Fatalf("ran %d of the README's shell blocks", ran)
 	}
+	for _, want := range []string{"build", "demo", "test"} {
+		if !skipped[want] {
+			t.Errorf("the README's shell blocks no longer %s as the test expects: update the test", want)
+		}
+	}
+}
+
+// testsOwnLine says which of the README's shell lines the README test does
+// itself instead of running them: "build" (go build), "demo" (starting the
+// demo) or "test" (go test); "" for any other line.
+func testsOwnLine(l string) string {
+	switch {
+	case strings.HasPrefix(l, "go build "):
+		return "build"
+	case strings.HasPrefix(l, "./healthcode demo"), strings.HasPrefix(l, "go run ./cmd/healthcode demo"):
+		return "demo"
+	case strings.HasPrefix(l, "go test "):
+		return "test"
+	}
+	return ""
 }
 
 // runShell runs script with sh -e in dir, curl failing on an HTTP error, and

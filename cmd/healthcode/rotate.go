@@ -80,7 +80,7 @@ func runRotateKey(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fset.Usage()
 		return exitUsage
 	}
-	if err := cfg.finish(); err != nil {
+	if err := cfg.finishNodeConfig(fset, "admin rotate-key", stderr); err != nil {
 		return fail(stderr, "rotate-key", err)
 	}
 	newKey, err := qr.GenerateKey(*alg)

@@ -87,7 +87,7 @@ func runRulesPublish(ctx context.Context, sub string, args []string, stdout, std
 		fs.Usage()
 		return exitUsage
 	}
-	if err := cfg.finish(); err != nil {
+	if err := cfg.finishNodeConfig(fs, "rules "+sub, stderr); err != nil {
 		return fail(stderr, "rules "+sub, err)
 	}
 	n, err := openExistingNode(ctx, cfg, healthcode.SystemClock{}, stderr)

@@ -49,6 +49,7 @@ func (n *node) serve(ctx context.Context, stdout io.Writer) error {
 	if err := n.server.Open(n.cfg.Addr); err != nil {
 		return err
 	}
+	noteServing(n.cfg.DataDir, n.server.URL())
 	n.logger.Info("serving", "url", n.server.URL(), "public_url", n.cfg.PublicURL, "region", n.cfg.Region, "db", n.cfg.DB)
 	bg, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})

@@ -223,7 +223,7 @@ func runPurge(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fs.Usage()
 		return exitUsage
 	}
-	if err := errors.Join(cfg.finish(), ret.Err()); err != nil {
+	if err := errors.Join(cfg.finishNodeConfig(fs, "purge", stderr), ret.Err()); err != nil {
 		return fail(stderr, "purge", err)
 	}
 	if err := requireNode(cfg); err != nil {
@@ -302,7 +302,7 @@ func runSunset(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fset.Usage()
 		return exitUsage
 	}
-	if err := cfg.finish(); err != nil {
+	if err := cfg.finishNodeConfig(fset, "sunset", stderr); err != nil {
 		return fail(stderr, "sunset", err)
 	}
 	if err := requireNode(cfg); err != nil {
