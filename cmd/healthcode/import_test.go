@@ -498,6 +498,12 @@ func TestImportThroughServerMatchesLocal(t *testing.T) {
 	remote := importRun("import", "--server", tn.url+"/", "--token", tok, "--chunk", "25", spath)
 	wantImportSummary(t, remote, exitRejected, importSummary(80, 0, len(sf.bad)))
 	checkImportRejected(t, sf, remote.stdout)
+	// The local import says which store it used; the rest is the same.
+	storeLine, rest, _ := strings.Cut(local.stderr, "\n")
+	if !strings.HasPrefix(storeLine, "healthcode import: store "+in.dir) {
+		t.Errorf("the local import does not say which store it used: %q", local.stderr)
+	}
+	local.stderr = rest
 	if diff := cmp.Diff(local, remote, cmp.AllowUnexported(importResult{})); diff != "" {
 		t.Errorf("local and --server imports differ (-local +server):\n%s", diff)
 	}
