@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -12,17 +13,28 @@ import (
 
 // Check-ins are written with group commit: requests wait in a bounded queue,
 // one goroutine writes whatever has gathered in one transaction, and each
-// request is answered only once its transaction has committed. A full queue
-// refuses at once (EUNAVAILABLE: the client retries) rather than growing.
+// request is answered only once its transaction has committed. The queue is
+// bounded by time, not only by count: from the measured cost of a check-in
+// (a moving average over recent commits) it knows how long a new one would
+// wait, and refuses at once (EUNAVAILABLE, Retry-After) when that is above
+// the budget, rather than keeping a client waiting seconds for an answer it
+// will not use. Two measures, both taken from real commits: the marginal
+// cost per check-in (from commits large enough for it to dominate the
+// commit's fixed cost, so a burst after a quiet spell is not refused on the
+// cost of lone commits), and how long the oldest check-in of the last commit
+// actually waited (which catches a slow disk the first measure missed).
 const (
 	checkInQueueSize = 8192
 	checkInMaxBatch  = 2000
 	checkInLinger    = 2 * time.Millisecond
+	// DefaultCheckInWait is Engine.CheckInWait's default.
+	DefaultCheckInWait = 500 * time.Millisecond
 )
 
 type pendingCheckIn struct {
-	c    *healthcode.CheckIn
-	done chan error
+	c      *healthcode.CheckIn
+	done   chan error
+	queued time.Time
 }
 
 type checkInQueue struct {
@@ -31,6 +43,55 @@ type checkInQueue struct {
 	ch        chan *pendingCheckIn
 	stop      chan struct{}
 	wg        sync.WaitGroup
+	// perItem is the moving average of a check-in's share of a large
+	// commit (nanoseconds); waited is how long the oldest check-in of the
+	// last commit waited for it; writing counts the check-ins of the commit
+	// under way.
+	perItem atomic.Int64
+	waited  atomic.Int64
+	writing atomic.Int64
+}
+
+// checkInCostBatch is the smallest commit whose duration is taken as the
+// marginal cost of its check-ins.
+const checkInCostBatch = 64
+
+// expectedWait is how long a check-in queued now would wait for its commit:
+// everything ahead of it at the measured cost per check-in, or, if the last
+// commit's oldest check-in waited longer and there is a queue, that.
+func (q *checkInQueue) expectedWait() time.Duration {
+	ahead := int64(len(q.ch)) + q.writing.Load()
+	if ahead == 0 {
+		return 0
+	}
+	return time.Duration(max(ahead*q.perItem.Load(), q.waited.Load()))
+}
+
+// measured records one commit of n check-ins that took d, the oldest of
+// which waited oldest in all: the cost per check-in is averaged over large
+// commits (weight 1/8: a few commits follow a change of load).
+func (q *checkInQueue) measured(n int, d, oldest time.Duration) {
+	q.waited.Store(int64(oldest))
+	if n < checkInCostBatch {
+		return
+	}
+	cost := int64(d) / int64(n)
+	old := q.perItem.Load()
+	if old == 0 {
+		q.perItem.Store(cost)
+		return
+	}
+	q.perItem.Store(old + (cost-old)/8)
+}
+
+// CheckInQueue is how many check-ins wait for their commit, and how long a
+// new one would expect to wait (for metrics).
+func (e *Engine) CheckInQueue() (depth int, wait time.Duration) {
+	q := &e.checkins
+	if q.ch == nil {
+		return 0, 0
+	}
+	return len(q.ch) + int(q.writing.Load()), q.expectedWait()
 }
 
 func (q *checkInQueue) start(e *Engine) {
@@ -45,7 +106,16 @@ func (q *checkInQueue) start(e *Engine) {
 // add queues c and waits until it is committed (or refused).
 func (q *checkInQueue) add(ctx context.Context, e *Engine, c *healthcode.CheckIn) error {
 	q.start(e)
-	p := &pendingCheckIn{c: c, done: make(chan error, 1)}
+	budget := e.CheckInWait
+	if budget <= 0 {
+		budget = DefaultCheckInWait
+	}
+	if wait := q.expectedWait(); wait > budget {
+		err := healthcode.Errorfd(healthcode.EUNAVAILABLE, "checkin.busy", "too many check-ins at once: the wait would be %s; try again in a moment", wait.Round(time.Millisecond))
+		err.RetryAfter = max(time.Second, wait)
+		return err
+	}
+	p := &pendingCheckIn{c: c, done: make(chan error, 1), queued: time.Now()}
 	select {
 	case <-q.stop:
 		return healthcode.Errorfd(healthcode.EUNAVAILABLE, "checkin.closing", "the node is shutting down; try again")
@@ -97,12 +167,16 @@ func (q *checkInQueue) run(e *Engine) {
 		for i, p := range batch {
 			cs[i] = p.c
 		}
+		q.writing.Store(int64(len(batch)))
+		began := time.Now()
 		var errs []error
 		err := e.Store.Update(context.Background(), func(tx healthcode.Tx) error {
 			var err error
 			errs, err = e.insertCheckIns(context.Background(), tx, cs)
 			return err
 		})
+		q.measured(len(batch), time.Since(began), time.Since(batch[0].queued))
+		q.writing.Store(0)
 		for i, p := range batch {
 			if err != nil {
 				p.done <- err

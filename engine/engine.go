@@ -70,6 +70,11 @@ type Engine struct {
 	// than its retention period is refused); zero means
 	// healthcode.DefaultRetention.
 	Retention healthcode.Retention
+	// CheckInWait bounds how long a check-in may expect to wait in the
+	// group-commit queue: beyond it the check-in is refused at once
+	// (EUNAVAILABLE with a Retry-After) rather than queued for an answer
+	// the client will have given up on (0: DefaultCheckInWait).
+	CheckInWait time.Duration
 
 	active   atomic.Pointer[ruleSetEntry]
 	edited   atomic.Pointer[error] // why the stored rule set in force was refused at Open

@@ -88,6 +88,14 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request, _ *healthcode.P
 			return writeJSON(w, status, map[string]any{"status": "failing", "problem": healthcode.ErrorMessage(err), "code": healthcode.ErrorCode(err)})
 		}
 	}
+	if s.Degraded != nil {
+		// Writes are refused (503 with Retry-After) but reads are served:
+		// 200, so that a load balancer keeps sending the citizens' code
+		// requests here, and a body a monitor alerts on.
+		if err := s.Degraded(r.Context()); err != nil {
+			return writeJSON(w, http.StatusOK, map[string]any{"status": "degraded", "problem": healthcode.ErrorMessage(err), "code": healthcode.ErrorCode(err), "reason": healthcode.ErrorDetail(err)})
+		}
+	}
 	return writeJSON(w, http.StatusOK, map[string]any{"status": "ok"})
 }
 
@@ -428,6 +436,7 @@ type cachedCode struct {
 	view    *healthcode.CodeView
 	qr      string
 	refresh time.Time
+	images  qrImages // renderings of qr (qrimage.go)
 }
 
 func newCodeCache() *codeCache { return &codeCache{m: map[string]*cachedCode{}} }
@@ -513,40 +522,3 @@ func (s *Server) myCode(w http.ResponseWriter, r *http.Request, p *healthcode.Pr
 	return err
 }
 
-func (s *Server) myQRPNG(w http.ResponseWriter, r *http.Request, p *healthcode.Principal) error {
-	cc, err := s.myCodeCached(r, p.Subject)
-	if err != nil {
-		return err
-	}
-	size := 384
-	if v := r.URL.Query().Get("size"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 128 || n > 2048 {
-			return healthcode.Errorfd(healthcode.EINVALID, "qr.size", "size must be an integer between 128 and 2048")
-		}
-		size = n
-	}
-	png, err := s.Signer.PNG(cc.qr, size)
-	if err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "image/png")
-	w.Header().Set("Cache-Control", "no-store")
-	_, err = w.Write(png)
-	return err
-}
-
-func (s *Server) myQRSVG(w http.ResponseWriter, r *http.Request, p *healthcode.Principal) error {
-	cc, err := s.myCodeCached(r, p.Subject)
-	if err != nil {
-		return err
-	}
-	svg, err := s.Signer.SVG(cc.qr)
-	if err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "image/svg+xml")
-	w.Header().Set("Cache-Control", "no-store")
-	_, err = w.Write(svg)
-	return err
-}

@@ -65,6 +65,9 @@ type Server struct {
 	// Retention says when each item of a person's data is deleted.
 	Retention healthcode.Retention
 	Health    Health
+	// Degraded, if set, reports what stops writes but not reads (a full or
+	// read-only disk): /healthz says "degraded" and a metric is 1.
+	Degraded Health
 	// Integrity, if set, is what the node's self-audit found: no code is
 	// signed for a person it flags (or for anyone while the log itself is
 	// in doubt), cached or not.
@@ -93,6 +96,7 @@ type Server struct {
 
 	mux         *http.ServeMux
 	codes       *codeCache
+	renders     *renderSlots // admission of QR image renders (qrimage.go)
 	metrics     *metrics
 	csrf        *http.CrossOriginProtection
 	publicHTTPS bool
@@ -134,7 +138,8 @@ func (s *Server) Handler() http.Handler {
 		s.Registry = prometheus.NewRegistry()
 	}
 	s.codes = newCodeCache()
-	s.metrics = newMetrics(s.Registry, s.Health)
+	s.renders = newRenderSlots()
+	s.metrics = newMetrics(s.Registry, s.Health, s.Degraded)
 	s.mux = http.NewServeMux()
 	for _, rt := range s.routes() {
 		if rt.MaxBody == 0 {

@@ -23,7 +23,7 @@ type metrics struct {
 	auditLeaves  prometheus.Gauge
 }
 
-func newMetrics(reg *prometheus.Registry, health Health) *metrics {
+func newMetrics(reg *prometheus.Registry, health, degraded Health) *metrics {
 	m := &metrics{
 		registry: reg,
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -54,7 +54,16 @@ func newMetrics(reg *prometheus.Registry, health Health) *metrics {
 		}
 		return 0
 	})
-	reg.MustRegister(m.requests, m.latency, m.audits, m.auditSeconds, m.auditLeaves, problem)
+	writes := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "healthcode_store_write_problem",
+		Help: "1 while the node's disk refuses writes or is nearly full (writes answer 503 with Retry-After; reads go on; see /healthz), else 0.",
+	}, func() float64 {
+		if degraded != nil && degraded(context.Background()) != nil {
+			return 1
+		}
+		return 0
+	})
+	reg.MustRegister(m.requests, m.latency, m.audits, m.auditSeconds, m.auditLeaves, problem, writes)
 	return m
 }
 

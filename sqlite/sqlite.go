@@ -24,6 +24,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"healthcode"
@@ -44,6 +45,8 @@ type DB struct {
 	// a statement once, not on every call.
 	writeStmts, readStmts stmtCache
 	writeMu               sync.Mutex // one write transaction at a time
+	// fault is the disk's refusal of the last write (diskfault.go).
+	fault atomic.Pointer[diskFault]
 }
 
 // stmtCache holds statements prepared on a pool, by query text. A
@@ -279,17 +282,20 @@ func (db *DB) Update(ctx context.Context, fn func(healthcode.Tx) error) error {
 	defer db.writeMu.Unlock()
 	sqlTx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("sqlite.Update: begin: %w", err)
+		return db.noteWrite(fmt.Errorf("sqlite.Update: begin: %w", err))
 	}
 	tx := &Tx{tx: sqlTx, stmts: &db.writeStmts, nextLeaf: -1}
 	if err := fn(tx); err != nil {
 		sqlTx.Rollback()
+		if c := diskError(err); c != err {
+			return db.noteWrite(err)
+		}
 		return err
 	}
 	if err := sqlTx.Commit(); err != nil {
-		return fmt.Errorf("sqlite.Update: commit: %w", err)
+		return db.noteWrite(fmt.Errorf("sqlite.Update: commit: %w", err))
 	}
-	return nil
+	return db.noteWrite(nil)
 }
 
 // View runs fn in one read transaction on a reader connection.

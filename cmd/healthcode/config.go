@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"healthcode"
+	"healthcode/engine"
 	hchttp "healthcode/http"
 )
 
@@ -43,6 +44,7 @@ type Config struct {
 	TokenTTL        tokenTTL      // how long tokens issued to each role live (--token-ttl ROLE=DURATION,…); zero value = healthcode.DefaultTokenTTL
 	BulkPeople      int           // people restrictive requests may name per requester, approver and case in BulkWindow without an auditor
 	BulkWindow      time.Duration // the rolling window of the bulk limits
+	CheckInWait     time.Duration // the longest a check-in may expect to wait for its commit before it is refused (503)
 
 	envErrs []error // malformed HEALTHCODE_* values, reported by finish
 }
@@ -63,6 +65,7 @@ func defaultConfig() Config {
 		CoSignAbove:     healthcode.DefaultDesignationCoSignAbove,
 		BulkPeople:      healthcode.BulkLimit,
 		BulkWindow:      healthcode.DefaultBulkWindow,
+		CheckInWait:     engine.DefaultCheckInWait,
 	}
 }
 
@@ -114,6 +117,7 @@ func (c *Config) register(fs *flag.FlagSet) {
 		func(fs *flag.FlagSet, h string) { fs.IntVar(&c.BulkPeople, "bulk-people", c.BulkPeople, h) },
 		"distinct people restrictive overrides and interview-linked records may name per requester, per approver and per case within --bulk-window before an auditor must co-sign")
 	dur(&c.BulkWindow, "bulk-window", "the rolling window over which --bulk-people is counted")
+	dur(&c.CheckInWait, "checkin-wait", "the longest a check-in may expect to wait for its commit (measured from recent commits): above it, check-ins are refused at once with 503 and Retry-After instead of queueing")
 	str(&c.DataDir, "data", "directory for the node's keys and, by default, its database")
 	str(&c.DB, "db", "SQLite database file (default DATA/healthcode.db)")
 	str(&c.Addr, "addr", "address to listen on")

@@ -217,6 +217,7 @@ func openNode(ctx context.Context, cfg Config, clock healthcode.Clock, logw io.W
 		Retention:   cfg.Retention.Get(),
 
 		CheckInPolicy:          cfg.CheckInPolicy(),
+		CheckInWait:            cfg.CheckInWait,
 		DesignationCoSignAbove: cfg.CoSignAbove,
 		Codes:                  n.codes,
 		Bulk:                   healthcode.BulkLimits{People: cfg.BulkPeople, Window: cfg.BulkWindow},
@@ -250,6 +251,7 @@ func openNode(ctx context.Context, cfg Config, clock healthcode.Clock, logw io.W
 		Governance:  n.engine,
 		Retention:   cfg.Retention.Get(),
 		Health:      func(context.Context) error { return n.log.Problem() },
+		Degraded:    func(context.Context) error { return n.db.WriteProblem() },
 		Integrity:   n.log,
 		Clock:       clock,
 		Region:      cfg.Region,
