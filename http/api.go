@@ -521,4 +521,3 @@ func (s *Server) myCode(w http.ResponseWriter, r *http.Request, p *healthcode.Pr
 	_, err = w.Write([]byte("\n"))
 	return err
 }
-

@@ -23,8 +23,14 @@ func setMaxPages(t *testing.T, db *DB, pages int64) {
 		t.Fatal(err)
 	}
 	for _, c := range [](func() error){
-		func() error { _, err := c1.ExecContext(ctx, fmt.Sprintf("PRAGMA max_page_count = %d", pages)); return err },
-		func() error { _, err := c2.ExecContext(ctx, fmt.Sprintf("PRAGMA max_page_count = %d", pages)); return err },
+		func() error {
+			_, err := c1.ExecContext(ctx, fmt.Sprintf("PRAGMA max_page_count = %d", pages))
+			return err
+		},
+		func() error {
+			_, err := c2.ExecContext(ctx, fmt.Sprintf("PRAGMA max_page_count = %d", pages))
+			return err
+		},
 	} {
 		if err := c(); err != nil {
 			t.Fatal(err)
