@@ -1199,3 +1199,90 @@ func TestBrowserConsole(t *testing.T) {
 		screenshot(t, b, "console-"+string(tt.role)+"-"+tt.lang+"-360.png")
 	}
 }
+
+// LayoutWidths are the viewport widths CheckLayout lays a page out at: a
+// small phone and a desktop.
+var LayoutWidths = []int64{360, 1280}
+
+// clippedJS lists what is cut off sideways on the page as laid out now: a
+// page wider than the window; a table, or one of its cells, reaching past
+// the window or past an ancestor that clips or scrolls it (a table one
+// must scroll sideways inside its box counts: whom an approver approves
+// must be in view); a cell whose content overflows it. At a desktop width
+// it also flags one narrow column: the page's content spanning less than
+// 60% of the window.
+const clippedJS = `(() => {
+  const bad = [], vw = document.documentElement.clientWidth;
+  // Visible: laid out, and not inside a box visually hidden (1 px, clipped) for screen readers only.
+  const srOnly = el => { for (let a = el; a; a = a.parentElement) { if (a.getBoundingClientRect().width <= 1 && getComputedStyle(a).overflow === "hidden") return true; } return false; };
+  const visible = el => el.getClientRects().length > 0 && !el.closest("[hidden]") && !srOnly(el);
+  const name = (el, i) => el.id ? "#" + el.id : el.caption ? "table \"" + el.caption.textContent.trim().slice(0, 40) + "\"" : "table " + (i + 1);
+  const cellName = c => "cell \"" + c.textContent.trim().replace(/\s+/g, " ").slice(0, 40) + "\"";
+  if (document.documentElement.scrollWidth > window.innerWidth + 1)
+    bad.push("the page is " + document.documentElement.scrollWidth + " px wide in a " + window.innerWidth + " px window");
+  document.querySelectorAll("table").forEach((tb, i) => {
+    if (!visible(tb)) return;
+    const id = name(tb, i), r = tb.getBoundingClientRect();
+    if (r.left < -1 || r.right > vw + 1) bad.push(id + " spans " + Math.round(r.left) + " to " + Math.round(r.right) + " px of a " + vw + " px window");
+    for (let a = tb.parentElement; a && a !== document.body; a = a.parentElement) {
+      if (getComputedStyle(a).overflowX !== "visible" && a.scrollWidth > a.clientWidth + 1) {
+        return bad.push(id + " is cut off by <" + a.tagName.toLowerCase() + (a.className ? " class=" + a.className : "") + ">: " + a.scrollWidth + " px of content in " + a.clientWidth + " px");
+      }
+    }
+    const before = bad.length;
+    for (const c of tb.querySelectorAll("th, td")) {
+      if (bad.length > before) break; // one is enough to find the rest
+      if (!visible(c)) continue;
+      const cr = c.getBoundingClientRect();
+      if (cr.left < -1 || cr.right > vw + 1) bad.push(id + ": " + cellName(c) + " reaches past the window");
+      else if (c.scrollWidth > c.clientWidth + 1) bad.push(id + ": " + cellName(c) + " overflows its cell: " + c.scrollWidth + " px in " + c.clientWidth + " px");
+    }
+  });
+  if (vw >= 1000) {
+    const main = document.querySelector("main");
+    let left = Infinity, right = -Infinity;
+    if (main) for (const el of main.querySelectorAll("*")) {
+      if (!visible(el)) continue;
+      const b = el.getBoundingClientRect();
+      if (b.width > 0) { left = Math.min(left, b.left); right = Math.max(right, b.right); }
+    }
+    if (right - left < 0.6 * vw) bad.push("one narrow column: the content spans " + Math.round(Math.max(right - left, 0)) + " px of a " + vw + " px window");
+  }
+  return bad;
+})()`
+
+// setWidth lays the tab out at a width: a phone (touch, 2x) at 360 px or
+// below, a desktop otherwise.
+func setWidth(t *testing.T, ctx context.Context, width int64) {
+	t.Helper()
+	var err error
+	if width <= 480 {
+		err = chromedp.Do(ctx, chromedp.EmulateViewport(width, 740, chromedp.EmulateScale(2), chromedp.EmulateMobile, chromedp.EmulatePortrait))
+	} else {
+		err = chromedp.Do(ctx, chromedp.EmulateViewport(width, 900, chromedp.EmulateScale(1), chromedp.EmulateLandscape))
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := eval[int64](t, ctx, `window.innerWidth`); w != width {
+		t.Fatalf("viewport is %d px wide, want %d", w, width)
+	}
+}
+
+// CheckLayout lays the tab's page out at each of LayoutWidths, writes a
+// screenshot of each (name-360.png, name-1280.png), and fails the test for
+// whatever is cut off sideways (clippedJS): a table one cannot read whole
+// at that width, a page wider than the window, one narrow column on a
+// desktop. It leaves the tab at 360 px. Every page test should call it
+// once its page shows what it is about.
+func CheckLayout(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	for _, w := range LayoutWidths {
+		setWidth(t, ctx, w)
+		for _, p := range eval[[]string](t, ctx, clippedJS) {
+			t.Errorf("%s at %d px: %s", name, w, p)
+		}
+		screenshot(t, ctx, fmt.Sprintf("%s-%d.png", name, w))
+	}
+	setWidth(t, ctx, 360)
+}
