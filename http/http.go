@@ -93,6 +93,10 @@ type Server struct {
 	// the client (for the slow-down of failed logins); no other header of
 	// theirs is trusted.
 	TrustedProxies []netip.Prefix
+	// MaxConns and MaxConnsPerClient bound the open connections, in all and
+	// per client address (0: DefaultMaxConns, DefaultMaxConnsPerClient;
+	// a negative value is no bound); see connlimit.go.
+	MaxConns, MaxConnsPerClient int
 
 	mux         *http.ServeMux
 	codes       *codeCache
@@ -195,9 +199,11 @@ func (s *Server) Open(addr string) error {
 	if err != nil {
 		return fmt.Errorf("http.Open: %w", err)
 	}
+	h := s.Handler()
+	ln = s.limit(ln, tlsConfig == nil)
 	s.ln = ln
 	s.srv = &http.Server{
-		Handler:           s.Handler(),
+		Handler:           h,
 		TLSConfig:         tlsConfig,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,

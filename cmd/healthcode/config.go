@@ -45,6 +45,8 @@ type Config struct {
 	BulkPeople      int           // people restrictive requests may name per requester, approver and case in BulkWindow without an auditor
 	BulkWindow      time.Duration // the rolling window of the bulk limits
 	CheckInWait     time.Duration // the longest a check-in may expect to wait for its commit before it is refused (503)
+	MaxConns        int           // open connections in all (beyond: 503)
+	MaxConnsPerIP   int           // open connections per client address (beyond: 503; trusted proxies exempt)
 
 	envErrs []error // malformed HEALTHCODE_* values, reported by finish
 }
@@ -66,6 +68,8 @@ func defaultConfig() Config {
 		BulkPeople:      healthcode.BulkLimit,
 		BulkWindow:      healthcode.DefaultBulkWindow,
 		CheckInWait:     engine.DefaultCheckInWait,
+		MaxConns:        hchttp.DefaultMaxConns,
+		MaxConnsPerIP:   hchttp.DefaultMaxConnsPerClient,
 	}
 }
 
@@ -117,6 +121,12 @@ func (c *Config) register(fs *flag.FlagSet) {
 		func(fs *flag.FlagSet, h string) { fs.IntVar(&c.BulkPeople, "bulk-people", c.BulkPeople, h) },
 		"distinct people restrictive overrides and interview-linked records may name per requester, per approver and per case within --bulk-window before an auditor must co-sign")
 	dur(&c.BulkWindow, "bulk-window", "the rolling window over which --bulk-people is counted")
+	num("max-conns", func(v string) (err error) { c.MaxConns, err = strconv.Atoi(v); return },
+		func(fs *flag.FlagSet, h string) { fs.IntVar(&c.MaxConns, "max-conns", c.MaxConns, h) },
+		"open connections the node keeps at once; a new one beyond it is answered 503 with Retry-After (negative: no bound)")
+	num("max-conns-per-client", func(v string) (err error) { c.MaxConnsPerIP, err = strconv.Atoi(v); return },
+		func(fs *flag.FlagSet, h string) { fs.IntVar(&c.MaxConnsPerIP, "max-conns-per-client", c.MaxConnsPerIP, h) },
+		"open connections one client address may hold (trusted proxies exempt; negative: no bound)")
 	dur(&c.CheckInWait, "checkin-wait", "the longest a check-in may expect to wait for its commit (measured from recent commits): above it, check-ins are refused at once with 503 and Retry-After instead of queueing")
 	str(&c.DataDir, "data", "directory for the node's keys and, by default, its database")
 	str(&c.DB, "db", "SQLite database file (default DATA/healthcode.db)")
