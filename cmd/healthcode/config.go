@@ -125,7 +125,9 @@ func (c *Config) register(fs *flag.FlagSet) {
 		func(fs *flag.FlagSet, h string) { fs.IntVar(&c.MaxConns, "max-conns", c.MaxConns, h) },
 		"open connections the node keeps at once; a new one beyond it is answered 503 with Retry-After (negative: no bound)")
 	num("max-conns-per-client", func(v string) (err error) { c.MaxConnsPerIP, err = strconv.Atoi(v); return },
-		func(fs *flag.FlagSet, h string) { fs.IntVar(&c.MaxConnsPerIP, "max-conns-per-client", c.MaxConnsPerIP, h) },
+		func(fs *flag.FlagSet, h string) {
+			fs.IntVar(&c.MaxConnsPerIP, "max-conns-per-client", c.MaxConnsPerIP, h)
+		},
 		"open connections one client address may hold (trusted proxies exempt; negative: no bound)")
 	dur(&c.CheckInWait, "checkin-wait", "the longest a check-in may expect to wait for its commit (measured from recent commits): above it, check-ins are refused at once with 503 and Retry-After instead of queueing")
 	str(&c.DataDir, "data", "directory for the node's keys and, by default, its database")
