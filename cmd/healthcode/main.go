@@ -50,6 +50,7 @@ func commands() []command {
 		{"sunset", "end the emergency: delete every person's data, keep the log verifiable", runSunset},
 		{"admin", "the registry: admin init, then admin unit, official, approve, token, revoke, list --token ADMIN", runAdmin},
 		{"bench", "measure throughput figures against same-run baselines", runBench},
+		{"scenario", "play the reference scenario (zhengzhou): officials try to red-code a list; refused or alerted?", runScenario},
 	}
 }
 
