@@ -1,0 +1,113 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strings"
+	"sync"
+	"testing"
+
+	"healthcode/scenario"
+)
+
+// scenarioRun is one playing of `healthcode scenario zhengzhou --json`,
+// shared by the tests that judge it (it takes most of a minute).
+type scenarioRun struct {
+	code     int
+	stderr   string
+	attempts map[string]scenario.Attempt
+	lawful   scenario.Lawful
+	targets  scenario.Targets
+	summary  scenario.Summary
+}
+
+var (
+	scenarioOnce   sync.Once
+	scenarioResult *scenarioRun
+)
+
+// playScenario runs the command at a test's scale (200 people on the list
+// of a city of 2,000: the bulk limits of 20 are crossed tenfold) and parses
+// its JSON lines by their stable field names.
+func playScenario(t *testing.T) *scenarioRun {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("the scenario plays for most of a minute")
+	}
+	scenarioOnce.Do(func() {
+		var out, errb bytes.Buffer
+		code := Run(context.Background(), []string{"scenario", "zhengzhou", "--json", "--people", "2000", "--targets", "200"}, &out, &errb)
+		s := &scenarioRun{code: code, stderr: errb.String(), attempts: map[string]scenario.Attempt{}}
+		for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+			var kind struct {
+				Kind string `json:"kind"`
+			}
+			if err := json.Unmarshal([]byte(line), &kind); err != nil {
+				s.stderr += "\nnot JSON: " + line
+				continue
+			}
+			var err error
+			switch kind.Kind {
+			case "attempt":
+				var a scenario.Attempt
+				err = json.Unmarshal([]byte(line), &a)
+				s.attempts[a.ID] = a
+			case "lawful":
+				err = json.Unmarshal([]byte(line), &s.lawful)
+			case "targets":
+				err = json.Unmarshal([]byte(line), &s.targets)
+			case "summary":
+				err = json.Unmarshal([]byte(line), &s.summary)
+			default:
+				s.stderr += "\nunknown kind: " + line
+			}
+			if err != nil {
+				s.stderr += "\n" + err.Error()
+			}
+		}
+		scenarioResult = s
+	})
+	s := scenarioResult
+	if s.code != exitOK && s.code != exitRejected || len(s.attempts) != 7 || s.summary.Kind != "summary" {
+		t.Fatalf("scenario: exit %d, %d attempts, summary %+v\n%s", s.code, len(s.attempts), s.summary, s.stderr)
+	}
+	return s
+}
+
+// TestScenarioRefusals: the attempts the node refuses outright are refused
+// in full (every request, no target's colour changed); the lawful work in
+// the same city is done with nothing refused and restricts its people;
+// every target above green sees why and can appeal; and a direct write of
+// the database is never shown as a colour once the node's audit has seen
+// it (the node fails closed for those people).
+func TestScenarioRefusals(t *testing.T) {
+	s := playScenario(t)
+	for _, id := range []string{"a", "b", "c", "e"} {
+		a := s.attempts[id]
+		if !a.Refused || a.TargetsChanged != 0 || a.InForce != 0 || a.Outcome != scenario.Refused {
+			t.Errorf("attempt (%s) %s was not refused: %+v", id, a.Path, a)
+		}
+	}
+	for _, id := range []string{"a", "b", "c"} {
+		if a := s.attempts[id]; a.Requests == 0 || a.RequestsRefused != a.Requests {
+			t.Errorf("attempt (%s) %s: %d of %d requests refused, want all", id, a.Path, a.RequestsRefused, a.Requests)
+		}
+	}
+	// (d): past the bulk limit every contact waits for an auditor.
+	if d := s.attempts["d"]; d.InForce > 20 || d.Held < 200-20 {
+		t.Errorf("attempt (d): %d contacts in force, %d held; want at most 20 in force (the bulk limit), the rest held", d.InForce, d.Held)
+	}
+	if l := s.lawful; l.Refused != 0 || l.Actions < 100 || l.Restricted == 0 {
+		t.Errorf("the lawful work: %+v", l)
+	}
+	tg := s.targets
+	if tg.People != 200 || tg.Unexplained != 0 || tg.NoAppeal != 0 || tg.Appealed != tg.Yellow+tg.Red {
+		t.Errorf("what the targets see: %+v", tg)
+	}
+	// The scenario waits a minute for oversight after the write: the
+	// node's audit (every 15 s) has seen it, and shows none of it.
+	if f := s.attempts["f"]; f.InForce != 200 || tg.Withheld != 200 {
+		t.Errorf("attempt (f): %d rows written, %d people's codes withheld, want 200 and 200", f.InForce, tg.Withheld)
+	}
+}
