@@ -28,7 +28,8 @@ func attempts() []attemptDef {
 		{"b", "split_overrides", "many small overrides of ten people each, by three operators, citing a real case", splitOverrides},
 		{"c", "designation_without_case", "a risk designation of the bank and of its district resting on no case", designationWithoutCase},
 		{"d", "unrelated_case", "a designation of the bank citing a real case never there; every depositor a close contact of that case, on one epidemiologist's interviews confirmed by an accomplice of another unit", unrelatedCase},
-		{"e", "venue_photo", "a photo of the bank's venue code (live and printed) sent to the depositors, who scan it from elsewhere; then a designation of the bank and contacts through it", venuePhoto},
+		{"e", "venue_photo", "a photo of the bank's venue code (live and printed) sent to the depositors, who scan it from elsewhere; then a designation of the bank and contacts through it, citing a real case", venuePhoto},
+		{"e2", "venue_photo_real_case", "a photo of the live code on the screen of the restaurant where today's case ate, sent to the depositors, who scan it at once from elsewhere; then a designation of the restaurant citing that case", venuePhotoRealCase},
 		{"g", "tubes_never_collected", "positives for tubes no one collected; then a sampling team of the bureau records samples the depositors never gave, and a lab of another unit reports them positive", tubesNeverCollected},
 		{"f", "direct_write", "an admin holding the data directory writes red decisions for the whole list into the SQLite file", directWrite},
 	}
@@ -333,31 +334,15 @@ func venuePhoto(ctx context.Context, r *run, a *Attempt) error {
 	if ok, _, err := r.send(ctx, a, r.bank.owner, "GET", "/api/v1/venues/"+r.bank.ID+"/code", nil, &code); err != nil || !ok {
 		return err
 	}
-	verified, stored := 0, 0
-	err := r.each(ctx, len(r.targets), func(i int) error {
-		text := code.Live
+	bankStored, bankVerified, err := r.scan(ctx, func(i int) string {
 		if i%2 == 1 {
-			text = code.Static
+			return code.Static
 		}
-		var ci hchttp.CheckInJSON
-		_, err := r.targets[i].c.Do(ctx, "POST", "/api/v1/checkins", map[string]string{"code": text}, &ci)
-		if hchttp.ClientProblem(err) != nil {
-			return nil
-		} else if err != nil {
-			return err
-		}
-		r.mu.Lock()
-		stored++
-		if ci.Verified {
-			verified++
-		}
-		r.mu.Unlock()
-		return nil
+		return code.Live
 	})
 	if err != nil {
 		return err
 	}
-	a.Note = fmt.Sprintf("%d scans of the photo stored, %d of them counted as verified presence (the live code scanned within its slot)", stored, verified)
 	a.touch(r.subjects())
 	epi, err := r.actor(ctx, a, "流调员 丙四", healthcode.RoleEpidemiologist, "某局")
 	if err != nil {
@@ -378,7 +363,63 @@ func venuePhoto(ctx context.Context, r *run, a *Attempt) error {
 			ObservedAt: now.Add(-time.Minute), CaseRef: r.realCase.ID, Link: &hchttp.LinkJSON{Kind: "shared_venue", Venue: r.bank.ID}})
 	}
 	_, err = r.batch(ctx, a, epi, items)
+	a.Note = fmt.Sprintf("%d scans of the photo stored, %d of them counted as verified presence (a live code scanned within its slot counts as presence wherever the phone is)",
+		bankStored, bankVerified)
 	return err
+}
+
+// venuePhotoRealCase is the photo that would work: the live code on the
+// screen of the restaurant where today's case ate (public: anyone there can
+// photograph it; the restaurant's account stands in for its screen and
+// does not act), sent to the depositors, who scan it at once; then a
+// designation of the restaurant citing that case, who was there.
+func venuePhotoRealCase(ctx context.Context, r *run, a *Attempt) error {
+	epi, err := r.actor(ctx, a, "流调员 丙五", healthcode.RoleEpidemiologist, "某局")
+	if err != nil {
+		return err
+	}
+	ap, err := r.actor(ctx, a, "审批人 卯", healthcode.RoleApprover, "某区卫健委")
+	if err != nil {
+		return err
+	}
+	var screen hchttp.VenueCodeJSON
+	if _, err := r.restaurant.owner.Do(ctx, "GET", "/api/v1/venues/"+r.restaurant.ID+"/code", nil, &screen); err != nil {
+		return err
+	}
+	restStored, restVerified, err := r.scan(ctx, func(int) string { return screen.Live })
+	if err != nil {
+		return err
+	}
+	a.touch(r.subjects())
+	now := time.Now().UTC()
+	if err := r.designate(ctx, a, epi, ap, hchttp.DesignationJSON{Venue: r.restaurant.ID, Level: "high", Reason: "case_visited", Cases: []int64{r.realCase.EvidenceID},
+		From: r.realCase.at.Add(-time.Hour), Until: now, Expires: now.Add(14 * 24 * time.Hour)}); err != nil {
+		return err
+	}
+	a.Note = fmt.Sprintf("%d scans of the photo stored, %d of them counted as verified presence", restStored, restVerified)
+	return nil
+}
+
+// scan has every target scan the venue code code(i) gives them, at once;
+// it returns how many scans were stored and how many counted as verified.
+func (r *run) scan(ctx context.Context, code func(i int) string) (stored, verified int, err error) {
+	err = r.each(ctx, len(r.targets), func(i int) error {
+		var ci hchttp.CheckInJSON
+		_, err := r.targets[i].c.Do(ctx, "POST", "/api/v1/checkins", map[string]string{"code": code(i)}, &ci)
+		if hchttp.ClientProblem(err) != nil {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		stored++
+		if ci.Verified {
+			verified++
+		}
+		return nil
+	})
+	return stored, verified, err
 }
 
 func tubesNeverCollected(ctx context.Context, r *run, a *Attempt) error {

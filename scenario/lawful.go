@@ -142,6 +142,8 @@ func (r *run) lawfulWork(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	r.restaurant = venue{ID: v.ID, owner: as(owner), account: owner}
+	ateAt := time.Now().UTC()
 	var code hchttp.VenueCodeJSON
 	if err := r.lawfulDo(ctx, as(owner), "GET", "/api/v1/venues/"+v.ID+"/code", nil, &code); err != nil {
 		return err
@@ -171,7 +173,7 @@ func (r *run) lawfulWork(ctx context.Context) error {
 	if dx.Case == "" {
 		return fmt.Errorf("today's case: the diagnosis opened no case: %+v", dx)
 	}
-	r.realCase = realCase{ID: dx.Case, EvidenceID: dx.EvidenceID}
+	r.realCase = realCase{ID: dx.Case, EvidenceID: dx.EvidenceID, at: ateAt}
 	var d hchttp.DesignationJSON
 	now = time.Now().UTC()
 	if err := r.lawfulDo(ctx, as(epi), "POST", "/api/v1/designations", hchttp.DesignationJSON{Venue: v.ID, Level: "high", Reason: "case_visited",

@@ -68,7 +68,7 @@ const (
 // field names are a contract (`healthcode scenario zhengzhou --json`).
 type Attempt struct {
 	Kind        string `json:"kind"` // "attempt"
-	ID          string `json:"id"`   // "a" … "g"
+	ID          string `json:"id"`   // "a" … "g", and "e2"
 	Path        string `json:"path"` // e.g. "bulk_override"
 	Description string `json:"description"`
 	// Requests the officials sent; RequestsRefused of them were refused
@@ -187,7 +187,9 @@ type run struct {
 	alerts   *alertWatch
 	realCase realCase
 	bank     venue
-	mu       sync.Mutex
+	// restaurant is where today's case ate; its account is lawful.
+	restaurant venue
+	mu         sync.Mutex
 }
 
 // realCase is a case of the city's outbreak, opened lawfully: what the
@@ -195,7 +197,7 @@ type run struct {
 type realCase struct {
 	ID         string
 	EvidenceID int64
-	person     target
+	at         time.Time // when the case checked in at the restaurant
 }
 
 type venue struct {

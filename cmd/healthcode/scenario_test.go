@@ -69,7 +69,7 @@ func playScenario(t *testing.T) *scenarioRun {
 		scenarioResult = s
 	})
 	s := scenarioResult
-	if s.code != exitOK && s.code != exitRejected || len(s.attempts) != 7 || s.summary.Kind != "summary" {
+	if s.code != exitOK && s.code != exitRejected || len(s.attempts) != 8 || s.summary.Kind != "summary" {
 		t.Fatalf("scenario: exit %d, %d attempts, summary %+v\n%s", s.code, len(s.attempts), s.summary, s.stderr)
 	}
 	return s
