@@ -162,8 +162,9 @@ func (c *Client) MyCode(ctx context.Context) (*MyCodeJSON, error) {
 	return &out, nil
 }
 
-// AlertJSON is an oversight alert as GET /api/v1/oversight/alerts lists it.
-type AlertJSON struct {
+// ClientAlertJSON is an oversight alert as GET /api/v1/oversight/alerts lists
+// it, as the client reads it (the server's own form is AlertJSON).
+type ClientAlertJSON struct {
 	ID            int64     `json:"id"`
 	Detector      string    `json:"detector"`
 	OpenedAt      time.Time `json:"opened_at"`
@@ -177,9 +178,9 @@ type AlertJSON struct {
 }
 
 // Alerts lists the node's oversight alerts (an auditor's token).
-func (c *Client) Alerts(ctx context.Context) ([]AlertJSON, error) {
+func (c *Client) Alerts(ctx context.Context) ([]ClientAlertJSON, error) {
 	var out struct {
-		Alerts []AlertJSON `json:"alerts"`
+		Alerts []ClientAlertJSON `json:"alerts"`
 	}
 	if _, err := c.Do(ctx, "GET", "/api/v1/oversight/alerts", nil, &out); err != nil {
 		return nil, err

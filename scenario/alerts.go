@@ -13,14 +13,14 @@ import (
 type alertWatch struct {
 	c    *hchttp.Client
 	mu   sync.Mutex
-	seen map[int64]hchttp.AlertJSON
+	seen map[int64]hchttp.ClientAlertJSON
 	// order keeps alerts in the order first seen.
 	order []int64
 	err   string
 }
 
 func newAlertWatch(c *hchttp.Client) *alertWatch {
-	return &alertWatch{c: c, seen: map[int64]hchttp.AlertJSON{}}
+	return &alertWatch{c: c, seen: map[int64]hchttp.ClientAlertJSON{}}
 }
 
 func (w *alertWatch) run(ctx context.Context) {
@@ -55,10 +55,10 @@ func (w *alertWatch) poll(ctx context.Context) {
 	}
 }
 
-func (w *alertWatch) all() []hchttp.AlertJSON {
+func (w *alertWatch) all() []hchttp.ClientAlertJSON {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	out := make([]hchttp.AlertJSON, 0, len(w.order))
+	out := make([]hchttp.ClientAlertJSON, 0, len(w.order))
 	for _, id := range w.order {
 		out = append(out, w.seen[id])
 	}
@@ -76,7 +76,7 @@ func (w *alertWatch) problem() string {
 // about reports whether alert al is about attempt a: it names one of its
 // acting officials; or, for an attempt no official is known to the node
 // for, it was opened after the attempt began and names people it touched.
-func (w *alertWatch) about(r *run, a *Attempt, al hchttp.AlertJSON) bool {
+func (w *alertWatch) about(r *run, a *Attempt, al hchttp.ClientAlertJSON) bool {
 	for _, o := range a.actors {
 		if names(al, o) {
 			return true
@@ -94,8 +94,8 @@ func (w *alertWatch) about(r *run, a *Attempt, al hchttp.AlertJSON) bool {
 }
 
 // firstFor returns the earliest alert about a seen so far, or nil.
-func (w *alertWatch) firstFor(r *run, a *Attempt) *hchttp.AlertJSON {
-	var first *hchttp.AlertJSON
+func (w *alertWatch) firstFor(r *run, a *Attempt) *hchttp.ClientAlertJSON {
+	var first *hchttp.ClientAlertJSON
 	for _, al := range w.all() {
 		if w.about(r, a, al) && (first == nil || al.OpenedAt.Before(first.OpenedAt)) {
 			x := al

@@ -142,7 +142,7 @@ type Report struct {
 	Lawful   Lawful
 	Targets  Targets
 	// Alerts are every alert the node raised during the scenario.
-	Alerts []hchttp.AlertJSON
+	Alerts []hchttp.ClientAlertJSON
 	// AlertsAPI is empty if the alerts could be read, else why not.
 	AlertsAPI string
 }
@@ -488,7 +488,7 @@ func (r *run) judge() {
 			a.Officials = append(a.Officials, o.String())
 		}
 		a.OfficialsNamed, a.Detectors = []string{}, []string{}
-		var first *hchttp.AlertJSON
+		var first *hchttp.ClientAlertJSON
 		named := map[string]bool{}
 		for _, al := range rep.Alerts {
 			if !r.alerts.about(r, a, al) {
@@ -544,7 +544,7 @@ func (r *run) judge() {
 
 // names reports whether alert al names official o (by registry id, or by
 // name where it gives names).
-func names(al hchttp.AlertJSON, o official) bool {
+func names(al hchttp.ClientAlertJSON, o official) bool {
 	for _, s := range al.Officials {
 		if s == o.ID || strings.Contains(s, "["+o.ID) || strings.Contains(s, o.ID) || s == o.Name {
 			return true
