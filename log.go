@@ -25,6 +25,7 @@ const (
 	LogCollection      LogType = "collection"       // a sample collected from a person into a tube, by a sampler
 	LogCase            LogType = "case"             // a case opened by a clinic's diagnosis
 	LogPendingRecord   LogType = "record"           // an interview-linked record requested, confirmed, co-signed or refused
+	LogFederation      LogType = "federation"       // a cross-region status query, asked of a peer region or answered for one
 )
 
 // ActorLabel is how a log entry names an official: name, then official id
@@ -103,6 +104,9 @@ var logTypes = map[LogType]LogFields{
 	// A record resting on an interview names the epidemiologists acting in
 	// clear; whom it is about is a commitment.
 	LogPendingRecord: FieldSubject,
+	// A cross-region status query names the peer region and the outcome in
+	// clear; the traveller, their colour and its reason are commitments.
+	LogFederation: FieldSubject | FieldColour | FieldReason,
 }
 
 // Known reports whether t is a type of log entry.

@@ -89,7 +89,7 @@ func TestWriteFuzzCorpus(t *testing.T) {
 }
 
 var knownReasons = map[string]bool{ReasonMalformed: true, ReasonUnknownKey: true, ReasonBadSignature: true,
-	ReasonWrongRegion: true, ReasonExpired: true, ReasonNotYetValid: true}
+	ReasonWrongRegion: true, ReasonExpired: true, ReasonNotYetValid: true, ReasonKeyRevoked: true, ReasonKeyNotValid: true, ReasonCodeRevoked: true}
 
 // FuzzVerify feeds Verify arbitrary text. It must never panic, must fail only
 // with EINVALID and a known reason, and must return only claims that are

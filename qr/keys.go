@@ -75,8 +75,10 @@ func ParsePrivateKey(b []byte) (crypto.Signer, error) {
 	return s, nil
 }
 
-// KeyID returns the key identifier of a public key as the EU DCC defines it:
-// the first 8 bytes of the SHA-256 of its DER SubjectPublicKeyInfo.
+// KeyID returns the key identifier of a public key: the first 8 bytes of the
+// SHA-256 of its DER SubjectPublicKeyInfo. The length is the EU DCC's; what
+// is hashed is not (the DCC hashes the signer's X.509 certificate): the key
+// itself, so that a key keeps its id for as long as it lives.
 func KeyID(pub crypto.PublicKey) ([]byte, error) {
 	der, err := x509.MarshalPKIXPublicKey(pub)
 	if err != nil {

@@ -22,8 +22,11 @@
 // other keys.
 //
 // The kid is the first 8 bytes of the SHA-256 of the key's DER
-// SubjectPublicKeyInfo, as in the EU DCC. Verifiers learn keys from a trust
-// list (see Trust) that binds each key to one region.
+// SubjectPublicKeyInfo. (The EU DCC hashes the signer's X.509 certificate
+// instead; healthcode has no certificates: the signed trust list is what
+// binds a key to its region and validity, see docs/federation.md.)
+// Verifiers learn keys from a trust list (see Trust) that binds each key to
+// one region.
 //
 // The package must never put anything medical, or anything beyond what a
 // checkpoint needs to see, into a token; never accept a token whose key is
@@ -56,6 +59,9 @@ const (
 	ReasonWrongRegion  = "qr.wrong_region"  // claims a region other than its key's
 	ReasonExpired      = "qr.expired"       // now is after Expires
 	ReasonNotYetValid  = "qr.not_yet_valid" // IssuedAt is more than ClockSkew after now
+	ReasonKeyRevoked   = "qr.key_revoked"   // signed with a key the trust list revokes
+	ReasonKeyNotValid  = "qr.key_not_valid" // issued before its key's validity, or the key's validity is over
+	ReasonCodeRevoked  = "qr.code_revoked"  // this one code is on its key's revocation list
 )
 
 // ClockSkew is how far a token's issue time may lie in the verifier's future:

@@ -23,6 +23,10 @@ type Service struct {
 	mu        sync.RWMutex
 	trustJSON []byte
 	retired   []RetiredKey // still trusted, until each one's Until
+	// peers is the other regions' trust list (SetPeers); verify is trust
+	// merged with it, nil while there are no peers.
+	peers  *Trust
+	verify *Trust
 }
 
 // NewService returns a service signing with key for region; its trust list
@@ -51,7 +55,7 @@ func (s *Service) SignCode(c *healthcode.HealthCode) (string, error) {
 
 // VerifyCode verifies text against the service's trust list at now.
 func (s *Service) VerifyCode(text string, now time.Time) (*healthcode.HealthCode, error) {
-	c, err := Verify(text, s.trust, now)
+	c, err := Verify(text, s.Trust(), now)
 	if err != nil {
 		return nil, err
 	}
@@ -90,12 +94,58 @@ func (s *Service) Expire(now time.Time) (bool, error) {
 	if !changed {
 		return false, nil
 	}
-	b, err := s.trust.Marshal()
+	return true, s.rebuildLocked()
+}
+
+// SetPeers makes the service also trust the keys and revocations of peer,
+// a trust list of other regions (a federation trust list turned into a
+// Trust): codes of other regions then verify, and TrustList lists their
+// keys for offline checkpoints. Each call replaces the previous peers. A
+// revocation in peer also revokes the service's own key of that id (the
+// national kill switch applies to the region itself). Returns ECONFLICT if
+// a peer key id clashes with one of the service's own keys.
+func (s *Service) SetPeers(peer *Trust) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old := s.peers
+	s.peers = peer
+	if err := s.rebuildLocked(); err != nil {
+		s.peers = old
+		return err
+	}
+	return nil
+}
+
+// rebuildLocked recomputes the merged trust list and its file.
+func (s *Service) rebuildLocked() error {
+	t := s.trust
+	if s.peers != nil {
+		t = NewTrust()
+		if err := t.Merge(s.trust.own()); err != nil {
+			return err
+		}
+		if err := t.Merge(s.peers); err != nil {
+			return err
+		}
+		s.verify = t
+	}
+	b, err := t.Marshal()
 	if err != nil {
-		return false, err
+		return err
 	}
 	s.trustJSON = b
-	return true, nil
+	return nil
+}
+
+// Trust returns the trust list the service verifies with: its own keys and
+// its peers'.
+func (s *Service) Trust() *Trust {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.verify != nil {
+		return s.verify
+	}
+	return s.trust
 }
 
 // PNG renders text as a PNG image.

@@ -1,0 +1,70 @@
+package healthcode
+
+import (
+	"context"
+	"slices"
+	"time"
+)
+
+// A status query is one region (B) asking another (A) for the current
+// colour of a traveller whose code A issued, with its reason codes and a log
+// proof (invariant 8). Only the traveller's own QR authorises it; A
+// propagates nothing on its own.
+
+// Outcomes of a status query, as both sides log them (LogEntry.Ref).
+const (
+	// PeerAnswered: A answered a peer's query.
+	PeerAnswered = "answered"
+	// PeerHonoured: B holds the traveller to A's restrictive colour, whose
+	// reason is on B's epidemiological list.
+	PeerHonoured = "honoured"
+	// PeerGreen: A's answer restricts nothing.
+	PeerGreen = "green"
+	// PeerRefusedReason: A's colour rests on a reason B does not accept
+	// (an override's, say): not propagated, and oversight is alerted.
+	PeerRefusedReason = "refused.reason_not_accepted"
+	// PeerRefusedNoReason: A's colour rests on no reason at all.
+	PeerRefusedNoReason = "refused.no_reason"
+)
+
+// PeerQuery is one cross-region status query as a node logs it.
+type PeerQuery struct {
+	Peer    string // the other region's GB/T 2260 code
+	Asked   bool   // true on the asking side (B), false on the answering side (A)
+	Subject string // the traveller's pseudonym in the issuing region
+	Colour  Colour
+	Reason  string // the reason code the colour rests on, as A stated it
+	Outcome string // one of the Peer* outcomes
+	// LogIndex is A's log entry of the decision the answer proved, -1 if none.
+	LogIndex int64
+	Time     time.Time
+}
+
+// PeerQueryLogger records cross-region status queries in the node's log.
+type PeerQueryLogger interface {
+	// RecordPeerQuery appends q to the log and returns its index.
+	RecordPeerQuery(ctx context.Context, q *PeerQuery) (int64, error)
+}
+
+// DefaultAcceptedReasons are the reason codes of the baseline rule set that
+// rest on epidemiological evidence: a region honours another's restrictive
+// colour only for a reason on its list. Overrides' reasons are not on it: a
+// manual colour is one official pair's judgement in another region.
+var DefaultAcceptedReasons = []string{
+	"confirmed_case", "asymptomatic_infection", "suspected_case", "nucleic_acid_positive",
+	"pooled_test_positive", "close_contact", "high_risk_area", "secondary_contact",
+	"medium_risk_area", "time_space_companion", "antigen_positive", "fever_clinic",
+	"post_discharge_monitoring",
+}
+
+// AcceptancePolicy is the list of reason codes for which a region honours
+// another region's restrictive colour.
+type AcceptancePolicy struct {
+	Reasons []string
+}
+
+// Accepts reports whether the policy honours a colour resting on reason.
+// The empty reason is never accepted.
+func (p AcceptancePolicy) Accepts(reason string) bool {
+	return reason != "" && slices.Contains(p.Reasons, reason)
+}
