@@ -32,6 +32,7 @@ import (
 
 	"healthcode"
 	"healthcode/qr"
+	"healthcode/tlog"
 )
 
 // TrustListFormat is the first field of every trust list.
@@ -187,7 +188,7 @@ func (l *TrustList) check() error {
 			return malformedList("region %s: log_key is named %q, not the log's origin %q", r.Code, r.logVerifier.Name(), r.LogOrigin)
 		}
 		for j, w := range r.Witnesses {
-			if _, err := note.NewVerifier(w); err != nil {
+			if _, err := tlog.ParseWitnessVerifier(w); err != nil {
 				return malformedList("region %s: witness %d: %v", r.Code, j, err)
 			}
 		}

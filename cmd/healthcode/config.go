@@ -47,6 +47,13 @@ type Config struct {
 	CheckInWait     time.Duration // the longest a check-in may expect to wait for its commit before it is refused (503)
 	MaxConns        int           // open connections in all (beyond: 503)
 	MaxConnsPerIP   int           // open connections per client address (beyond: 503; trusted proxies exempt)
+	FederationAddr  string        // listen address of the node-to-node endpoint (mutual TLS); "" = none
+	TrustListURL    string        // where the national trust list is fetched; "" = no federation
+	NationalKey     string        // file holding the national key's public note key
+	TrustListEvery  time.Duration // how often the trust list is fetched
+	AcceptReasons   string        // comma-separated reason codes for which another region's colour is honoured
+	PeerRate        float64       // status queries per second each peer region may make
+	PeerBurst       int           // … and at once
 
 	envErrs []error // malformed HEALTHCODE_* values, reported by finish
 }
@@ -70,6 +77,10 @@ func defaultConfig() Config {
 		CheckInWait:     engine.DefaultCheckInWait,
 		MaxConns:        hchttp.DefaultMaxConns,
 		MaxConnsPerIP:   hchttp.DefaultMaxConnsPerClient,
+		TrustListEvery:  5 * time.Minute,
+		AcceptReasons:   strings.Join(healthcode.DefaultAcceptedReasons, ","),
+		PeerRate:        50,
+		PeerBurst:       100,
 	}
 }
 
@@ -146,6 +157,17 @@ func (c *Config) register(fs *flag.FlagSet) {
 	str(&c.TLSCert, "tls-cert", "PEM certificate (chain) file: serve https directly, with --tls-key (cookies Secure, HSTS)")
 	str(&c.TLSKey, "tls-key", "PEM private key file of --tls-cert")
 	str(&c.TrustedProxies, "trusted-proxy", "comma-separated addresses or CIDRs of the reverse proxies in front of the node: only from them is X-Forwarded-For read (for the slow-down of failed logins); no other forwarded header is ever trusted")
+	str(&c.FederationAddr, "federation-addr", "address of the node-to-node endpoint for other regions' status queries (mutual TLS with the node keys of the trust list); empty: none")
+	str(&c.TrustListURL, "trust-list-url", "where the national trust list is published (a signed note, fetched and cached in DATA/trust-list); empty: this node knows no other region")
+	str(&c.NationalKey, "national-key", "file holding the national key's public note key, which signs the trust list")
+	dur(&c.TrustListEvery, "trust-list-every", "how often the trust list is fetched (a revoked key stops verifying at the next fetch)")
+	str(&c.AcceptReasons, "accept-reasons", "comma-separated reason codes for which another region's yellow or red is honoured (its epidemiological list); any other reason, and no reason, is not propagated and is alerted")
+	num("peer-rate", func(v string) (err error) { c.PeerRate, err = strconv.ParseFloat(v, 64); return },
+		func(fs *flag.FlagSet, h string) { fs.Float64Var(&c.PeerRate, "peer-rate", c.PeerRate, h) },
+		"status queries per second each peer region may make (above it: 429 with Retry-After)")
+	num("peer-burst", func(v string) (err error) { c.PeerBurst, err = strconv.Atoi(v); return },
+		func(fs *flag.FlagSet, h string) { fs.IntVar(&c.PeerBurst, "peer-burst", c.PeerBurst, h) },
+		"status queries each peer region may make at once")
 	c.Witnesses.register(fs) // --witness, env HEALTHCODE_WITNESS (space-separated)
 	c.Retention.register(fs) // --retention, env HEALTHCODE_RETENTION
 	c.TokenTTL.register(fs)  // --token-ttl, env HEALTHCODE_TOKEN_TTL
@@ -216,6 +238,15 @@ func (c *Config) finish() error {
 	}
 	if c.TokenTTL.envErr != nil {
 		return c.TokenTTL.envErr
+	}
+	if (c.TrustListURL == "") != (c.NationalKey == "") {
+		return fmt.Errorf("trust-list-url and national-key go together")
+	}
+	if c.FederationAddr != "" && c.TrustListURL == "" {
+		return fmt.Errorf("federation-addr needs a trust list (trust-list-url and national-key): peers are known only from it")
+	}
+	if c.TrustListEvery < time.Second || c.PeerRate <= 0 || c.PeerBurst < 1 {
+		return fmt.Errorf("trust-list-every must be at least 1s, peer-rate positive and peer-burst at least 1")
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		return fmt.Errorf("log-format must be text or json, not %q", c.LogFormat)

@@ -37,6 +37,9 @@ type node struct {
 	logger *slog.Logger
 	// witnesses cosign each checkpoint; nil if none are configured.
 	witnesses *tlog.Witnesses
+	// fed is the node's part in the federation (federation.go).
+	fed      *nodeFederation
+	registry *prometheus.Registry
 }
 
 // regionKeys is the on-disk form of the region's secrets.
@@ -266,6 +269,11 @@ func openNode(ctx context.Context, cfg Config, clock healthcode.Clock, logw io.W
 	}
 	n.server.TrustedProxies, _ = cfg.Proxies() // checked by Config.finish
 	n.engine.OnChange = n.server.Invalidate
+	n.registry = reg
+	if err := n.openFederation(); err != nil {
+		n.db.Close()
+		return nil, err
+	}
 	// The full self-audit, before anything is served: a node restarted on an
 	// edited or restored database must not sign a code or a checkpoint on it.
 	// It keeps running on a problem, so /healthz and the auditors see it.

@@ -49,9 +49,14 @@ func (n *node) serve(ctx context.Context, stdout io.Writer) error {
 	if err := n.server.Open(n.cfg.Addr); err != nil {
 		return err
 	}
+	if err := n.listenFederation(); err != nil {
+		n.server.Close(context.Background())
+		return err
+	}
 	noteServing(n.cfg.DataDir, n.server.URL())
-	n.logger.Info("serving", "url", n.server.URL(), "public_url", n.cfg.PublicURL, "region", n.cfg.Region, "db", n.cfg.DB)
+	n.logger.Info("serving", "url", n.server.URL(), "public_url", n.cfg.PublicURL, "region", n.cfg.Region, "db", n.cfg.DB, "federation", n.federationEndpoint())
 	bg, cancel := context.WithCancel(ctx)
+	n.runFederation(bg)
 	done := make(chan struct{})
 	go func() { n.background(bg); close(done) }()
 	<-ctx.Done()
