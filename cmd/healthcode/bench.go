@@ -46,6 +46,10 @@ type figure struct {
 	// Lower is set when a smaller value is better (latencies); Ratio is
 	// then baseline/value, so that a higher ratio is always better.
 	Lower bool `json:"lower_is_better,omitempty"`
+	// P99Ms is the 99th percentile latency of one operation, where the
+	// figure reports it, and P99TargetMs the latency it should stay under.
+	P99Ms       float64 `json:"p99_ms,omitempty"`
+	P99TargetMs float64 `json:"p99_target_ms,omitempty"`
 }
 
 type benchEnv struct {
@@ -73,6 +77,7 @@ func benchmarks() []benchmark {
 		{"tlog.prove", benchTlogProve},
 		{"checkin.ingest", benchCheckInIngest},
 		{"trace.venue_window", benchTraceVenueWindow},
+		{"federation.status", benchFederationStatus},
 	}
 }
 
@@ -148,6 +153,9 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			fmt.Fprintf(stdout, "%-16s %12.3f %-12s %-38s %12.3f  ratio %.3f", f.Name, f.Value, f.Unit, f.Baseline, f.BaselineValue, f.Ratio)
 			if f.Target > 0 {
 				fmt.Fprintf(stdout, " (target %.2f)", f.Target)
+			}
+			if f.P99Ms > 0 {
+				fmt.Fprintf(stdout, "  p99 %.1f ms (target < %.0f ms)", f.P99Ms, f.P99TargetMs)
 			}
 			fmt.Fprintln(stdout)
 		}

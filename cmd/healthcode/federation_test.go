@@ -90,6 +90,13 @@ func (p *nationalPublisher) serveAgain(list []byte) {
 // its peers on a 127.0.0.1 port, with the trust list of pub.
 func startRegionNode(t *testing.T, region string, people int, pub *nationalPublisher, tweak func(*Config)) *testNode {
 	t.Helper()
+	return startRegionNodeCity(t, region, people, pub, tweak, true)
+}
+
+// startRegionNodeCity is startRegionNode that registers the city's people
+// only if register is set (populate registers them itself).
+func startRegionNodeCity(t *testing.T, region string, people int, pub *nationalPublisher, tweak func(*Config), register bool) *testNode {
+	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
 	cfg := defaultConfig()
@@ -115,12 +122,14 @@ func startRegionNode(t *testing.T, region string, people int, pub *nationalPubli
 	if err != nil {
 		t.Fatal(err)
 	}
-	var pds []healthcode.PersonalData
-	for c := range city.People() {
-		pds = append(pds, c.PersonalData())
-	}
-	if err := n.engine.RegisterPeople(ctx, pds); err != nil {
-		t.Fatal(err)
+	if register {
+		var pds []healthcode.PersonalData
+		for c := range city.People() {
+			pds = append(pds, c.PersonalData())
+		}
+		if err := n.engine.RegisterPeople(ctx, pds); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := n.server.Open(cfg.Addr); err != nil {
 		t.Fatal(err)
