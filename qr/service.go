@@ -137,18 +137,6 @@ func (s *Service) rebuildLocked() error {
 	return nil
 }
 
-// OwnTrustList returns the trust file of the service's own keys only (the
-// current one and rotated-out ones still trusted), without its peers'.
-func (s *Service) OwnTrustList() []byte {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	b, err := s.trust.Marshal()
-	if err != nil {
-		return nil
-	}
-	return b
-}
-
 // Trust returns the trust list the service verifies with: its own keys and
 // its peers'.
 func (s *Service) Trust() *Trust {

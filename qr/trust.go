@@ -335,28 +335,6 @@ func (t *Trust) Merge(o *Trust) error {
 	return nil
 }
 
-// TrustedKey is one key of a trust list, as Keys returns it.
-type TrustedKey struct {
-	KID, SPKI           []byte
-	Region, Alg         string
-	NotBefore, NotAfter time.Time // zero: no bound
-}
-
-// Keys returns the keys trusted (not the revoked ones), ordered by region
-// then kid.
-func (t *Trust) Keys() []TrustedKey {
-	t.mu.RLock()
-	out := make([]TrustedKey, 0, len(t.keys))
-	for _, k := range t.keys {
-		out = append(out, TrustedKey{KID: k.kid, SPKI: k.spki, Region: k.region, Alg: k.alg, NotBefore: k.notBefore, NotAfter: k.notAfter})
-	}
-	t.mu.RUnlock()
-	slices.SortFunc(out, func(a, b TrustedKey) int {
-		return cmp.Or(cmp.Compare(a.Region, b.Region), bytes.Compare(a.KID, b.KID))
-	})
-	return out
-}
-
 // own returns a copy of the trust list (the service's own keys).
 func (t *Trust) own() *Trust {
 	c := NewTrust()

@@ -3,8 +3,8 @@ package main
 import (
 	"context"
 	"crypto/ed25519"
+	"crypto/x509"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -145,22 +145,28 @@ func (n *node) runFederation(ctx context.Context) {
 	})
 }
 
-// regionEntry is this node's entry for the national trust list: its QR
-// keys (the current one valid from notBefore to notAfter, rotated-out ones
-// until their codes have expired), log key, witnesses, node key and
-// endpoint.
+// regionEntry is this node's entry for the national trust list (see
+// regionEntryOf).
 func (n *node) regionEntry(name, endpoint string, notBefore, notAfter time.Time) (federation.Region, error) {
-	nk, err := federation.NodeKeyString(n.fed.key.Public().(ed25519.PublicKey))
+	return regionEntryOf(n.cfg, n.fed.key, name, endpoint, notBefore, notAfter)
+}
+
+// regionEntryOf is the entry of the node in cfg.DataDir for the national
+// trust list, from its key files alone: its current QR key valid from
+// notBefore to notAfter, each rotated-out key until its codes have expired
+// (DATA/qr-retired.json), its log key, witnesses, node key and endpoint.
+func regionEntryOf(cfg Config, nodeKey ed25519.PrivateKey, name, endpoint string, notBefore, notAfter time.Time) (federation.Region, error) {
+	nk, err := federation.NodeKeyString(nodeKey.Public().(ed25519.PublicKey))
 	if err != nil {
 		return federation.Region{}, err
 	}
-	pub, err := os.ReadFile(filepath.Join(n.cfg.DataDir, "log-signing.pub"))
+	pub, err := os.ReadFile(filepath.Join(cfg.DataDir, "log-signing.pub"))
 	if err != nil {
-		return federation.Region{}, err
+		return federation.Region{}, fmt.Errorf("log public key: %w", err)
 	}
-	r := federation.Region{Code: n.cfg.Region, Name: name, Endpoint: endpoint, NodeKey: nk,
-		LogOrigin: n.cfg.Origin, LogKey: strings.TrimSpace(string(pub))}
-	for _, w := range n.cfg.Witnesses {
+	r := federation.Region{Code: cfg.Region, Name: name, Endpoint: endpoint, NodeKey: nk,
+		LogOrigin: cfg.Origin, LogKey: strings.TrimSpace(string(pub))}
+	for _, w := range cfg.Witnesses {
 		_, keyFile, err := parseWitnessSpec(w)
 		if err != nil {
 			return federation.Region{}, err
@@ -171,27 +177,44 @@ func (n *node) regionEntry(name, endpoint string, notBefore, notAfter time.Time)
 		}
 		r.Witnesses = append(r.Witnesses, strings.TrimSpace(string(b)))
 	}
-	// The node's own trust file lists its keys: the current one and those
-	// still trusted after a rotation (with their end).
-	own, err := qr.ParseTrust(n.codes.OwnTrustList())
+	pemb, err := os.ReadFile(filepath.Join(cfg.DataDir, "qr-signing.pem"))
+	if err != nil {
+		return federation.Region{}, fmt.Errorf("QR signing key: %w", err)
+	}
+	key, err := qr.ParsePrivateKey(pemb)
+	if err != nil {
+		return federation.Region{}, fmt.Errorf("QR signing key: %w", err)
+	}
+	cur, err := qr.NewSigner(key)
 	if err != nil {
 		return federation.Region{}, err
 	}
-	retired, err := readRetired(n.cfg.DataDir)
+	spki, err := x509.MarshalPKIXPublicKey(cur.Public())
 	if err != nil {
 		return federation.Region{}, err
 	}
-	until := map[string]time.Time{}
+	r.Keys = append(r.Keys, federation.Key{KID: base64.StdEncoding.EncodeToString(cur.KeyID()), Alg: cur.Alg(),
+		PublicKey: base64.StdEncoding.EncodeToString(spki), NotBefore: notBefore.UTC(), NotAfter: notAfter.UTC()})
+	retired, err := readRetired(cfg.DataDir)
+	if err != nil {
+		return federation.Region{}, fmt.Errorf("retired QR keys: %w", err)
+	}
 	for _, rk := range retired {
-		until[rk.KID] = rk.Until
-	}
-	for _, k := range own.Keys() {
-		kid := base64.StdEncoding.EncodeToString(k.KID)
-		e := federation.Key{KID: kid, Alg: k.Alg, PublicKey: base64.StdEncoding.EncodeToString(k.SPKI), NotBefore: notBefore.UTC(), NotAfter: notAfter.UTC()}
-		if u, ok := until[kid]; ok {
-			e.NotBefore, e.NotAfter = u.Add(-365*24*time.Hour).UTC(), u.UTC()
+		der, err := base64.StdEncoding.DecodeString(rk.PublicKey)
+		if err != nil {
+			return federation.Region{}, err
 		}
-		r.Keys = append(r.Keys, e)
+		pk, err := x509.ParsePKIXPublicKey(der)
+		if err != nil {
+			return federation.Region{}, err
+		}
+		alg := qr.AlgEd25519
+		if _, ok := pk.(ed25519.PublicKey); !ok {
+			alg = qr.AlgES256
+		}
+		// Its codes were signed before the rotation; none after Until.
+		r.Keys = append(r.Keys, federation.Key{KID: rk.KID, Alg: alg, PublicKey: rk.PublicKey,
+			NotBefore: rk.Until.Add(-365 * 24 * time.Hour).UTC(), NotAfter: rk.Until.UTC()})
 	}
 	return r, nil
 }
@@ -230,5 +253,3 @@ func (c *federationCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.CounterValue, float64(x.v), x.name)
 	}
 }
-
-var errNoFederation = errors.New("this node has no trust list (--trust-list-url, --national-key)")

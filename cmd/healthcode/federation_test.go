@@ -440,3 +440,69 @@ func metricsOf(t *testing.T, tn *testNode) string {
 	b, _ := io.ReadAll(resp.Body)
 	return string(b)
 }
+
+// TestFederationCLI: the national authority's commands. A node's entry,
+// a list signed with a new national key, verified by healthcode verify
+// naming the region; then a code revoked, then the key, each list carrying
+// the previous one's revocations.
+func TestFederationCLI(t *testing.T) {
+	tn := startNode(t, 1000)
+	dir := t.TempDir()
+	run := func(args ...string) (int, string) {
+		t.Helper()
+		var out, errb bytes.Buffer
+		code := Run(context.Background(), args, &out, &errb)
+		return code, out.String() + errb.String()
+	}
+	key := filepath.Join(dir, "national.key")
+	if code, out := run("federation", "keygen", "--name", "trust.healthcode.example", "--key", key); code != 0 || !strings.Contains(out, "public key: trust.healthcode.example+") {
+		t.Fatalf("keygen: %d %s", code, out)
+	}
+	if code, out := run("federation", "keygen", "--name", "trust.healthcode.example", "--key", key); code == 0 {
+		t.Fatalf("keygen overwrote a key: %s", out)
+	}
+	code, entry := run("federation", "entry", "--data", tn.dir, "--endpoint", "https://127.0.0.1:8443", "--name", "郑州市",
+		"--since", t0.Add(-time.Hour).Format(time.RFC3339))
+	if code != 0 || !strings.Contains(entry, `"code": "410100"`) {
+		t.Fatalf("entry: %d %s", code, entry)
+	}
+	entryFile := filepath.Join(dir, "410100.json")
+	os.WriteFile(entryFile, []byte(entry), 0o644)
+	list1, list2, list3 := filepath.Join(dir, "list1"), filepath.Join(dir, "list2"), filepath.Join(dir, "list3")
+	if code, out := run("federation", "sign", "--key", key, "--out", list1, entryFile); code != 0 {
+		t.Fatalf("sign: %d %s", code, out)
+	}
+	_, _, cit := tn.citizen(t, 1)
+	_, _, cit2 := tn.citizen(t, 2)
+	qr1, qr2 := tn.qrOf(t, cit), tn.qrOf(t, cit2)
+	if code, out := verifyText(t, list1, key+".pub", qr1); code != 0 || !strings.Contains(out, "410100 郑州市 (issuing region, trust list 1)") {
+		t.Fatalf("verify with list 1: %d %s", code, out)
+	}
+	if code, out := verifyText(t, list1, "", qr1); code != exitUsage || !strings.Contains(out, "--national-key") {
+		t.Fatalf("a signed list without --national-key: %d %s", code, out)
+	}
+	if code, out := run("federation", "sign", "--key", key, "--previous", list1, "--revoke-code", qr1, "--out", list2, entryFile); code != 0 {
+		t.Fatalf("sign 2: %d %s", code, out)
+	}
+	if code, out := verifyText(t, list2, key+".pub", qr1); code != verifyExit["qr.code_revoked"] {
+		t.Fatalf("the revoked code: %d %s", code, out)
+	}
+	if code, out := verifyText(t, list2, key+".pub", qr2); code != 0 || !strings.Contains(out, "trust list 2") {
+		t.Fatalf("another code of the key: %d %s", code, out)
+	}
+	kid, _, _ := qr.CodeHash(qr2)
+	if code, out := run("federation", "sign", "--key", key, "--previous", list2, "--revoke-key", base64.StdEncoding.EncodeToString(kid), "--out", list3, entryFile); code != 0 {
+		t.Fatalf("sign 3: %d %s", code, out)
+	}
+	if code, out := verifyText(t, list3, key+".pub", qr2); code != verifyExit["qr.key_revoked"] {
+		t.Fatalf("a code of the revoked key: %d %s", code, out)
+	}
+	b, _ := os.ReadFile(list3)
+	_, h, _ := qr.CodeHash(qr1)
+	if !strings.Contains(string(b), base64.StdEncoding.EncodeToString(h)) || !strings.Contains(string(b), `"serial": 3`) {
+		t.Fatalf("list 3 does not carry list 2's revoked code:\n%s", b)
+	}
+	if code, out := run("federation", "sign", "--key", key, "--revoke-key", "AAAAAAAAAAA=", entryFile); code == 0 || !strings.Contains(out, "no entry lists that key") {
+		t.Fatalf("revoking an unknown key: %d %s", code, out)
+	}
+}

@@ -45,6 +45,7 @@ func commands() []command {
 		{"rules", "test a rule set file: rules test FILE", runRules},
 		{"import", "import a lab's batch of results (CSV or JSON lines)", runImport},
 		{"log", "audit the transparency log; check a citizen's receipt offline", runLog},
+		{"federation", "the national trust list: federation keygen, entry (a node's), sign (the national key's)", runFederationCmd},
 		{"witness", "run a witness that cosigns a log's consistent checkpoints (an oversight body, a court)", runWitness},
 		{"purge", "delete now the personal data past its retention period, and log it", runPurge},
 		{"sunset", "end the emergency: delete every person's data, keep the log verifiable", runSunset},
