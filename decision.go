@@ -22,7 +22,9 @@ type Decision struct {
 	Text           Text   // the reason in plain words
 	Lift           Text   // the condition that lifts it
 	Basis          string // legal basis
-	// LiftsAt is when the colour lifts by time alone, if the rule says so.
+	// LiftsAt is when the colour changes by time alone (rules: the earliest
+	// such time across all rules; for a green decision, when it would turn
+	// yellow or red), nil if it never does.
 	LiftsAt *time.Time
 	// ReviewAt is when the decision must be re-evaluated even with no new
 	// evidence (lift conditions, expiries).

@@ -947,7 +947,7 @@ func TestSubmitRejectsBadItemsAlone(t *testing.T) {
 			good := tubeResult(1, fmt.Sprintf("G-%d", k), healthcode.Negative)
 			if tc.actor == epi {
 				good = healthcode.Submission{Line: 1, IDNumber: e.ids[19], Evidence: healthcode.Evidence{Kind: healthcode.Travel,
-					ExternalID: fmt.Sprintf("G-%d", k), ObservedAt: now.Add(-10 * 24 * time.Hour), RiskLevel: healthcode.RiskLow, Area: "310104"}}
+					ExternalID: fmt.Sprintf("G-%d", k), ObservedAt: now.Add(-15 * 24 * time.Hour), RiskLevel: healthcode.RiskLow, Area: "310104"}}
 			} else {
 				e.collectOK(sample(e.ids[19], good.Tube, now.Add(-time.Hour)))
 			}
@@ -974,7 +974,7 @@ func TestSubmitRejectsBadItemsAlone(t *testing.T) {
 			}
 			wantCode(t, "bad item", o.Err, tc.code, tc.detail)
 			// Only the good item's evidence leaf (a negative, or a low-risk
-			// trip ten days ago, leaves the person green with no decision).
+			// trip 15 days ago, leaves the person green with no decision).
 			if got := e.logSize(); got != size+1 {
 				t.Errorf("log grew by %d, want 1", got-size)
 			}
@@ -1255,8 +1255,10 @@ func TestReviewDueLiftsCloseContact(t *testing.T) {
 	ctx := e.ctx
 	exposure := t0
 	out := e.submitOK(epi, closeContact(1, e.ids[0], "CC-1", exposure))[0]
+	// With every test still to take, time alone lifts it only when its
+	// window closes (14 days); each negative brings that nearer.
 	if d := out.Decision; d == nil || d.Colour != healthcode.Red || d.RuleID != "close_contact" || d.LiftsAt == nil ||
-		!d.LiftsAt.Equal(exposure.Add(10*24*time.Hour)) {
+		!d.LiftsAt.Equal(exposure.Add(14*24*time.Hour)) {
 		t.Fatalf("close contact: %+v", out.Decision)
 	}
 	for i, day := range []int{1, 2, 3, 5, 7, 10} {
@@ -1268,6 +1270,9 @@ func TestReviewDueLiftsCloseContact(t *testing.T) {
 		}
 	}
 	lift := exposure.Add(10 * 24 * time.Hour)
+	if d := e.decision(e.subj[0]); d.LiftsAt == nil || !d.LiftsAt.Equal(lift) {
+		t.Fatalf("with every required test negative, lifts at %v, want %v", d.LiftsAt, lift)
+	}
 
 	// Just before the lift time: reviewed, but nothing changes and nothing is logged.
 	e.clock.Set(lift.Add(-time.Minute))

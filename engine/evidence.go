@@ -329,7 +329,8 @@ func submitsAny(role healthcode.Role) bool {
 }
 
 // isDefault reports whether d is the rule set's default green, resting on no
-// evidence.
+// evidence, that time alone will not change (a green decision that will
+// change is stored, so that the review acts at its time).
 func isDefault(d *healthcode.Decision) bool {
-	return d.Colour == healthcode.Green && len(d.EvidenceIDs) == 0
+	return d.Colour == healthcode.Green && len(d.EvidenceIDs) == 0 && d.LiftsAt == nil
 }

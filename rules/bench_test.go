@@ -24,7 +24,7 @@ func randomEvidence(r *rand.Rand, now time.Time) []healthcode.Evidence {
 			ExternalID: "x",
 			ObservedAt: now.Add(-time.Duration(r.Int64N(int64(21 * Day)))).Truncate(time.Minute),
 		}
-		switch r.IntN(11) {
+		switch r.IntN(13) {
 		case 0, 1, 2, 3:
 			e.Kind = healthcode.NucleicAcidTest
 			e.Result = pick(r, healthcode.Negative, healthcode.Negative, healthcode.Negative, healthcode.Positive)
@@ -49,6 +49,10 @@ func randomEvidence(r *rand.Rand, now time.Time) []healthcode.Evidence {
 		case 10:
 			e.Kind, e.Venue, e.CaseRef, e.RiskLevel = healthcode.VenueExposure, "v", "designation/1", healthcode.RiskMedium
 			e.Verified = r.IntN(2) == 0
+		case 11:
+			e.Kind = healthcode.QuarantineStart
+		case 12:
+			e.Kind = healthcode.QuarantineEnd
 		}
 		evs = append(evs, e)
 	}

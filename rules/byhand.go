@@ -13,43 +13,48 @@ import (
 func EvaluateBaselineByHand(s *Summary, now time.Time) (colour, reason string) {
 	_ = now // the summary's day counts are already taken at now
 	after := func(a, b *Episode) bool { return a.Present() && a.At.After(b.At) }
-	window := func(e *Episode, days int64, required []int64) bool {
-		if !e.Present() {
-			return false
-		}
-		if e.Day <= days {
-			return true
-		}
-		return !(containsAll(e.NegativeDays, required) || e.LastNegativeDay > days)
+	within := func(e *Episode, days int64) bool { return e.Present() && e.Day <= days }
+	// open: present, within days, and not closed by a later discharge.
+	open := func(e *Episode, days int64) bool { return within(e, days) && after(e, &s.Discharged) }
+	// tested: every required day has a negative, or one negative after the period.
+	tested := func(e *Episode, days int64, required []int64) bool {
+		return containsAll(e.NegativeDays, required) || e.LastNegativeDay > days
+	}
+	period := func(e *Episode, days, bound int64, required []int64) bool {
+		return within(e, bound) && (e.Day <= days || !tested(e, days, required))
 	}
 	switch {
-	case after(&s.Confirmed, &s.Discharged):
+	case open(&s.Confirmed, 14):
 		return "red", "confirmed_case"
-	case after(&s.Asymptomatic, &s.Discharged):
+	case open(&s.Asymptomatic, 14):
 		return "red", "asymptomatic_infection"
-	case after(&s.Suspected, &s.Discharged) && s.Suspected.NegativeSpan < Day:
+	case open(&s.Suspected, 7) && s.Suspected.ClearSpan < Day:
 		return "red", "suspected_case"
-	case after(&s.SinglePositive, &s.SingleNegative) && after(&s.SinglePositive, &s.Discharged):
+	case open(&s.SinglePositive, 7) && after(&s.SinglePositive, &s.SingleNegative):
 		return "red", "nucleic_acid_positive"
-	case after(&s.PooledPositive, &s.SingleTest):
+	case open(&s.PooledPositive, 7) && after(&s.PooledPositive, &s.SingleTest):
 		return "red", "pooled_test_positive"
-	case window(&s.CloseContact, 10, closeContactDays):
+	case after(&s.CloseContact, &s.Discharged) && period(&s.CloseContact, 10, 14, closeContactDays):
 		return "red", "close_contact"
-	case s.HighRiskArrival.Present() && s.HighRiskArrival.Day <= 7:
+	case within(&s.HighRiskArrival, 7):
 		return "red", "high_risk_area"
-	case window(&s.SecondaryContact, 7, secondaryContactDays):
+	case within(&s.QuarantineStart, 7) && after(&s.QuarantineStart, &s.QuarantineEnd):
+		return "red", "centralised_isolation"
+	case after(&s.SecondaryContact, &s.Discharged) && period(&s.SecondaryContact, 7, 10, secondaryContactDays):
 		return "yellow", "secondary_contact"
-	case s.MediumRiskArrival.Present() && s.MediumRiskArrival.Day <= 7:
+	case within(&s.MediumRiskArrival, 7):
 		return "yellow", "medium_risk_area"
-	case s.VenueExposure.Present() && s.VenueExposure.Day <= 7 && s.VenueExposure.NegativeSpan < Day:
+	case open(&s.VenueExposure, 7) && s.VenueExposure.NegativeSpan < Day:
 		return "yellow", "time_space_companion"
-	case after(&s.AntigenPositive, &s.LastNegative):
+	case open(&s.AntigenPositive, 7) && after(&s.AntigenPositive, &s.LastNegative):
 		return "yellow", "antigen_positive"
-	case after(&s.Fever, &s.LastNegative):
+	case open(&s.Fever, 7) && after(&s.Fever, &s.LastNegative):
 		return "yellow", "fever_clinic"
-	case s.Discharged.Present() && s.Discharged.Day <= 7:
+	case within(&s.Discharged, 7):
 		return "yellow", "post_discharge_monitoring"
-	case s.LowRiskArrival.Present() && s.LowRiskArrival.Day <= 7 && s.LowRiskArrival.NegativeSpan < Day:
+	case period(&s.QuarantineStart, 10, 14, closeContactDays):
+		return "yellow", "home_health_monitoring"
+	case within(&s.LowRiskArrival, 14) && s.LowRiskArrival.NegativeSpan < Day:
 		return "yellow", "low_risk_area_testing"
 	}
 	return "green", "none"

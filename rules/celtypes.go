@@ -54,6 +54,8 @@ var episodeFields = map[string]*celField{
 		func(o any) bool { return o.(*Episode).NegativeCount != 0 }, partAll},
 	"negative_span": {types.DurationType, func(o any) (any, error) { return o.(*Episode).spanVal, nil },
 		func(o any) bool { return o.(*Episode).NegativeSpan != 0 }, partAll},
+	"clear_span": {types.DurationType, func(o any) (any, error) { return o.(*Episode).clearVal, nil },
+		func(o any) bool { return o.(*Episode).ClearSpan != 0 }, partAll},
 }
 
 // summaryFields maps the fields of Summary; summarySlots gives, for each

@@ -70,11 +70,19 @@ type Rule struct {
 	Colour    healthcode.Colour
 	Reason    string // reason code, e.g. "close_contact"
 	Condition Expr   // CEL, bool
-	LiftsAt   Expr   // CEL, timestamp; empty if the colour does not lift by time alone
-	Text      healthcode.Text
-	Lift      healthcode.Text // the condition that lifts the colour
-	Basis     string          // the legal basis
-	Pos       Pos
+	// LiftsAt is a hint, for a condition that reads now directly: a time
+	// at which the condition may stop holding (CEL, timestamp; empty if
+	// none). The lift time of a decision is computed across all rules
+	// (RuleSet.Decide); a hint only adds a time to look at.
+	LiftsAt Expr
+	// Window is, for a yellow or red rule, the longest it can hold a
+	// person from the newest evidence it rests on (see RuleSet.Decide); 0
+	// for green rules. Load refuses a restrictive rule without one.
+	Window time.Duration
+	Text   healthcode.Text
+	Lift   healthcode.Text // the condition that lifts the colour
+	Basis  string          // the legal basis
+	Pos    Pos
 }
 
 // Expr is a CEL expression as written in the file.
@@ -151,6 +159,7 @@ type ruleDoc struct {
 	Lift      healthcode.Text `yaml:"lift"`
 	Basis     string          `yaml:"basis"`
 	LiftsAt   string          `yaml:"lifts_at"`
+	Window    string          `yaml:"window"`
 }
 
 type exampleDoc struct {
@@ -399,6 +408,17 @@ func (p *parser) rule(i int, d *ruleDoc) (Rule, error) {
 	}
 	if strings.TrimSpace(d.Condition) == "" {
 		return r, p.errorf(r.Pos, "rule %q: condition is empty", r.ID)
+	}
+	switch w := strings.TrimSpace(d.Window); {
+	case c != healthcode.Green && w == "":
+		return r, healthcode.Errorfd(healthcode.EINVALID, "rules.unbounded",
+			"%s:%s: rule %q is %s and states no window: every restrictive rule names the longest it can hold a person from its newest evidence (window: 10d)", p.filename, r.Pos, r.ID, c)
+	case c == healthcode.Green && w != "":
+		return r, p.errorf(at("window"), "rule %q: a green rule restricts no one and takes no window", r.ID)
+	case w != "":
+		if r.Window, err = parseDuration(w); err != nil || r.Window <= 0 || r.Window > 366*Day {
+			return r, p.errorf(at("window"), "rule %q: window must be a positive duration like 10d, up to a year, not %q", r.ID, w)
+		}
 	}
 	if r.Condition, err = p.expr(r.ID, d.Condition, "rules", i, "condition"); err != nil {
 		return r, err

@@ -18,6 +18,10 @@ type Report struct {
 	Hash     string
 	Examples []ExampleResult
 	Coverage []RuleCoverage
+	// Bounds is why a restrictive rule is not bounded in time ("" if every
+	// one is): its condition holds with no evidence, or outlasts its window
+	// on an example's evidence.
+	Bounds string
 }
 
 // ExampleResult is one example's outcome.
@@ -38,8 +42,12 @@ type RuleCoverage struct {
 	Examples []string
 }
 
-// OK reports whether every example passed and every rule is covered.
+// OK reports whether every example passed, every rule is covered and
+// every restrictive rule ends within its window.
 func (r *Report) OK() bool {
+	if r.Bounds != "" {
+		return false
+	}
 	for _, e := range r.Examples {
 		if !e.Pass {
 			return false
@@ -61,7 +69,11 @@ func Test(name string, src []byte) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	return rs.runExamples(), nil
+	rep := rs.runExamples()
+	if err := rs.checkWindows(); err != nil {
+		rep.Bounds = healthcode.ErrorMessage(err)
+	}
+	return rep, nil
 }
 
 func (r *RuleSet) runExamples() *Report {
@@ -150,10 +162,17 @@ func (r *Report) String() string {
 		}
 		fmt.Fprintf(&b, "  %-22s %-6s %d example(s)\n", c.ID, c.Colour, len(c.Examples))
 	}
+	if r.Bounds != "" {
+		fmt.Fprintf(&b, "unbounded: %s\n", r.Bounds)
+	}
 	if r.OK() {
 		b.WriteString("ok\n")
 	} else {
-		fmt.Fprintf(&b, "FAILED: %d example(s) failed, %d rule(s) not covered\n", len(r.Examples)-pass, uncovered)
+		fmt.Fprintf(&b, "FAILED: %d example(s) failed, %d rule(s) not covered", len(r.Examples)-pass, uncovered)
+		if r.Bounds != "" {
+			b.WriteString(", a restrictive rule not bounded in time")
+		}
+		b.WriteString("\n")
 	}
 	return b.String()
 }

@@ -17,6 +17,7 @@ import (
 	_ "embed"
 	"encoding/hex"
 	"fmt"
+	"math/bits"
 	"slices"
 	"strings"
 	"sync"
@@ -75,6 +76,8 @@ type RuleSet struct {
 	file  *File
 	hash  string
 	rules []compiled
+	// maxWindow is the longest window of any rule (see changeAt).
+	maxWindow time.Duration
 }
 
 type compiled struct {
@@ -89,6 +92,14 @@ type compiled struct {
 	// the rest once the guard holds; nil if nothing is left.
 	guard    uint64
 	residual cel.Program
+	// windowMask has a bit for each episode the rule's window counts from:
+	// the episodes its guard requires, or, with no guard, every episode
+	// whose event it reads (never its negative tests: a later negative
+	// must not extend a restriction).
+	windowMask uint64
+	// dayMask has a bit for each episode whose day the rule reads: its
+	// condition can change at each 24 hours of that episode (see changeAt).
+	dayMask uint64
 }
 
 // slotRef is an episode of the summary and the part of it a rule reads.
@@ -128,7 +139,74 @@ func Load(name string, src []byte) (*RuleSet, error) {
 			return nil, healthcode.Errorfd(healthcode.EINVALID, "rules.coverage", "%s:%s: rule %q is exercised by no example", name, c.Pos, c.ID)
 		}
 	}
+	if err := rs.checkWindows(); err != nil {
+		return nil, err
+	}
 	return rs, nil
+}
+
+// checkWindows refuses a restrictive rule whose own condition outlasts its
+// window, as far as the examples show: one that holds for a person with no
+// evidence at all (nothing to count a window from), or that still holds, on
+// an example's evidence, a window after the newest evidence it counts from.
+// The window is enforced at evaluation whatever the condition says; this
+// check keeps the condition, and so the rule's lift text, honest about it.
+func (r *RuleSet) checkWindows() error {
+	holds := func(c *compiled, s *Summary) (bool, error) {
+		out, _, err := c.cond.Eval(s)
+		if err != nil {
+			return false, healthcode.Errorfd(healthcode.EINVALID, "rules.window", "%s:%s: rule %q: %v", r.file.Filename, c.Pos, c.ID, err)
+		}
+		return out == types.True, nil
+	}
+	for i := range r.rules {
+		c := &r.rules[i]
+		if c.Window == 0 {
+			continue
+		}
+		for _, ex := range r.file.Examples {
+			empty := Summarize(nil, ex.Now)
+			if ok, err := holds(c, &empty); err != nil {
+				return err
+			} else if ok {
+				return healthcode.Errorfd(healthcode.EINVALID, "rules.unbounded",
+					"%s:%s: rule %q holds for a person with no evidence at all, so nothing bounds it in time: a %s rule must rest on evidence and end within its window", r.file.Filename, c.Pos, c.ID, c.Colour)
+			}
+			evs := Recent(ex.Evidence, ex.Now, r.file.EvidenceWindow)
+			s := Summarize(evs, ex.Now)
+			if ok, err := holds(c, &s); err != nil || !ok {
+				if err != nil {
+					return err
+				}
+				continue
+			}
+			newest, ok := c.newest(&s)
+			if !ok {
+				continue
+			}
+			t := newest.Add(c.Window)
+			later := Summarize(Recent(ex.Evidence, t, r.file.EvidenceWindow), t)
+			if ok, err := holds(c, &later); err != nil {
+				return err
+			} else if ok {
+				return healthcode.Errorfd(healthcode.EINVALID, "rules.window",
+					"%s:%s: rule %q still holds %s after its newest evidence (the evidence of example %q): its condition must end within its window", r.file.Filename, c.Pos, c.ID, fmtDuration(c.Window), ex.Name)
+			}
+		}
+	}
+	return nil
+}
+
+// fmtDuration writes a duration in days where it can: 10d, 1d12h.
+func fmtDuration(d time.Duration) string {
+	days, rest := d/Day, d%Day
+	switch {
+	case days == 0:
+		return rest.String()
+	case rest == 0:
+		return fmt.Sprintf("%dd", days)
+	}
+	return fmt.Sprintf("%dd%s", days, rest)
 }
 
 // compile parses and compiles, without running the examples.
@@ -153,11 +231,21 @@ func compile(name string, src []byte) (*RuleSet, error) {
 		collectRefs(ast.Expr(), false, seen)
 		c.guard, _ = guardOf(ast.Expr())
 		c.residual = compileResidual(env, &c, ast)
+		c.dayMask = dayReads(ast.Expr())
+		if c.windowMask = c.guard; c.windowMask == 0 {
+			for ref := range seen {
+				if ref.part&partEvent != 0 {
+					c.windowMask |= 1 << ref.slot
+				}
+			}
+		}
+		rs.maxWindow = max(rs.maxWindow, r.Window)
 		if r.LiftsAt.Source != "" {
 			if c.liftsAt, ast, err = compileExpr(env, name, r.ID, "lifts_at", &r.LiftsAt, cel.TimestampType); err != nil {
 				return nil, err
 			}
 			collectRefs(ast.Expr(), false, seen)
+			c.dayMask |= dayReads(ast.Expr())
 		}
 		for ref := range seen {
 			c.refs = append(c.refs, ref)
@@ -332,6 +420,42 @@ func collectRefs(e celast.Expr, shadowed bool, seen map[slotRef]bool) {
 	}
 }
 
+// dayReads returns the episodes whose day (s.x.day) e reads: the day
+// changes with time alone, at each 24 hours of the episode. An expression
+// that handles s whole (dyn(s).x.day) may read any episode's day.
+func dayReads(e celast.Expr) uint64 {
+	var mask uint64
+	selected := map[int64]bool{} // ids of the s in s.x
+	var idents []int64
+	celast.PreOrderVisit(e, celast.NewExprVisitor(func(x celast.Expr) {
+		switch x.Kind() {
+		case celast.IdentKind:
+			if x.AsIdent() == "s" {
+				idents = append(idents, x.ID())
+			}
+		case celast.SelectKind:
+			op := x.AsSelect().Operand()
+			if op.Kind() == celast.IdentKind && op.AsIdent() == "s" {
+				selected[op.ID()] = true
+			}
+			if x.AsSelect().FieldName() != "day" || op.Kind() != celast.SelectKind {
+				return
+			}
+			if in := op.AsSelect().Operand(); in.Kind() == celast.IdentKind && in.AsIdent() == "s" {
+				if slot, ok := summarySlots[op.AsSelect().FieldName()]; ok {
+					mask |= 1 << slot
+				}
+			}
+		}
+	}))
+	for _, id := range idents {
+		if !selected[id] {
+			return 1<<len(summaryEpisodes) - 1
+		}
+	}
+	return mask
+}
+
 // guardOf returns the episodes that the top-level conjuncts of a condition
 // require present: has(s.x) and has(s.x.field) are false when episode x is
 // absent. exact reports whether e is itself such a test and says no more
@@ -444,15 +568,15 @@ func (r *RuleSet) Evaluate(subject string, evidence []healthcode.Evidence, now t
 	return r.Decide(subject, &s)
 }
 
-// Recent returns the evidence observed within window before now (at or
-// after now-window), in the same order; evidence itself if all of it is.
+// Recent returns the evidence observed within window before now (after
+// now-window), in the same order; evidence itself if all of it is.
 func Recent(evidence []healthcode.Evidence, now time.Time, window time.Duration) []healthcode.Evidence {
 	cutoff := now.Add(-window)
 	for i := range evidence {
-		if evidence[i].ObservedAt.Before(cutoff) {
+		if !evidence[i].ObservedAt.After(cutoff) {
 			out := append([]healthcode.Evidence(nil), evidence[:i]...)
 			for _, e := range evidence[i+1:] {
-				if !e.ObservedAt.Before(cutoff) {
+				if e.ObservedAt.After(cutoff) {
 					out = append(out, e)
 				}
 			}
@@ -485,6 +609,9 @@ func (r *RuleSet) matchIn(s *Summary, frame **interpreter.ExecutionFrame) (int, 
 	for i := range r.rules {
 		c := &r.rules[i]
 		if s.present&c.guard != c.guard {
+			continue
+		}
+		if c.Window != 0 && !c.inWindow(s) {
 			continue
 		}
 		if c.residual == nil {
@@ -536,20 +663,8 @@ func (r *RuleSet) Decide(subject string, s *Summary) (*healthcode.Decision, erro
 	}
 	d.EvidenceDigest = healthcode.EvidenceSetDigest(used)
 
-	if c.liftsAt != nil {
-		out, _, err := c.liftsAt.Eval(s)
-		if err != nil {
-			return nil, healthcode.Errorfd(healthcode.EINTERNAL, "rules.eval", "rule set %s, rule %q: lifts_at: %v", r.file.Version, c.ID, err)
-		}
-		ts, ok := out.(types.Timestamp)
-		if !ok {
-			return nil, healthcode.Errorfd(healthcode.EINTERNAL, "rules.eval", "rule set %s, rule %q: lifts_at gave %s", r.file.Version, c.ID, out.Type())
-		}
-		// A lift time already passed means time alone no longer lifts the
-		// colour (a test is missing): there is no "until" to promise.
-		if t := ts.Time.UTC(); t.After(now) {
-			d.LiftsAt = &t
-		}
+	if d.LiftsAt, err = r.changeAt(s, c.Colour); err != nil {
+		return nil, err
 	}
 	interval := r.file.ReviewInterval
 	if c.Colour == healthcode.Green {
@@ -560,6 +675,124 @@ func (r *RuleSet) Decide(subject string, s *Summary) (*healthcode.Decision, erro
 		d.ReviewAt = *d.LiftsAt
 	}
 	return d, nil
+}
+
+// newest returns the time of the newest episode the rule's window counts
+// from, false if none is present.
+func (c *compiled) newest(s *Summary) (time.Time, bool) {
+	var t time.Time
+	ok := false
+	for m := c.windowMask & s.present; m != 0; m &= m - 1 {
+		at := summaryEpisodes[bits.TrailingZeros64(m)].get(s).At
+		if !ok || at.After(t) {
+			t, ok = at, true
+		}
+	}
+	return t, ok
+}
+
+// inWindow reports whether the rule's newest evidence is less than its
+// window old: a restrictive rule holds no one longer, whatever its
+// condition says.
+func (c *compiled) inWindow(s *Summary) bool {
+	t, ok := c.newest(s)
+	return ok && s.Now.Sub(t) < c.Window
+}
+
+// changeAt returns the earliest time after s.Now at which the colour of a
+// person with this evidence changes by time alone, across all rules; nil if
+// it never does. A decision can change with time only when an episode's day
+// turns (at each 24 hours of an episode whose day a rule reads, while the
+// rule can hold), a rule's window closes, evidence leaves the evidence
+// window, or at a rule's lifts_at hint (for conditions that read now):
+// those times are tried in order, each by evaluating the rule set as it
+// would be then. Once the newest evidence is older than every window,
+// every person is green.
+func (r *RuleSet) changeAt(s *Summary, colour healthcode.Colour) (*time.Time, error) {
+	now := s.Now
+	if len(s.evidence) == 0 {
+		return nil, nil
+	}
+	var times []time.Time
+	add := func(t time.Time) {
+		if t.After(now) {
+			times = append(times, t)
+		}
+	}
+	var latest time.Time
+	for i := range s.evidence {
+		o := s.evidence[i].ObservedAt
+		if o.After(latest) {
+			latest = o
+		}
+		add(o.Add(r.file.EvidenceWindow))
+	}
+	horizon := latest.Add(r.maxWindow)
+	for i := range r.rules {
+		c := &r.rules[i]
+		until := horizon
+		if c.Window != 0 {
+			t, ok := c.newest(s)
+			if !ok {
+				continue // it cannot hold before new evidence arrives
+			}
+			until = t.Add(c.Window)
+			add(until)
+		}
+		if c.liftsAt != nil {
+			out, _, err := c.liftsAt.Eval(s)
+			if err != nil {
+				return nil, healthcode.Errorfd(healthcode.EINTERNAL, "rules.eval", "rule set %s, rule %q: lifts_at: %v", r.file.Version, c.ID, err)
+			}
+			if ts, ok := out.(types.Timestamp); ok {
+				add(ts.Time)
+			}
+		}
+		for m := c.dayMask & s.present; m != 0; m &= m - 1 {
+			ep := summaryEpisodes[bits.TrailingZeros64(m)].get(s)
+			for t := ep.At.Add(time.Duration(ep.Day) * Day); !t.After(until); t = t.Add(Day) {
+				add(t)
+			}
+		}
+	}
+	slices.SortFunc(times, time.Time.Compare)
+	times = slices.CompactFunc(times, time.Time.Equal)
+	// later is the summary at each time tried: shifted from base while no
+	// evidence leaves the evidence window, made again when some does.
+	base, leaves := s, r.leaves(s.evidence)
+	var later, rebased Summary
+	for _, t := range times {
+		if t.After(horizon) {
+			break
+		}
+		if t.Before(leaves) {
+			base.shiftTo(&later, t)
+		} else {
+			rebased = Summarize(Recent(s.evidence, t, r.file.EvidenceWindow), t)
+			base, leaves = &rebased, r.leaves(rebased.evidence)
+			later = rebased
+		}
+		i, err := r.match(&later)
+		if err != nil {
+			return nil, err
+		}
+		if r.rules[i].Colour != colour {
+			t = t.UTC()
+			return &t, nil
+		}
+	}
+	return nil, nil
+}
+
+// leaves returns when the first of evidence leaves the evidence window.
+func (r *RuleSet) leaves(evidence []healthcode.Evidence) time.Time {
+	var first time.Time
+	for i := range evidence {
+		if o := evidence[i].ObservedAt; i == 0 || o.Before(first) {
+			first = o
+		}
+	}
+	return first.Add(r.file.EvidenceWindow)
 }
 
 // evidence returns the evidence the rule rests on for s, ordered by id: every

@@ -25,6 +25,7 @@ rules:
     reason: close_contact
     condition: has(s.close_contact.at) && s.close_contact.day <= 10
     lifts_at: s.close_contact.at + days(10)
+    window: 10d
     text: {zh: 密接, en: close contact}
     lift: {zh: 满10天, en: ten days}
     basis: test basis
@@ -60,8 +61,9 @@ const cond = "has(s.close_contact.at) && s.close_contact.day <= 10"
 func TestEvidenceWindow(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
-	// A rule with no time bound of its own: any contact ever.
-	src := replace(t, cond, "has(s.close_contact.at)")
+	// A rule with a time bound of its own longer than the evidence window.
+	src := strings.Replace(replace(t, cond, "has(s.close_contact.at) && s.close_contact.day <= 300"), "window: 10d", "window: 300d", 1)
+	src = strings.Replace(src, ", lifts_at: +9d}", "}", 1) // the lift time depends on the evidence window
 	for _, tc := range []struct {
 		window string // evidence_window line, "" for the default
 		age    time.Duration
@@ -115,7 +117,7 @@ func TestLoadRefuses(t *testing.T) {
 		{"not a mapping", "- a\n- b\n", "rules.parse", "t.yaml:"},
 		{"unknown key", replace(t, "    basis: test basis\n  - id: default", "    basys: test basis\n  - id: default"), "rules.parse", "field basys not found"},
 		{"unknown colour", replace(t, "colour: red", "colour: purple"), "rules.parse", `t.yaml:5:13: rule "contact": unknown colour "purple"`},
-		{"duplicate id", replace(t, "id: default", "id: contact"), "rules.parse", `t.yaml:12:9: duplicate rule id "contact" (first at 4:5)`},
+		{"duplicate id", replace(t, "id: default", "id: contact"), "rules.parse", `t.yaml:13:9: duplicate rule id "contact" (first at 4:5)`},
 		{"bad id", replace(t, "id: contact", "id: Contact!"), "rules.parse", `t.yaml:4:9: rule id "Contact!"`},
 		{"no basis", replace(t, "    basis: test basis\n  - id: default", "  - id: default"), "rules.parse", `rule "contact": every rule needs its legal basis`},
 		{"no lift text", replace(t, "    lift: {zh: 满10天, en: ten days}\n", ""), "rules.parse", `a red rule must say what lifts it`},
@@ -142,8 +144,16 @@ func TestLoadRefuses(t *testing.T) {
 		{"folded condition", replace(t, cond, ">-\n      has(s.close_contact.at) &&\n      qux"), "rules.compile", `t.yaml:9:7: rule "contact": undeclared reference to 'qux'`},
 		{"constructing a summary", replace(t, cond, "s == rules.Summary{}"), "rules.compile", `t.yaml:7:34: rule "contact": rules read the summary and cannot construct objects`},
 		{"failing example", replace(t, "expect: {colour: red, reason: close_contact, lifts_at: +9d}", "expect: {colour: green, reason: none}"),
-			"rules.example", `t.yaml:19:5: example "contact": got red/close_contact, want green/none`},
+			"rules.example", `t.yaml:20:5: example "contact": got red/close_contact, want green/none`},
 		{"wrong lift time", replace(t, "lifts_at: +9d}", "lifts_at: +8d}"), "rules.example", "lifts at 2022-07-24T12:00:00Z, want 2022-07-23T12:00:00Z"},
+		{"restrictive rule with no window", replace(t, "    window: 10d\n", ""), "rules.unbounded", `t.yaml:4:5: rule "contact" is red and states no window`},
+		{"bad window", replace(t, "window: 10d", "window: forever"), "rules.parse", `t.yaml:9:13: rule "contact": window must be a positive duration`},
+		{"window beyond a year", replace(t, "window: 10d", "window: 367d"), "rules.parse", `rule "contact": window must be a positive duration`},
+		{"green rule with a window", replace(t, "    condition: \"true\"\n", "    condition: \"true\"\n    window: 1d\n"), "rules.parse", `rule "default": a green rule restricts no one and takes no window`},
+		{"condition outlasts its window", replace(t, cond, "has(s.close_contact.at)"), "rules.window",
+			`t.yaml:4:5: rule "contact" still holds 10d after its newest evidence (the evidence of example "contact")`},
+		{"condition holds with no evidence", replace(t, cond, "s.vaccination_doses == 0 || has(s.close_contact.at) && s.close_contact.day <= 10"), "rules.unbounded",
+			`t.yaml:4:5: rule "contact" holds for a person with no evidence at all`},
 		{"runtime error", replace(t, cond, "has(s.close_contact.at) && s.close_contact.day / 0 == 1"), "rules.example", "division by zero"},
 		{"uncovered rule", replace(t, `  - name: contact
     now: "2022-07-15T12:00:00Z"
@@ -189,8 +199,8 @@ func TestBaseline(t *testing.T) {
 		}
 	}
 	want := []string{"confirmed", "asymptomatic", "suspected", "positive_test", "pooled_positive", "close_contact",
-		"high_risk_arrival", "secondary_contact", "medium_risk_arrival", "venue_exposure", "antigen_positive", "fever", "discharged",
-		"low_risk_arrival", "default"}
+		"high_risk_arrival", "isolation", "secondary_contact", "medium_risk_arrival", "venue_exposure", "antigen_positive", "fever", "discharged",
+		"isolation_monitoring", "low_risk_arrival", "default"}
 	if diff := cmp.Diff(want, ids); diff != "" {
 		t.Errorf("rules (-want +got):\n%s", diff)
 	}
@@ -218,21 +228,14 @@ func TestShanghaiVariant(t *testing.T) {
 	if rs.Region() != "310000" {
 		t.Errorf("region %q", rs.Region())
 	}
-	now := benchNow
-	// The variant turns yellow someone the baseline leaves green.
-	d, err := rs.Evaluate("p", nil, now)
+	// Every restrictive rule is bounded: no local rule holds anyone with
+	// no evidence.
+	d, err := rs.Evaluate("p", nil, benchNow)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d.Colour != healthcode.Yellow || d.Reason != "no_recent_test" {
-		t.Errorf("no tests: %s/%s", d.Colour, d.Reason)
-	}
-	base, err := loadBaseline(t).Evaluate("p", nil, now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if base.Colour != healthcode.Green {
-		t.Errorf("baseline, no tests: %s", base.Colour)
+	if d.Colour != healthcode.Green {
+		t.Errorf("no evidence: %s/%s", d.Colour, d.Reason)
 	}
 }
 
@@ -264,7 +267,7 @@ func TestEvaluateDecision(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lifts := contact.Add(10 * Day)
+	lifts := contact.Add(14 * Day) // tests are still due: by time alone, at the end of the window
 	info, _ := rs.Rule("close_contact")
 	want := &healthcode.Decision{
 		Subject: "p1", Colour: healthcode.Red, Reason: "close_contact", RuleID: "close_contact",
@@ -279,8 +282,8 @@ func TestEvaluateDecision(t *testing.T) {
 	}
 
 	// Lifting within the review interval: review at the lift time.
-	soon := now.Add(-10*Day + 20*time.Minute)
-	got, err = rs.Evaluate("p1", []healthcode.Evidence{ev(1, healthcode.CloseContact, soon)}, now)
+	soon := now.Add(-7*Day + 20*time.Minute)
+	got, err = rs.Evaluate("p1", []healthcode.Evidence{ev(1, healthcode.Travel, soon, func(e *healthcode.Evidence) { e.RiskLevel, e.Area = healthcode.RiskHigh, "420100" })}, now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -457,7 +460,7 @@ func TestReport(t *testing.T) {
 		t.Error("report OK with a failing example")
 	}
 	out := rep.String()
-	for _, want := range []string{"FAIL  contact (t.yaml:19:5)", "got red/close_contact, want yellow/close_contact",
+	for _, want := range []string{"FAIL  contact (t.yaml:20:5)", "got red/close_contact, want yellow/close_contact",
 		"PASS  nobody", "examples: 1 passed, 1 failed", "FAILED"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("report lacks %q:\n%s", want, out)
@@ -591,7 +594,8 @@ rules:
   - id: any_presence
     colour: red
     reason: was_there
-    condition: has(s.venue_exposure.at) || s.venue_exposure.day >= 0 && s.venue_exposure.at != timestamp('0001-01-01T00:00:00Z')
+    condition: (has(s.venue_exposure.at) || s.venue_exposure.day >= 0 && s.venue_exposure.at != timestamp('0001-01-01T00:00:00Z')) && s.venue_exposure.day <= 7
+    window: 7d
     text: {zh: 到过, en: was there}
     lift: {zh: 无, en: never}
     basis: none

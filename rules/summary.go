@@ -2,6 +2,7 @@ package rules
 
 import (
 	"cmp"
+	"math/bits"
 	"slices"
 	"time"
 
@@ -85,13 +86,21 @@ type Episode struct {
 	NegativeCount int64
 	// NegativeSpan is the time between the first and the last of those tests,
 	// 0 if fewer than two (negative_span): "two negatives 24 h apart" is
-	// negative_span >= duration('24h').
+	// negative_span >= duration('24h'). Pooled negatives count, and so do
+	// negatives with a positive test between them.
 	NegativeSpan time.Duration
+	// ClearSpan is the time between the first and the last of the
+	// consecutive single-tube negative tests sampled at or after At with no
+	// positive nucleic-acid test (pooled or not) sampled at or after the
+	// first of them; 0 if fewer than two (clear_span): "two consecutive
+	// single-tube negatives at least 24 h apart" is
+	// clear_span >= duration('24h').
+	ClearSpan time.Duration
 
 	ev  int   // index+1 in Summary.evidence of the evidence that set At; 0 if absent
 	neg []int // indexes in Summary.evidence of the negative tests counted above
 
-	atVal, dayVal, areaVal, negDaysVal, lastNegDayVal, negCountVal, spanVal ref.Val
+	atVal, dayVal, areaVal, negDaysVal, lastNegDayVal, negCountVal, spanVal, clearVal ref.Val
 }
 
 // Present reports whether the episode happened.
@@ -117,7 +126,7 @@ func Summarize(evidence []healthcode.Evidence, now time.Time) Summary {
 		return cmp.Compare(evidence[a].ID, evidence[b].ID)
 	})
 
-	var negatives []int
+	var negatives, tests []int
 	for _, i := range order {
 		e := &evidence[i]
 		set := func(ep *Episode) { ep.ev = i + 1 }
@@ -134,6 +143,7 @@ func Summarize(evidence []healthcode.Evidence, now time.Time) Summary {
 			if e.Result != healthcode.Positive && e.Result != healthcode.Negative {
 				continue
 			}
+			tests = append(tests, i)
 			set(&s.LastTest)
 			if !e.Pooled {
 				set(&s.SingleTest)
@@ -194,7 +204,7 @@ func Summarize(evidence []healthcode.Evidence, now time.Time) Summary {
 
 	for i, f := range summaryEpisodes {
 		ep := f.get(&s)
-		ep.finish(evidence, negatives, now)
+		ep.finish(evidence, negatives, tests, now)
 		if ep.ev != 0 {
 			s.present |= 1 << i
 		}
@@ -204,8 +214,22 @@ func Summarize(evidence []healthcode.Evidence, now time.Time) Summary {
 	return s
 }
 
+// shiftTo makes dst the summary as it is at t, later than s.Now, when no
+// evidence leaves the evidence window in between: only the days of the
+// episodes and now change.
+func (s *Summary) shiftTo(dst *Summary, t time.Time) {
+	*dst = *s
+	dst.Now = t
+	dst.nowVal = types.Timestamp{Time: t}
+	for m := dst.present; m != 0; m &= m - 1 {
+		ep := summaryEpisodes[bits.TrailingZeros64(m)].get(dst)
+		ep.Day = dayOf(ep.At, t)
+		ep.dayVal = types.Int(ep.Day)
+	}
+}
+
 // finish fills the derived fields of an episode and their CEL values.
-func (ep *Episode) finish(evidence []healthcode.Evidence, negatives []int, now time.Time) {
+func (ep *Episode) finish(evidence []healthcode.Evidence, negatives, tests []int, now time.Time) {
 	if ep.ev == 0 {
 		ep.setAbsentVals()
 		return
@@ -236,6 +260,24 @@ func (ep *Episode) finish(evidence []healthcode.Evidence, negatives []int, now t
 		ep.LastNegativeDay = ep.NegativeDays[n-1]
 	}
 	ep.NegativeSpan = last.Sub(first)
+	var runFirst, runLast time.Time
+	run := false
+	for _, i := range tests { // in time order
+		t := &evidence[i]
+		switch {
+		case t.ObservedAt.Before(ep.At):
+		case t.Result == healthcode.Positive:
+			run = false
+		case !t.Pooled:
+			if !run {
+				runFirst, run = t.ObservedAt, true
+			}
+			runLast = t.ObservedAt
+		}
+	}
+	if run {
+		ep.ClearSpan = runLast.Sub(runFirst)
+	}
 
 	ep.atVal = types.Timestamp{Time: ep.At}
 	ep.dayVal = types.Int(ep.Day)
@@ -251,6 +293,7 @@ func (ep *Episode) finish(evidence []healthcode.Evidence, negatives []int, now t
 	ep.lastNegDayVal = types.Int(ep.LastNegativeDay)
 	ep.negCountVal = types.Int(ep.NegativeCount)
 	ep.spanVal = types.Duration{Duration: ep.NegativeSpan}
+	ep.clearVal = types.Duration{Duration: ep.ClearSpan}
 }
 
 // The values of absent episodes, boxed once.
@@ -270,6 +313,7 @@ func (ep *Episode) setAbsentVals() {
 	ep.lastNegDayVal = zeroInt
 	ep.negCountVal = zeroInt
 	ep.spanVal = zeroDuration
+	ep.clearVal = zeroDuration
 }
 
 // dayOf returns the day of an episode begun at start in which t falls: 1 for
