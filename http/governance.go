@@ -258,20 +258,18 @@ func (s *Server) export(w http.ResponseWriter, r *http.Request, p *healthcode.Pr
 	if err != nil {
 		return err
 	}
-	evs := make([]map[string]any, len(x.Evidence))
-	for i, e := range x.Evidence {
-		evs[i] = map[string]any{"id": e.ID, "kind": e.Kind, "observed_at": e.ObservedAt, "recorded_at": e.RecordedAt, "result": e.Result,
-			"pooled": e.Pooled, "diagnosis": e.Diagnosis, "case_ref": e.CaseRef, "risk_level": e.RiskLevel, "area": e.Area, "venue": e.Venue,
-			"verified": e.Verified, "submitter": e.SubmitterName, "deleted_after": x.Retention[e.ID]}
+	evs := make([]ExportEvidenceJSON, len(x.Evidence))
+	for i := range x.Evidence {
+		evs[i] = exportEvidenceJSON(&x.Evidence[i], x.Retention[x.Evidence[i].ID])
 	}
-	hist := make([]map[string]any, len(x.Code.History))
+	hist := make([]ExportDecisionJSON, len(x.Code.History))
 	for i := range x.Code.History {
 		d := &x.Code.History[i]
-		hist[i] = map[string]any{"decision": decisionJSON(d), "proof": "/api/v1/me/proofs/" + strconv.FormatInt(d.LogIndex, 10)}
+		hist[i] = ExportDecisionJSON{Decision: decisionJSON(d), Proof: "/api/v1/me/proofs/" + strconv.FormatInt(d.LogIndex, 10)}
 	}
-	checkins := make([]map[string]any, len(x.CheckIns))
+	checkins := make([]ExportCheckInJSON, len(x.CheckIns))
 	for i, c := range x.CheckIns {
-		checkins[i] = map[string]any{"venue": c.Venue, "at": c.At, "verified": c.Verified, "deleted_after": c.At.Add(s.Retention.CheckIns)}
+		checkins[i] = ExportCheckInJSON{Venue: c.Venue, At: c.At, Verified: c.Verified, DeletedAfter: c.At.Add(s.Retention.CheckIns)}
 	}
 	access := make([]AccessJSON, len(x.Access))
 	for i, a := range x.Access {
@@ -282,7 +280,7 @@ func (s *Server) export(w http.ResponseWriter, r *http.Request, p *healthcode.Pr
 		appeals[i] = appealJSON(&x.Appeals[i])
 	}
 	w.Header().Set("Content-Disposition", `attachment; filename="healthcode-my-data.json"`)
-	return writeJSON(w, http.StatusOK, map[string]any{"exported_at": s.Clock.Now(), "subject": x.Code.Person.Pseudonym,
-		"region": x.Code.Person.Region, "personal": x.Personal, "code": decisionJSON(x.Code.Decision), "history": hist,
-		"evidence": evs, "checkins": checkins, "access": access, "appeals": appeals})
+	return writeJSON(w, http.StatusOK, ExportJSON{ExportedAt: s.Clock.Now(), Subject: x.Code.Person.Pseudonym,
+		Region: x.Code.Person.Region, Personal: x.Personal, Code: decisionJSON(x.Code.Decision), History: hist,
+		Evidence: evs, CheckIns: checkins, Access: access, Appeals: appeals})
 }

@@ -179,7 +179,9 @@ func TestCodeAndPublicLogRevealNothingMedical(t *testing.T) {
 			positive = &evs[i]
 		}
 	}
-	if len(evs) < 100 || len(decisions) < 50 || positive == nil {
+	// (Decisions are those in force in the outbreak's last weeks: every
+	// restriction ends, rules/baseline.yaml.)
+	if len(evs) < 100 || len(decisions) < 15 || positive == nil {
 		t.Fatalf("the outbreak gave %d pieces of evidence and %d decisions (positive %v)", len(evs), len(decisions), positive)
 	}
 

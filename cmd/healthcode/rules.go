@@ -21,6 +21,8 @@ const rulesUsage = `usage:
   healthcode rules publish --token ADMIN FILE     propose a rule set: the first admin's signature
   healthcode rules approve --token ADMIN2 VERSION second admin: put it in force, re-evaluate everyone
   healthcode rules review                         re-evaluate everyone whose decision is due (lift times, expiries)
+  healthcode rules explain --export FILE [--rules FILE] [--at TIME]
+                                                  recompute a person's colours offline from their export
 
 test exits 0 if the rule set could be published, 3 if an example fails or a rule
 is not covered, 1 if it does not compile. publish and review work in batches, each
@@ -37,6 +39,8 @@ func runRules(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	switch args[0] {
 	case "test":
 		return runRulesTest(args[1:], stdout, stderr)
+	case "explain":
+		return runRulesExplain(args[1:], stdout, stderr)
 	case "publish", "approve", "review":
 		return runRulesPublish(ctx, args[0], args[1:], stdout, stderr)
 	}
