@@ -188,6 +188,16 @@ type ReadTx interface {
 	// OversightFigures counts people by colour, and the decisions made and
 	// evidence recorded since since (by reason; by kind and submitter).
 	OversightFigures(ctx context.Context, since time.Time) (*OversightFigures, error)
+	// DecisionCounts returns the decisions made in q's window, counted by
+	// bucket, colour and reason, in that order.
+	DecisionCounts(ctx context.Context, q DashboardQuery) ([]DecisionCount, error)
+	// RestrictiveActions returns the restrictive actions (ActionKinds)
+	// officials took in q's window, counted by bucket, kind and official,
+	// in that order.
+	RestrictiveActions(ctx context.Context, q DashboardQuery) ([]ActionCount, error)
+	// AppealsFiled returns up to limit appeals filed in [since, until),
+	// newest first.
+	AppealsFiled(ctx context.Context, since, until time.Time, limit int) ([]Appeal, error)
 }
 
 // Tx is a read-write transaction.

@@ -46,6 +46,7 @@ func Run(t *testing.T, open Opener) {
 		{"Sunset", Sunset},
 		{"Figures", Figures},
 		{"Collections", Collections},
+		{"Dashboard", Dashboard},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
