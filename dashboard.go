@@ -1,6 +1,9 @@
 package healthcode
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // The auditor's dashboard reads these figures from the node's own store and
 // log: counts, never a person's data, so reading them is not an access to
@@ -110,4 +113,23 @@ type LogPage struct {
 	Size    int64 // the log's size when read
 	From    int64 // the lowest index scanned
 	Next    int64
+}
+
+// SplitActorLabel reads an ActorLabel back: the name, the official's id and
+// the unit's id. ok is false for a label that names no official and unit
+// (a citizen, the system, an entry written before officials were records).
+func SplitActorLabel(label string) (name, id, unit string, ok bool) {
+	rest, found := strings.CutSuffix(label, "]")
+	if !found {
+		return label, "", "", false
+	}
+	i := strings.LastIndex(rest, " [")
+	if i < 0 {
+		return label, "", "", false
+	}
+	id, unit, found = strings.Cut(rest[i+2:], " @ ")
+	if !found || id == "" || unit == "" || strings.ContainsAny(id+unit, " []") {
+		return label, "", "", false
+	}
+	return rest[:i], id, unit, true
 }

@@ -24,10 +24,13 @@ import (
 // transaction. Each entry's Index is already set to the next free index, in
 // order; Append writes the leaves and the stored hashes they create. Open
 // checks that subject and opening (as the store keeps them) open a leaf's
-// commitments and returns the entry with every field filled in.
+// commitments and returns the entry with every field filled in. Decode
+// returns a leaf's entry as the public sees it: committed fields empty,
+// Commit naming them.
 type Log interface {
 	Append(ctx context.Context, tx healthcode.Tx, entries []*healthcode.LogEntry) error
 	Open(leaf []byte, subject string, opening []byte) (*healthcode.LogEntry, error)
+	Decode(leaf []byte) (*healthcode.LogEntry, error)
 }
 
 // Engine turns evidence into decisions.

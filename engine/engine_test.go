@@ -76,6 +76,8 @@ func (l *flakyLog) Open(leaf []byte, subject string, opening []byte) (*healthcod
 	return l.real.Open(leaf, subject, opening)
 }
 
+func (l *flakyLog) Decode(leaf []byte) (*healthcode.LogEntry, error) { return l.real.Decode(leaf) }
+
 // failNext makes the next Append call fail.
 func (l *flakyLog) failNext(after bool) {
 	l.mu.Lock()

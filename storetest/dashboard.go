@@ -41,7 +41,7 @@ func Dashboard(t *testing.T, s healthcode.Store) {
 		evs := []*healthcode.Evidence{
 			ev("P-1", healthcode.NucleicAcidTest, healthcode.Positive, t0.Add(2*time.Hour), lab),
 			ev("N-1", healthcode.NucleicAcidTest, healthcode.Negative, t0.Add(2*time.Hour), lab), // not restrictive
-			ev("P-2", healthcode.NucleicAcidTest, healthcode.Positive, t0.Add(-time.Hour), lab),   // before the window
+			ev("P-2", healthcode.NucleicAcidTest, healthcode.Positive, t0.Add(-time.Hour), lab),  // before the window
 			fromRecord,
 		}
 		if _, err := tx.InsertEvidence(ctx, evs); err != nil {

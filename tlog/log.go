@@ -67,3 +67,14 @@ func (l *Log) Open(leaf []byte, subject string, opening []byte) (*healthcode.Log
 	}
 	return d.Open(subject, opening)
 }
+
+// Decode decodes leaf as the public reads it: the entry's fields in clear,
+// the committed ones empty and named by the entry's Commit.
+func (l *Log) Decode(leaf []byte) (*healthcode.LogEntry, error) {
+	d, err := DecodeLeaf(leaf)
+	if err != nil {
+		return nil, err
+	}
+	e := d.Entry
+	return &e, nil
+}

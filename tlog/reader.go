@@ -119,3 +119,50 @@ func (r *Reader) Receipt(ctx context.Context, subject string, index int64) ([]by
 	})
 	return out, err
 }
+
+// Proof returns the self-contained inclusion proof (C2SP tlog-proof) of log
+// entry index, with its leaf and without its opening: what anyone reading
+// the tiles could compute, handed to an auditor ready to verify. If no
+// checkpoint covers the entry yet, one is signed now. Returns ENOTFOUND if
+// there is no such entry.
+func (r *Reader) Proof(ctx context.Context, index int64) ([]byte, error) {
+	var covered bool
+	err := r.Store.View(ctx, func(tx healthcode.ReadTx) error {
+		size, err := tx.LogSize(ctx)
+		if err != nil {
+			return err
+		}
+		if index < 0 || index >= size {
+			return healthcode.Errorfd(healthcode.ENOTFOUND, "tlog.index_beyond_tree", "no log entry %d", index)
+		}
+		c, err := tx.LatestCheckpoint(ctx)
+		covered = err == nil && c.Size > index
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if !covered {
+		if _, err := r.Publisher.Publish(ctx, r.Publisher.now()); err != nil {
+			return nil, err
+		}
+	}
+	var out []byte
+	err = r.Store.View(ctx, func(tx healthcode.ReadTx) error {
+		c, err := tx.LatestCheckpoint(ctx)
+		if err != nil {
+			return err
+		}
+		leaf, err := tx.LogLeaf(ctx, index)
+		if err != nil {
+			return err
+		}
+		proof, err := InclusionProof(index, c.Size, StoreHashReader(ctx, tx))
+		if err != nil {
+			return err
+		}
+		out = FormatProof(index, leaf, "", nil, proof, r.cosigned(c.Note))
+		return nil
+	})
+	return out, err
+}
