@@ -238,6 +238,7 @@ func (s *Server) renderConsole(w http.ResponseWriter, r *http.Request, p *health
 	now := s.Clock.Now()
 	d.Path, d.Title, d.BodyClass, d.Console = "/console", "console.title", "console", c
 	c.Who = d.officialName(p)
+	d.NavDashboard = p.Role == healthcode.RoleAuditor
 	gov, venues := s.Governance != nil, s.Venues != nil
 	switch p.Role {
 	case healthcode.RoleOperator:

@@ -19,6 +19,9 @@ type LogReader interface {
 	// Receipt returns the inclusion proof of entry index, if it concerns
 	// subject; ENOTFOUND otherwise.
 	Receipt(ctx context.Context, subject string, index int64) ([]byte, error)
+	// Proof returns the inclusion proof of entry index, with its leaf and
+	// without its opening; ENOTFOUND if there is no such entry.
+	Proof(ctx context.Context, index int64) ([]byte, error)
 }
 
 func (s *Server) logCheckpoint(w http.ResponseWriter, r *http.Request, _ *healthcode.Principal) error {

@@ -80,6 +80,10 @@ type pageData struct {
 
 	// Console is the operator console (console.go).
 	Console *consoleData
+	// Dashboard is the auditor's dashboard (dashboard.go); NavDashboard
+	// shows its link.
+	Dashboard    *dashboardData
+	NavDashboard bool
 }
 
 // T translates a message key.
@@ -221,7 +225,7 @@ func (s *Server) pageRoutes() []route {
 		{Method: "GET", Path: "/venue/{id}", h: s.htmlErrors(s.posterPage)},
 		{Method: "GET", Path: "/venue/{id}/print", h: s.htmlErrors(s.printPage)},
 		{Method: "GET", Path: "/static/{file}", h: serveStatic},
-	}, s.consoleRoutes()...)
+	}, append(s.consoleRoutes(), s.dashboardRoutes()...)...)
 }
 
 // htmlErrors answers a page handler's error with the error page.
