@@ -43,12 +43,11 @@ func (s *Server) dashboardService() (DashboardService, error) {
 
 var auditorRole = []healthcode.Role{healthcode.RoleAuditor}
 
-// dashboardRoutes are the dashboard's pages. GET /dashboard reads the
-// session itself, to show the login form to someone not logged in; the
-// others are refused to anyone but an auditor by the table.
+// dashboardRoutes are the dashboard's pages, for auditors only (someone
+// not logged in gets the login form that leads back, 401).
 func (s *Server) dashboardRoutes() []route {
 	return []route{
-		{Method: "GET", Path: "/dashboard", h: s.htmlErrors(s.dashboardPage)},
+		{Method: "GET", Path: "/dashboard", Roles: auditorRole, Page: true, h: s.htmlErrors(s.dashboardPage)},
 		{Method: "GET", Path: "/dashboard/log", Roles: auditorRole, Page: true, h: s.htmlErrors(s.logBrowserPage)},
 		{Method: "GET", Path: "/dashboard/log/{index}", Roles: auditorRole, Page: true, h: s.htmlErrors(s.logEntryPage)},
 		{Method: "GET", Path: "/dashboard/log/{index}/proof", Roles: auditorRole, Page: true, h: s.logEntryProof},
@@ -121,15 +120,10 @@ type appealSummary struct {
 	Median                                         string // hours to an answer, or ""
 }
 
-// dashboardPage is GET /dashboard: the auditor's dashboard, the login form
-// to someone not logged in, and 403 to anyone else.
+// dashboardPage is GET /dashboard: the auditor's dashboard.
 func (s *Server) dashboardPage(w http.ResponseWriter, r *http.Request, p *healthcode.Principal) error {
 	d := newPage(w, r, "dash.title")
-	p, stale := s.pageCaller(w, r, p)
-	if p == nil {
-		return s.loginForm(w, d, stale, "/dashboard", "login.for_dashboard")
-	}
-	if p.Role != healthcode.RoleAuditor {
+	if p == nil || p.Role != healthcode.RoleAuditor {
 		return healthcode.Errorfd(healthcode.EFORBIDDEN, "auth.role", "only oversight (an auditor) opens the dashboard")
 	}
 	ds, err := s.dashboardService()

@@ -87,7 +87,7 @@ func TestDashboardOnlyAuditors(t *testing.T) {
 		body         []byte
 		nobody       int // the answer to a caller with no token
 	}{
-		{"GET", "/dashboard", nil, 200}, // the login form
+		{"GET", "/dashboard", nil, 401}, // the login form
 		{"GET", "/dashboard/log", nil, 401},
 		{"GET", fmt.Sprintf("/dashboard/log/%d", sp.attempt), nil, 401},
 		{"GET", fmt.Sprintf("/dashboard/log/%d/proof", sp.attempt), nil, 401},
@@ -129,8 +129,8 @@ func TestDashboardOnlyAuditors(t *testing.T) {
 		}
 	}
 	// The login form leads back to the dashboard.
-	if a := f.do(t, "GET", "/dashboard", "", "", nil); !strings.Contains(string(a.body), `name="next" value="/dashboard"`) {
-		t.Errorf("the login form does not lead back to the dashboard: %s", a.body)
+	if a := browse(t, f, "GET", "/dashboard", nil, nil, ""); a.status != 401 || !strings.Contains(a.body, `name="next" value="/dashboard"`) || strings.Contains(a.body, "op-spike") {
+		t.Errorf("the login form does not lead back to the dashboard: %d %s", a.status, a.body)
 	}
 	// A page session of an epidemiologist or an operator is refused as its
 	// token is; an auditor's opens the dashboard.

@@ -141,6 +141,7 @@ func TestBodyLimits(t *testing.T) {
 		"POST /api/v1/units":                    64 << 10,
 		"POST /api/v1/officials":                64 << 10,
 		"POST /api/v1/officials/{id}":           64 << 10,
+		"POST /dashboard/log/{index}/open":      64 << 10,
 	}
 	// These read no body at all: what is sent is never decoded.
 	noBody := []string{"POST /api/v1/rulesets/{version}/approve", "POST /api/v1/overrides/{id}/approve", "POST /api/v1/overrides/{id}/cosign",

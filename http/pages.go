@@ -280,12 +280,16 @@ func (s *Server) renderError(w http.ResponseWriter, r *http.Request, err error) 
 		status = http.StatusInternalServerError
 	}
 	if status == http.StatusUnauthorized {
-		if _, cerr := r.Cookie(sessionCookie); cerr == nil {
-			clearSession(w, r)
-		}
 		d := newPage(w, r, "login.title")
 		d.Path = "/"
-		d.Notice = "login.session_ended"
+		if _, cerr := r.Cookie(sessionCookie); cerr == nil {
+			clearSession(w, r)
+			d.Notice = "login.session_ended"
+		}
+		if r.Method == http.MethodGet {
+			// Once logged in, back to the page asked for.
+			d.Next = safeNext(r.URL.Path)
+		}
 		return s.render(w, status, "login.html", d)
 	}
 	if status == http.StatusServiceUnavailable && code != healthcode.ETAMPERED {
