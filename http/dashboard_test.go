@@ -55,6 +55,19 @@ func seedSpike(t *testing.T, f *fixture, n int) spike {
 			t.Fatal(err)
 		}
 	}
+	// Two appeals: one answered in two hours, one left unanswered.
+	a, err := f.engine.FileAppeal(ctx, principal(t, f, f.tokens[healthcode.RoleCitizen]), healthcode.AppealColour, "我没有去过那里")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Advance(2 * time.Hour)
+	if _, err := f.engine.AnswerAppeal(ctx, operator, a.ID, false, "您与确诊病例同场所的记录已核实"); err != nil {
+		t.Fatal(err)
+	}
+	other := pageToken(t, f, &healthcode.Principal{Name: "李四", Role: healthcode.RoleCitizen, Subject: f.other.Pseudonym})
+	if _, err := f.engine.FileAppeal(ctx, principal(t, f, other), healthcode.AppealCorrection, "手机号写错了"); err != nil {
+		t.Fatal(err)
+	}
 	f.clock.Advance(48 * time.Hour)
 	spiker := &healthcode.Principal{ID: "op-spike", Name: "运营 王五", Role: healthcode.RoleOperator, Unit: "unit-spike"}
 	for _, s := range people {
@@ -187,7 +200,8 @@ func TestDashboardShowsSpike(t *testing.T) {
 	if m := regexp.MustCompile(`id="chart-actions-official".*?<g class="bar" data-category="([^"]+)" data-total="(\d+)"`).FindStringSubmatch(body); m == nil || m[1] != "op-spike" || m[2] != fmt.Sprint(sp.n) {
 		t.Errorf("the per-official chart's first bar: %v", m)
 	}
-	for _, w := range []string{"Oversight dashboard", "Restrictive actions per day, by official", "运营 王五", "Time to answer an appeal", "Yellow and red decisions per day, by reason"} {
+	for _, w := range []string{"Oversight dashboard", "Restrictive actions per day, by official", "运营 王五", "Time to answer an appeal", "Yellow and red decisions per day, by reason",
+		`<g class="bar" data-category="1to6h" data-total="1">`, `<g class="bar" data-category="overdue" data-total="1">`} {
 		if !strings.Contains(body, w) {
 			t.Errorf("the dashboard lacks %q", w)
 		}
