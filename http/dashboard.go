@@ -117,7 +117,7 @@ type kindCount struct {
 
 type appealSummary struct {
 	Filed, Answered, Open, Overdue, Escalated, Late int64
-	Median                                         string // hours to an answer, or ""
+	Median                                          string // hours to an answer, or ""
 }
 
 // dashboardPage is GET /dashboard: the auditor's dashboard.
@@ -272,7 +272,9 @@ func (d *pageData) actionCharts(dd *dashboardData, dash *healthcode.Dashboard, k
 	for _, r := range rows {
 		dd.ActionRows = append(dd.ActionRows, *r)
 	}
-	slices.SortFunc(dd.ActionRows, func(a, b actionRow) int { return cmp.Or(cmp.Compare(b.Total, a.Total), cmp.Compare(a.Official, b.Official)) })
+	slices.SortFunc(dd.ActionRows, func(a, b actionRow) int {
+		return cmp.Or(cmp.Compare(b.Total, a.Total), cmp.Compare(a.Official, b.Official))
+	})
 
 	// Per day, by official.
 	top := map[string]int{}
@@ -328,7 +330,9 @@ func (d *pageData) actionCharts(dd *dashboardData, dash *healthcode.Dashboard, k
 		}
 		return n
 	}
-	slices.SortFunc(unitOrder, func(a, b string) int { return cmp.Or(cmp.Compare(total(perUnit[b]), total(perUnit[a])), cmp.Compare(a, b)) })
+	slices.SortFunc(unitOrder, func(a, b string) int {
+		return cmp.Or(cmp.Compare(total(perUnit[b]), total(perUnit[a])), cmp.Compare(a, b))
+	})
 	if len(unitOrder) > chartTop {
 		unitOrder = unitOrder[:chartTop]
 	}
