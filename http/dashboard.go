@@ -507,7 +507,7 @@ func (d *pageData) fillLogBrowser(lb *logBrowser, q healthcode.LogQuery, units, 
 	for _, t := range []healthcode.LogType{healthcode.LogOverride, healthcode.LogOverrideAttempt, healthcode.LogDesignation, healthcode.LogPendingRecord,
 		healthcode.LogDecision, healthcode.LogEvidence, healthcode.LogCase, healthcode.LogCollection, healthcode.LogAppeal, healthcode.LogRead,
 		healthcode.LogTrace, healthcode.LogUnmask, healthcode.LogOfficial, healthcode.LogUnit, healthcode.LogToken, healthcode.LogVenue,
-		healthcode.LogRuleSet, healthcode.LogKey, healthcode.LogPurge} {
+		healthcode.LogRuleSet, healthcode.LogKey, healthcode.LogPurge, healthcode.LogFederation} {
 		types = append(types, string(t))
 	}
 	lb.Types = append(lb.Types, option{Value: "", Label: d.T("dash.log.any"), Selected: lb.Type == ""})
