@@ -268,3 +268,30 @@ type EvidenceService interface {
 	// EUNAVAILABLE if no rule set is in force.
 	Submit(ctx context.Context, actor *Principal, items []Submission) ([]Outcome, error)
 }
+
+// OnceSubmitter is an EvidenceService that also takes idempotency keys
+// (the engine is one).
+type OnceSubmitter interface {
+	EvidenceService
+	// SubmitOnce is Submit under an idempotency key chosen by the
+	// submitter: the same key with the same items answers what the first
+	// submission answered and changes nothing (so that a client that lost
+	// an answer, or an import resumed after a crash, counts exactly); the
+	// same key with other items is ECONFLICT.
+	SubmitOnce(ctx context.Context, actor *Principal, key string, items []Submission) ([]Outcome, error)
+}
+
+// SubmitReplay is what a keyed submission answered (SubmitOnce).
+type SubmitReplay struct {
+	Submitter string
+	Key       string
+	Digest    []byte // of the items submitted
+	Outcomes  []byte // the outcomes, as the engine encodes them
+	At        time.Time
+}
+
+// SubmitReplayKept is how long a keyed submission's answer is kept.
+const SubmitReplayKept = 7 * Day
+
+// MaxSubmitKey is the longest idempotency key accepted.
+const MaxSubmitKey = 128

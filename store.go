@@ -39,6 +39,9 @@ type ReadTx interface {
 	// EvidenceOf returns the evidence of each of the subjects, as Evidence
 	// does; subjects with none are absent from the map.
 	EvidenceOf(ctx context.Context, subjects []string) (map[string][]Evidence, error)
+	// SubmitReplay returns what a submitter's keyed submission answered.
+	// Returns ENOTFOUND if the key is unknown.
+	SubmitReplay(ctx context.Context, submitter, key string) (*SubmitReplay, error)
 	// EvidenceByExternalID returns the evidence a submitter filed under an
 	// external id. Returns ENOTFOUND if there is none.
 	EvidenceByExternalID(ctx context.Context, submitter, externalID string) (*Evidence, error)
@@ -207,6 +210,10 @@ type Tx interface {
 	// CreatePerson stores a new person. Returns ECONFLICT if the pseudonym or
 	// ID hash exists.
 	CreatePerson(ctx context.Context, p *Person) error
+	// PutSubmitReplay keeps what a keyed submission answered, in the
+	// submission's transaction, and forgets the submitter's replays older
+	// than r.At minus SubmitReplayKept. Returns ECONFLICT if the key is kept.
+	PutSubmitReplay(ctx context.Context, r *SubmitReplay) error
 	// InsertEvidence stores each piece of evidence and sets its ID, except
 	// those whose submitter has already filed their ExternalID (earlier, or
 	// earlier in evs): for those inserted[i] is false and nothing is

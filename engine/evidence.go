@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"strconv"
@@ -15,6 +16,22 @@ import (
 // decision logged. A bad item is rejected on its own (its Outcome says why)
 // and changes nothing; a storage or log failure fails the whole batch.
 func (e *Engine) Submit(ctx context.Context, actor *healthcode.Principal, items []healthcode.Submission) ([]healthcode.Outcome, error) {
+	return e.submit(ctx, actor, "", items)
+}
+
+// SubmitOnce is Submit under the submitter's idempotency key (see
+// healthcode.EvidenceService): what it answers is kept in the same
+// transaction as what it stores, so a repeat of the key with the same items
+// answers the same and changes nothing, whether or not the first answer
+// reached the client.
+func (e *Engine) SubmitOnce(ctx context.Context, actor *healthcode.Principal, key string, items []healthcode.Submission) ([]healthcode.Outcome, error) {
+	if key == "" || len(key) > healthcode.MaxSubmitKey {
+		return nil, healthcode.Errorfd(healthcode.EINVALID, "submit.key", "an idempotency key has 1 to %d characters", healthcode.MaxSubmitKey)
+	}
+	return e.submit(ctx, actor, key, items)
+}
+
+func (e *Engine) submit(ctx context.Context, actor *healthcode.Principal, key string, items []healthcode.Submission) ([]healthcode.Outcome, error) {
 	if actor == nil || !submitsAny(actor.Role) {
 		return nil, healthcode.Errorfd(healthcode.EFORBIDDEN, "auth.role", "only labs, clinics and epidemiologists submit evidence")
 	}
@@ -26,8 +43,24 @@ func (e *Engine) Submit(ctx context.Context, actor *healthcode.Principal, items 
 			idHashes[i] = e.Keys.IDHash(items[i].IDNumber)
 		}
 	}
+	var digest []byte
+	if key != "" {
+		digest = submissionDigest(items)
+	}
 	var out []healthcode.Outcome
 	err := e.update(ctx, func(u *unit) error {
+		if key != "" {
+			r, err := u.tx.SubmitReplay(ctx, actor.ID, key)
+			switch {
+			case err == nil && bytes.Equal(r.Digest, digest):
+				out, err = decodeOutcomes(r.Outcomes)
+				return err
+			case err == nil:
+				return healthcode.Errorfd(healthcode.ECONFLICT, "submit.key_reused", "that idempotency key was used for other items")
+			case healthcode.ErrorCode(err) != healthcode.ENOTFOUND:
+				return err
+			}
+		}
 		rs, err := e.ruleSetIn(ctx, u.tx)
 		if err != nil {
 			return err
@@ -102,6 +135,13 @@ func (e *Engine) Submit(ctx context.Context, actor *healthcode.Principal, items 
 			if opensCase(valid[k]) && out[i].Status != healthcode.Rejected {
 				out[i].Case = valid[k].CaseRef
 			}
+		}
+		if key != "" {
+			b, err := encodeOutcomes(out)
+			if err != nil {
+				return err
+			}
+			return u.tx.PutSubmitReplay(ctx, &healthcode.SubmitReplay{Submitter: actor.ID, Key: key, Digest: digest, Outcomes: b, At: now})
 		}
 		return nil
 	})

@@ -326,7 +326,18 @@ func (s *Server) submitEvidence(w http.ResponseWriter, r *http.Request, p *healt
 	for i := range items {
 		subs[i] = items[i].submission(i)
 	}
-	outs, err := s.Evidence.Submit(r.Context(), p, subs)
+	var outs []healthcode.Outcome
+	if key := r.Header.Get("Idempotency-Key"); key != "" {
+		// A client that may lose the answer (a crash, a timeout) sends a
+		// key: the same key and items again answer as the first time.
+		once, ok := s.Evidence.(healthcode.OnceSubmitter)
+		if !ok {
+			return healthcode.Errorfd(healthcode.EINVALID, "submit.key_unsupported", "this node does not take an Idempotency-Key")
+		}
+		outs, err = once.SubmitOnce(r.Context(), p, key, subs)
+	} else {
+		outs, err = s.Evidence.Submit(r.Context(), p, subs)
+	}
 	if err != nil {
 		return err
 	}

@@ -47,6 +47,7 @@ func Run(t *testing.T, open Opener) {
 		{"Figures", Figures},
 		{"Collections", Collections},
 		{"Dashboard", Dashboard},
+		{"SubmitReplays", SubmitReplays},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -10,6 +11,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -30,6 +32,14 @@ type importProgress struct {
 	Accepted   int   `json:"accepted"`
 	Duplicates int   `json:"duplicates"`
 	Rejected   int   `json:"rejected"`
+	// ID names this import in the idempotency key of each chunk: a chunk
+	// whose commit the import did not record (a crash between the two) is
+	// sent again under the same key and answered as the first time, so the
+	// summary stays exact.
+	ID string `json:"id,omitempty"`
+	// RejectedBytes is how much of the rejected-rows file the recorded
+	// chunks wrote (a resumed import cuts it back to that).
+	RejectedBytes int64 `json:"rejected_bytes,omitempty"`
 }
 
 // chunkResult is what became of one row of a chunk.
@@ -79,7 +89,7 @@ flags:`)
 	if err != nil {
 		return fail(stderr, "import", err)
 	}
-	var submit func(context.Context, []healthcode.Submission) ([]chunkResult, error)
+	var submit submitFunc
 	if *server != "" {
 		submit = remoteSubmitter(strings.TrimRight(*server, "/"), *token)
 	} else {
@@ -92,8 +102,8 @@ flags:`)
 		if err != nil {
 			return fail(stderr, "import", err)
 		}
-		submit = func(ctx context.Context, subs []healthcode.Submission) ([]chunkResult, error) {
-			outs, err := n.engine.Submit(ctx, actor, subs)
+		submit = func(ctx context.Context, key string, subs []healthcode.Submission) ([]chunkResult, error) {
+			outs, err := n.engine.SubmitOnce(ctx, actor, key, subs)
 			if err != nil {
 				return nil, err
 			}
@@ -125,10 +135,14 @@ func batchFormat(name, path string) (batch.Format, error) {
 	return batch.ParseFormat(name)
 }
 
+// submitFunc submits one chunk under its idempotency key.
+type submitFunc func(ctx context.Context, key string, subs []healthcode.Submission) ([]chunkResult, error)
+
 // importFile reads path and submits it in chunks, recording progress after
-// each chunk. Rejected rows are printed with their line and reason.
+// each chunk. Rejected rows are printed with their line and reason (the
+// first maxShown), and every one is written to path.rejected.
 func importFile(ctx context.Context, path string, format batch.Format, chunk int, restart bool,
-	submit func(context.Context, []healthcode.Submission) ([]chunkResult, error), stdout, stderr io.Writer) (importProgress, error) {
+	submit submitFunc, stdout, stderr io.Writer) (importProgress, error) {
 	file, err := os.Open(path)
 	if err != nil {
 		return importProgress{}, err
@@ -138,14 +152,35 @@ func importFile(ctx context.Context, path string, format batch.Format, chunk int
 	if err != nil {
 		return importProgress{}, err
 	}
-	progPath := path + ".progress"
+	progPath, rejPath := path+".progress", path+".rejected"
 	prog := importProgress{Size: st.Size(), ModTime: st.ModTime().UnixNano()}
+	resumed := false
 	if b, err := os.ReadFile(progPath); err == nil && !restart {
 		var old importProgress
 		if json.Unmarshal(b, &old) == nil && old.Size == prog.Size && old.ModTime == prog.ModTime {
-			prog = old
+			prog, resumed = old, true
 			fmt.Fprintf(stderr, "resuming %s after byte %d (%d rows already done)\n", path, prog.Offset, prog.Accepted+prog.Duplicates+prog.Rejected)
 		}
+	}
+	if prog.ID == "" {
+		prog.ID = rand.Text()
+	}
+	// The rejected rows of the recorded chunks, and nothing of a chunk that
+	// was not recorded (it is read and answered again).
+	rejFlags := os.O_CREATE | os.O_WRONLY
+	if !resumed {
+		rejFlags |= os.O_TRUNC
+	}
+	rejFile, err := os.OpenFile(rejPath, rejFlags, 0o600)
+	if err != nil {
+		return prog, err
+	}
+	defer rejFile.Close()
+	if err := rejFile.Truncate(prog.RejectedBytes); err != nil {
+		return prog, err
+	}
+	if _, err := rejFile.Seek(prog.RejectedBytes, io.SeekStart); err != nil {
+		return prog, err
 	}
 	rd := batch.Resume(file, format, prog.Offset)
 	var bar *progressbar.ProgressBar
@@ -154,19 +189,16 @@ func importFile(ctx context.Context, path string, format batch.Format, chunk int
 		bar.Set64(prog.Offset)
 	}
 	const maxShown = 50
+	var rejected []chunkResult // this chunk's, written when it is recorded
 	report := func(line int, reason string) {
-		prog.Rejected++
-		if prog.Rejected <= maxShown {
-			fmt.Fprintf(stdout, "line %d: rejected: %s\n", line, reason)
-		} else if prog.Rejected == maxShown+1 {
-			fmt.Fprintln(stdout, "(more rejected rows not shown)")
-		}
+		rejected = append(rejected, chunkResult{Line: line, Status: healthcode.Rejected, Reason: reason})
 	}
 	var subs []healthcode.Submission
-	var lastOffset int64
+	var chunkStart, lastOffset int64 = prog.Offset, prog.Offset
 	flush := func() error {
 		if len(subs) > 0 {
-			res, err := submit(ctx, subs)
+			key := fmt.Sprintf("import/%s/%d+%d", prog.ID, chunkStart, len(subs))
+			res, err := submit(ctx, key, subs)
 			if err != nil {
 				return err
 			}
@@ -182,12 +214,31 @@ func importFile(ctx context.Context, path string, format batch.Format, chunk int
 			}
 			subs = subs[:0]
 		}
+		slices.SortFunc(rejected, func(a, b chunkResult) int { return a.Line - b.Line })
+		for _, r := range rejected {
+			prog.Rejected++
+			if prog.Rejected <= maxShown {
+				fmt.Fprintf(stdout, "line %d: rejected: %s\n", r.Line, r.Reason)
+			} else if prog.Rejected == maxShown+1 {
+				fmt.Fprintf(stdout, "(more rejected rows not shown: every one is in %s)\n", rejPath)
+			}
+			n, err := fmt.Fprintf(rejFile, "line %d: rejected: %s\n", r.Line, r.Reason)
+			prog.RejectedBytes += int64(n)
+			if err != nil {
+				return err
+			}
+		}
+		rejected = rejected[:0]
+		if err := rejFile.Sync(); err != nil {
+			return err
+		}
 		prog.Offset = lastOffset
+		chunkStart = lastOffset
 		b, _ := json.Marshal(prog)
 		if bar != nil {
 			bar.Set64(lastOffset)
 		}
-		return os.WriteFile(progPath, b, 0o644)
+		return writeFileAtomic(progPath, b)
 	}
 	for {
 		row, err := rd.Next()
@@ -220,13 +271,28 @@ func importFile(ctx context.Context, path string, format batch.Format, chunk int
 		bar.Finish()
 	}
 	os.Remove(progPath)
+	if prog.Rejected == 0 {
+		os.Remove(rejPath)
+	} else {
+		fmt.Fprintf(stderr, "every rejected row is listed in %s\n", rejPath)
+	}
 	return prog, nil
 }
 
+// writeFileAtomic replaces path with b: a crash leaves the old file or the
+// new one, never a torn one.
+func writeFileAtomic(path string, b []byte) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
 // remoteSubmitter sends chunks to a node's API.
-func remoteSubmitter(base, token string) func(context.Context, []healthcode.Submission) ([]chunkResult, error) {
+func remoteSubmitter(base, token string) submitFunc {
 	client := &http.Client{Timeout: 5 * time.Minute}
-	return func(ctx context.Context, subs []healthcode.Submission) ([]chunkResult, error) {
+	return func(ctx context.Context, key string, subs []healthcode.Submission) ([]chunkResult, error) {
 		items := make([]hchttp.EvidenceJSON, len(subs))
 		for i, s := range subs {
 			e := s.Evidence
@@ -243,6 +309,7 @@ func remoteSubmitter(base, token string) func(context.Context, []healthcode.Subm
 			}
 			req.Header.Set("Authorization", "Bearer "+token)
 			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Idempotency-Key", key)
 			resp, err := client.Do(req)
 			if err != nil {
 				return nil, err
