@@ -46,7 +46,18 @@ func (r *run) send(ctx context.Context, a *Attempt, c *hchttp.Client, method, pa
 	} else if err != nil {
 		return false, nil, err
 	}
+	if method != "GET" {
+		r.records(a, c)
+	}
 	return true, nil, nil
+}
+
+// records notes that the official whose token c holds changed something
+// stored in attempt a.
+func (r *run) records(a *Attempt, c *hchttp.Client) {
+	if id, ok := r.byToken[c.Token]; ok {
+		a.recorded[id] = true
+	}
 }
 
 // effect records that something restrictive of a took effect now.
@@ -173,6 +184,8 @@ func (r *run) theBank(ctx context.Context, a *Attempt) error {
 	if _, err := op.Do(ctx, "POST", "/api/v1/venues/"+v.ID+"/status", map[string]string{"status": "active"}, nil); err != nil {
 		return err
 	}
+	r.records(a, owner)
+	r.records(a, op)
 	r.bank = venue{ID: v.ID, owner: owner, account: a.actors[len(a.actors)-2]}
 	return nil
 }
@@ -312,9 +325,11 @@ func (r *run) batch(ctx context.Context, a *Attempt, c *hchttp.Client, items []h
 				a.RequestsRefused++
 			case "pending":
 				a.Held++
+				r.records(a, c)
 			case "accepted":
 				a.InForce++
 				a.effect()
+				r.records(a, c)
 			}
 		}
 		outs = append(outs, out.Items...)
@@ -462,6 +477,8 @@ func tubesNeverCollected(ctx context.Context, r *run, a *Attempt) error {
 		for _, o := range outs {
 			if o.Status == "rejected" {
 				a.RequestsRefused++
+			} else {
+				r.records(a, sampler)
 			}
 		}
 	}

@@ -53,6 +53,9 @@ func (r *Report) WriteText(w io.Writer) error {
 		if len(a.Officials) > 0 {
 			p("    acting: %s\n    named by the alerts: %s\n", strings.Join(a.Officials, ", "), orNone(a.OfficialsNamed))
 		}
+		if len(a.OfficialsNotLogged) > 0 {
+			p("    acted, nothing of theirs in the log (refused, or only read): %s\n", strings.Join(a.OfficialsNotLogged, ", "))
+		}
 		if a.Note != "" {
 			p("    note: %s\n", a.Note)
 		}

@@ -92,16 +92,21 @@ type Attempt struct {
 	// first alert about the attempt; null if none came.
 	AlertSeconds *float64 `json:"alert_seconds"`
 	Detectors    []string `json:"detectors"`
-	// Officials are the acting officials ("name [id]"); OfficialsNamed
-	// those of them the alerts named.
-	Officials      []string `json:"officials"`
-	OfficialsNamed []string `json:"officials_named"`
-	Outcome        string   `json:"outcome"`
-	Note           string   `json:"note,omitempty"`
+	// Officials are the acting officials ("name [id]") whose requests
+	// changed something stored (in the log): the alerts must name each;
+	// OfficialsNamed are those of them the alerts named. OfficialsNotLogged
+	// acted too, but nothing they did is in the log (every request
+	// refused, or only reads), so there is nothing of theirs to name.
+	Officials          []string `json:"officials"`
+	OfficialsNamed     []string `json:"officials_named"`
+	OfficialsNotLogged []string `json:"officials_not_logged"`
+	Outcome            string   `json:"outcome"`
+	Note               string   `json:"note,omitempty"`
 
 	start    time.Time
-	actors   []official // the acting officials
-	noActors bool       // the attempt bypasses the API: no official is known to the node
+	actors   []official      // the acting officials
+	recorded map[string]bool // ids of those whose requests changed something stored
+	noActors bool            // the attempt bypasses the API: no official is known to the node
 	touched  map[string]bool
 }
 
@@ -182,7 +187,8 @@ type run struct {
 	units    map[string]string // registry unit id by name
 	report   *Report
 	targets  []target
-	lawful   map[string]bool // ids of the city's lawful officials
+	lawful   map[string]bool   // ids of the city's lawful officials
+	byToken  map[string]string // official id by token
 	auditor  *hchttp.Client
 	alerts   *alertWatch
 	realCase realCase
@@ -221,7 +227,7 @@ func Run(ctx context.Context, n Node, cfg Config) (*Report, error) {
 	}
 	api := hchttp.NewClient(n.URL)
 	r := &run{node: n, cfg: cfg, api: api, admin: [2]*hchttp.Client{api.As(n.Admins[0]), api.As(n.Admins[1])},
-		units: map[string]string{}, lawful: map[string]bool{}, report: &Report{Lawful: Lawful{Kind: "lawful"}}}
+		units: map[string]string{}, lawful: map[string]bool{}, byToken: map[string]string{}, report: &Report{Lawful: Lawful{Kind: "lawful"}}}
 	aud, err := r.official(ctx, "监督员 孙丽", healthcode.RoleAuditor, "市纪委监委", true)
 	if err != nil {
 		return nil, err
@@ -249,7 +255,7 @@ func Run(ctx context.Context, n Node, cfg Config) (*Report, error) {
 				return nil, err
 			}
 		}
-		a := &Attempt{Kind: "attempt", ID: at.id, Path: at.path, Description: at.description, touched: map[string]bool{}}
+		a := &Attempt{Kind: "attempt", ID: at.id, Path: at.path, Description: at.description, touched: map[string]bool{}, recorded: map[string]bool{}}
 		r.report.Attempts = append(r.report.Attempts, a)
 		r.progress("attempt (%s): %s", a.ID, a.Description)
 		before, err := r.colours(ctx)
@@ -314,6 +320,7 @@ func (r *run) official(ctx context.Context, name string, role healthcode.Role, u
 	if lawful {
 		r.lawful[o.ID] = true
 	}
+	r.byToken[tok.Token] = o.ID
 	return official{ID: o.ID, Name: name, Role: string(role), Unit: unitName, token: tok.Token}, nil
 }
 
@@ -483,9 +490,13 @@ func (r *run) judge() {
 	rep.AlertsAPI = r.alerts.problem()
 	claimed := map[int64]bool{}
 	for _, a := range rep.Attempts {
-		a.Officials = []string{}
+		a.Officials, a.OfficialsNotLogged = []string{}, []string{}
 		for _, o := range a.actors {
-			a.Officials = append(a.Officials, o.String())
+			if a.recorded[o.ID] {
+				a.Officials = append(a.Officials, o.String())
+			} else {
+				a.OfficialsNotLogged = append(a.OfficialsNotLogged, o.String())
+			}
 		}
 		a.OfficialsNamed, a.Detectors = []string{}, []string{}
 		var first *hchttp.ClientAlertJSON
@@ -503,7 +514,7 @@ func (r *run) judge() {
 				a.Detectors = append(a.Detectors, al.Detector)
 			}
 			for _, o := range a.actors {
-				if names(al, o) {
+				if a.recorded[o.ID] && names(al, o) {
 					named[o.String()] = true
 				}
 			}
@@ -523,7 +534,7 @@ func (r *run) judge() {
 		switch {
 		case a.Refused:
 			a.Outcome = Refused
-		case a.AlertSeconds != nil && *a.AlertSeconds <= r.cfg.AlertWithin.Seconds() && (a.noActors || len(a.OfficialsNamed) == len(a.actors)):
+		case a.AlertSeconds != nil && *a.AlertSeconds <= r.cfg.AlertWithin.Seconds() && (a.noActors || len(a.OfficialsNamed) == len(a.Officials)):
 			a.Outcome = Alerted
 		default:
 			a.Outcome = Failed
