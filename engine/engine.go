@@ -12,6 +12,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -301,13 +302,26 @@ func (e *Engine) RegisterPerson(ctx context.Context, pd healthcode.PersonalData)
 // population register and the synthetic city).
 func (e *Engine) RegisterPeople(ctx context.Context, pds []healthcode.PersonalData) error {
 	now := e.now()
+	// Each person's data key, its wrapping, the pseudonym and the ID hash
+	// are CPU work: done on every core, before the one write transaction.
 	people := make([]*healthcode.Person, len(pds))
-	for i, pd := range pds {
-		p, err := e.Keys.NewPerson(e.Region, pd, now)
+	errs := make([]error, len(pds))
+	workers := min(runtime.GOMAXPROCS(0), max(1, len(pds)/256))
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(pds); i += workers {
+				people[i], errs[i] = e.Keys.NewPerson(e.Region, pds[i], now)
+			}
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
 		if err != nil {
 			return fmt.Errorf("person %d: %w", i, err)
 		}
-		people[i] = p
 	}
 	return e.Store.Update(ctx, func(tx healthcode.Tx) error {
 		for _, p := range people {
