@@ -36,9 +36,13 @@ type Cache struct {
 	Client *http.Client
 	// OnChange is called with each newer list, after it is held.
 	OnChange func(*TrustList)
+	// OnExpire is called once when the list held expires with no newer one
+	// fetched: the holder must stop trusting other regions' keys.
+	OnExpire func(*TrustList)
 
-	mu  sync.RWMutex
-	cur *TrustList
+	mu      sync.RWMutex
+	cur     *TrustList
+	expired bool // OnExpire was called for cur
 }
 
 // Load reads the cached file, if there is one, and holds it. A missing file
@@ -126,7 +130,7 @@ func (c *Cache) Offer(msg []byte) (bool, error) {
 			return false, fmt.Errorf("federation: caching the trust list: %w", err)
 		}
 	}
-	c.cur = l
+	c.cur, c.expired = l, false
 	c.mu.Unlock()
 	if c.OnChange != nil {
 		c.OnChange(l)
@@ -166,6 +170,23 @@ func writeAtomic(path string, b []byte) error {
 	return os.Rename(tmp.Name(), path)
 }
 
+// CheckExpiry calls OnExpire, once, if the list held has expired, and
+// reports whether it has. Run calls it after each fetch.
+func (c *Cache) CheckExpiry() bool {
+	c.mu.Lock()
+	l := c.cur
+	fire := l != nil && !c.expired && c.Clock.Now().After(l.Expires)
+	if fire {
+		c.expired = true
+	}
+	expired := l != nil && c.expired
+	c.mu.Unlock()
+	if fire && c.OnExpire != nil {
+		c.OnExpire(l)
+	}
+	return expired
+}
+
 // refreshEvery is how often Run fetches the list.
 const refreshEvery = 5 * time.Minute
 
@@ -181,6 +202,7 @@ func (c *Cache) Run(ctx context.Context, interval time.Duration, logf func(err e
 		if _, err := c.Fetch(ctx); err != nil && ctx.Err() == nil && logf != nil {
 			logf(err)
 		}
+		c.CheckExpiry()
 		select {
 		case <-ctx.Done():
 			return

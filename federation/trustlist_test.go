@@ -191,14 +191,21 @@ func TestCacheRevocation(t *testing.T) {
 	if err != nil || !bytes.Equal(b, v3) {
 		t.Fatalf("cache file: %v", err)
 	}
-	c2 := &Cache{Path: path, National: note.VerifierList(natV), Clock: clock}
+	var expired int
+	c2 := &Cache{Path: path, National: note.VerifierList(natV), Clock: clock, OnExpire: func(*TrustList) { expired++ }}
 	if err := c2.Load(); err != nil || c2.Current().Serial != 3 {
 		t.Fatalf("Load: %v", err)
 	}
-	// An expired list is no longer current.
+	if c2.CheckExpiry() || expired != 0 {
+		t.Fatal("a current list expired")
+	}
+	// An expired list is no longer current, and its holder is told once.
 	clock.Advance(8 * 24 * time.Hour)
 	if c2.Current() != nil {
 		t.Fatal("an expired list is still current")
+	}
+	if !c2.CheckExpiry() || !c2.CheckExpiry() || expired != 1 {
+		t.Fatalf("expiry reported %d times", expired)
 	}
 	if !strings.Contains(string(v3), "revoked") {
 		t.Fatal("list 3 does not say revoked")

@@ -116,24 +116,26 @@ func (s *Service) SetPeers(peer *Trust) error {
 	return nil
 }
 
-// rebuildLocked recomputes the merged trust list and its file.
+// rebuildLocked recomputes the merged trust list and its file; on an error
+// nothing changes.
 func (s *Service) rebuildLocked() error {
 	t := s.trust
+	var verify *Trust
 	if s.peers != nil {
-		t = NewTrust()
-		if err := t.Merge(s.trust.own()); err != nil {
+		verify = NewTrust()
+		if err := verify.Merge(s.trust.own()); err != nil {
 			return err
 		}
-		if err := t.Merge(s.peers); err != nil {
+		if err := verify.Merge(s.peers); err != nil {
 			return err
 		}
-		s.verify = t
+		t = verify
 	}
 	b, err := t.Marshal()
 	if err != nil {
 		return err
 	}
-	s.trustJSON = b
+	s.verify, s.trustJSON = verify, b
 	return nil
 }
 

@@ -61,7 +61,7 @@ func (n *node) openFederation() error {
 	}
 	clock := n.engine.Clock
 	f.cache = &federation.Cache{URL: n.cfg.TrustListURL, Path: filepath.Join(n.cfg.DataDir, "trust-list"),
-		National: note.VerifierList(national), Clock: clock, OnChange: n.trustListChanged}
+		National: note.VerifierList(national), Clock: clock, OnChange: n.trustListChanged, OnExpire: n.trustListExpired}
 	f.server = &federation.Server{Region: n.cfg.Region, NodeKey: key, Trust: f.cache.Current, Codes: n.codes,
 		Status: n.engine, Receipts: n.server.Log, Log: n.engine, Clock: clock, Logger: n.logger,
 		PerPeer: rate.Limit(n.cfg.PeerRate), Burst: n.cfg.PeerBurst}
@@ -98,6 +98,19 @@ func (n *node) trustListChanged(l *federation.TrustList) {
 		n.logger.Error("writing trust.json failed", "err", err)
 	}
 	n.logger.Info("trust list applied", "serial", l.Serial, "regions", len(l.Regions))
+}
+
+// trustListExpired stops trusting other regions' codes: the list held has
+// expired and no newer one could be fetched, so revocations may be missing.
+func (n *node) trustListExpired(l *federation.TrustList) {
+	n.logger.Error("the trust list expired and no newer one was fetched: other regions' codes are no longer trusted", "serial", l.Serial, "expired", l.Expires)
+	if err := n.codes.SetPeers(nil); err != nil {
+		n.logger.Error("dropping other regions' keys failed", "err", err)
+		return
+	}
+	if err := writeFileReplacing(filepath.Join(n.cfg.DataDir, "trust.json"), n.codes.TrustList(), 0o644); err != nil {
+		n.logger.Error("writing trust.json failed", "err", err)
+	}
 }
 
 // listenFederation opens the node-to-node endpoint's listener.

@@ -415,6 +415,29 @@ func TestFederationThreeRegions(t *testing.T) {
 	if code, out := verifyText(t, listFile, pub.keyFile, caseQR); code != exitError || !strings.Contains(out, "not signed by the national key") {
 		t.Fatalf("healthcode verify with a forged list: %d\n%s", code, out)
 	}
+
+	// C's list expires with no newer one: C stops trusting other regions
+	// (its trust file lists its own keys only), since revocations may be
+	// missing.
+	cQR := c.qrOf(t, func() string { _, _, tok := c.citizen(t, 1); return tok }())
+	bQR := b.qrOf(t, func() string { _, _, tok := b.citizen(t, 1); return tok }())
+	if _, err := c.codes.VerifyCode(bQR, t0); err != nil {
+		t.Fatalf("B's code in C: %v", err)
+	}
+	c.clock.Advance(8 * 24 * time.Hour)
+	if !c.fed.cache.CheckExpiry() {
+		t.Fatal("C's list did not expire")
+	}
+	if _, err := c.codes.VerifyCode(bQR, t0); qr.Reason(err) != qr.ReasonUnknownKey {
+		t.Fatalf("B's code in C after C's list expired: %v", err)
+	}
+	if _, err := c.codes.VerifyCode(cQR, t0); err != nil {
+		t.Fatalf("C's own code after its list expired: %v", err)
+	}
+	tb, _ := os.ReadFile(filepath.Join(c.dir, "trust.json"))
+	if tr, err := qr.ParseTrust(tb); err != nil || fmt.Sprint(tr.Regions()) != "[130100]" {
+		t.Fatalf("C's trust.json after expiry: %v %s", err, tb)
+	}
 }
 
 // verifyText runs healthcode verify on a code's text.
