@@ -68,3 +68,26 @@ type AcceptancePolicy struct {
 func (p AcceptancePolicy) Accepts(reason string) bool {
 	return reason != "" && slices.Contains(p.Reasons, reason)
 }
+
+// PeerStatus is what a checkpoint learns when its node asks the region that
+// issued a traveller's code: the region, its colour, the outcome and
+// whether this region holds the traveller to that colour — never the
+// reason (invariant 6: a checkpoint learns nothing medical; the reason is
+// in this region's log, as a commitment, for its oversight).
+type PeerStatus struct {
+	Region     string // the issuing region's GB/T 2260 code
+	RegionName string // its name in the trust list
+	Colour     Colour // the issuing region's colour for the traveller
+	Outcome    string // one of the Peer* outcomes
+}
+
+// Honoured reports whether this region holds the traveller to Colour.
+func (s *PeerStatus) Honoured() bool { return s.Outcome == PeerHonoured }
+
+// PeerStatusService asks the region that issued a code for its holder's
+// colour (the federation client). Returns ENOTFOUND (detail
+// "federation.off") on a node that knows no other region, and EINVALID for
+// a code that does not verify or is this region's own.
+type PeerStatusService interface {
+	PeerStatus(ctx context.Context, code string) (*PeerStatus, error)
+}

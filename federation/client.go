@@ -280,3 +280,14 @@ func printableOr(s, alt string) string {
 	}
 	return "no reason given"
 }
+
+var _ healthcode.PeerStatusService = (*Client)(nil)
+
+// PeerStatus is Status as a checkpoint may see it: without the reason.
+func (c *Client) PeerStatus(ctx context.Context, code string) (*healthcode.PeerStatus, error) {
+	st, err := c.Status(ctx, code)
+	if err != nil {
+		return nil, err
+	}
+	return &healthcode.PeerStatus{Region: st.Issuer.Code, RegionName: st.Issuer.Name, Colour: st.Colour, Outcome: st.Outcome}, nil
+}

@@ -62,6 +62,9 @@ type Server struct {
 	Log         LogReader
 	Venues      VenueService
 	Governance  GovernanceService
+	// Peers asks other regions for travellers' colours; nil on a node
+	// with no trust list.
+	Peers healthcode.PeerStatusService
 	// Retention says when each item of a person's data is deleted.
 	Retention healthcode.Retention
 	Health    Health

@@ -80,6 +80,7 @@ func (n *node) openFederation() error {
 				"peer", st.Issuer.Code, "outcome", st.Outcome, "peer_log_index", st.LogIndex)
 		}}
 	n.registry.MustRegister(newFederationCollector(f.client))
+	n.server.Peers = f.client
 	if err := f.cache.Load(); err != nil {
 		n.logger.Error("the cached trust list does not verify; fetching a new one", "err", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -337,6 +338,35 @@ func TestFederationThreeRegions(t *testing.T) {
 	// Green restricts nothing.
 	if st, err := b.fed.client.Status(ctx, greenQR); err != nil || st.Outcome != healthcode.PeerGreen {
 		t.Fatalf("B's status of a green traveller: %+v %v", st, err)
+	}
+	// B's checkpoint asks through its node's API: the colour and whether it
+	// is honoured, never the reason.
+	verifier := b.token(t, healthcode.Principal{ID: "chk-1", Name: "济南站检查点", Role: healthcode.RoleVerifier})
+	for _, tc := range []struct {
+		code     string
+		honoured bool
+		outcome  string
+	}{{caseQR, true, healthcode.PeerHonoured}, {ovQR, false, healthcode.PeerRefusedReason}} {
+		var ps hchttp.PeerStatusJSON
+		raw := map[string]any{}
+		if st := b.post(t, "/api/v1/peer-status", verifier, map[string]string{"code": tc.code}, &raw); st != 200 {
+			t.Fatalf("peer-status: %d %v", st, raw)
+		}
+		b.post(t, "/api/v1/peer-status", verifier, map[string]string{"code": tc.code}, &ps)
+		if ps.Region != "410100" || ps.RegionName != "郑州市" || ps.Colour != "red" || ps.Honoured != tc.honoured || ps.Outcome != tc.outcome {
+			t.Fatalf("peer-status: %+v", ps)
+		}
+		if b, _ := json.Marshal(raw); strings.Contains(string(b), "confirmed_case") || strings.Contains(string(b), "epidemiologist") || raw["reason"] != nil {
+			t.Fatalf("the checkpoint learns the reason: %s", b)
+		}
+	}
+	var p hchttp.Problem
+	_, _, bTok := b.citizen(t, 1)
+	if st := b.post(t, "/api/v1/peer-status", verifier, map[string]string{"code": b.qrOf(t, bTok)}, &p); st != 400 || p.Reason != federation.ReasonOwnRegion {
+		t.Fatalf("peer-status of B's own code: %d %+v", st, p)
+	}
+	if st := b.post(t, "/api/v1/peer-status", verifier, map[string]string{"code": "HCN1:nonsense"}, &p); st != 400 || p.Reason != qr.ReasonMalformed {
+		t.Fatalf("peer-status of nonsense: %d %+v", st, p)
 	}
 	if got := b.colourCounts(t); fmt.Sprint(got) != fmt.Sprint(bColours) {
 		t.Fatalf("B's own people's colours changed: %v, were %v", got, bColours)
