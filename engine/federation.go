@@ -41,3 +41,39 @@ func (e *Engine) RecordPeerQuery(ctx context.Context, q *healthcode.PeerQuery) (
 	}
 	return idx, nil
 }
+
+// CurrentDecision returns the decision a person holds now, as Code does
+// (the rule set's default, LogIndex -1, for someone about whom nothing was
+// decided), without the evidence, history and words Code adds: what a
+// peer region's status query needs. Returns ENOTFOUND for an unknown
+// person and, like Code, ETAMPERED while the person's state or the log is
+// in doubt: no colour is stated then.
+func (e *Engine) CurrentDecision(ctx context.Context, subject string) (*healthcode.Decision, error) {
+	if err := e.subjectProblem(subject); err != nil {
+		return nil, err
+	}
+	var d *healthcode.Decision
+	err := e.Store.View(ctx, func(tx healthcode.ReadTx) error {
+		if _, err := tx.Person(ctx, subject); err != nil {
+			return err
+		}
+		var err error
+		d, err = tx.Decision(ctx, subject)
+		if healthcode.ErrorCode(err) == healthcode.ENOTFOUND {
+			rs, _, err := e.ActiveRuleSet()
+			if err != nil {
+				return err
+			}
+			if d, err = rs.Evaluate(subject, nil, e.now()); err != nil {
+				return err
+			}
+			d.LogIndex = -1
+			return nil
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return d, nil
+}

@@ -48,6 +48,12 @@ type CodeVerifier interface {
 	VerifyCode(text string, now time.Time) (*healthcode.HealthCode, error)
 }
 
+// Decisions gives the decision a person of this region holds now
+// (engine.Engine).
+type Decisions interface {
+	CurrentDecision(ctx context.Context, subject string) (*healthcode.Decision, error)
+}
+
 // Receipts gives the C2SP tlog-proof of a log entry about a person, with
 // the opening of its commitments (tlog.Reader).
 type Receipts interface {
@@ -65,7 +71,7 @@ type Server struct {
 	NodeKey  ed25519.PrivateKey
 	Trust    func() *TrustList // the list held now; nil: none
 	Codes    CodeVerifier
-	Status   healthcode.CodeService
+	Status   Decisions
 	Receipts Receipts
 	Log      healthcode.PeerQueryLogger
 	Clock    healthcode.Clock
@@ -281,12 +287,12 @@ func (s *Server) Answer(ctx context.Context, q *Query) ([]byte, error) {
 	if hc.Region != s.Region {
 		return nil, healthcode.Errorfd(healthcode.EINVALID, ReasonNotAuthorised, "a code of region %s: ask that region", hc.Region)
 	}
-	v, err := s.Status.Code(ctx, hc.Subject)
+	d, err := s.Status.CurrentDecision(ctx, hc.Subject)
 	if err != nil {
 		return nil, err
 	}
-	a := &Answer{From: s.Region, To: q.From, Nonce: q.Nonce, Subject: hc.Subject, Colour: v.Decision.Colour.String(),
-		Reason: v.Decision.Reason, LogIndex: v.Decision.LogIndex, Answered: now.UTC().Truncate(time.Second)}
+	a := &Answer{From: s.Region, To: q.From, Nonce: q.Nonce, Subject: hc.Subject, Colour: d.Colour.String(),
+		Reason: d.Reason, LogIndex: d.LogIndex, Answered: now.UTC().Truncate(time.Second)}
 	if a.LogIndex < 0 {
 		a.LogIndex = -1
 	} else {
@@ -296,7 +302,7 @@ func (s *Server) Answer(ctx context.Context, q *Query) ([]byte, error) {
 		}
 		a.Receipt = base64.StdEncoding.EncodeToString(receipt)
 	}
-	if _, err := s.Log.RecordPeerQuery(ctx, &healthcode.PeerQuery{Peer: q.From, Subject: hc.Subject, Colour: v.Decision.Colour,
+	if _, err := s.Log.RecordPeerQuery(ctx, &healthcode.PeerQuery{Peer: q.From, Subject: hc.Subject, Colour: d.Colour,
 		Reason: a.Reason, Outcome: healthcode.PeerAnswered, LogIndex: a.LogIndex, Time: now}); err != nil {
 		return nil, err
 	}

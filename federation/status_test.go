@@ -106,14 +106,14 @@ type codes struct {
 	d  map[string]*healthcode.Decision
 }
 
-func (c *codes) Code(ctx context.Context, subject string) (*healthcode.CodeView, error) {
+func (c *codes) CurrentDecision(ctx context.Context, subject string) (*healthcode.Decision, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	d := c.d[subject]
 	if d == nil {
-		return &healthcode.CodeView{Decision: &healthcode.Decision{Subject: subject, Colour: healthcode.Green, Reason: "none", LogIndex: -1}}, nil
+		return &healthcode.Decision{Subject: subject, Colour: healthcode.Green, Reason: "none", LogIndex: -1}, nil
 	}
-	return &healthcode.CodeView{Decision: d}, nil
+	return d, nil
 }
 
 // fixture is regions A (answering) and B (asking) bound by a list.
