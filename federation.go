@@ -52,9 +52,9 @@ type PeerQueryLogger interface {
 // manual colour is one official pair's judgement in another region.
 var DefaultAcceptedReasons = []string{
 	"confirmed_case", "asymptomatic_infection", "suspected_case", "nucleic_acid_positive",
-	"pooled_test_positive", "close_contact", "high_risk_area", "secondary_contact",
-	"medium_risk_area", "time_space_companion", "antigen_positive", "fever_clinic",
-	"post_discharge_monitoring",
+	"pooled_test_positive", "close_contact", "centralised_isolation", "home_health_monitoring",
+	"high_risk_area", "secondary_contact", "medium_risk_area", "time_space_companion",
+	"antigen_positive", "fever_clinic", "post_discharge_monitoring", "low_risk_area_testing",
 }
 
 // AcceptancePolicy is the list of reason codes for which a region honours
