@@ -40,6 +40,7 @@ type Cache struct {
 	// fetched: the holder must stop trusting other regions' keys.
 	OnExpire func(*TrustList)
 
+	offerMu sync.Mutex // one Offer at a time, so that OnChange sees lists in order
 	mu      sync.RWMutex
 	cur     *TrustList
 	expired bool // OnExpire was called for cur
@@ -104,6 +105,8 @@ func (c *Cache) Fetch(ctx context.Context) (bool, error) {
 // Returns OpenTrustList's errors, ReasonTrustRollback for an older serial
 // and ReasonTrustEquivocated for another list of the serial held.
 func (c *Cache) Offer(msg []byte) (bool, error) {
+	c.offerMu.Lock()
+	defer c.offerMu.Unlock()
 	l, err := OpenTrustList(msg, c.National, c.Clock.Now())
 	if err != nil {
 		return false, err

@@ -128,6 +128,7 @@ func TestBodyLimits(t *testing.T) {
 		"POST /api/v1/rulesets":                 2 << 20,
 		"POST /api/v1/overrides":                1 << 20,
 		"POST /api/v1/verify":                   64 << 10,
+		"POST /api/v1/peer-status":              64 << 10,
 		"POST /api/v1/overrides/{id}/refuse":    64 << 10,
 		"POST /api/v1/me/appeals":               64 << 10,
 		"POST /api/v1/appeals/{id}/answer":      64 << 10,
