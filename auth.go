@@ -54,7 +54,8 @@ func (p *Principal) Official() bool { return p != nil && p.Role != RoleCitizen }
 // Labs submit test results; clinics test results, vaccinations and
 // diagnoses (a test result always names a tube a sampler of another unit
 // collected, see Submission.Tube);
-// epidemiologists contact designations, travel and quarantine.
+// epidemiologists contact designations, travel, quarantine and testing
+// duties.
 func (r Role) SubmitsEvidence(k EvidenceKind) bool {
 	switch r {
 	case RoleLab:
@@ -62,7 +63,7 @@ func (r Role) SubmitsEvidence(k EvidenceKind) bool {
 	case RoleClinic:
 		return k == NucleicAcidTest || k == AntigenTest || k == Vaccination || k == Diagnosis
 	case RoleEpidemiologist:
-		return k == CloseContact || k == SecondaryContact || k == Travel || k == QuarantineStart || k == QuarantineEnd
+		return k == CloseContact || k == SecondaryContact || k == Travel || k == QuarantineStart || k == QuarantineEnd || k == TestingDuty
 	}
 	return false
 }

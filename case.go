@@ -79,6 +79,9 @@ const (
 	LinkRecord = "record"
 	// LinkInterview: what an interview established; the node cannot check it.
 	LinkInterview = "interview"
+	// LinkOrder (testing duty): an epidemiologist's order for a group; the
+	// node cannot check it either.
+	LinkOrder = "order"
 )
 
 // Link is what a contact, travel or quarantine-start record states to tie
@@ -96,7 +99,7 @@ type Link struct {
 // that can raise a colour on an epidemiologist's word.
 func NeedsLink(k EvidenceKind) bool {
 	switch k {
-	case CloseContact, SecondaryContact, Travel, QuarantineStart:
+	case CloseContact, SecondaryContact, Travel, QuarantineStart, TestingDuty:
 		return true
 	}
 	return false
@@ -119,6 +122,8 @@ func (l *Link) Validate(k EvidenceKind) error {
 		allowed = []string{LinkCheckIn, LinkInterview}
 	case QuarantineStart:
 		allowed = []string{LinkRecord, LinkInterview}
+	case TestingDuty:
+		allowed = []string{LinkOrder}
 	}
 	ok := false
 	for _, a := range allowed {

@@ -27,11 +27,19 @@ const (
 	// window, recorded when the designation is approved. Only the engine
 	// makes it; only a Verified one can ever reach the rules (invariant 5).
 	VenueExposure EvidenceKind = "venue_exposure"
+	// TestingDuty is an obligation to be tested (应检未检 when missed): from
+	// ObservedAt until Until, a nucleic-acid test at least every Every. An
+	// epidemiologist issues it to a group (a batch, one per person), and
+	// it takes effect only when a second epidemiologist of another unit
+	// confirms it (LinkOrder), like any record the node cannot check. It
+	// restricts no one by itself: only a rule set's rule can make a missed
+	// test yellow.
+	TestingDuty EvidenceKind = "testing_duty"
 )
 
 // EvidenceKinds lists every kind, in a stable order.
 var EvidenceKinds = []EvidenceKind{NucleicAcidTest, AntigenTest, Vaccination, Diagnosis,
-	CloseContact, SecondaryContact, Travel, QuarantineStart, QuarantineEnd, VenueExposure}
+	CloseContact, SecondaryContact, Travel, QuarantineStart, QuarantineEnd, VenueExposure, TestingDuty}
 
 // Valid reports whether k is a known kind.
 func (k EvidenceKind) Valid() bool {
@@ -100,7 +108,19 @@ type Evidence struct {
 	// Verified is set on a venue exposure whose check-in was made with a
 	// live venue code: presence proven.
 	Verified bool
+	// Until and Every are a testing duty's end and the longest time
+	// allowed between two tests.
+	Until time.Time
+	Every time.Duration
 }
+
+// Bounds of a testing duty: a test at least every 24 hours to 7 days, for
+// at most 14 days (a longer campaign is issued again, and confirmed again).
+const (
+	MinTestingInterval = 24 * time.Hour
+	MaxTestingInterval = 7 * Day
+	MaxTestingDuty     = 14 * Day
+)
 
 // Validate checks e against the closed list of kinds and their fields
 // (ValidateRecord), checks that it names its subject and submitter, and
@@ -177,6 +197,22 @@ func (e *Evidence) ValidateRecord() error {
 		if e.Dose < 1 || e.Dose > 10 {
 			return Errorfd(EINVALID, "evidence.dose", "vaccination dose must be between 1 and 10")
 		}
+	case TestingDuty:
+		if e.Every < MinTestingInterval || e.Every > MaxTestingInterval || e.Every%time.Hour != 0 {
+			return Errorfd(EINVALID, "evidence.every", "a testing duty asks for a test every 24 to 168 whole hours")
+		}
+		if !e.Until.After(e.ObservedAt) || e.Until.Sub(e.ObservedAt) > MaxTestingDuty {
+			return Errorfd(EINVALID, "evidence.until", "a testing duty ends after it begins, within %d days", MaxTestingDuty/Day)
+		}
+		if err := ValidateRegion(e.Area); err != nil {
+			return err
+		}
+		if e.CaseRef == "" || len(e.CaseRef) > 64 {
+			return Errorfd(EINVALID, "evidence.case_ref", "a testing duty names the testing round or case it serves (case_ref, at most 64 bytes)")
+		}
+	}
+	if e.Kind != TestingDuty && (!e.Until.IsZero() || e.Every != 0) {
+		return Errorfd(EINVALID, "evidence.until", "only a testing duty has until and every")
 	}
 	return nil
 }
@@ -207,6 +243,10 @@ func (e *Evidence) Digest() [32]byte {
 	if e.Kind == VenueExposure {
 		w(e.Venue)
 		w(strconv.FormatBool(e.Verified))
+	}
+	if e.Kind == TestingDuty {
+		w(e.Until.UTC().Format(time.RFC3339Nano))
+		w(strconv.FormatInt(int64(e.Every), 10))
 	}
 	var out [32]byte
 	h.Sum(out[:0])

@@ -24,7 +24,7 @@ func DefaultRetention() Retention {
 		Evidence: map[EvidenceKind]time.Duration{
 			NucleicAcidTest: 28 * Day, AntigenTest: 28 * Day, Travel: 28 * Day, VenueExposure: 28 * Day,
 			CloseContact: 28 * Day, SecondaryContact: 28 * Day, QuarantineStart: 28 * Day, QuarantineEnd: 28 * Day,
-			Diagnosis: 90 * Day, Vaccination: 365 * Day,
+			Diagnosis: 90 * Day, Vaccination: 365 * Day, TestingDuty: 28 * Day,
 		},
 		CheckIns:     28 * Day,
 		Designations: 90 * Day,

@@ -130,6 +130,11 @@ func (e *Engine) admit(ctx context.Context, u *unit, actor *healthcode.Principal
 			return admitWait, nil
 		}
 		return admitNow, e.checkQuarantine(ctx, tx, ev)
+	case healthcode.TestingDuty:
+		// An order the node cannot check: it waits for a second
+		// epidemiologist of another unit, and counts against the bulk
+		// limits like any interview-linked record.
+		return admitWait, nil
 	}
 	return admitNow, nil
 }

@@ -196,6 +196,10 @@ type EvidenceJSON struct {
 	RiskLevel  string    `json:"risk_level,omitempty"`
 	Area       string    `json:"area,omitempty"`
 	Dose       int       `json:"dose,omitempty"`
+	// Until and EveryHours are a testing duty's end and the most hours
+	// allowed between two tests.
+	Until      time.Time `json:"until,omitzero"`
+	EveryHours int       `json:"every_hours,omitempty"`
 	Link       *LinkJSON `json:"link,omitempty"`
 }
 
@@ -203,7 +207,8 @@ func (e *EvidenceJSON) submission(line int) healthcode.Submission {
 	return healthcode.Submission{Line: line, IDNumber: e.IDNumber, Tube: e.Tube, Evidence: healthcode.Evidence{
 		Kind: healthcode.EvidenceKind(e.Kind), Subject: e.Subject, ExternalID: e.ExternalID, ObservedAt: e.ObservedAt.UTC(),
 		Result: e.Result, Pooled: e.Pooled, PoolID: e.PoolID, Diagnosis: e.Diagnosis, CaseRef: e.CaseRef,
-		RiskLevel: e.RiskLevel, Area: e.Area, Dose: e.Dose}, Link: e.Link.link()}
+		RiskLevel: e.RiskLevel, Area: e.Area, Dose: e.Dose, Until: e.Until.UTC(), Every: time.Duration(e.EveryHours) * time.Hour},
+		Link: e.Link.link()}
 }
 
 // MaxBatch is the most items one evidence request may carry; larger imports

@@ -50,6 +50,8 @@ type ExportEvidenceJSON struct {
 	Dose         int       `json:"dose,omitempty"`
 	Venue        string    `json:"venue"`
 	Verified     bool      `json:"verified"`
+	Until        time.Time `json:"until,omitzero"`
+	EveryHours   int       `json:"every_hours,omitempty"`
 	Submitter    string    `json:"submitter"`
 	DeletedAfter time.Time `json:"deleted_after"`
 }
@@ -66,7 +68,7 @@ func exportEvidenceJSON(e *healthcode.Evidence, deleted time.Time) ExportEvidenc
 	return ExportEvidenceJSON{ID: e.ID, Kind: string(e.Kind), ObservedAt: e.ObservedAt, RecordedAt: e.RecordedAt,
 		Result: e.Result, Pooled: e.Pooled, PoolID: e.PoolID, Diagnosis: e.Diagnosis, CaseRef: e.CaseRef,
 		RiskLevel: e.RiskLevel, Area: e.Area, Dose: e.Dose, Venue: e.Venue, Verified: e.Verified,
-		Submitter: e.SubmitterName, DeletedAfter: deleted}
+		Until: e.Until, EveryHours: int(e.Every / time.Hour), Submitter: e.SubmitterName, DeletedAfter: deleted}
 }
 
 // MaxExportBytes bounds an export ReadExport accepts: far more than a
@@ -109,7 +111,8 @@ func (x *ExportJSON) EvidenceOf() []healthcode.Evidence {
 		out[i] = healthcode.Evidence{ID: e.ID, Kind: healthcode.EvidenceKind(e.Kind), Subject: x.Subject,
 			SubmitterName: e.Submitter, ObservedAt: e.ObservedAt, RecordedAt: e.RecordedAt, Result: e.Result,
 			Pooled: e.Pooled, PoolID: e.PoolID, Diagnosis: e.Diagnosis, CaseRef: e.CaseRef, RiskLevel: e.RiskLevel,
-			Area: e.Area, Dose: e.Dose, Venue: e.Venue, Verified: e.Verified}
+			Area: e.Area, Dose: e.Dose, Venue: e.Venue, Verified: e.Verified, Until: e.Until,
+			Every: time.Duration(e.EveryHours) * time.Hour}
 	}
 	return out
 }

@@ -54,6 +54,12 @@ var episodeFields = map[string]*celField{
 		func(o any) bool { return o.(*Episode).NegativeCount != 0 }, partAll},
 	"negative_span": {types.DurationType, func(o any) (any, error) { return o.(*Episode).spanVal, nil },
 		func(o any) bool { return o.(*Episode).NegativeSpan != 0 }, partAll},
+	"until": {types.TimestampType, func(o any) (any, error) { return o.(*Episode).untilVal, nil },
+		func(o any) bool { return !o.(*Episode).Until.IsZero() }, partEvent},
+	"every": {types.DurationType, func(o any) (any, error) { return o.(*Episode).everyVal, nil },
+		func(o any) bool { return o.(*Episode).Every != 0 }, partEvent},
+	"due_at": {types.TimestampType, func(o any) (any, error) { return o.(*Episode).dueVal, nil },
+		func(o any) bool { return !o.(*Episode).DueAt.IsZero() }, partAll},
 	"clear_span": {types.DurationType, func(o any) (any, error) { return o.(*Episode).clearVal, nil },
 		func(o any) bool { return o.(*Episode).ClearSpan != 0 }, partAll},
 }

@@ -183,6 +183,8 @@ type evidenceDoc struct {
 	Dose       int    `yaml:"dose"`
 	Venue      string `yaml:"venue"`
 	Verified   bool   `yaml:"verified"`
+	Until      string `yaml:"until"` // a testing duty's end, like observed_at
+	Every      string `yaml:"every"` // a testing duty's interval: 72h, 7d
 }
 
 type expectDoc struct {
@@ -593,6 +595,24 @@ func (p *parser) evidence(exName string, now time.Time, j int, pos Pos, d *evide
 	}
 	if e.Kind == healthcode.Travel && e.Area == "" {
 		e.Area = "110000"
+	}
+	if e.Kind == healthcode.TestingDuty {
+		if e.Area == "" {
+			e.Area = "110000"
+		}
+		if e.CaseRef == "" {
+			e.CaseRef = "example-round"
+		}
+	}
+	if s := strings.TrimSpace(d.Until); s != "" {
+		if e.Until, err = parseTime(s, now); err != nil {
+			return e, p.errorf(pos, "example %q, evidence %d: until: %v", exName, j+1, err)
+		}
+	}
+	if s := strings.TrimSpace(d.Every); s != "" {
+		if e.Every, err = parseDuration(s); err != nil {
+			return e, p.errorf(pos, "example %q, evidence %d: every: %v", exName, j+1, err)
+		}
 	}
 	if err := e.Validate(now); err != nil {
 		return e, p.errorf(pos, "example %q, evidence %d: %s", exName, j+1, healthcode.ErrorMessage(err))

@@ -755,6 +755,12 @@ func (r *RuleSet) changeAt(s *Summary, colour healthcode.Colour) (*time.Time, er
 			}
 		}
 	}
+	// A testing duty changes what conditions reading now find at its due
+	// time and at its end.
+	if s.TestingDuty.Present() {
+		add(s.TestingDuty.DueAt)
+		add(s.TestingDuty.Until)
+	}
 	slices.SortFunc(times, time.Time.Compare)
 	times = slices.CompactFunc(times, time.Time.Equal)
 	// later is the summary at each time tried: shifted from base while no

@@ -230,12 +230,40 @@ func TestShanghaiVariant(t *testing.T) {
 	}
 	// Every restrictive rule is bounded: no local rule holds anyone with
 	// no evidence.
-	d, err := rs.Evaluate("p", nil, benchNow)
+	now := benchNow
+	d, err := rs.Evaluate("p", nil, now)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if d.Colour != healthcode.Green {
 		t.Errorf("no evidence: %s/%s", d.Colour, d.Reason)
+	}
+	// The variant turns yellow someone under a testing duty whom the
+	// baseline leaves green; the green code before says when.
+	began := now.Add(-4 * Day)
+	duty := ev(1, healthcode.TestingDuty, began, func(e *healthcode.Evidence) {
+		e.Until, e.Every, e.Area, e.CaseRef = began.Add(10*Day), 72*time.Hour, "310104", "round-1"
+	})
+	d, err = rs.Evaluate("p", []healthcode.Evidence{duty}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Colour != healthcode.Yellow || d.Reason != "missed_required_test" || d.LiftsAt == nil || !d.LiftsAt.Equal(duty.Until) {
+		t.Errorf("duty with no test: %s/%s lifts at %v", d.Colour, d.Reason, d.LiftsAt)
+	}
+	before, err := rs.Evaluate("p", []healthcode.Evidence{duty}, began.Add(71*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if due := began.Add(72 * time.Hour); before.Colour != healthcode.Green || before.LiftsAt == nil || !before.LiftsAt.Equal(due) || !before.ReviewAt.Equal(due) {
+		t.Errorf("an hour before the test is due: %s, changes at %v, reviewed at %v; want green changing at %v", before.Colour, before.LiftsAt, before.ReviewAt, due)
+	}
+	base, err := loadBaseline(t).Evaluate("p", []healthcode.Evidence{duty}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if base.Colour != healthcode.Green || base.LiftsAt != nil {
+		t.Errorf("baseline, a duty with no test: %s changing at %v", base.Colour, base.LiftsAt)
 	}
 }
 

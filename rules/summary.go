@@ -55,6 +55,10 @@ type Summary struct {
 	QuarantineStart Episode // s.quarantine_start: last start of centralised isolation
 	QuarantineEnd   Episode // s.quarantine_end: last release from centralised isolation
 
+	// TestingDuty is the testing duty that began last (its until, every
+	// and due_at say what it asks).
+	TestingDuty Episode // s.testing_duty: last testing duty issued to the person
+
 	Vaccination      Episode // s.vaccination: the vaccination with the highest dose number
 	VaccinationDoses int64   // s.vaccination_doses: the highest dose number recorded, 0 if none
 
@@ -75,6 +79,13 @@ type Episode struct {
 	Day int64     // day: the current day of the episode at Summary.Now, 1 on its first 24 hours; 0 if absent
 	// Area is the GB/T 2260 code of the area for travel (area), else "".
 	Area string
+	// Until and Every are, for a testing duty, its end (until) and the
+	// longest time allowed between two tests (every); DueAt (due_at) is
+	// when the next test is due: Every after the last nucleic-acid test
+	// of any result sampled at or after At, or after At if none. Zero for
+	// other episodes.
+	Until, DueAt time.Time
+	Every        time.Duration
 	// NegativeDays are the distinct days of the episode (1-based, see Day) on
 	// which a negative nucleic-acid test was sampled, ascending
 	// (negative_days).
@@ -101,6 +112,7 @@ type Episode struct {
 	neg []int // indexes in Summary.evidence of the negative tests counted above
 
 	atVal, dayVal, areaVal, negDaysVal, lastNegDayVal, negCountVal, spanVal, clearVal ref.Val
+	untilVal, dueVal, everyVal                                                        ref.Val
 }
 
 // Present reports whether the episode happened.
@@ -194,6 +206,8 @@ func Summarize(evidence []healthcode.Evidence, now time.Time) Summary {
 			set(&s.QuarantineStart)
 		case healthcode.QuarantineEnd:
 			set(&s.QuarantineEnd)
+		case healthcode.TestingDuty:
+			set(&s.TestingDuty)
 		case healthcode.Vaccination:
 			if int64(e.Dose) >= s.VaccinationDoses && e.Dose > 0 {
 				s.VaccinationDoses = int64(e.Dose)
@@ -278,6 +292,17 @@ func (ep *Episode) finish(evidence []healthcode.Evidence, negatives, tests []int
 	if run {
 		ep.ClearSpan = runLast.Sub(runFirst)
 	}
+	if e.Kind == healthcode.TestingDuty {
+		ep.Until, ep.Every = e.Until, e.Every
+		last := ep.At
+		for _, i := range tests {
+			if t := evidence[i].ObservedAt; !t.Before(ep.At) && t.After(last) {
+				last = t
+				ep.neg = append(ep.neg, i) // the tests it rests on
+			}
+		}
+		ep.DueAt = last.Add(ep.Every)
+	}
 
 	ep.atVal = types.Timestamp{Time: ep.At}
 	ep.dayVal = types.Int(ep.Day)
@@ -294,6 +319,7 @@ func (ep *Episode) finish(evidence []healthcode.Evidence, negatives, tests []int
 	ep.negCountVal = types.Int(ep.NegativeCount)
 	ep.spanVal = types.Duration{Duration: ep.NegativeSpan}
 	ep.clearVal = types.Duration{Duration: ep.ClearSpan}
+	ep.untilVal, ep.dueVal, ep.everyVal = types.Timestamp{Time: ep.Until}, types.Timestamp{Time: ep.DueAt}, types.Duration{Duration: ep.Every}
 }
 
 // The values of absent episodes, boxed once.
@@ -314,6 +340,7 @@ func (ep *Episode) setAbsentVals() {
 	ep.negCountVal = zeroInt
 	ep.spanVal = zeroDuration
 	ep.clearVal = zeroDuration
+	ep.untilVal, ep.dueVal, ep.everyVal = zeroTimestamp, zeroTimestamp, zeroDuration
 }
 
 // dayOf returns the day of an episode begun at start in which t falls: 1 for
@@ -351,6 +378,7 @@ var summaryEpisodes = []struct {
 	{"venue_exposure", func(s *Summary) *Episode { return &s.VenueExposure }},
 	{"quarantine_start", func(s *Summary) *Episode { return &s.QuarantineStart }},
 	{"quarantine_end", func(s *Summary) *Episode { return &s.QuarantineEnd }},
+	{"testing_duty", func(s *Summary) *Episode { return &s.TestingDuty }},
 	{"vaccination", func(s *Summary) *Episode { return &s.Vaccination }},
 }
 

@@ -507,16 +507,21 @@ func (tx *Tx) CreatePerson(ctx context.Context, p *healthcode.Person) error {
 }
 
 const evidenceCols = `id, kind, subject, submitter, submitter_name, submitter_role, external_id, observed_at, recorded_at,
-	result, pooled, pool_id, diagnosis, case_ref, risk_level, area, dose, venue, verified`
+	result, pooled, pool_id, diagnosis, case_ref, risk_level, area, dose, venue, verified, duty_until, duty_every`
 
 func scanEvidence(row interface{ Scan(...any) error }) (*healthcode.Evidence, error) {
 	var e healthcode.Evidence
-	var observed, recorded int64
+	var observed, recorded, until, every int64
 	if err := row.Scan(&e.ID, &e.Kind, &e.Subject, &e.Submitter, &e.SubmitterName, &e.SubmitterRole, &e.ExternalID,
-		&observed, &recorded, &e.Result, &e.Pooled, &e.PoolID, &e.Diagnosis, &e.CaseRef, &e.RiskLevel, &e.Area, &e.Dose, &e.Venue, &e.Verified); err != nil {
+		&observed, &recorded, &e.Result, &e.Pooled, &e.PoolID, &e.Diagnosis, &e.CaseRef, &e.RiskLevel, &e.Area, &e.Dose, &e.Venue, &e.Verified,
+		&until, &every); err != nil {
 		return nil, err
 	}
 	e.ObservedAt, e.RecordedAt = fromNanos(observed), fromNanos(recorded)
+	if until != 0 {
+		e.Until = fromNanos(until)
+	}
+	e.Every = time.Duration(every)
 	return &e, nil
 }
 
@@ -611,14 +616,18 @@ func (tx *Tx) InsertEvidence(ctx context.Context, evs []*healthcode.Evidence) ([
 // insertEvidence writes evs with one statement, skipping those already
 // filed, and marks which were written.
 func (tx *Tx) insertEvidence(ctx context.Context, evs []*healthcode.Evidence, inserted []bool) error {
-	args := make([]any, 0, 18*len(evs))
+	args := make([]any, 0, 20*len(evs))
 	for _, e := range evs {
+		var until int64
+		if !e.Until.IsZero() {
+			until = nanos(e.Until)
+		}
 		args = append(args, e.Kind, e.Subject, e.Submitter, e.SubmitterName, e.SubmitterRole, e.ExternalID, nanos(e.ObservedAt), nanos(e.RecordedAt),
-			e.Result, e.Pooled, e.PoolID, e.Diagnosis, e.CaseRef, e.RiskLevel, e.Area, e.Dose, e.Venue, e.Verified)
+			e.Result, e.Pooled, e.PoolID, e.Diagnosis, e.CaseRef, e.RiskLevel, e.Area, e.Dose, e.Venue, e.Verified, until, int64(e.Every))
 	}
 	rows, err := tx.query(ctx, multiInsert(`INSERT INTO evidence (kind, subject, submitter, submitter_name, submitter_role, external_id,
-		observed_at, recorded_at, result, pooled, pool_id, diagnosis, case_ref, risk_level, area, dose, venue, verified) VALUES `,
-		"(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", len(evs))+
+		observed_at, recorded_at, result, pooled, pool_id, diagnosis, case_ref, risk_level, area, dose, venue, verified, duty_until, duty_every) VALUES `,
+		"(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", len(evs))+
 		` ON CONFLICT (submitter, external_id) DO NOTHING RETURNING id, submitter, external_id`, args...)
 	if isForeignKey(err) {
 		return healthcode.Errorfd(healthcode.ENOTFOUND, "person.unknown", "evidence names an unknown person")

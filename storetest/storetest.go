@@ -32,6 +32,7 @@ func Run(t *testing.T, open Opener) {
 	}{
 		{"People", testPeople},
 		{"Evidence", testEvidence},
+		{"TestingDuty", testTestingDuty},
 		{"Decisions", testDecisions},
 		{"RollbackLeavesNothing", testRollback},
 		{"Tokens", testTokens},
@@ -131,6 +132,33 @@ func testPeople(t *testing.T, s healthcode.Store) {
 	})
 	err := s.Update(ctx, func(tx healthcode.Tx) error { return tx.CreatePerson(ctx, p) })
 	wantCode(t, err, healthcode.ECONFLICT)
+}
+
+// testTestingDuty: a testing duty keeps its end and interval, which its
+// digest covers.
+func testTestingDuty(t *testing.T, s healthcode.Store) {
+	ctx := context.Background()
+	p := MustPerson(t, s, "王五", "410102199001011260")
+	e := healthcode.Evidence{Kind: healthcode.TestingDuty, Subject: p.Pseudonym, Submitter: "epi-1", SubmitterName: "流调员",
+		SubmitterRole: healthcode.RoleEpidemiologist, ExternalID: "D1", ObservedAt: t0, RecordedAt: t0.Add(time.Hour),
+		Area: "410105", CaseRef: "round-1", Until: t0.Add(10 * 24 * time.Hour), Every: 72 * time.Hour}
+	update(t, s, func(tx healthcode.Tx) error {
+		_, err := tx.InsertEvidence(ctx, []*healthcode.Evidence{&e})
+		return err
+	})
+	view(t, s, func(tx healthcode.ReadTx) error {
+		got, err := tx.EvidenceByExternalID(ctx, "epi-1", "D1")
+		if err != nil {
+			return err
+		}
+		if diff := cmp.Diff(&e, got); diff != "" {
+			t.Errorf("testing duty (-want +got):\n%s", diff)
+		}
+		if got.Digest() != e.Digest() {
+			t.Error("the stored duty's digest differs from the submitted one's")
+		}
+		return nil
+	})
 }
 
 func testEvidence(t *testing.T, s healthcode.Store) {
