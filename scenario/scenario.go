@@ -389,9 +389,9 @@ func (r *run) each(ctx context.Context, n int, f func(i int) error) error {
 }
 
 // settle measures what an attempt changed for the targets: their colours
-// now against before, and, for an attempt whose effect shows only later
-// (a direct write the node's cache hides for a while), again until the
-// first alert or the deadline.
+// now against before, and, for a write under the node (whose effect its
+// cache may hide for a while), again until it is alerted and the node
+// withholds every code it touched, or the deadline.
 func (r *run) settle(ctx context.Context, a *Attempt, before []string) error {
 	changed := map[int]bool{}
 	deadline := time.Now()
@@ -403,12 +403,18 @@ func (r *run) settle(ctx context.Context, a *Attempt, before []string) error {
 		if err != nil {
 			return err
 		}
+		withheld := 0
 		for i := range now {
 			if colourRank(now[i]) > colourRank(before[i]) {
 				changed[i] = true
 			}
+			if now[i] == "withheld" {
+				withheld++
+			}
 		}
-		if !time.Now().Before(deadline) || r.alerts.firstFor(r, a) != nil {
+		// A write under the node is settled once it is alerted and the
+		// node shows none of it (its self-audit has seen it).
+		if !time.Now().Before(deadline) || r.alerts.firstFor(r, a) != nil && (!a.noActors || withheld == len(now)) {
 			break
 		}
 		select {
