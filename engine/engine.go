@@ -65,6 +65,10 @@ type Engine struct {
 	// OnChange, if set, is called after a commit with the people whose
 	// decisions changed (for caches of their codes).
 	OnChange func(subjects []string)
+	// OnCommit, if set, is called after each commit that logged anything,
+	// with what it logged (for the node's metrics: entries by type,
+	// evidence by kind). It must not block.
+	OnCommit func(Committed)
 	// Integrity, if set, is what the node's audit found: the engine fails
 	// closed on it (no code for a person whose stored state disagrees with
 	// the log, no colour change for them; nothing logged at all while the
@@ -206,7 +210,16 @@ type unit struct {
 	tx      healthcode.Tx
 	next    int64
 	entries []*healthcode.LogEntry
-	changed []string // people whose decision changed
+	changed []string                  // people whose decision changed
+	kinds   []healthcode.EvidenceKind // of the evidence it accepted
+}
+
+// Committed is what one commit logged: its entries, and the kind of each
+// piece of evidence it accepted (an evidence entry holds its kind only as a
+// commitment).
+type Committed struct {
+	Entries  []*healthcode.LogEntry
+	Evidence []healthcode.EvidenceKind
 }
 
 // update runs fn in one store transaction and appends the log entries fn
@@ -235,6 +248,9 @@ func (e *Engine) update(ctx context.Context, fn func(u *unit) error) error {
 	})
 	if err == nil && len(u.changed) > 0 && e.OnChange != nil {
 		e.OnChange(u.changed)
+	}
+	if err == nil && len(u.entries) > 0 && e.OnCommit != nil {
+		e.OnCommit(Committed{Entries: u.entries, Evidence: u.kinds})
 	}
 	return err
 }

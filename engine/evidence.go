@@ -179,6 +179,7 @@ func (e *Engine) store(ctx context.Context, u *unit, rs healthcode.RuleSet, acto
 		u.log(&healthcode.LogEntry{Type: healthcode.LogEvidence, Time: now, Region: e.Region, Subject: ev.Subject,
 			EvidenceDigest: healthcode.EvidenceSetDigest([]healthcode.Evidence{*ev}), ActorName: actor.Name, ActorRole: actor.Role,
 			Ref: "evidence/" + strconv.FormatInt(ev.ID, 10)})
+		u.kinds = append(u.kinds, ev.Kind)
 		out[k] = healthcode.Outcome{Status: healthcode.Accepted, EvidenceID: ev.ID, Subject: ev.Subject}
 		if !seen[ev.Subject] {
 			seen[ev.Subject] = true

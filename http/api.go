@@ -32,7 +32,7 @@ func (s *Server) routes() []route {
 func (s *Server) apiRoutes() []route {
 	return append([]route{
 		{Method: "GET", Path: "/healthz", h: s.healthz},
-		{Method: "GET", Path: "/metrics", h: s.serveMetrics},
+		{Method: "GET", Path: "/metrics", OwnToken: true, h: s.serveMetrics},
 		{Method: "GET", Path: "/api/v1/openapi.json", h: serveOpenAPI},
 		{Method: "GET", Path: "/api/v1/trust", h: s.trust},
 		{Method: "POST", Path: "/api/v1/verify", h: s.verify},
@@ -131,6 +131,7 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request, _ *healthcode.Pr
 		return err
 	}
 	c, err := s.Signer.VerifyCode(strings.TrimSpace(req.Code), s.Clock.Now())
+	s.metrics.observeVerify(err)
 	if err != nil {
 		return err
 	}

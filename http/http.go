@@ -83,6 +83,11 @@ type Server struct {
 	QRValidity time.Duration
 	// Registry collects the node's metrics; Server adds its own.
 	Registry *prometheus.Registry
+	// State is what /metrics reads of the node at each scrape (nil: none).
+	State func(context.Context) NodeState
+	// MetricsToken, if set, is the bearer token that opens /metrics to a
+	// scraper elsewhere than the node's own machine (see serveMetrics).
+	MetricsToken string
 
 	// PublicURL is where people reach the node (scheme://host[:port]),
 	// when that is not the address it listens on: behind a reverse proxy.
@@ -146,7 +151,7 @@ func (s *Server) Handler() http.Handler {
 	}
 	s.codes = newCodeCache()
 	s.renders = newRenderSlots()
-	s.metrics = newMetrics(s.Registry, s.Health, s.Degraded)
+	s.metrics = newMetrics(s.Registry, s.Health, s.Degraded, s.State, s.Clock)
 	s.mux = http.NewServeMux()
 	for _, rt := range s.routes() {
 		if rt.MaxBody == 0 {
@@ -263,7 +268,10 @@ type route struct {
 	// /api/, a form elsewhere); required of every call not made with a
 	// bearer token.
 	Body string
-	h    handlerFunc
+	// OwnToken routes check a bearer token themselves (/metrics: the
+	// scraper's --metrics-token, not an official's).
+	OwnToken bool
+	h        handlerFunc
 }
 
 func (rt route) allows(role healthcode.Role) bool {
@@ -310,7 +318,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, rt route) error {
 	// logins, as a guessed token would.
 	var p *healthcode.Principal
 	token, cookie := "", false
-	if h := r.Header.Get("Authorization"); h != "" {
+	if h := r.Header.Get("Authorization"); h != "" && !rt.OwnToken {
 		var ok bool
 		if token, ok = strings.CutPrefix(h, "Bearer "); !ok {
 			return healthcode.Errorfd(healthcode.EUNAUTHORIZED, "auth.scheme", "use Authorization: Bearer <token>")

@@ -54,6 +54,7 @@ type Config struct {
 	AcceptReasons   string        // comma-separated reason codes for which another region's colour is honoured
 	PeerRate        float64       // status queries per second each peer region may make
 	PeerBurst       int           // … and at once
+	MetricsToken    string        // bearer token that opens /metrics to a scraper off the node's machine
 
 	envErrs []error // malformed HEALTHCODE_* values, reported by finish
 }
@@ -156,6 +157,7 @@ func (c *Config) register(fs *flag.FlagSet) {
 	str(&c.PublicURL, "public-url", "the node's public URL (scheme://host[:port]) when it runs behind a reverse proxy: its origin is accepted for state changes; if https, cookies are Secure and answers carry HSTS")
 	str(&c.TLSCert, "tls-cert", "PEM certificate (chain) file: serve https directly, with --tls-key (cookies Secure, HSTS)")
 	str(&c.TLSKey, "tls-key", "PEM private key file of --tls-cert")
+	str(&c.MetricsToken, "metrics-token", "bearer token a Prometheus scraper sends for /metrics (give it in the environment, not on the command line); without it /metrics answers only a scraper on the node's own machine: a loopback connection, no --public-url or --trusted-proxy")
 	str(&c.TrustedProxies, "trusted-proxy", "comma-separated addresses or CIDRs of the reverse proxies in front of the node: only from them is X-Forwarded-For read (for the slow-down of failed logins); no other forwarded header is ever trusted")
 	str(&c.FederationAddr, "federation-addr", "address of the node-to-node endpoint for other regions' status queries (mutual TLS with the node keys of the trust list); empty: none")
 	str(&c.TrustListURL, "trust-list-url", "where the national trust list is published (a signed note, fetched and cached in DATA/trust-list); empty: this node knows no other region")

@@ -240,8 +240,10 @@ func openNode(ctx context.Context, cfg Config, clock healthcode.Clock, logw io.W
 		}
 		n.logger.Info("sealed venue secrets an older node stored in clear", "venues", sealed)
 	}
+	// No count of people by colour here: /metrics is not for oversight
+	// (auditors read figures through the API, each read logged).
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), newColourCollector(n.db))
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	n.server = &hchttp.Server{
 		Auth:              n.engine,
 		Codes:             n.engine,
@@ -263,12 +265,21 @@ func openNode(ctx context.Context, cfg Config, clock healthcode.Clock, logw io.W
 		Logger:            n.logger,
 		QRValidity:        cfg.QRValidity,
 		Registry:          reg,
+		State:             n.state,
+		MetricsToken:      cfg.MetricsToken,
 		PublicURL:         cfg.PublicURL,
 		TLSCert:           cfg.TLSCert,
 		TLSKey:            cfg.TLSKey,
 	}
 	n.server.TrustedProxies, _ = cfg.Proxies() // checked by Config.finish
 	n.engine.OnChange = n.server.Invalidate
+	n.engine.OnCommit = func(c engine.Committed) {
+		types := make([]healthcode.LogType, len(c.Entries))
+		for i, e := range c.Entries {
+			types[i] = e.Type
+		}
+		n.server.ObserveLogged(types, c.Evidence)
+	}
 	n.registry = reg
 	if err := n.openFederation(); err != nil {
 		n.db.Close()
@@ -375,29 +386,16 @@ func (n *node) close() error {
 	return n.db.Close()
 }
 
-// colourCollector exports how many people hold each colour.
-type colourCollector struct {
-	store healthcode.Store
-	desc  *prometheus.Desc
-}
-
-func newColourCollector(s healthcode.Store) *colourCollector {
-	return &colourCollector{store: s, desc: prometheus.NewDesc("healthcode_people_by_colour", "People holding each colour (decided people only).", []string{"colour"}, nil)}
-}
-
-func (c *colourCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
-
-func (c *colourCollector) Collect(ch chan<- prometheus.Metric) {
-	var counts map[healthcode.Colour]int64
-	err := c.store.View(context.Background(), func(tx healthcode.ReadTx) error {
-		var err error
-		counts, err = tx.ColourCounts(context.Background())
-		return err
+// state is what /metrics reads of the node at each scrape.
+func (n *node) state(ctx context.Context) hchttp.NodeState {
+	depth, _ := n.engine.CheckInQueue()
+	st := hchttp.NodeState{CheckInsQueued: int64(depth)}
+	n.db.View(ctx, func(tx healthcode.ReadTx) error {
+		st.LogSize, _ = tx.LogSize(ctx)
+		if cp, err := tx.LatestCheckpoint(ctx); err == nil {
+			st.Checkpoint = cp
+		}
+		return nil
 	})
-	if err != nil {
-		return
-	}
-	for _, col := range []healthcode.Colour{healthcode.Green, healthcode.Yellow, healthcode.Red} {
-		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(counts[col]), col.String())
-	}
+	return st
 }

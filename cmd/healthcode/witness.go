@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -302,7 +303,15 @@ func (n *node) cosign(ctx context.Context) error {
 	} else if err != nil {
 		return err
 	}
-	if _, err := n.witnesses.Cosign(ctx, latest.Note); err != nil {
+	cosigned, err := n.witnesses.Cosign(ctx, latest.Note)
+	for _, w := range n.witnesses.Witnesses {
+		var werr error
+		if names, _ := tlog.Cosigners(cosigned, note.VerifierList(w.Verifier)); len(names) == 0 {
+			werr = errors.New("not cosigned")
+		}
+		n.server.ObserveCosign(w.URL, latest.Size, werr)
+	}
+	if err != nil {
 		return fmt.Errorf("cosigning checkpoint %d: %w", latest.Size, err)
 	}
 	return nil
