@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 
@@ -109,8 +108,31 @@ const (
 type demoToken struct {
 	Who   string
 	Role  healthcode.Role
+	Unit  string // the unit's name, for an official
 	Token string
+	Page  string // the page the role works from, a path on the node ("" for none: the API or the CLI)
 	Note  string
+}
+
+// pageOr shows a role's page, or that it has none.
+func pageOr(p string) string {
+	if p == "" {
+		return "(API, CLI)"
+	}
+	return p
+}
+
+// rolePage is the page each role works from.
+func rolePage(r healthcode.Role) string {
+	switch r {
+	case healthcode.RoleCitizen:
+		return "/"
+	case healthcode.RoleVerifier:
+		return "/verify"
+	case healthcode.RoleEpidemiologist, healthcode.RoleOperator, healthcode.RoleApprover, healthcode.RoleAuditor:
+		return "/console"
+	}
+	return ""
 }
 
 // populate registers the city's people, makes tokens for its institutions
@@ -144,10 +166,11 @@ func (n *node) populate(ctx context.Context, city *sim.City, now time.Time, prog
 	admin, admin2 := &inits[0].Token.Principal, &inits[1].Token.Principal
 	var tokens []demoToken
 	for _, it := range inits {
-		tokens = append(tokens, demoToken{Who: it.Token.Principal.Name, Role: it.Token.Principal.Role, Token: it.Secret})
+		tokens = append(tokens, demoToken{Who: it.Token.Principal.Name, Role: it.Token.Principal.Role, Unit: first.Name, Token: it.Secret})
 	}
-	officials := map[string]*healthcode.Principal{} // by the city's institution id
-	units := map[string]string{}                    // registry unit id by name
+	officials := map[string]*healthcode.Principal{}              // by the city's institution id
+	demoOfficials := map[healthcode.Role]*healthcode.Principal{} // the first of each role not of the city's institutions
+	units := map[string]string{}                                 // registry unit id by name
 	register := func(name string, role healthcode.Role, unitName string) (*healthcode.Principal, error) {
 		uid, ok := units[unitName]
 		if !ok {
@@ -193,12 +216,14 @@ func (n *node) populate(ctx context.Context, city *sim.City, now time.Time, prog
 				return nil, nil, nil, err
 			}
 			officials[in.ID] = p
-			if i == 0 {
+			// Two of each, of two units: every step that needs a second
+			// official of another unit can be tried from both sides.
+			if i < 2 {
 				secret, err := token(p)
 				if err != nil {
 					return nil, nil, nil, err
 				}
-				tokens = append(tokens, demoToken{Who: in.Name, Role: in.Role, Token: secret})
+				tokens = append(tokens, demoToken{Who: in.Name, Role: in.Role, Unit: unitName, Token: secret, Page: rolePage(in.Role)})
 			}
 		}
 	}
@@ -209,8 +234,13 @@ func (n *node) populate(ctx context.Context, city *sim.City, now time.Time, prog
 	}{
 		{"地铁站检查点 1", healthcode.RoleVerifier, "郑州地铁"},
 		{"操作员 赵敏", healthcode.RoleOperator, "市大数据局"},
+		{"操作员 陈晨", healthcode.RoleOperator, "金水区卫健委"},
 		{"审批人 王强", healthcode.RoleApprover, "市卫健委"},
+		{"审批人 刘洋", healthcode.RoleApprover, "市疾控中心"},
 		{"监督员 孙丽", healthcode.RoleAuditor, "市纪委监委"},
+		{"监督员 周平", healthcode.RoleAuditor, "市人大常委会"},
+		{"老郑州烩面馆 店主", healthcode.RoleVenue, "老郑州烩面馆"},
+		{"开封市健康码节点", healthcode.RolePeer, "开封市卫健委"},
 	} {
 		p, err := register(o.name, o.role, o.unit)
 		if err != nil {
@@ -220,14 +250,16 @@ func (n *node) populate(ctx context.Context, city *sim.City, now time.Time, prog
 		if err != nil {
 			return nil, nil, nil, err
 		}
-		tokens = append(tokens, demoToken{Who: o.name, Role: o.role, Token: secret})
+		tokens = append(tokens, demoToken{Who: o.name, Role: o.role, Unit: o.unit, Token: secret, Page: rolePage(o.role)})
+		if demoOfficials[o.role] == nil {
+			demoOfficials[o.role] = p
+		}
 	}
 	n.logger.Info("demo: registry built", "first unit", first.ID, "units", len(units)+1, "officials", len(officials)+6)
 	// The outbreak, as its submitters would have sent it: in time order
 	// (a contact designation needs its case diagnosed first, a result its
 	// tube collected), consecutive items of one submitter in one batch.
 	var later []sim.Event
-	notes := map[string]string{}
 	var pending []healthcode.Submission
 	var collections []healthcode.CollectionRequest
 	var from *healthcode.Principal
@@ -290,7 +322,6 @@ func (n *node) populate(ctx context.Context, city *sim.City, now time.Time, prog
 			continue
 		}
 		past = append(past, ev)
-		notes[ev.SubjectID] = ev.Note
 	}
 	replayer := &sim.Replayer{Evidence: n.engine, Records: n.engine, Samples: n.engine, Actors: officials, OnRefused: func(ev sim.Event, err error) {
 		n.logger.Warn("demo: an outbreak event was refused", "note", ev.Note, "err", err)
@@ -322,49 +353,23 @@ func (n *node) populate(ctx context.Context, city *sim.City, now time.Time, prog
 	if _, _, err := n.engine.ReviewDue(ctx, nil); err != nil {
 		return nil, nil, nil, err
 	}
-	// Citizen tokens: the first person, and one of each colour from the story.
-	var ids []string
-	for idn := range notes {
-		ids = append(ids, idn)
+	// A live venue with its poster, approved by an operator.
+	v, err := n.demoVenue(ctx, demoOfficials[healthcode.RoleVenue], demoOfficials[healthcode.RoleOperator])
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("demo: the venue: %w", err)
 	}
-	sort.Strings(ids)
-	seen := map[healthcode.Colour]bool{}
-	want := append([]string{city.Person(0).IDNumber}, ids...)
-	for i, idn := range want {
-		var p *healthcode.Person
-		err := n.db.View(ctx, func(tx healthcode.ReadTx) error {
-			var err error
-			p, err = tx.PersonByIDHash(ctx, n.engine.Keys.IDHash(idn))
-			return err
-		})
-		if err != nil {
-			return nil, nil, nil, err
-		}
-		v, err := n.engine.Code(ctx, p.Pseudonym)
-		if err != nil {
-			return nil, nil, nil, err
-		}
-		if i > 0 && seen[v.Decision.Colour] {
-			continue
-		}
-		seen[v.Decision.Colour] = true
-		// The demo's people get their tokens from the system at set-up
-		// (logged, and shown in each person's access records as
-		// "provisioning"), not from an admin.
-		tok, err := n.engine.CreateToken(ctx, &healthcode.Principal{Name: p.MaskedName, Role: healthcode.RoleCitizen, Subject: p.Pseudonym})
-		if err != nil {
-			return nil, nil, nil, err
-		}
-		note := notes[idn]
-		if i == 0 {
-			note = "a resident with no evidence"
-		}
-		tokens = append(tokens, demoToken{Who: p.MaskedName + " (" + v.Decision.Colour.String() + ")", Role: healthcode.RoleCitizen, Token: tok,
-			Note: note + "; subject " + p.Pseudonym + "; ID " + idn})
-		if len(seen) == 3 {
-			break
+	for i := range tokens {
+		if tokens[i].Role == healthcode.RoleVenue {
+			tokens[i].Page = "/venue/" + v.ID
+			tokens[i].Note = "its poster, with the live code: /venue/" + v.ID + " (printed: /venue/" + v.ID + "/print)"
 		}
 	}
+	// Citizens: one for each situation to see from their side.
+	people, err := n.demoPeople(ctx, city, past, demoOfficials[healthcode.RoleOperator], now)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	tokens = append(tokens, people...)
 	if _, err := n.log.Publish(ctx, n.engine.Clock.Now()); err != nil {
 		return nil, nil, nil, err
 	}
@@ -405,12 +410,19 @@ func printDemo(w io.Writer, n *node, city *sim.City, tokens []demoToken, took ti
 	}
 	fmt.Fprintf(w, "healthcode demo: %s (%s), %d people, ready in %s\n", city.Name, city.Region, city.Size, took.Round(time.Millisecond))
 	fmt.Fprintf(w, "  database   %s\n  trust file %s\n\n", n.cfg.DB, filepath.Join(n.cfg.DataDir, "trust.json"))
-	fmt.Fprintf(w, "Open %s/ and log in with a citizen token.\n\nTokens:\n", url)
+	fmt.Fprintf(w, "Open %s/login and log in with a token below; each role's page is under PAGE (admins, samplers, labs,\nclinics and peers work through the API and the CLI). Every step that needs a second official of another\nunit has officials of two units here.\n\n", url)
+	header := demoToken{Role: "ROLE", Who: "WHO", Unit: "UNIT", Page: "PAGE", Token: "TOKEN"}
+	widths := [4]int{}
+	for _, t := range append([]demoToken{header}, tokens...) {
+		for i, s := range []string{string(t.Role), t.Who, t.Unit, pageOr(t.Page)} {
+			widths[i] = max(widths[i], displayWidth(s))
+		}
+	}
 	var lab, citizen, sampler, admin string
-	for _, t := range tokens {
-		fmt.Fprintf(w, "  %-15s %-28s %s\n", t.Role, t.Who, t.Token)
+	for _, t := range append([]demoToken{header}, tokens...) {
+		fmt.Fprintf(w, "  %s  %s  %s  %s  %s\n", pad(string(t.Role), widths[0]), pad(t.Who, widths[1]), pad(t.Unit, widths[2]), pad(pageOr(t.Page), widths[3]), t.Token)
 		if t.Note != "" {
-			fmt.Fprintf(w, "  %-15s %s\n", "", t.Note)
+			fmt.Fprintf(w, "  %s  ↳ %s\n", pad("", widths[0]), t.Note)
 		}
 		if t.Role == healthcode.RoleSampler && sampler == "" {
 			sampler = t.Token

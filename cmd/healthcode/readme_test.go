@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -61,6 +62,7 @@ func TestDemoPrintedCommands(t *testing.T) {
 	if len(demoCmds) < 5 {
 		t.Fatalf("the demo printed %d commands:\n%s", len(demoCmds), out)
 	}
+	checkDemoShowsEveryone(t, out, env, url)
 	for _, c := range demoCmds {
 		if strings.HasPrefix(c, "healthcode ") || strings.HasPrefix(c, "go run ") {
 			t.Errorf("%q: not how the user ran it (./healthcode)", c)
@@ -212,9 +214,90 @@ func startDemo(t *testing.T, dir string) (out string, env map[string]string, url
 			t.Fatalf("the demo printed no %s:\n%s", k, out)
 		}
 	}
-	u := regexp.MustCompile(`Open (http://\S+)/ `).FindStringSubmatch(out)
+	u := regexp.MustCompile(`Open (http://\S+?)/login `).FindStringSubmatch(out)
 	if u == nil {
 		t.Fatalf("no URL in:\n%s", out)
 	}
 	return out, env, u[1], stop
+}
+
+// checkDemoShowsEveryone: the demo prints, in one table, a token for every
+// role (and its page where it has one), officials of two units for each
+// role that takes part in a two-official step, a live venue with its poster,
+// and citizens in each situation: a confirmed case, a close contact, one
+// with an override awaiting approval and one with an appeal awaiting an
+// answer, each of which the node shows them.
+func checkDemoShowsEveryone(t *testing.T, out string, env map[string]string, url string) {
+	t.Helper()
+	rows := regexp.MustCompile(`(?m)^  (\w+)  +(.+?)  +(\S.*?)  +(/\S*|\(API, CLI\))  +(hc_\S+)$`).FindAllStringSubmatch(out, -1)
+	units := map[string]map[string]bool{}
+	tokens := map[string][]string{}
+	pages := map[string]string{}
+	for _, r := range rows {
+		if units[r[1]] == nil {
+			units[r[1]] = map[string]bool{}
+		}
+		units[r[1]][strings.TrimSpace(r[3])] = true
+		tokens[r[1]] = append(tokens[r[1]], r[5])
+		pages[r[1]] = r[4]
+	}
+	for _, role := range []string{"admin", "sampler", "lab", "clinic", "epidemiologist", "verifier", "operator", "approver", "auditor", "venue", "peer"} {
+		if len(tokens[role]) == 0 {
+			t.Errorf("the demo prints no token for a %s:\n%s", role, out)
+		}
+	}
+	// Both sides of every two-official step, of two units.
+	for _, role := range []string{"sampler", "lab", "clinic", "epidemiologist", "operator", "approver", "auditor"} {
+		if len(units[role]) < 2 {
+			t.Errorf("the demo's %ss are of %d unit(s), want two", role, len(units[role]))
+		}
+	}
+	for role, want := range map[string]string{"citizen": "/", "verifier": "/verify", "operator": "/console", "approver": "/console", "auditor": "/console", "epidemiologist": "/console"} {
+		if pages[role] != want {
+			t.Errorf("the demo shows the %s page %q, want %q", role, pages[role], want)
+		}
+	}
+	get := func(path, token string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest("GET", url+path, nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	// The venue is live: its code answers, and its poster page is served.
+	if m := regexp.MustCompile(`/venue/(v\w+) `).FindStringSubmatch(out); m == nil {
+		t.Errorf("the demo shows no venue poster:\n%s", out)
+	} else if st, body := get("/api/v1/venues/"+m[1]+"/code", tokens["venue"][0]); st != 200 || !strings.Contains(body, "HCV1:") {
+		t.Errorf("the demo's venue has no live code: %d %s", st, body)
+	}
+	// The citizens, each in their situation as the node shows it to them.
+	citizens := regexp.MustCompile(`(?m)^  citizen .* (hc_\S+)\n +↳ (.*)$`).FindAllStringSubmatch(out, -1)
+	seen := map[string]bool{}
+	for _, c := range citizens {
+		tok, note := c[1], c[2]
+		_, code := get("/api/v1/me/code", tok)
+		switch {
+		case strings.Contains(note, "a confirmed case"):
+			seen["case"] = strings.Contains(code, `"colour":"red"`)
+		case strings.Contains(note, "a close contact"):
+			seen["contact"] = strings.Contains(code, "close_contact") || strings.Contains(code, "quarantine")
+		case strings.Contains(note, "override awaits"):
+			seen["override"] = regexp.MustCompile(`"pending_overrides":\[\{`).MatchString(code)
+		case strings.Contains(note, "appeal awaits"):
+			_, appeals := get("/api/v1/me/appeals", tok)
+			seen["appeal"] = strings.Contains(appeals, `"status":"open"`)
+		}
+	}
+	for _, k := range []string{"case", "contact", "override", "appeal"} {
+		if !seen[k] {
+			t.Errorf("the demo shows no citizen with %s as the node answers them:\n%s", map[string]string{"case": "a confirmed case (red)", "contact": "a close contact", "override": "a pending override", "appeal": "an open appeal"}[k], out)
+		}
+	}
 }
