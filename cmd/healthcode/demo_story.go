@@ -69,12 +69,21 @@ func (n *node) demoPeople(ctx context.Context, city *sim.City, past []sim.Event,
 	if err != nil {
 		return nil, err
 	}
-	cv, err := n.engine.Code(ctx, casePerson.Pseudonym)
+	evidenceOf := func(subject string) ([]healthcode.Evidence, error) {
+		var evs []healthcode.Evidence
+		err := n.db.View(ctx, func(tx healthcode.ReadTx) error {
+			var err error
+			evs, err = tx.Evidence(ctx, subject)
+			return err
+		})
+		return evs, err
+	}
+	caseEvidence, err := evidenceOf(casePerson.Pseudonym)
 	if err != nil {
 		return nil, err
 	}
 	var basis int64
-	for _, ev := range cv.Evidence {
+	for _, ev := range caseEvidence {
 		if ev.Kind == healthcode.Diagnosis && ev.Diagnosis == healthcode.DiagnosisConfirmed {
 			basis = ev.ID
 		}
@@ -89,11 +98,13 @@ func (n *node) demoPeople(ctx context.Context, city *sim.City, past []sim.Event,
 		switch i {
 		case 3:
 			nodeCase := ""
-			if v, err := n.engine.Code(ctx, p.Pseudonym); err == nil {
-				for _, ev := range v.Evidence {
-					if ev.Kind == healthcode.CloseContact && ev.CaseRef != "" {
-						nodeCase = ev.CaseRef
-					}
+			evs, err := evidenceOf(p.Pseudonym)
+			if err != nil {
+				return nil, err
+			}
+			for _, ev := range evs {
+				if ev.Kind == healthcode.CloseContact && ev.CaseRef != "" {
+					nodeCase = ev.CaseRef
 				}
 			}
 			if basis == 0 || nodeCase == "" {
