@@ -285,3 +285,30 @@ func (a *Actors) ConfirmRecord(ctx context.Context, actor *healthcode.Principal,
 	}
 	return &healthcode.PendingRecord{ID: r.ID, Status: r.Status, CoSignNeeded: r.NeedsCoSign}, nil
 }
+
+// LogFile fetches a file of the node's public log, by its path under /log/
+// (checkpoint, a tile, an entry bundle), as any outsider reads it: no token,
+// at most 64 MB, and any answer but 200 an error.
+func (c *Client) LogFile(ctx context.Context, path string) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, "GET", c.BaseURL+"/log/"+path, nil)
+	if err != nil {
+		return nil, err
+	}
+	hc := c.HTTP
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET %s/log/%s: %s", c.BaseURL, path, resp.Status)
+	}
+	return b, nil
+}

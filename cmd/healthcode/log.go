@@ -6,12 +6,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"strings"
 	"time"
 
 	"healthcode"
+	hchttp "healthcode/http"
 	"healthcode/sqlite"
 	"healthcode/tlog"
 
@@ -174,26 +174,8 @@ func verifyLogDB(ctx context.Context, path, origin string, verifiers note.Verifi
 // tile, compared with the one the entries give (served tiles are not
 // trusted).
 func verifyLogURL(ctx context.Context, base, origin string, verifiers note.Verifiers, earlier *tlog.Checkpoint) (int64, error) {
-	client := &http.Client{Timeout: time.Minute}
-	get := func(path string) ([]byte, error) {
-		req, err := http.NewRequestWithContext(ctx, "GET", base+"/log/"+path, nil)
-		if err != nil {
-			return nil, err
-		}
-		resp, err := client.Do(req)
-		if err != nil {
-			return nil, err
-		}
-		defer resp.Body.Close()
-		b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
-		if err != nil {
-			return nil, err
-		}
-		if resp.StatusCode != http.StatusOK {
-			return nil, fmt.Errorf("GET %s/log/%s: %s", base, path, resp.Status)
-		}
-		return b, nil
-	}
+	client := hchttp.NewClient(base)
+	get := func(path string) ([]byte, error) { return client.LogFile(ctx, path) }
 	b, err := get("checkpoint")
 	if err != nil {
 		return 0, err
