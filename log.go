@@ -26,6 +26,7 @@ const (
 	LogCase            LogType = "case"             // a case opened by a clinic's diagnosis
 	LogPendingRecord   LogType = "record"           // an interview-linked record requested, confirmed, co-signed or refused
 	LogFederation      LogType = "federation"       // a cross-region status query, asked of a peer region or answered for one
+	LogReview          LogType = "review"           // an auditor's review of an oversight alert opened, confirmed or closed
 )
 
 // ActorLabel is how a log entry names an official: name, then official id
@@ -107,6 +108,9 @@ var logTypes = map[LogType]LogFields{
 	// A cross-region status query names the peer region and the outcome in
 	// clear; the traveller, their colour and its reason are commitments.
 	LogFederation: FieldSubject | FieldColour | FieldReason,
+	// A review names the auditor and, in Ref, the alert and the officials
+	// it freezes, in clear; the auditor's note is a commitment.
+	LogReview: 0,
 }
 
 // Known reports whether t is a type of log entry.

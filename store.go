@@ -20,6 +20,7 @@ type Store interface {
 // ReadTx reads a consistent snapshot of the store.
 type ReadTx interface {
 	CaseReadTx
+	OversightReadTx
 	// Person returns the person with the pseudonym, with WrappedKey and Sealed
 	// set (DataKey is not). Returns ENOTFOUND if there is none.
 	Person(ctx context.Context, pseudonym string) (*Person, error)
@@ -207,6 +208,7 @@ type ReadTx interface {
 type Tx interface {
 	ReadTx
 	CaseTx
+	OversightTx
 	// CreatePerson stores a new person. Returns ECONFLICT if the pseudonym or
 	// ID hash exists.
 	CreatePerson(ctx context.Context, p *Person) error

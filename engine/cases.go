@@ -63,6 +63,11 @@ const (
 // interview waits.
 func (e *Engine) admit(ctx context.Context, u *unit, actor *healthcode.Principal, s *healthcode.Submission, ev *healthcode.Evidence, now time.Time) (admission, error) {
 	tx := u.tx
+	if restrictiveEvidence(ev) {
+		if err := e.underReview(ctx, tx, actor, now); err != nil {
+			return 0, err
+		}
+	}
 	var c *healthcode.Case
 	if ev.Kind == healthcode.CloseContact || ev.Kind == healthcode.SecondaryContact {
 		var err error

@@ -27,6 +27,11 @@ func (e *Engine) RequestOverride(ctx context.Context, actor *healthcode.Principa
 	}
 	o.Requester, o.CreatedAt, o.Status, o.Approver, o.CoSigner = *actor, now, healthcode.OverridePending, nil, nil
 	err := e.update(ctx, func(u *unit) error {
+		if o.Colour.Restrictive() {
+			if err := e.underReview(ctx, u.tx, actor, now); err != nil {
+				return err
+			}
+		}
 		for _, id := range o.Basis {
 			ev, err := u.tx.EvidenceByID(ctx, id)
 			if healthcode.ErrorCode(err) == healthcode.ENOTFOUND {
@@ -178,6 +183,9 @@ func (e *Engine) signOverride(ctx context.Context, actor *healthcode.Principal, 
 			return healthcode.Errorfd(healthcode.ECONFLICT, "override.expired", "override %d expired before it was approved", id)
 		}
 		if err := sign(u, o, now); err != nil {
+			return err
+		}
+		if err := e.frozen(ctx, u.tx, now, &o.Requester, o.Approver, o.CoSigner); err != nil {
 			return err
 		}
 		if o.Approver != nil && (!o.NeedsCoSign() || o.CoSigner != nil) {

@@ -83,6 +83,9 @@ func (e *Engine) ConfirmRecord(ctx context.Context, actor *healthcode.Principal,
 		if err != nil {
 			return err
 		}
+		if err := e.frozen(ctx, u.tx, now, a, &r.Requester); err != nil {
+			return err
+		}
 		actor := a
 		cross, err := e.crossesBulk(ctx, u.tx, []string{r.Evidence.Subject}, now, healthcode.BulkKey{Approver: actor.ID})
 		if err != nil {
@@ -117,6 +120,9 @@ func (e *Engine) CoSignRecord(ctx context.Context, actor *healthcode.Principal, 
 		}
 		a, err := e.secondOfficial(ctx, u.tx, actor, &r.Requester, "record", false, healthcode.RoleAuditor)
 		if err != nil {
+			return err
+		}
+		if err := e.frozen(ctx, u.tx, now, a, &r.Requester, r.Confirmer); err != nil {
 			return err
 		}
 		if r.Confirmer.ID == a.ID {

@@ -217,6 +217,9 @@ func (e *Engine) RequestDesignation(ctx context.Context, actor *healthcode.Princ
 	d.Status, d.Requester, d.CreatedAt, d.Approver, d.LogIndex, d.Exposures, d.CoSigner = healthcode.DesignationPending, *actor, now, nil, -1, -1, nil
 	err := e.update(ctx, func(u *unit) error {
 		tx := u.tx
+		if err := e.underReview(ctx, tx, actor, now); err != nil {
+			return err
+		}
 		if d.Venue != "" {
 			if _, err := tx.Venue(ctx, d.Venue); err != nil {
 				return err
@@ -365,6 +368,9 @@ func (e *Engine) ApproveDesignation(ctx context.Context, actor *healthcode.Princ
 			return healthcode.Errorfd(healthcode.ECONFLICT, "designation.not_pending", "designation %d is %s, not awaiting approval", id, d.Status)
 		}
 		if actor, err = e.secondOfficial(ctx, u.tx, actor, &d.Requester, "designation", true, healthcode.RoleApprover); err != nil {
+			return err
+		}
+		if err := e.frozen(ctx, u.tx, now, actor, &d.Requester, d.CoSigner); err != nil {
 			return err
 		}
 		if d.CoSigner != nil && d.CoSigner.ID == actor.ID {
@@ -523,6 +529,9 @@ func (e *Engine) CoSignDesignation(ctx context.Context, actor *healthcode.Princi
 			return healthcode.Errorfd(healthcode.ECONFLICT, "designation.not_pending", "designation %d is %s, not awaiting approval", id, d.Status)
 		}
 		if actor, err = e.secondOfficial(ctx, u.tx, actor, &d.Requester, "designation", false, healthcode.RoleAuditor); err != nil {
+			return err
+		}
+		if err := e.frozen(ctx, u.tx, now, actor, &d.Requester); err != nil {
 			return err
 		}
 		venues, err := designationVenues(ctx, u.tx, d)

@@ -78,7 +78,7 @@ func (s *Server) apiRoutes() []route {
 		{Method: "GET", Path: "/api/v1/oversight/figures", Roles: []healthcode.Role{healthcode.RoleAuditor}, h: s.oversightFigures},
 		{Method: "GET", Path: "/log/checkpoint", h: s.logCheckpoint},
 		{Method: "GET", Path: "/log/tile/{path...}", h: s.logTile},
-	}, append(append(s.registryRoutes(), s.caseRoutes()...), s.federationRoutes()...)...)
+	}, append(append(append(s.registryRoutes(), s.caseRoutes()...), s.federationRoutes()...), s.oversightRoutes()...)...)
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request, _ *healthcode.Principal) error {

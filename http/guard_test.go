@@ -123,26 +123,28 @@ func TestEightMegabytesOfEmptyItems(t *testing.T) {
 func TestBodyLimits(t *testing.T) {
 	f := newFixture(t)
 	limits := map[string]int64{
-		"POST /api/v1/evidence":                 8 << 20,
-		"POST /api/v1/collections":              8 << 20,
-		"POST /api/v1/rulesets":                 2 << 20,
-		"POST /api/v1/overrides":                1 << 20,
-		"POST /api/v1/verify":                   64 << 10,
-		"POST /api/v1/peer-status":              64 << 10,
-		"POST /api/v1/overrides/{id}/refuse":    64 << 10,
-		"POST /api/v1/me/appeals":               64 << 10,
-		"POST /api/v1/appeals/{id}/answer":      64 << 10,
-		"POST /api/v1/venues":                   64 << 10,
-		"POST /api/v1/venues/{id}/status":       64 << 10,
-		"POST /api/v1/checkins":                 64 << 10,
-		"POST /api/v1/designations":             64 << 10,
-		"POST /api/v1/designations/{id}/refuse": 64 << 10,
-		"POST /api/v1/trace/unmask":             64 << 10,
-		"POST /login":                           64 << 10,
-		"POST /api/v1/units":                    64 << 10,
-		"POST /api/v1/officials":                64 << 10,
-		"POST /api/v1/officials/{id}":           64 << 10,
-		"POST /dashboard/log/{index}/open":      64 << 10,
+		"POST /api/v1/evidence":                     8 << 20,
+		"POST /api/v1/collections":                  8 << 20,
+		"POST /api/v1/rulesets":                     2 << 20,
+		"POST /api/v1/overrides":                    1 << 20,
+		"POST /api/v1/verify":                       64 << 10,
+		"POST /api/v1/peer-status":                  64 << 10,
+		"POST /api/v1/overrides/{id}/refuse":        64 << 10,
+		"POST /api/v1/me/appeals":                   64 << 10,
+		"POST /api/v1/appeals/{id}/answer":          64 << 10,
+		"POST /api/v1/venues":                       64 << 10,
+		"POST /api/v1/venues/{id}/status":           64 << 10,
+		"POST /api/v1/checkins":                     64 << 10,
+		"POST /api/v1/designations":                 64 << 10,
+		"POST /api/v1/designations/{id}/refuse":     64 << 10,
+		"POST /api/v1/trace/unmask":                 64 << 10,
+		"POST /login":                               64 << 10,
+		"POST /api/v1/units":                        64 << 10,
+		"POST /api/v1/officials":                    64 << 10,
+		"POST /api/v1/officials/{id}":               64 << 10,
+		"POST /dashboard/log/{index}/open":          64 << 10,
+		"POST /api/v1/oversight/reviews":            64 << 10,
+		"POST /api/v1/oversight/reviews/{id}/close": 64 << 10,
 	}
 	// These read no body at all: what is sent is never decoded.
 	noBody := []string{"POST /api/v1/rulesets/{version}/approve", "POST /api/v1/overrides/{id}/approve", "POST /api/v1/overrides/{id}/cosign",
@@ -150,7 +152,7 @@ func TestBodyLimits(t *testing.T) {
 		"POST /api/v1/officials/{id}/revoke", "POST /api/v1/officials/{id}/tokens", "POST /api/v1/official-proposals/{id}/approve",
 		"POST /api/v1/official-proposals/{id}/refuse", "POST /api/v1/tokens/{id}/revoke",
 		"POST /api/v1/records/{id}/confirm", "POST /api/v1/records/{id}/cosign", "POST /api/v1/records/{id}/refuse",
-		"POST /api/v1/unmask/{id}/approve", "POST /api/v1/unmask/{id}/refuse"}
+		"POST /api/v1/unmask/{id}/approve", "POST /api/v1/unmask/{id}/refuse", "POST /api/v1/oversight/reviews/{id}/confirm"}
 	// The console's forms all take a few fields.
 	for _, rt := range f.srv.routes() {
 		key := rt.Method + " " + rt.Path

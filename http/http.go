@@ -65,6 +65,8 @@ type Server struct {
 	// Peers asks other regions for travellers' colours; nil on a node
 	// with no trust list.
 	Peers healthcode.PeerStatusService
+	// Oversight serves auditors' alerts and reviews (http/oversight.go).
+	Oversight healthcode.OversightService
 	// Retention says when each item of a person's data is deleted.
 	Retention healthcode.Retention
 	Health    Health

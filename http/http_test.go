@@ -107,7 +107,7 @@ func newFixture(t *testing.T) *fixture {
 		LastPath: filepath.Join(t.TempDir(), "checkpoint"), Clock: clock}
 	f.logPub = logPub
 	e.Codes = codes
-	f.srv = &Server{Auth: e, Codes: e, Evidence: e, Collections: e, Rules: e, Signer: codes, Clock: clock, Region: "410100", Venues: e, Governance: e, Retention: healthcode.DefaultRetention(),
+	f.srv = &Server{Auth: e, Codes: e, Evidence: e, Collections: e, Rules: e, Signer: codes, Clock: clock, Region: "410100", Venues: e, Governance: e, Oversight: e, Retention: healthcode.DefaultRetention(),
 		Log: &tlog.Reader{Store: db, Publisher: f.publisher}, Health: func(context.Context) error { return f.publisher.Problem() }}
 	e.OnChange = f.srv.Invalidate
 	f.ts = httptest.NewServer(f.srv.Handler())

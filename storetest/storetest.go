@@ -49,6 +49,7 @@ func Run(t *testing.T, open Opener) {
 		{"Collections", Collections},
 		{"Dashboard", Dashboard},
 		{"SubmitReplays", SubmitReplays},
+		{"Oversight", Oversight},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -78,3 +78,23 @@ func (l *Log) Decode(leaf []byte) (*healthcode.LogEntry, error) {
 	e := d.Entry
 	return &e, nil
 }
+
+// RecordEntry returns the log entry a stored record holds: opened with the
+// opening kept beside the tree if there is one (every field filled in), or
+// else only the fields the leaf holds in clear (committed ones empty: an
+// entry about no one, or one whose opening retention or sunset deleted).
+func RecordEntry(rec *healthcode.LogRecord) (*healthcode.LogEntry, error) {
+	l, err := DecodeLeaf(rec.Leaf)
+	if err != nil {
+		return nil, err
+	}
+	if l.Committed != 0 && len(rec.Opening) > 0 {
+		if e, err := l.Open(rec.Subject, rec.Opening); err == nil {
+			e.Index = rec.Index
+			return e, nil
+		}
+	}
+	e := l.Entry
+	e.Index = rec.Index
+	return &e, nil
+}

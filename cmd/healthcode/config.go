@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"net/netip"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -55,6 +56,8 @@ type Config struct {
 	PeerRate        float64       // status queries per second each peer region may make
 	PeerBurst       int           // … and at once
 	MetricsToken    string        // bearer token that opens /metrics to a scraper off the node's machine
+	OversightEvery  time.Duration // how often the oversight detectors run over what the log and store gained
+	OversightHook   string        // URL each new oversight alert is POSTed to (retried with backoff), "" for none
 
 	envErrs []error // malformed HEALTHCODE_* values, reported by finish
 }
@@ -82,6 +85,7 @@ func defaultConfig() Config {
 		AcceptReasons:   strings.Join(healthcode.DefaultAcceptedReasons, ","),
 		PeerRate:        50,
 		PeerBurst:       100,
+		OversightEvery:  5 * time.Second,
 	}
 }
 
@@ -142,6 +146,8 @@ func (c *Config) register(fs *flag.FlagSet) {
 		},
 		"open connections one client address may hold (trusted proxies exempt; negative: no bound)")
 	dur(&c.CheckInWait, "checkin-wait", "the longest a check-in may expect to wait for its commit (measured from recent commits): above it, check-ins are refused at once with 503 and Retry-After instead of queueing")
+	dur(&c.OversightEvery, "oversight-every", "how often the oversight detectors read what the log and the store gained and raise alerts (alerts come within this of an action, well within the 60 s promised)")
+	str(&c.OversightHook, "oversight-webhook", "URL each new oversight alert is POSTed to as JSON, retried with backoff; every attempt is recorded and logged")
 	str(&c.DataDir, "data", "directory for the node's keys and, by default, its database")
 	str(&c.DB, "db", "SQLite database file (default DATA/healthcode.db)")
 	str(&c.Addr, "addr", "address to listen on")
@@ -222,6 +228,14 @@ func (c *Config) finish() error {
 	}
 	if c.CoSignAbove < 1 {
 		return fmt.Errorf("designation-cosign-above must be at least 1")
+	}
+	if c.OversightEvery < 100*time.Millisecond || c.OversightEvery > 30*time.Second {
+		return fmt.Errorf("oversight-every %s out of range (100ms to 30s: alerts are promised within 60 s)", c.OversightEvery)
+	}
+	if c.OversightHook != "" {
+		if u, err := url.Parse(c.OversightHook); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("oversight-webhook %q is not an http(s) URL", c.OversightHook)
+		}
 	}
 	if c.BulkPeople < 1 || c.BulkWindow < time.Hour {
 		return fmt.Errorf("bulk-people must be at least 1 and bulk-window at least 1h")

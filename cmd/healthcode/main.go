@@ -52,6 +52,7 @@ func commands() []command {
 		{"admin", "the registry: admin init, then admin unit, official, approve, token, revoke, list --token ADMIN", runAdmin},
 		{"bench", "measure throughput figures against same-run baselines", runBench},
 		{"scenario", "play the reference scenario (zhengzhou): officials try to red-code a list; refused or alerted?", runScenario},
+		{"oversight", "run the oversight detectors once: oversight run --data DIR", runOversight},
 	}
 }
 

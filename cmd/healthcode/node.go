@@ -12,11 +12,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"healthcode"
 	"healthcode/engine"
 	hchttp "healthcode/http"
+	"healthcode/oversight"
 	"healthcode/qr"
 	"healthcode/rules"
 	"healthcode/sqlite"
@@ -40,6 +42,10 @@ type node struct {
 	// fed is the node's part in the federation (federation.go).
 	fed      *nodeFederation
 	registry *prometheus.Registry
+	// oversight runs the detectors; webhook delivers their alerts (nil
+	// without --oversight-webhook).
+	oversight *oversight.Runner
+	webhook   *oversight.Webhook
 }
 
 // regionKeys is the on-disk form of the region's secrets.
@@ -254,6 +260,7 @@ func openNode(ctx context.Context, cfg Config, clock healthcode.Clock, logw io.W
 		Log:               &tlog.Reader{Store: n.db, Publisher: n.log, CosignedPath: tlog.CosignedPath(n.log.LastPath)},
 		Venues:            n.engine,
 		Governance:        n.engine,
+		Oversight:         n.engine,
 		Retention:         cfg.Retention.Get(),
 		Health:            func(context.Context) error { return n.log.Problem() },
 		Degraded:          func(context.Context) error { return n.db.WriteProblem() },
@@ -272,6 +279,7 @@ func openNode(ctx context.Context, cfg Config, clock healthcode.Clock, logw io.W
 		TLSKey:            cfg.TLSKey,
 	}
 	n.server.TrustedProxies, _ = cfg.Proxies() // checked by Config.finish
+	n.wireOversight(reg)
 	n.engine.OnChange = n.server.Invalidate
 	n.engine.OnCommit = func(c engine.Committed) {
 		types := make([]healthcode.LogType, len(c.Entries))
@@ -344,6 +352,16 @@ func (n *node) background(ctx context.Context) {
 	review := time.NewTicker(n.cfg.ReviewEvery)
 	checkpoint := time.NewTicker(n.cfg.CheckpointEvery)
 	audit := time.NewTicker(n.cfg.AuditEvery)
+	// The oversight detectors and the webhook run beside the other jobs;
+	// background returns once they have stopped, before the store closes.
+	var jobs sync.WaitGroup
+	defer jobs.Wait()
+	jobs.Add(1)
+	go func() { defer jobs.Done(); n.oversight.Run(ctx, n.cfg.OversightEvery) }()
+	if n.webhook != nil {
+		jobs.Add(1)
+		go func() { defer jobs.Done(); n.webhook.Run(ctx) }()
+	}
 	purge := time.NewTicker(purgeEvery)
 	defer purge.Stop()
 	n.purgeExpired(ctx, n.cfg.Retention.Get()) // at start too: a node restarted daily still purges
