@@ -17,6 +17,21 @@ func digest(s string) string {
 	return hex.EncodeToString(sum[:8])
 }
 
+// medianWithout is the median of xs without one occurrence of self: the
+// peers' median, which the key itself does not drag up.
+func medianWithout(xs []float64, self float64) float64 {
+	out := make([]float64, 0, len(xs))
+	dropped := false
+	for _, x := range xs {
+		if !dropped && x == self {
+			dropped = true
+			continue
+		}
+		out = append(out, x)
+	}
+	return median(out)
+}
+
 func median(xs []float64) float64 {
 	if len(xs) == 0 {
 		return 0
@@ -76,10 +91,7 @@ func (b *burst) detect(ctx context.Context, p *pass) ([]healthcode.Alert, error)
 		pk := peerKind(k)
 		peers[pk] = append(peers[pk], t/windows)
 	}
-	peerMedian := map[string]float64{}
-	for pk, xs := range peers {
-		peerMedian[pk] = median(xs)
-	}
+	peerMedian := func(k string) float64 { return medianWithout(peers[peerKind(k)], totals[k]/windows) }
 
 	done := map[string]bool{}
 	var out []healthcode.Alert
@@ -110,7 +122,7 @@ func (b *burst) detect(ctx context.Context, p *pass) ([]healthcode.Alert, error)
 				}
 			}
 			own := float64(before) / windows
-			limit := max(float64(p.s.BurstMinPeople), p.s.BurstFactor*own, p.s.BurstFactor*peerMedian[peerKind(k)])
+			limit := max(float64(p.s.BurstMinPeople), p.s.BurstFactor*own, p.s.BurstFactor*peerMedian(k))
 			if float64(len(people)) <= limit {
 				continue
 			}
@@ -142,7 +154,7 @@ func (b *burst) detect(ctx context.Context, p *pass) ([]healthcode.Alert, error)
 			what := map[string]string{"official": "official", "unit": "unit", "pair": "requester–approver pair", "case": "citing case"}[keyKind(k)]
 			al.Summary = fmt.Sprintf("%s %s restricted %d people between %s and %s (bound %.0f: at least %d, %.0f× its own mean of %.1f per %s, %.0f× its peers' median of %.1f)",
 				what, strings.SplitN(k, ":", 2)[1], len(people), first.UTC().Format(time.RFC3339), t.UTC().Format(time.RFC3339), limit,
-				p.s.BurstMinPeople, p.s.BurstFactor, own, p.s.BurstWindow, p.s.BurstFactor, peerMedian[peerKind(k)])
+				p.s.BurstMinPeople, p.s.BurstFactor, own, p.s.BurstWindow, p.s.BurstFactor, peerMedian(k))
 			out = append(out, al)
 		}
 	}
@@ -490,10 +502,10 @@ func (reads) detect(ctx context.Context, p *pass) ([]healthcode.Alert, error) {
 	for _, m := range per {
 		counts = append(counts, float64(len(m)))
 	}
-	med := median(counts)
 	bucket := latest.Truncate(p.s.ReadsWindow).Unix()
 	var out []healthcode.Alert
 	for o, m := range per {
+		med := medianWithout(counts, float64(len(m)))
 		limit := max(float64(p.s.ReadsMinPeople), p.s.ReadsFactor*med)
 		if float64(len(m)) <= limit {
 			continue
