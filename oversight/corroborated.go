@@ -240,7 +240,7 @@ func (p *pass) linkHeld(ev *healthcode.Evidence) bool {
 // testCorroborated reports whether a positive test's tube was collected by
 // a unit other than the one reporting its result.
 func (p *pass) testCorroborated(ev *healthcode.Evidence) (bool, error) {
-	tube, ok := strings.CutPrefix(ev.ExternalID, "tube/")
+	tube, ok := tubeOf(ev)
 	if !ok {
 		return false, nil
 	}
@@ -255,6 +255,15 @@ func (p *pass) testCorroborated(ev *healthcode.Evidence) (bool, error) {
 	}
 	unit := p.unitOf(ev.Submitter)
 	return unit == "" || unit != tb.Unit, nil
+}
+
+// tubeOf returns the tube a test result was reported for: its mixed tube
+// (PoolID) or the single tube its external id names ("tube/ID").
+func tubeOf(ev *healthcode.Evidence) (string, bool) {
+	if ev.Pooled {
+		return ev.PoolID, ev.PoolID != ""
+	}
+	return strings.CutPrefix(ev.ExternalID, "tube/")
 }
 
 // casesConfirmed reports whether any case a designation cites is a

@@ -291,8 +291,10 @@ func (p *pass) healthLinked(people []string) (float64, string, error) {
 			switch {
 			case ev.Kind == healthcode.VenueExposure && ev.Verified:
 				keys["venue "+ev.Venue] = true
-			case ev.Kind.IsTest() && ev.Result == healthcode.Positive && strings.HasPrefix(ev.ExternalID, "tube/"):
-				keys["tube "+strings.TrimPrefix(ev.ExternalID, "tube/")] = true
+			case ev.Kind.IsTest() && ev.Result == healthcode.Positive:
+				if tube, ok := tubeOf(&ev); ok {
+					keys["tube "+tube] = true
+				}
 			case strings.HasPrefix(ev.CaseRef, healthcode.CaseIDPrefix):
 				keys["case "+ev.CaseRef] = true
 			}
