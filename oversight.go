@@ -51,10 +51,10 @@ func KnownDetector(name string) bool {
 	return false
 }
 
-// MaxAlertPeople bounds the people an alert lists (it counts them all in
-// its summary): an alert is read by a person, and a node's memory is not
-// spent on one row.
-const MaxAlertPeople = 5000
+// MaxAlertPeople bounds the people an alert lists (its summary counts them
+// all): an alert is read by a person, and an answer listing DefaultAlertLimit
+// alerts stays a few megabytes.
+const MaxAlertPeople = 2000
 
 // MaxAlertLogIndexes bounds the log entries an alert cites.
 const MaxAlertLogIndexes = 1000
@@ -111,7 +111,7 @@ type AlertQuery struct {
 }
 
 // DefaultAlertLimit is how many alerts a query returns unless it says.
-const DefaultAlertLimit = 500
+const DefaultAlertLimit = 100
 
 // Review is an auditor's review of an alert (invariant 3's watchman). While
 // it is in force, the officials the alert names can take no restrictive

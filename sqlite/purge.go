@@ -312,6 +312,10 @@ var sunsetSteps = []struct{ key, query string }{
 	// wrote about people.
 	{"override_notes", `UPDATE overrides SET note = '' WHERE note != ''`},
 	{"override_case_refs", `UPDATE overrides SET case_ref = '' WHERE case_ref != ''`},
+	// Oversight's alerts and reviews stay (they name officials); the people
+	// an alert named and what auditors wrote go.
+	{"oversight_alert_people", `UPDATE oversight_alerts SET people = '[]' WHERE people != '[]'`},
+	{"oversight_review_notes", `UPDATE oversight_reviews SET note = '', close_note = '' WHERE note != '' OR close_note != ''`},
 	{"citizen_tokens", `DELETE FROM tokens WHERE role = 'citizen' OR subject != ''`},
 	{"log_openings", `DELETE FROM log_openings`},
 	{"people", `DELETE FROM people`},

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -207,6 +208,26 @@ func Oversight(t *testing.T, s healthcode.Store) {
 			if n, err := tx.RegisteredBetween(ctx, tc.from, tc.to); err != nil || n != tc.want {
 				t.Errorf("RegisteredBetween(%s, %s) = %d, %v; want %d", tc.from, tc.to, n, err, tc.want)
 			}
+		}
+		return nil
+	})
+	// A sunset keeps the alerts and reviews (they name officials) but not
+	// the people an alert named nor what auditors wrote.
+	update(t, s, func(tx healthcode.Tx) error { _, err := tx.Sunset(ctx); return err })
+	view(t, s, func(tx healthcode.ReadTx) error {
+		a, err := tx.Alert(ctx, a1.ID)
+		if err != nil {
+			return err
+		}
+		if len(a.People) != 0 || !slices.Equal(a.Officials, a1.Officials) {
+			t.Errorf("alert after the sunset = %+v", a)
+		}
+		r, err := tx.Review(ctx, r.ID)
+		if err != nil {
+			return err
+		}
+		if r.Note != "" || r.CloseNote != "" || r.OpenedBy.ID != auditor.ID {
+			t.Errorf("review after the sunset = %+v", r)
 		}
 		return nil
 	})

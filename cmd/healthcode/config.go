@@ -15,6 +15,7 @@ import (
 	"healthcode"
 	"healthcode/engine"
 	hchttp "healthcode/http"
+	"healthcode/oversight"
 )
 
 // Config is every setting of a node, with its defaults in one place
@@ -58,6 +59,9 @@ type Config struct {
 	MetricsToken    string        // bearer token that opens /metrics to a scraper off the node's machine
 	OversightEvery  time.Duration // how often the oversight detectors run over what the log and store gained
 	OversightHook   string        // URL each new oversight alert is POSTed to (retried with backoff), "" for none
+	OversightLimits string        // the detectors' thresholds over their defaults, NAME=VALUE,… (oversight.ParseSettings)
+
+	oversight oversight.Settings // OversightLimits parsed by finish
 
 	envErrs []error // malformed HEALTHCODE_* values, reported by finish
 }
@@ -147,6 +151,7 @@ func (c *Config) register(fs *flag.FlagSet) {
 		"open connections one client address may hold (trusted proxies exempt; negative: no bound)")
 	dur(&c.CheckInWait, "checkin-wait", "the longest a check-in may expect to wait for its commit (measured from recent commits): above it, check-ins are refused at once with 503 and Retry-After instead of queueing")
 	dur(&c.OversightEvery, "oversight-every", "how often the oversight detectors read what the log and the store gained and raise alerts (alerts come within this of an action, well within the 60 s promised)")
+	str(&c.OversightLimits, "oversight-thresholds", "the oversight detectors' thresholds over their defaults, NAME=VALUE,… (durations as 30m, counts, factors):\n"+oversight.Help())
 	str(&c.OversightHook, "oversight-webhook", "URL each new oversight alert is POSTed to as JSON, retried with backoff; every attempt is recorded and logged")
 	str(&c.DataDir, "data", "directory for the node's keys and, by default, its database")
 	str(&c.DB, "db", "SQLite database file (default DATA/healthcode.db)")
@@ -231,6 +236,10 @@ func (c *Config) finish() error {
 	}
 	if c.OversightEvery < 100*time.Millisecond || c.OversightEvery > 30*time.Second {
 		return fmt.Errorf("oversight-every %s out of range (100ms to 30s: alerts are promised within 60 s)", c.OversightEvery)
+	}
+	var err error
+	if c.oversight, err = oversight.ParseSettings(c.OversightLimits); err != nil {
+		return err
 	}
 	if c.OversightHook != "" {
 		if u, err := url.Parse(c.OversightHook); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

@@ -22,7 +22,7 @@ func (n *node) wireOversight(reg *prometheus.Registry) {
 		n.webhook = &oversight.Webhook{URL: n.cfg.OversightHook, Region: n.cfg.Region, Store: n.db, Clock: n.engine.Clock,
 			Logger: n.logger, OnDelivery: m.Delivery}
 	}
-	n.oversight = &oversight.Runner{Store: n.db, Entry: tlog.RecordEntry, Clock: n.engine.Clock, Integrity: n.log, Logger: n.logger,
+	n.oversight = &oversight.Runner{Store: n.db, Entry: tlog.RecordEntry, Clock: n.engine.Clock, Integrity: n.log, Logger: n.logger, Settings: n.cfg.oversight,
 		OnAlert: func(a healthcode.Alert) {
 			m.Alert(a)
 			if n.webhook != nil {

@@ -181,6 +181,20 @@ func TestSunsetLeavesNoPersonalData(t *testing.T) {
 		tn.citizen(t, i)
 	}
 	tn.token(t, healthcode.Principal{Name: healthcode.MaskName(c7.Name), Role: healthcode.RoleCitizen, Subject: s7})
+	// An oversight alert names people (pseudonyms), and an auditor's review
+	// note may name anyone.
+	if err := tn.db.Update(ctx, func(tx healthcode.Tx) error {
+		a := &healthcode.Alert{Detector: healthcode.DetectUncorroborated, Key: "sunset-test", OpenedAt: tn.clock.Now(), FirstEffectAt: tn.clock.Now(),
+			Summary: "fixture", Officials: []string{"op-1"}, People: []string{s7, s8}}
+		if _, err := tx.CreateAlert(ctx, a); err != nil {
+			return err
+		}
+		return tx.CreateReview(ctx, &healthcode.Review{AlertID: a.ID, Officials: a.Officials, Note: "review of " + c7.Name + " " + c7.IDNumber,
+			Status: healthcode.ReviewOpen, OpenedBy: healthcode.Principal{ID: "aud-1", Name: "监督员", Role: healthcode.RoleAuditor, Unit: "纪检"},
+			OpenedAt: tn.clock.Now(), Expires: tn.clock.Now().Add(time.Hour), CloseIndex: -1})
+	}); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := tn.log.Publish(ctx, tn.clock.Now()); err != nil {
 		t.Fatal(err)
 	}
@@ -298,7 +312,11 @@ func checkTablesAfterSunset(t *testing.T, path string) {
 	}
 	defer db.Close()
 	kept := map[string]bool{"log_hashes": true, "log_leaves": true, "checkpoints": true, "rulesets": true, "ruleset_proposals": true,
-		"venues": true, "designations": true, "overrides": true, "tokens": true, "units": true, "officials": true, "official_proposals": true, "sessions": true, "schema_migrations": true, "sqlite_sequence": true, "sqlite_stat1": true}
+		"venues": true, "designations": true, "overrides": true, "tokens": true, "units": true, "officials": true, "official_proposals": true, "sessions": true, "schema_migrations": true, "sqlite_sequence": true, "sqlite_stat1": true,
+		// Oversight's records name officials; the people an alert named and
+		// the auditors' notes go (checked below).
+		"oversight_alerts": true, "oversight_alert_officials": true, "oversight_reviews": true, "oversight_review_officials": true,
+		"oversight_cursors": true, "oversight_deliveries": true}
 	rows, err := db.Query(`SELECT name FROM sqlite_master WHERE type = 'table'`)
 	if err != nil {
 		t.Fatal(err)
@@ -324,6 +342,8 @@ func checkTablesAfterSunset(t *testing.T, path string) {
 	for q, what := range map[string]string{
 		`SELECT count(*) FROM tokens WHERE role = 'citizen' OR subject != ''`:                             "citizens' tokens",
 		`SELECT count(*) FROM overrides WHERE note != ''`:                                                 "override notes",
+		`SELECT count(*) FROM oversight_alerts WHERE people != '[]'`:                                      "people named by oversight alerts",
+		`SELECT count(*) FROM oversight_reviews WHERE note != '' OR close_note != ''`:                     "auditors' review notes",
 		`SELECT count(*) FROM sessions s JOIN tokens t ON t.hash = s.token_hash WHERE t.role = 'citizen'`: "citizens' page sessions",
 	} {
 		var n int64
