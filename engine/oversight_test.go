@@ -630,3 +630,60 @@ func TestOversightUnlinkedDesignation(t *testing.T) {
 		}
 	}
 }
+
+// TestOversightUnconfirmedDesignation: the people a designation exposes
+// while the case it cites is a positive test no diagnosis has confirmed are
+// above green on no confirmed case: an alert naming the designation's
+// officials and the people; citing the confirmed diagnosis, none.
+func TestOversightUnconfirmedDesignation(t *testing.T) {
+	t.Parallel()
+	for _, confirmed := range []bool{false, true} {
+		e := newEnv(t, envConfig{people: 6})
+		e.enrol(epi, approver, clinic)
+		r := e.watch()
+		v := e.liveVenue("410103")
+		from := e.clock.Now()
+		for _, i := range []int{0, 2, 3, 4, 5} {
+			e.checkIn(i, v, true)
+		}
+		e.clock.Advance(time.Hour)
+		var basis int64
+		if confirmed {
+			caseID := e.openCaseOf(0, e.clock.Now())
+			e.view(func(tx healthcode.ReadTx) error { c, err := tx.Case(e.ctx, caseID); basis = c.Diagnosis; return err })
+		} else {
+			e.corroborate(e.ids[0], e.clock.Now())
+			for _, ev := range e.evidence(e.subj[0]) {
+				if ev.Kind.IsTest() && ev.Result == healthcode.Positive {
+					basis = ev.ID
+				}
+			}
+		}
+		d := healthcode.RiskDesignation{Venue: v.ID, Level: healthcode.RiskHigh, Reason: "case_visited", From: from.Add(-time.Minute),
+			Until: from.Add(time.Minute), Expires: e.clock.Now().Add(healthcode.Day), Cases: []int64{basis}}
+		dd, err := e.eng.RequestDesignation(e.ctx, epi, d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.pass(r)
+		if _, err := e.eng.ApproveDesignation(e.ctx, approver, dd.ID); err != nil {
+			t.Fatal(err)
+		}
+		for i := 2; i < 6; i++ {
+			if e.colour(i) == healthcode.Green {
+				t.Fatalf("person %d exposed by designation %d is green", i, dd.ID)
+			}
+		}
+		as := e.pass(r)[healthcode.DetectUncorroborated]
+		if confirmed {
+			if len(as) != 0 {
+				t.Errorf("exposures of a confirmed case raised %+v", as)
+			}
+			continue
+		}
+		if len(as) != 1 || as[0].Key != "designation/"+strconv.FormatInt(dd.ID, 10) || !slices.Equal(as[0].Officials, sorted([]string{epi.ID, approver.ID})) ||
+			!slices.Equal(as[0].People, sorted(e.subj[2:6])) {
+			t.Errorf("alerts = %+v", as)
+		}
+	}
+}
