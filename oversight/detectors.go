@@ -212,13 +212,18 @@ func (c *cohort) detect(ctx context.Context, p *pass) ([]healthcode.Alert, error
 	groups := map[string][]string{}
 	attrs := map[string]attribute{}
 	for s := range when {
-		person, err := p.tx.Person(ctx, s)
-		if healthcode.ErrorCode(err) == healthcode.ENOTFOUND {
-			continue
-		} else if err != nil {
-			return nil, err
+		as, ok := h.attrs[s]
+		if !ok {
+			person, err := p.tx.Person(ctx, s)
+			if healthcode.ErrorCode(err) == healthcode.ENOTFOUND {
+				continue
+			} else if err != nil {
+				return nil, err
+			}
+			as = attributesOf(person)
+			h.attrs[s] = as
 		}
-		for _, a := range attributesOf(person) {
+		for _, a := range as {
 			groups[a.key] = append(groups[a.key], s)
 			attrs[a.key] = a
 		}

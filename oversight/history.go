@@ -76,6 +76,9 @@ type history struct {
 	lastCheckIn map[string]healthcode.CheckIn
 	slots       map[string]*slotScans
 	alertedSlot map[string]bool
+	// attrs caches the cohort attributes of the people restricted within
+	// CohortWindow, so a pass reads only the newly restricted.
+	attrs map[string][]attribute
 }
 
 type slotScans struct {
@@ -86,7 +89,7 @@ type slotScans struct {
 
 func newHistory(s Settings) *history {
 	return &history{s: s, byKey: map[string][]int{}, lastCheckIn: map[string]healthcode.CheckIn{},
-		slots: map[string]*slotScans{}, alertedSlot: map[string]bool{}}
+		slots: map[string]*slotScans{}, alertedSlot: map[string]bool{}, attrs: map[string][]attribute{}}
 }
 
 func (h *history) addAction(a action) {
@@ -118,6 +121,17 @@ func (h *history) trim(now time.Time) {
 		m++
 	}
 	h.restrictions = append([]restriction(nil), h.restrictions[m:]...)
+	if m > 0 {
+		keep := map[string]bool{}
+		for _, r := range h.restrictions {
+			keep[r.Subject] = true
+		}
+		for s := range h.attrs {
+			if !keep[s] {
+				delete(h.attrs, s)
+			}
+		}
+	}
 	k := 0
 	for k < len(h.reads) && h.reads[k].At.Before(cut) {
 		k++

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -130,5 +131,17 @@ func TestOversightRunCommand(t *testing.T) {
 	}
 	if code, out, _ := runLine(t, "oversight", "run", "--data", tn.dir); code != exitOK || !strings.Contains(out, "0 new alerts") {
 		t.Errorf("a second run: %d %s", code, out)
+	}
+	// The node's metrics count it open (from the store they share).
+	resp, err := http.Get(tn.url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{`healthcode_oversight_alerts_open{detector="integrity"} 1`, `healthcode_oversight_alerts_open{detector="burst"} 0`} {
+		if !strings.Contains(string(m), want) {
+			t.Errorf("/metrics has no %s", want)
+		}
 	}
 }
