@@ -107,6 +107,20 @@ func TestOversightAPI(t *testing.T) {
 		rv.Officials[0] != operator.ID || !strings.Contains(rv.OpenedBy, "auditor") || rv.LogIndex != before {
 		t.Fatalf("review = %+v (%v)", rv, err)
 	}
+	// A second auditor confirms it; the first may not.
+	aud2 := &healthcode.Principal{Name: "test auditor 2", Role: healthcode.RoleAuditor, Unit: "unit-auditor-2"}
+	tok2, err := f.engine.CreateToken(ctx, aud2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	confirm := "/api/v1/oversight/reviews/" + strconv.FormatInt(rv.ID, 10) + "/confirm"
+	wantProblem(t, "the opener confirms", f.do(t, "POST", confirm, aud, "", nil), 403, "review.self_confirm")
+	if a := f.do(t, "POST", confirm, tok2, "", nil); a.status != 200 || !strings.Contains(string(a.body), `"confirmed_by":"test auditor 2`) {
+		t.Fatalf("confirm: %d %s", a.status, a.body)
+	}
+	wantProblem(t, "confirmed twice", f.do(t, "POST", confirm, tok2, "", nil), 409, "review.confirmed")
+	wantProblem(t, "a second review of the alert", f.do(t, "POST", "/api/v1/oversight/reviews", aud, "application/json",
+		[]byte(`{"alert_id":`+strconv.FormatInt(burst.ID, 10)+`,"note":"again"}`)), 409, "review.in_force")
 	if got := list("?detector=burst"); got[0]["review_id"] != float64(rv.ID) {
 		t.Errorf("alert's review_id = %v", got[0]["review_id"])
 	}
@@ -122,6 +136,8 @@ func TestOversightAPI(t *testing.T) {
 	if a.status != 200 || !strings.Contains(string(a.body), `"status":"closed"`) {
 		t.Fatalf("close: %d %s", a.status, a.body)
 	}
+	wantProblem(t, "closed twice", f.do(t, "POST", "/api/v1/oversight/reviews/"+strconv.FormatInt(rv.ID, 10)+"/close", aud, "application/json",
+		[]byte(`{"note":"again"}`)), 409, "review.closed")
 	a = f.do(t, "GET", "/api/v1/oversight/reviews?status=closed", aud, "", nil)
 	if a.status != 200 || !strings.Contains(string(a.body), `"close_note":"explained"`) {
 		t.Errorf("closed reviews: %d %s", a.status, a.body)
