@@ -227,17 +227,37 @@ func (e *Engine) applyOverride(ctx context.Context, u *unit, o *healthcode.Overr
 	return err
 }
 
-// officials names the officials who signed an override.
+// officials names the officials who signed an override, in Chinese like
+// a rule's basis: the person reads it as the basis of their colour, and
+// the decision keeps one text of it.
 func officials(o *healthcode.Override) string {
-	s := fmt.Sprintf("%s (%s, %s)", o.Requester.Name, o.Requester.Role, o.Requester.Unit)
+	s := "申请：" + signer(&o.Requester)
 	if o.Approver != nil {
-		s += fmt.Sprintf("; approved by %s (%s, %s)", o.Approver.Name, o.Approver.Role, o.Approver.Unit)
+		s += "；批准：" + signer(o.Approver)
 	}
 	if o.CoSigner != nil {
-		s += fmt.Sprintf("; co-signed by %s (%s, %s)", o.CoSigner.Name, o.CoSigner.Role, o.CoSigner.Unit)
+		s += "；复核：" + signer(o.CoSigner)
 	}
 	return s
 }
+
+// signer names an official with their role and unit: 王强（审批人员，unit）.
+func signer(p *healthcode.Principal) string {
+	role, ok := roleZH[p.Role]
+	if !ok {
+		role = string(p.Role)
+	}
+	return fmt.Sprintf("%s（%s，%s）", p.Name, role, p.Unit)
+}
+
+// roleZH names the roles that sign an override.
+var roleZH = map[healthcode.Role]string{
+	healthcode.RoleOperator: "运营人员", healthcode.RoleApprover: "审批人员", healthcode.RoleAuditor: "审计人员",
+	healthcode.RoleEpidemiologist: "流调人员",
+}
+
+// beijing is the zone of the times a decision's words give.
+var beijing = time.FixedZone("UTC+8", 8*3600)
 
 // overrideDecision is the decision a person holds under an active override.
 func overrideDecision(subject string, o *healthcode.Override, rs healthcode.RuleSet, now time.Time) *healthcode.Decision {
@@ -258,11 +278,11 @@ func explainOverride(d *healthcode.Decision, o *healthcode.Override) {
 		d.Text.ZH += "（病例 " + o.CaseRef + "）"
 		d.Text.EN += " (case " + o.CaseRef + ")"
 	}
-	exp := o.Expires.UTC().Format("2006-01-02 15:04 UTC")
-	d.Lift = healthcode.Text{ZH: "于 " + exp + " 自动解除，可随时申诉", EN: "Ends by itself at " + exp + "; you may appeal at any time"}
+	exp := o.Expires.In(beijing).Format("2006-01-02 15:04")
+	d.Lift = healthcode.Text{ZH: "于 " + exp + "（北京时间）自动解除，可随时申诉", EN: "Ends by itself at " + exp + " (Beijing time); you may appeal at any time"}
 	d.Basis = officials(o)
 	if o.Note != "" {
-		d.Basis += ". Note: " + o.Note
+		d.Basis += "；备注：" + o.Note
 	}
 }
 
@@ -367,12 +387,12 @@ func (e *Engine) AnswerAppeal(ctx context.Context, actor *healthcode.Principal, 
 		if actor.Role == healthcode.RoleAuditor && a.Status != healthcode.AppealEscalated {
 			return healthcode.Errorfd(healthcode.EFORBIDDEN, "appeal.not_escalated", "oversight answers an appeal only once it has escalated")
 		}
-		a.Status, a.Answer, a.AnsweredBy, a.AnsweredAt = healthcode.AppealDenied, answer, fmt.Sprintf("%s (%s, %s)", actor.Name, actor.Role, actor.Unit), now
+		a.Status, a.Answer, a.AnsweredBy, a.AnsweredAt = healthcode.AppealDenied, answer, signer(actor), now
 		if grant {
 			a.Status = healthcode.AppealGranted
 			if a.Kind == healthcode.AppealColour {
 				o := &healthcode.Override{Subjects: []string{a.Subject}, Colour: healthcode.Green, Reason: "data_entry_correction",
-					Note: "appeal " + strconv.FormatInt(a.ID, 10) + ": " + answer, Expires: now.Add(healthcode.MaxOverrideDuration),
+					Note: "第 " + strconv.FormatInt(a.ID, 10) + " 号申诉的答复：" + answer, Expires: now.Add(healthcode.MaxOverrideDuration),
 					Status: healthcode.OverrideActive, Requester: *actor, CreatedAt: now, ApprovedAt: now}
 				if err := u.tx.CreateOverride(ctx, o); err != nil {
 					return err

@@ -311,7 +311,7 @@ func TestBrowserCitizen(t *testing.T) {
 
 	loginInBrowser(t, ctx, f)
 	screenshot(t, ctx, "citizen-zh-360.png")
-	wantAccessible(t, ctx, []string{"红码", "不可通行", "方形", "张*明", "410100 河南省", "张*明的健康码二维码：红码",
+	wantAccessible(t, ctx, []string{"红码", "不可通行", "方形", "张*明", "河南省郑州市（区划代码 410100）", "张*明的健康码二维码：红码",
 		"当前时间", "二维码有效至", "为什么是这个颜色", "核酸检测 · 阳性", "变更记录", "规则自动判定（规则集", "test lab",
 		"下载第", "退出登录"}, []string{"[[", "Red code"})
 	audit(t, ctx, "citizen page")
@@ -429,7 +429,7 @@ func TestBrowserVerifier(t *testing.T) {
 	}
 	screenshot(t, ctx, "verify-online-360.png")
 	wantAccessible(t, ctx, []string{"Green code", "You may pass (circle)", "Valid", "Checked by the server.", "Holder", "张*明",
-		"Issuing region", "410100 Henan", "Valid until", "Trust list: 1 key(s)"}, []string{"Not valid"})
+		"Issuing region", "Zhengzhou, Henan (code 410100)", "Valid until", "Trust list: 1 key(s)"}, []string{"Not valid"})
 	audit(t, ctx, "verifier page with a result")
 
 	// Something that is not a health code.
@@ -510,7 +510,7 @@ func TestBrowserVerifier(t *testing.T) {
 	}
 	screenshot(t, ctx, "verify-offline-360.png")
 	wantAccessible(t, ctx, []string{"Green code", "Valid", "Offline: signature checked on this device against the cached trust list.",
-		"张*明", "410100 Henan"}, []string{"Checked by the server."})
+		"张*明", "Zhengzhou, Henan (code 410100)"}, []string{"Checked by the server."})
 
 	// Offline, WebCrypto finds the altered code out in the same way.
 	clearResult(t, ctx)
@@ -665,7 +665,7 @@ func TestBrowserVerifierCamera(t *testing.T) {
 		t.Fatalf("camera verdict %+v, want %+v", got, want)
 	}
 	screenshot(t, ctx, "verify-camera-zh-360.png")
-	wantAccessible(t, ctx, []string{"绿码", "有效", "已由服务器核验。", "张*明", "410100 河南省", "关闭摄像头", "摄像头画面"}, []string{"Green code"})
+	wantAccessible(t, ctx, []string{"绿码", "有效", "已由服务器核验。", "张*明", "河南省郑州市（区划代码 410100）", "关闭摄像头", "摄像头画面"}, []string{"Green code"})
 	audit(t, ctx, "verifier page with the camera on")
 }
 
@@ -1160,7 +1160,7 @@ func TestBrowserConsole(t *testing.T) {
 	setLanguage(t, me, "zh-CN,zh;q=0.9")
 	loginInBrowser(t, me, f)
 	wantAccessible(t, me, []string{"红码", "方形", "人工调整：流行病学调查人员对具体病例的研判（病例 " + caseID + "）",
-		"test operator (operator, unit-operator)", "approved by test approver (approver, unit-approver)", "同住家属是确诊病例"}, []string{"[["})
+		"申请：test operator（运营人员，unit-operator）；批准：test approver（审批人员，unit-approver）；备注：同住家属是确诊病例"}, []string{"[[", "approved by", "Note:"})
 	audit(t, me, "the person's page under the override")
 	screenshot(t, me, "citizen-override-red-zh-360.png")
 

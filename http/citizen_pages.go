@@ -51,7 +51,10 @@ func (d *pageData) Evidence(e EvidenceOutJSON) string {
 	if e.RiskLevel != "" {
 		parts = append(parts, d.T("risk."+e.RiskLevel))
 	}
-	if e.CaseRef != "" {
+	if id, ok := strings.CutPrefix(e.CaseRef, "designation/"); ok {
+		// A venue exposure rests on a risk designation, not a case.
+		parts = append(parts, d.Tf("evidence.designation", id))
+	} else if e.CaseRef != "" {
 		parts = append(parts, d.T("evidence.case")+" "+e.CaseRef)
 	}
 	parts = append(parts, d.Time(e.ObservedAt), d.T("evidence.by")+" "+e.SubmitterName)
@@ -70,6 +73,9 @@ func (d *pageData) QRLabel() string {
 func (d *pageData) actorText(actor string) string {
 	if v, ok := strings.CutPrefix(actor, "rules:"); ok {
 		return d.Tf("actor.rules", v)
+	}
+	if v, ok := strings.CutPrefix(actor, "override: "); ok {
+		return d.Tf("actor.override", v)
 	}
 	return actor
 }
@@ -137,6 +143,15 @@ func (s *Server) citizenPage(w http.ResponseWriter, r *http.Request, p *healthco
 	if p == nil || p.Role != healthcode.RoleCitizen {
 		return s.loginForm(w, d, stale, "", "")
 	}
+	if r.URL.Query().Get("appeal") == "filed" {
+		d.Notice = "appeal.filed"
+	}
+	return s.renderCitizen(w, r, p, d, http.StatusOK)
+}
+
+// renderCitizen fills in and shows the citizen's page: the code, why, its
+// history, who looked at their data, and their appeals with the form.
+func (s *Server) renderCitizen(w http.ResponseWriter, r *http.Request, p *healthcode.Principal, d *pageData, status int) error {
 	cc, err := s.myCodeCached(r, p.Subject)
 	if err != nil {
 		return err
@@ -162,8 +177,30 @@ func (s *Server) citizenPage(w http.ResponseWriter, r *http.Request, p *healthco
 		}
 		d.Access = d.accessRows(rs)
 	}
+	if s.Governance != nil {
+		as, err := s.Governance.Appeals(r.Context(), p, "")
+		if err != nil {
+			return err
+		}
+		d.Appeals = d.citizenAppealRows(as)
+	}
+	if d.AppealForm == nil {
+		d.AppealForm = &appealForm{Kind: healthcode.AppealColour}
+	}
 	d.Scripts = []string{"/static/clock.js"}
-	return s.render(w, http.StatusOK, "citizen.html", d)
+	return s.render(w, status, "citizen.html", d)
+}
+
+// citizenRoutes are the citizen's pages beyond their code, and the rules
+// in force. The export page reads the session itself and shows the login
+// form to anyone else; the appeal takes the session cookie (Page) and is
+// refused to other roles by the table.
+func (s *Server) citizenRoutes() []route {
+	return []route{
+		{Method: "POST", Path: "/appeals", Roles: citizenOnly, Page: true, h: s.htmlErrors(s.citizenAppeal)},
+		{Method: "GET", Path: "/export", h: s.htmlErrors(s.exportPage)},
+		{Method: "GET", Path: "/rules", h: s.htmlErrors(s.rulesPage)},
+	}
 }
 
 // maxAccessShown bounds the reads of a person's data the citizen page lists.

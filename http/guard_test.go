@@ -139,6 +139,7 @@ func TestBodyLimits(t *testing.T) {
 		"POST /api/v1/designations/{id}/refuse":     64 << 10,
 		"POST /api/v1/trace/unmask":                 64 << 10,
 		"POST /login":                               64 << 10,
+		"POST /appeals":                             64 << 10,
 		"POST /api/v1/units":                        64 << 10,
 		"POST /api/v1/officials":                    64 << 10,
 		"POST /api/v1/officials/{id}":               64 << 10,

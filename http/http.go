@@ -79,6 +79,9 @@ type Server struct {
 	Integrity healthcode.Integrity
 	Clock     healthcode.Clock
 	Region    string
+	// Authority is the name of the body that issues the node's codes,
+	// shown on every page; "" names the health commission of Region.
+	Authority string
 	Logger    *slog.Logger
 	// QRValidity is how long a signed QR is valid (short: a screenshot
 	// must go stale).

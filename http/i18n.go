@@ -85,14 +85,16 @@ func acceptLanguage(h string) string {
 // msg is one string of the pages in both languages.
 type msg struct{ zh, en string }
 
-//go:embed i18n/messages.json
+//go:embed i18n/messages.json i18n/gbt2260.tsv
 var messagesFS embed.FS
 
-// messages is every string the pages show (i18n/messages.json). Keys with
-// the prefixes in jsPrefixes are also sent to the verifier's script.
+// messages is every string the pages show (i18n/messages.json), and the
+// names of the regions they name, as "region.<code>" (i18n/gbt2260.tsv).
+// Keys with the prefixes in jsPrefixes are also sent to the verifier's
+// script.
 var messages = mustLoadMessages()
 
-// mustLoadMessages reads the embedded table. A key given twice is a
+// mustLoadMessages reads the embedded tables. A key given twice is a
 // mistake the table's author cannot see, so it stops the program (and
 // every test) rather than silently keeping the later text.
 func mustLoadMessages() map[string]msg {
@@ -104,7 +106,40 @@ func mustLoadMessages() map[string]msg {
 	if err != nil {
 		panic(fmt.Sprintf("http: i18n/messages.json: %v", err))
 	}
+	if b, err = messagesFS.ReadFile("i18n/gbt2260.tsv"); err != nil {
+		panic(err)
+	}
+	regions, err := parseRegions(b)
+	if err != nil {
+		panic(fmt.Sprintf("http: i18n/gbt2260.tsv: %v", err))
+	}
+	for code, name := range regions {
+		if _, dup := m["region."+code]; dup {
+			panic("http: region." + code + " is in both tables")
+		}
+		m["region."+code] = name
+	}
 	return m
+}
+
+// parseRegions reads lines of "code<TAB>Chinese name<TAB>English name";
+// lines starting with # are comments. A code is six digits, given once.
+func parseRegions(b []byte) (map[string]msg, error) {
+	out := map[string]msg{}
+	for i, line := range strings.Split(string(b), "\n") {
+		if line = strings.TrimRight(line, "\r"); line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		f := strings.Split(line, "\t")
+		if len(f) != 3 || len(f[0]) != 6 || strings.Trim(f[0], "0123456789") != "" || f[1] == "" || f[2] == "" {
+			return nil, fmt.Errorf("line %d: want a six-digit code, a Chinese and an English name separated by tabs: %q", i+1, line)
+		}
+		if _, dup := out[f[0]]; dup {
+			return nil, fmt.Errorf("line %d: %s given twice", i+1, f[0])
+		}
+		out[f[0]] = msg{zh: f[1], en: f[2]}
+	}
+	return out, nil
 }
 
 // parseMessages reads a table of {"key": {"zh": "…", "en": "…"}, …},
@@ -144,7 +179,7 @@ func parseMessages(b []byte) (map[string]msg, error) {
 // checkInPrefixes and posterPrefixes those of the check-in page's and the
 // poster's.
 var (
-	jsPrefixes      = []string{"verify.", "reason.", "colour.", "shape.", "province.", "code.region.unknown"}
+	jsPrefixes      = []string{"verify.", "reason.", "colour.", "shape.", "province.", "region.", "code.region."}
 	checkInPrefixes = []string{"checkin.", "colour.", "shape."}
 	posterPrefixes  = []string{"poster."}
 	// bothPrefixes select the messages the verifier shows in both

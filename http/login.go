@@ -97,7 +97,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, _ *healthcode.Pri
 // another site; "" for anything else.
 func safeNext(next string) string {
 	switch next {
-	case "/", "/c", "/venue", "/console", "/dashboard":
+	case "/", "/c", "/venue", "/console", "/dashboard", "/export":
 		return next
 	}
 	if id, ok := strings.CutPrefix(next, "/venue/"); ok {

@@ -18,9 +18,11 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"healthcode"
 )
@@ -31,7 +33,8 @@ var templateFS embed.FS
 var templates = template.Must(template.New("").ParseFS(templateFS, "templates/*.html"))
 
 // displayZone is the time zone of the times pages show: Beijing time, the
-// one official time of every region a node serves.
+// one official time of every region a GB/T 2260 code names (UTC+8 all year
+// since 1991). Every time on a page says so (Zone).
 var displayZone = time.FixedZone("UTC+8", 8*3600)
 
 // pageData is what every template gets. Methods translate and format in
@@ -50,6 +53,12 @@ type pageData struct {
 	ErrorBody string // the message key of the error's text, if not the status's
 	Scripts   []string
 
+	// Authority is the body that issues the node's codes and Region the
+	// GB/T 2260 code of the region it serves: every page names both
+	// (render fills them in).
+	Authority  string
+	RegionCode string
+
 	// The citizen page.
 	Code      *MyCodeJSON
 	QRSVG     template.HTML
@@ -61,6 +70,14 @@ type pageData struct {
 	// that older reads are not shown.
 	Access     []accessRow
 	AccessMore int
+
+	// The citizen's appeals, newest first, and the appeal form as typed.
+	Appeals    []citizenAppealRow
+	AppealForm *appealForm
+
+	// The citizen's data (export.html) and the rules in force (rules.html).
+	Export  *exportData
+	RuleSet *rulesData
 
 	// The verifier, check-in and poster pages: the messages their scripts
 	// show.
@@ -139,11 +156,21 @@ func (d *pageData) SwitchURL() string {
 	return d.Path + "?lang=" + url.QueryEscape(d.OtherLang())
 }
 
-// Time formats a time.Time or *time.Time in Beijing time, to the minute.
-func (d *pageData) Time(v any) string { return formatTime(v, "2006-01-02 15:04") }
+// Time formats a time.Time or *time.Time in Beijing time, to the minute,
+// and says the zone; "" for none.
+func (d *pageData) Time(v any) string {
+	if s := formatTime(v, "2006-01-02 15:04"); s != "" {
+		return s + d.Zone()
+	}
+	return ""
+}
 
-// Clock formats a time to the second.
+// Clock formats a time to the second, without the zone: a page's live
+// clock is redrawn by its script, and the template says the zone after it.
 func (d *pageData) Clock(v any) string { return formatTime(v, "2006-01-02 15:04:05") }
+
+// Zone names the zone of the times a page shows, to follow a time.
+func (d *pageData) Zone() string { return d.T("time.zone") }
 
 // ISO formats a time for a datetime attribute.
 func (d *pageData) ISO(v any) string { return formatTime(v, time.RFC3339) }
@@ -160,14 +187,81 @@ func formatTime(v any, layout string) string {
 	return ""
 }
 
-// Region names a GB/T 2260 region code with its province.
+// Region names a GB/T 2260 region code by its name, within its province
+// and prefecture (河南省郑州市金水区), with the code: a city is never shown
+// as its province. A code whose name the node does not list
+// (i18n/gbt2260.tsv) is said to be one, with its province.
 func (d *pageData) Region(code string) string {
-	if len(code) >= 2 {
-		if _, ok := messages["province."+code[:2]]; ok {
-			return code + " " + d.T("province."+code[:2])
+	place, how := d.place(code)
+	if how == "" {
+		return d.Tf("code.region.unknown_code", code)
+	}
+	return d.Tf(how, place, code)
+}
+
+// Place names a region without its code (河南省郑州市), as a page's header
+// does; a code it cannot name is shown as Region shows it.
+func (d *pageData) Place(code string) string {
+	if place, how := d.place(code); how == "code.region.named" {
+		return place
+	}
+	return d.Region(code)
+}
+
+// place is the name of a region within its province and prefecture, and
+// the message that shows it with its code: code.region.named, or
+// code.region.unlisted for a code the node has no name for (the place is
+// then its province); "" for a code of no province.
+func (d *pageData) place(code string) (string, string) {
+	if len(code) != 6 {
+		return "", ""
+	}
+	province := "province." + code[:2]
+	if _, ok := messages[province]; !ok {
+		return "", ""
+	}
+	if code[2:] == "0000" {
+		return d.T(province), "code.region.named"
+	}
+	own := "region." + code
+	if _, ok := messages[own]; !ok {
+		return d.T(province), "code.region.unlisted"
+	}
+	parts := []string{d.T(province)}
+	if pref := "region." + code[:4] + "00"; code[4:] != "00" && pref != own {
+		if _, ok := messages[pref]; ok {
+			parts = append(parts, d.T(pref))
 		}
 	}
-	return code + " (" + d.T("code.region.unknown") + ")"
+	parts = append(parts, d.T(own))
+	if d.Lang == langEN {
+		slices.Reverse(parts)
+		return strings.Join(parts, ", "), "code.region.named"
+	}
+	return strings.Join(parts, ""), "code.region.named"
+}
+
+// RegionName is the short name of a region (郑州市), or its province's if
+// the node does not list it.
+func (d *pageData) RegionName(code string) string {
+	if _, ok := messages["region."+code]; ok {
+		return d.T("region." + code)
+	}
+	if len(code) >= 2 {
+		if _, ok := messages["province."+code[:2]]; ok {
+			return d.T("province." + code[:2])
+		}
+	}
+	return code
+}
+
+// IssuedBy names the authority that issues the node's codes: the one the
+// node was configured with, else the health commission of its region.
+func (d *pageData) IssuedBy() string {
+	if d.Authority != "" {
+		return d.Authority
+	}
+	return d.Tf("authority.default", d.RegionName(d.RegionCode))
 }
 
 // newPage starts a page's data in the request's language; a language
@@ -187,6 +281,7 @@ const pageCSP = "default-src 'self'; img-src 'self' data:; style-src 'self'; scr
 	"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
 func (s *Server) render(w http.ResponseWriter, status int, name string, d *pageData) error {
+	d.Authority, d.RegionCode = s.Authority, s.Region
 	var buf bytes.Buffer
 	if err := templates.ExecuteTemplate(&buf, name, d); err != nil {
 		return fmt.Errorf("http.render %s: %w", name, err)
@@ -225,7 +320,7 @@ func (s *Server) pageRoutes() []route {
 		{Method: "GET", Path: "/venue/{id}", h: s.htmlErrors(s.posterPage)},
 		{Method: "GET", Path: "/venue/{id}/print", h: s.htmlErrors(s.printPage)},
 		{Method: "GET", Path: "/static/{file}", h: serveStatic},
-	}, append(s.consoleRoutes(), s.dashboardRoutes()...)...)
+	}, append(append(s.citizenRoutes(), s.consoleRoutes()...), s.dashboardRoutes()...)...)
 }
 
 // htmlErrors answers a page handler's error with the error page.
@@ -313,7 +408,39 @@ func (s *Server) renderError(w http.ResponseWriter, r *http.Request, err error) 
 	return s.render(w, status, "error.html", d)
 }
 
-// labelSVG gives the QR image its accessible name in the page's language.
+// labelSVG gives the QR image its accessible name in the page's language,
+// as its label and its title (the image's own title is in both languages).
 func labelSVG(svg []byte, label string) string {
-	return strings.Replace(string(svg), `role="img"`, `role="img" aria-label="`+template.HTMLEscapeString(label)+`"`, 1)
+	s := strings.Replace(string(svg), `role="img"`, `role="img" aria-label="`+template.HTMLEscapeString(label)+`"`, 1)
+	if i := strings.Index(s, "<title>"); i >= 0 {
+		if j := strings.Index(s[i:], "</title>"); j >= 0 {
+			s = s[:i] + "<title>" + template.HTMLEscapeString(label) + s[i+j:]
+		}
+	}
+	return s
+}
+
+// LangOf is the lang attribute for a text the node holds in one language
+// only (a name, a rule's legal basis, a rule set's title, a record's
+// wording), when that is not the page's: "zh-CN" for text with Chinese on
+// an English page, "en" for text in Latin letters with no Chinese on a
+// Chinese page, else "". A page marks such text rather than pass it off as
+// its own language.
+func (d *pageData) LangOf(s string) string {
+	latin := false
+	for _, r := range s {
+		if unicode.Is(unicode.Han, r) {
+			if d.Lang == langEN {
+				return "zh-CN"
+			}
+			return ""
+		}
+		if r < 0x80 && unicode.IsLetter(r) {
+			latin = true
+		}
+	}
+	if latin && d.Lang != langEN {
+		return "en"
+	}
+	return ""
 }

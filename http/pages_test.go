@@ -353,12 +353,12 @@ func TestAccessRows(t *testing.T) {
 		want []accessRow
 	}{
 		{langZH, []accessRow{
-			{When: "2022-06-14 17:00", ISO: "2022-06-14T17:00:00+08:00", Who: "王流调", Role: "流调人员", Unit: "金水区疾控", Purpose: "流行病学调查", Case: "C-2022-17", What: "name, ID number and phone"},
-			{When: "2022-06-14 16:00", ISO: "2022-06-14T16:00:00+08:00", Who: "Auditor A", Role: "审计人员", Purpose: "监督检查", Case: "O-1"},
+			{When: "2022-06-14 17:00（北京时间）", ISO: "2022-06-14T17:00:00+08:00", Who: "王流调", Role: "流调人员", Unit: "金水区疾控", Purpose: "流行病学调查", Case: "C-2022-17", What: "name, ID number and phone"},
+			{When: "2022-06-14 16:00（北京时间）", ISO: "2022-06-14T16:00:00+08:00", Who: "Auditor A", Role: "审计人员", Purpose: "监督检查", Case: "O-1"},
 		}},
 		{langEN, []accessRow{
-			{When: "2022-06-14 17:00", ISO: "2022-06-14T17:00:00+08:00", Who: "王流调", Role: "epidemiologist", Unit: "金水区疾控", Purpose: "contact tracing", Case: "C-2022-17", What: "name, ID number and phone"},
-			{When: "2022-06-14 16:00", ISO: "2022-06-14T16:00:00+08:00", Who: "Auditor A", Role: "auditor", Purpose: "oversight", Case: "O-1"},
+			{When: "2022-06-14 17:00 (Beijing time)", ISO: "2022-06-14T17:00:00+08:00", Who: "王流调", Role: "epidemiologist", Unit: "金水区疾控", Purpose: "contact tracing", Case: "C-2022-17", What: "name, ID number and phone"},
+			{When: "2022-06-14 16:00 (Beijing time)", ISO: "2022-06-14T16:00:00+08:00", Who: "Auditor A", Role: "auditor", Purpose: "oversight", Case: "O-1"},
 		}},
 	} {
 		d := &pageData{Lang: tt.lang}
@@ -455,14 +455,14 @@ func TestHistoryRows(t *testing.T) {
 		want []historyRow
 	}{
 		{langZH, []historyRow{
-			{When: "2022-06-14 17:00", Colour: "red", Shape: "square", Reason: "中文理由", Actor: "王 Official", Submitters: "疾控", LogIndex: 13},
-			{When: "2022-06-14 16:00", Colour: "yellow", Shape: "triangle", Reason: "中文理由", Actor: "规则自动判定（规则集 v1）", Submitters: "第一实验室、记录 #99", LogIndex: 12},
-			{When: "2022-06-14 16:00", Colour: "green", Shape: "circle", Actor: "规则自动判定（规则集 v0）", LogIndex: -1},
+			{When: "2022-06-14 17:00（北京时间）", Colour: "red", Shape: "square", Reason: "中文理由", Actor: "王 Official", Submitters: "疾控", LogIndex: 13},
+			{When: "2022-06-14 16:00（北京时间）", Colour: "yellow", Shape: "triangle", Reason: "中文理由", Actor: "规则自动判定（规则集 v1）", Submitters: "第一实验室、记录 #99", LogIndex: 12},
+			{When: "2022-06-14 16:00（北京时间）", Colour: "green", Shape: "circle", Actor: "规则自动判定（规则集 v0）", LogIndex: -1},
 		}},
 		{langEN, []historyRow{
-			{When: "2022-06-14 17:00", Colour: "red", Shape: "square", Reason: "English reason", Actor: "王 Official", Submitters: "疾控", LogIndex: 13},
-			{When: "2022-06-14 16:00", Colour: "yellow", Shape: "triangle", Reason: "English reason", Actor: "Automatic, by the rules (rule set v1)", Submitters: "第一实验室、record #99", LogIndex: 12},
-			{When: "2022-06-14 16:00", Colour: "green", Shape: "circle", Actor: "Automatic, by the rules (rule set v0)", LogIndex: -1},
+			{When: "2022-06-14 17:00 (Beijing time)", Colour: "red", Shape: "square", Reason: "English reason", Actor: "王 Official", Submitters: "疾控", LogIndex: 13},
+			{When: "2022-06-14 16:00 (Beijing time)", Colour: "yellow", Shape: "triangle", Reason: "English reason", Actor: "Automatic, by the rules (rule set v1)", Submitters: "第一实验室、record #99", LogIndex: 12},
+			{When: "2022-06-14 16:00 (Beijing time)", Colour: "green", Shape: "circle", Actor: "Automatic, by the rules (rule set v0)", LogIndex: -1},
 		}},
 	} {
 		d := &pageData{Lang: tt.lang}
@@ -562,10 +562,10 @@ func TestCitizenPageServed(t *testing.T) {
 		lang string
 		want []string
 	}{
-		{"zh-CN", []string{`<html lang="zh-CN">`, "红码", "方形", "不可通行", "张*明", "410100 河南省", "为什么是这个颜色", "核酸检测 · 阳性",
+		{"zh-CN", []string{`<html lang="zh-CN">`, "红码", "方形", "不可通行", "张*明", "河南省郑州市（区划代码 410100）", "为什么是这个颜色", "核酸检测 · 阳性",
 			"提交方 test lab", "变更记录", "黄码", "规则自动判定（规则集", "依据的记录来自", "test lab", "下载第", "二维码有效至", `data-seconds="300"`,
 			`aria-label="张*明的健康码二维码：红码"`, "退出登录"}},
-		{"en", []string{`<html lang="en">`, "Red code", "square", "Do not pass", "张*明", "410100 Henan", "Why this colour", "Nucleic-acid test · positive",
+		{"en", []string{`<html lang="en">`, "Red code", "square", "Do not pass", "张*明", "Zhengzhou, Henan (code 410100)", "Why this colour", "Nucleic-acid test · positive",
 			"submitted by test lab", "History of changes", "Yellow code", "Automatic, by the rules (rule set", "On records from", "Download the proof of log entry",
 			"QR valid until", `aria-label="Health QR code of 张*明: Red code"`, "Log out"}},
 	} {
@@ -1440,7 +1440,7 @@ func TestConsoleActions(t *testing.T) {
 		t.Fatalf("after approval: %v by %q", d.Colour, d.Actor)
 	}
 	cp := browse(t, f, "GET", "/", map[string]string{"Accept-Language": "en"}, f.session(f.tokens[healthcode.RoleCitizen]), "")
-	for _, w := range []string{"Red code", "test operator (operator, unit-operator)", "test approver (approver, unit-approver)"} {
+	for _, w := range []string{"Red code", "test operator（运营人员，unit-operator）", "批准：test approver（审批人员，unit-approver）"} {
 		if !strings.Contains(cp.body, w) {
 			t.Errorf("the citizen's page lacks %q", w)
 		}
@@ -1534,7 +1534,7 @@ func TestConsoleActions(t *testing.T) {
 		checkPageHTML(t, a.body)
 		want := []string{"Result: " + f.person.Pseudonym, "Red code", "(mark: square)", "张*明", fmt.Sprintf("<code>override/%d</code>", o.ID),
 			"Manual override: An epidemiologist&#39;s judgement on a named case (case " + caseID + ")", fmt.Sprintf("#%d · a record of another person&#39;s case", positive),
-			"test operator (operator, unit-operator); approved by test approver (approver, unit-approver)",
+			"申请：test operator（运营人员，unit-operator）；批准：test approver（审批人员，unit-approver）",
 			"This read was recorded: by test epidemiologist (epidemiologist, unit-epidemiologist), purpose: case investigation, case: " + caseID + ".",
 			`<option value="case_investigation" selected>`, `href="/console?lang=zh"`}
 		if lang != "en" {

@@ -26,6 +26,7 @@ type Config struct {
 	DB              string        // SQLite file
 	Addr            string        // listen address
 	Region          string        // GB/T 2260 code of the region this node serves
+	Authority       string        // the body that issues the codes, named on every page ("" = the region's health commission)
 	Origin          string        // the log's origin line in checkpoints
 	QRValidity      time.Duration // how long a signed QR is valid
 	ReviewEvery     time.Duration // how often due decisions are re-evaluated
@@ -157,6 +158,7 @@ func (c *Config) register(fs *flag.FlagSet) {
 	str(&c.DB, "db", "SQLite database file (default DATA/healthcode.db)")
 	str(&c.Addr, "addr", "address to listen on")
 	str(&c.Region, "region", "GB/T 2260 division code of the region this node serves")
+	str(&c.Authority, "authority", "name of the body that issues the codes, shown on every page (default: the health commission of --region, e.g. 郑州市卫生健康委员会)")
 	str(&c.Origin, "origin", "origin line of the log's checkpoints (default healthcode.local/REGION)")
 	dur(&c.QRValidity, "qr-validity", "how long a signed health QR stays valid")
 	dur(&c.ReviewEvery, "review-every", "how often decisions due for review are re-evaluated")

@@ -269,6 +269,7 @@ func openNode(ctx context.Context, cfg Config, clock healthcode.Clock, logw io.W
 		Integrity:         n.log,
 		Clock:             clock,
 		Region:            cfg.Region,
+		Authority:         cfg.Authority,
 		Logger:            n.logger,
 		QRValidity:        cfg.QRValidity,
 		Registry:          reg,

@@ -289,9 +289,19 @@
     return d.getUTCFullYear() + "-" + pad(d.getUTCMonth() + 1) + "-" + pad(d.getUTCDate()) + " " +
       pad(d.getUTCHours()) + ":" + pad(d.getUTCMinutes()) + ":" + pad(d.getUTCSeconds());
   }
+  // regionName names a GB/T 2260 code as the server's pages do: within its
+  // province and prefecture, with the code; a city is never its province.
   function regionName(code) {
     var p = M["province." + code.slice(0, 2)];
-    return code + " " + (p ? p : "(" + t("code.region.unknown") + ")");
+    if (!p) return code + " (" + t("code.region.unknown") + ")";
+    if (code.slice(2) === "0000") return tf("code.region.named", p, code);
+    var own = M["region." + code];
+    if (!own) return tf("code.region.unlisted", p, code);
+    var parts = [p], pref = M["region." + code.slice(0, 4) + "00"];
+    if (code.slice(4) !== "00" && pref && pref !== own) parts.push(pref);
+    parts.push(own);
+    var en = document.documentElement.lang === "en";
+    return tf("code.region.named", en ? parts.reverse().join(", ") : parts.join(""), code);
   }
 
   var SVG = "http://www.w3.org/2000/svg";
