@@ -179,8 +179,8 @@ func parseMessages(b []byte) (map[string]msg, error) {
 // checkInPrefixes and posterPrefixes those of the check-in page's and the
 // poster's.
 var (
-	jsPrefixes      = []string{"verify.", "reason.", "colour.", "shape.", "province.", "region.", "code.region."}
-	checkInPrefixes = []string{"checkin.", "colour.", "shape."}
+	jsPrefixes      = []string{"verify.", "reason.", "colour.", "shape.", "province.", "region.", "code.region.", "time.zone"}
+	checkInPrefixes = []string{"checkin.", "colour.", "shape.", "time.zone"}
 	posterPrefixes  = []string{"poster."}
 	// bothPrefixes select the messages the verifier shows in both
 	// languages, as "zh:key" and "en:key": its verdict on a code that must

@@ -32,13 +32,20 @@ type Replayer struct {
 	// OnRefused, if set, is told of each event the node refused (or whose
 	// confirmation it refused).
 	OnRefused func(Event, error)
+	// Clock, if set, is the node's clock: held at each batch's time (its
+	// last event's) while the batch is submitted, so that the node decides
+	// when the events happened. The caller releases it.
+	Clock *StoryClock
 
 	cases map[string]string // the story's case labels → the node's case ids
 }
 
 // Replay submits events in order. It returns an error only when the node
-// fails (a refused event goes to OnRefused).
+// fails (a refused event goes to OnRefused). It releases Clock when done.
 func (r *Replayer) Replay(ctx context.Context, events []Event) error {
+	if r.Clock != nil {
+		defer r.Clock.Release()
+	}
 	for len(events) > 0 {
 		n := 1
 		for n < len(events) && events[n].Submitter.ID == events[0].Submitter.ID && !endsBatch(events[n-1]) &&
@@ -60,6 +67,9 @@ func endsBatch(ev Event) bool { return ev.Case != "" || ev.Confirmer.ID != "" }
 func (r *Replayer) batch(ctx context.Context, events []Event) error {
 	if r.cases == nil {
 		r.cases = map[string]string{}
+	}
+	if r.Clock != nil {
+		r.Clock.Hold(events[len(events)-1].At)
 	}
 	if events[0].IsCollection() {
 		items := make([]healthcode.CollectionRequest, len(events))

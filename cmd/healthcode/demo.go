@@ -71,7 +71,9 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return fail(stderr, "demo", err)
 		}
 	}
-	n, err := openNode(ctx, cfg, healthcode.SystemClock{}, stderr)
+	// The wall clock, but held at each outbreak event's time while the
+	// story is replayed: the history spreads over the outbreak's days.
+	n, err := openNode(ctx, cfg, &sim.StoryClock{}, stderr)
 	if err != nil {
 		return fail(stderr, "demo", err)
 	}
@@ -323,7 +325,8 @@ func (n *node) populate(ctx context.Context, city *sim.City, now time.Time, prog
 		}
 		past = append(past, ev)
 	}
-	replayer := &sim.Replayer{Evidence: n.engine, Records: n.engine, Samples: n.engine, Actors: officials, OnRefused: func(ev sim.Event, err error) {
+	story, _ := n.engine.Clock.(*sim.StoryClock)
+	replayer := &sim.Replayer{Evidence: n.engine, Records: n.engine, Samples: n.engine, Actors: officials, Clock: story, OnRefused: func(ev sim.Event, err error) {
 		n.logger.Warn("demo: an outbreak event was refused", "note", ev.Note, "err", err)
 	}}
 	if err := replayer.Replay(ctx, past); err != nil {

@@ -72,7 +72,7 @@
   function fmtTime(iso) {
     var d = new Date(Date.parse(iso) + 8 * 3600 * 1000);
     return d.getUTCFullYear() + "-" + pad(d.getUTCMonth() + 1) + "-" + pad(d.getUTCDate()) + " " +
-      pad(d.getUTCHours()) + ":" + pad(d.getUTCMinutes()) + ":" + pad(d.getUTCSeconds());
+      pad(d.getUTCHours()) + ":" + pad(d.getUTCMinutes()) + ":" + pad(d.getUTCSeconds()) + t("time.zone");
   }
   function text(id, s) { document.getElementById(id).textContent = s; }
 

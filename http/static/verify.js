@@ -287,7 +287,7 @@
   function fmtTime(sec) {
     var d = new Date(sec * 1000 + 8 * 3600 * 1000);
     return d.getUTCFullYear() + "-" + pad(d.getUTCMonth() + 1) + "-" + pad(d.getUTCDate()) + " " +
-      pad(d.getUTCHours()) + ":" + pad(d.getUTCMinutes()) + ":" + pad(d.getUTCSeconds());
+      pad(d.getUTCHours()) + ":" + pad(d.getUTCMinutes()) + ":" + pad(d.getUTCSeconds()) + t("time.zone");
   }
   // regionName names a GB/T 2260 code as the server's pages do: within its
   // province and prefecture, with the code; a city is never its province.
