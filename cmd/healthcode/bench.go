@@ -78,6 +78,7 @@ func benchmarks() []benchmark {
 		{"checkin.ingest", benchCheckInIngest},
 		{"trace.venue_window", benchTraceVenueWindow},
 		{"federation.status", benchFederationStatus},
+		{"oversight.lag", benchOversightLag},
 	}
 }
 
