@@ -111,3 +111,40 @@ func TestScenarioRefusals(t *testing.T) {
 		t.Errorf("attempt (f): %d rows written, %d people's codes withheld, want 200 and 200", f.InForce, tg.Withheld)
 	}
 }
+
+// TestScenarioAlerts: every attempt is refused, or alerted within 60 s of
+// its first effect by an alert naming each official whose requests are in
+// the log; the attempts the node cannot refuse today (a second unit that
+// colludes, a photo of a live code, a write under the node) are each
+// alerted; the direct write, which no official makes through the node, by
+// an alert naming the people concerned; and the lawful work raises none.
+func TestScenarioAlerts(t *testing.T) {
+	s := playScenario(t)
+	if s.summary.AlertsAPI != "" {
+		t.Fatalf("the alerts could not be read: %s", s.summary.AlertsAPI)
+	}
+	for id, a := range s.attempts {
+		if a.Outcome != scenario.Refused && a.Outcome != scenario.Alerted {
+			t.Errorf("attempt (%s) %s: %s: in force %d, %d targets changed, alert after %v s by %v, naming %v of %v", id, a.Path, a.Outcome,
+				a.InForce, a.TargetsChanged, deref(a.AlertSeconds), a.Detectors, a.OfficialsNamed, a.Officials)
+		}
+	}
+	for _, id := range []string{"d", "e2", "g", "f"} {
+		if a := s.attempts[id]; a.Outcome != scenario.Alerted || a.AlertSeconds == nil || *a.AlertSeconds > 60 {
+			t.Errorf("attempt (%s) %s took effect and was not alerted in time: %+v", id, a.Path, a)
+		}
+	}
+	if s.lawful.FalseAlerts != 0 {
+		t.Errorf("the lawful work raised %d alerts (%v)", s.lawful.FalseAlerts, s.lawful.Detectors)
+	}
+	if !s.summary.OK || s.code != exitOK {
+		t.Errorf("the scenario says not OK: exit %d, %+v", s.code, s.summary)
+	}
+}
+
+func deref(p *float64) any {
+	if p == nil {
+		return nil
+	}
+	return *p
+}
