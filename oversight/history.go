@@ -402,7 +402,7 @@ func (p *pass) extractOne(e *healthcode.LogEntry) error {
 		if !restrictive(ev) {
 			return nil
 		}
-		a := action{Index: e.Index, At: e.Time, What: "evidence", Ref: e.Ref, Officials: []string{ev.Submitter}, People: []string{ev.Subject}}
+		a := action{Index: e.Index, At: e.Time, What: "evidence", Ref: e.Ref, Officials: append([]string{ev.Submitter}, p.collectorsOf(ev)...), People: []string{ev.Subject}}
 		switch {
 		case ev.Kind == healthcode.VenueExposure:
 			if n, ok := refID(ev.CaseRef, "designation/"); ok {
