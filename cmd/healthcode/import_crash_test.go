@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -136,10 +137,21 @@ func TestImportKilledTenTimes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	args := []string{"import", "--data", in.dir, "--token", in.token, "--chunk", "25", path}
+	args := []string{"import", "--data", in.dir, "--token", in.token, "--chunk", "10", path}
 	rng := rand.New(rand.NewPCG(1, 2))
+	// progressed reports the offset the import last recorded (0 if none).
+	progressed := func() int64 {
+		b, err := os.ReadFile(path + ".progress")
+		if err != nil {
+			return 0
+		}
+		var p importProgress
+		json.Unmarshal(b, &p)
+		return p.Offset
+	}
 	var final string
-	for kill := 0; ; kill++ {
+	kills := 0
+	for {
 		cmd := exec.Command(bin, args...)
 		cmd.Env = append(os.Environ(), "HEALTHCODE_TEST_AS_CLI=1")
 		out, err := cmd.StdoutPipe()
@@ -159,21 +171,40 @@ func TestImportKilledTenTimes(t *testing.T) {
 			}
 			close(done)
 		}()
-		if kill < 10 {
-			// Somewhere in the run: opening the node takes a few
-			// hundred milliseconds, the chunks follow.
-			time.Sleep(time.Duration(200+rng.IntN(600)) * time.Millisecond)
-			cmd.Process.Signal(syscall.SIGKILL)
+		killed := false
+		if kills < 10 {
+			// Once this run has recorded a chunk, a moment later: inside
+			// a chunk, between a commit and its record, or while the
+			// record is written.
+			from := progressed()
+		wait:
+			for {
+				select {
+				case <-done:
+					break wait
+				case <-time.After(2 * time.Millisecond):
+				}
+				if progressed() > from {
+					time.Sleep(time.Duration(rng.IntN(4000)) * time.Microsecond)
+					cmd.Process.Signal(syscall.SIGKILL)
+					killed = true
+					break wait
+				}
+			}
 		}
 		<-done
 		err = cmd.Wait()
-		if kill >= 10 {
+		if !killed {
 			final = printed.String()
 			if err != nil && !strings.Contains(err.Error(), "exit status 3") {
 				t.Fatalf("the last run: %v\n%s", err, final)
 			}
 			break
 		}
+		kills++
+	}
+	if kills < 10 {
+		t.Fatalf("the import finished after %d kills: make the file longer", kills)
 	}
 	want := importSummary(rows-before, before, bad)
 	if !strings.HasSuffix(final, want) {
