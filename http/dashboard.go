@@ -46,13 +46,13 @@ var auditorRole = []healthcode.Role{healthcode.RoleAuditor}
 // dashboardRoutes are the dashboard's pages, for auditors only (someone
 // not logged in gets the login form that leads back, 401).
 func (s *Server) dashboardRoutes() []route {
-	return []route{
+	return append([]route{
 		{Method: "GET", Path: "/dashboard", Roles: auditorRole, Page: true, h: s.htmlErrors(s.dashboardPage)},
 		{Method: "GET", Path: "/dashboard/log", Roles: auditorRole, Page: true, h: s.htmlErrors(s.logBrowserPage)},
 		{Method: "GET", Path: "/dashboard/log/{index}", Roles: auditorRole, Page: true, h: s.htmlErrors(s.logEntryPage)},
 		{Method: "GET", Path: "/dashboard/log/{index}/proof", Roles: auditorRole, Page: true, h: s.logEntryProof},
 		{Method: "POST", Path: "/dashboard/log/{index}/open", Roles: auditorRole, Page: true, h: s.htmlErrors(s.logEntryOpen)},
-	}
+	}, s.oversightPageRoutes()...)
 }
 
 // Window choices of the dashboard, in days.
@@ -83,6 +83,14 @@ type dashboardData struct {
 
 	Log   *logBrowser
 	Entry *logEntryView
+
+	// Alerts and reviews (dashboard_oversight.go), if the node runs
+	// oversight; Flash says what the last review form did.
+	Oversight   bool
+	Alerts      []alertRow
+	Reviews     []reviewRow
+	AlertsChart chartBlock
+	Flash       string
 }
 
 // chartBlock is a drawn chart and its key.
@@ -155,6 +163,10 @@ func (s *Server) dashboardPage(w http.ResponseWriter, r *http.Request, p *health
 	if err := d.fillDashboard(dd2, dash, now, units, names); err != nil {
 		return err
 	}
+	if err := s.fillOversight(r, p, d, dd2, q, units); err != nil {
+		return err
+	}
+	dd2.Flash = readDashboardFlash(w, r, d)
 	d.Path, d.BodyClass, d.Dashboard, d.NavDashboard = "/dashboard", "dashboard", dd2, true
 	return s.render(w, http.StatusOK, "dashboard.html", d)
 }
@@ -507,7 +519,7 @@ func (d *pageData) fillLogBrowser(lb *logBrowser, q healthcode.LogQuery, units, 
 	for _, t := range []healthcode.LogType{healthcode.LogOverride, healthcode.LogOverrideAttempt, healthcode.LogDesignation, healthcode.LogPendingRecord,
 		healthcode.LogDecision, healthcode.LogEvidence, healthcode.LogCase, healthcode.LogCollection, healthcode.LogAppeal, healthcode.LogRead,
 		healthcode.LogTrace, healthcode.LogUnmask, healthcode.LogOfficial, healthcode.LogUnit, healthcode.LogToken, healthcode.LogVenue,
-		healthcode.LogRuleSet, healthcode.LogKey, healthcode.LogPurge, healthcode.LogFederation} {
+		healthcode.LogRuleSet, healthcode.LogKey, healthcode.LogPurge, healthcode.LogFederation, healthcode.LogReview} {
 		types = append(types, string(t))
 	}
 	lb.Types = append(lb.Types, option{Value: "", Label: d.T("dash.log.any"), Selected: lb.Type == ""})

@@ -40,7 +40,7 @@ type dayBar struct {
 // width.
 func TestBrowserDashboard(t *testing.T) {
 	f := newFixture(t)
-	sp := seedSpike(t, f, 25)
+	sp := seedSpike(t, f, 25, false)
 	b := newBrowser(t)
 	setLanguage(t, b, "zh-CN,zh;q=0.9")
 	do(t, b, chromedp.Navigate(f.ts.URL+"/dashboard"))

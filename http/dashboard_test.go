@@ -23,13 +23,14 @@ type spike struct {
 	n        int    // overrides the operator requested that day
 	attempt  int64  // the log index of one of the requests
 	override string // the request's override, "override/<id>": what opening it cites
+	token    string // the spiking operator's token
 }
 
 // seedSpike has, through the real engine, the fixture's operator request
 // two ordinary overrides (approved by an approver of another unit), then,
 // two days later, a second operator request one override per person for
 // n people in an hour: the spike the dashboard must show.
-func seedSpike(t *testing.T, f *fixture, n int) spike {
+func seedSpike(t *testing.T, f *fixture, n int, approve bool) spike {
 	t.Helper()
 	ctx := context.Background()
 	venue := pageVenue(t, f, "金水区便民超市", true)
@@ -69,16 +70,22 @@ func seedSpike(t *testing.T, f *fixture, n int) spike {
 		t.Fatal(err)
 	}
 	f.clock.Advance(48 * time.Hour)
-	spiker := &healthcode.Principal{ID: "op-spike", Name: "运营 王五", Role: healthcode.RoleOperator, Unit: "unit-spike"}
+	token := pageToken(t, f, &healthcode.Principal{Name: "运营 王五", Role: healthcode.RoleOperator, Unit: "unit-spike"})
+	spiker := principal(t, f, token)
 	for _, s := range people {
-		request(spiker, s)
+		o := request(spiker, s)
+		if approve {
+			if _, err := f.engine.ApproveOverride(ctx, approver, o.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
 		f.clock.Advance(time.Minute)
 	}
-	sp := spike{official: spiker.ID, day: f.clock.Now().In(displayZone).Format("2006-01-02"), n: n, attempt: -1}
+	sp := spike{official: spiker.ID, token: token, day: f.clock.Now().In(displayZone).Format("2006-01-02"), n: n, attempt: -1}
 	size := f.logSize(t)
 	// The last requests' entries: find one (an override_attempt).
 	ds, _ := f.srv.dashboardService()
-	page, err := ds.LogEntries(ctx, principal(t, f, f.tokens[healthcode.RoleAuditor]), healthcode.LogQuery{Type: healthcode.LogOverrideAttempt, Official: "op-spike", Limit: 1})
+	page, err := ds.LogEntries(ctx, principal(t, f, f.tokens[healthcode.RoleAuditor]), healthcode.LogQuery{Type: healthcode.LogOverrideAttempt, Official: spiker.ID, Limit: 1})
 	if err != nil || len(page.Entries) != 1 || page.Entries[0].Index >= size {
 		t.Fatalf("the spike's entries in the log: %+v %v", page, err)
 	}
@@ -92,7 +99,7 @@ func seedSpike(t *testing.T, f *fixture, n int) spike {
 // here, not read from the route table.
 func TestDashboardOnlyAuditors(t *testing.T) {
 	f := newFixture(t)
-	sp := seedSpike(t, f, 3)
+	sp := seedSpike(t, f, 3, false)
 	form := "application/x-www-form-urlencoded"
 	open := []byte(url.Values{"purpose": {"oversight"}, "case": {sp.override}}.Encode())
 	paths := []struct {
@@ -129,7 +136,7 @@ func TestDashboardOnlyAuditors(t *testing.T) {
 			if a.status != status {
 				t.Errorf("%s %s as %s: %d, want %d: %.200s", p.method, p.path, role, a.status, status, a.body)
 			}
-			if status == 403 && (strings.Contains(string(a.body), "op-spike") || strings.Contains(string(a.body), "BEGIN") || strings.Contains(string(a.body), "c2sp.org")) {
+			if status == 403 && (strings.Contains(string(a.body), sp.official) || strings.Contains(string(a.body), "BEGIN") || strings.Contains(string(a.body), "c2sp.org")) {
 				t.Errorf("%s %s as %s: the refusal shows the dashboard's data", p.method, p.path, role)
 			}
 		}
@@ -137,19 +144,19 @@ func TestDashboardOnlyAuditors(t *testing.T) {
 		if a.status != p.nobody {
 			t.Errorf("%s %s with no token: %d, want %d", p.method, p.path, a.status, p.nobody)
 		}
-		if strings.Contains(string(a.body), "op-spike") {
+		if strings.Contains(string(a.body), sp.official) {
 			t.Errorf("%s %s with no token shows the dashboard's data", p.method, p.path)
 		}
 	}
 	// The login form leads back to the dashboard.
-	if a := browse(t, f, "GET", "/dashboard", nil, nil, ""); a.status != 401 || !strings.Contains(a.body, `name="next" value="/dashboard"`) || strings.Contains(a.body, "op-spike") {
+	if a := browse(t, f, "GET", "/dashboard", nil, nil, ""); a.status != 401 || !strings.Contains(a.body, `name="next" value="/dashboard"`) || strings.Contains(a.body, sp.official) {
 		t.Errorf("the login form does not lead back to the dashboard: %d %s", a.status, a.body)
 	}
 	// A page session of an epidemiologist or an operator is refused as its
 	// token is; an auditor's opens the dashboard.
 	for _, role := range []healthcode.Role{healthcode.RoleEpidemiologist, healthcode.RoleOperator, healthcode.RoleCitizen} {
 		for _, path := range []string{"/dashboard", "/dashboard/log"} {
-			if a := browse(t, f, "GET", path, nil, f.session(f.tokens[role]), ""); a.status != 403 || strings.Contains(a.body, "op-spike") {
+			if a := browse(t, f, "GET", path, nil, f.session(f.tokens[role]), ""); a.status != 403 || strings.Contains(a.body, sp.official) {
 				t.Errorf("GET %s with a %s's session: %d, want 403", path, role, a.status)
 			}
 		}
@@ -179,7 +186,7 @@ func verifyProof(t *testing.T, f *fixture, proof []byte, index int64) {
 // them by official and type, each with its inclusion proof.
 func TestDashboardShowsSpike(t *testing.T) {
 	f := newFixture(t)
-	sp := seedSpike(t, f, 25)
+	sp := seedSpike(t, f, 25, false)
 	auditor := f.tokens[healthcode.RoleAuditor]
 	a := f.do(t, "GET", "/dashboard?lang=en", auditor, "", nil)
 	if a.status != 200 {
@@ -190,14 +197,14 @@ func TestDashboardShowsSpike(t *testing.T) {
 	if bar == nil {
 		t.Fatalf("no bar for the spike's day %s in the chart", sp.day)
 	}
-	if !strings.Contains(bar[2], fmt.Sprintf(`data-series="op-spike" data-value="%d"`, sp.n)) || bar[1] != fmt.Sprint(sp.n) {
-		t.Errorf("the spike's day: total %s, bar %s; want %d by op-spike", bar[1], bar[2], sp.n)
+	if !strings.Contains(bar[2], fmt.Sprintf(`data-series="%s" data-value="%d"`, sp.official, sp.n)) || bar[1] != fmt.Sprint(sp.n) {
+		t.Errorf("the spike's day: total %s, bar %s; want %d by %s", bar[1], bar[2], sp.n, sp.official)
 	}
-	if !strings.Contains(body, fmt.Sprintf(`<tr data-official="op-spike" data-total="%d">`, sp.n)) {
+	if !strings.Contains(body, fmt.Sprintf(`<tr data-official="%s" data-total="%d">`, sp.official, sp.n)) {
 		t.Error("the actions table has no row of the spike's official with its count")
 	}
 	// The spiking official is the top bar of the per-official chart.
-	if m := regexp.MustCompile(`id="chart-actions-official".*?<g class="bar" data-category="([^"]+)" data-total="(\d+)"`).FindStringSubmatch(body); m == nil || m[1] != "op-spike" || m[2] != fmt.Sprint(sp.n) {
+	if m := regexp.MustCompile(`id="chart-actions-official".*?<g class="bar" data-category="([^"]+)" data-total="(\d+)"`).FindStringSubmatch(body); m == nil || m[1] != sp.official || m[2] != fmt.Sprint(sp.n) {
 		t.Errorf("the per-official chart's first bar: %v", m)
 	}
 	for _, w := range []string{"Oversight dashboard", "Restrictive actions per day, by official", "运营 王五", "Time to answer an appeal", "Yellow and red decisions per day, by reason",
@@ -211,7 +218,7 @@ func TestDashboardShowsSpike(t *testing.T) {
 	}
 
 	// The log browser, by official and type.
-	a = f.do(t, "GET", "/dashboard/log?lang=en&official=op-spike&type=override_attempt", auditor, "", nil)
+	a = f.do(t, "GET", "/dashboard/log?lang=en&official="+sp.official+"&type=override_attempt", auditor, "", nil)
 	if got := strings.Count(string(a.body), `<tr data-index=`); a.status != 200 || got != sp.n {
 		t.Errorf("log browser by official: %d, %d rows, want %d", a.status, got, sp.n)
 	}
@@ -225,7 +232,7 @@ func TestDashboardShowsSpike(t *testing.T) {
 	}
 	verifyProof(t, f, a.body, sp.attempt)
 	a = f.do(t, "GET", fmt.Sprintf("/dashboard/log/%d?lang=en", sp.attempt), auditor, "", nil)
-	if !strings.Contains(string(a.body), "c2sp.org/tlog-proof@v1") || !strings.Contains(string(a.body), "op-spike") {
+	if !strings.Contains(string(a.body), "c2sp.org/tlog-proof@v1") || !strings.Contains(string(a.body), sp.official) {
 		t.Errorf("the entry page lacks its proof or its actor: %s", a.body)
 	}
 }

@@ -146,6 +146,9 @@ func TestBodyLimits(t *testing.T) {
 		"POST /dashboard/log/{index}/open":          64 << 10,
 		"POST /api/v1/oversight/reviews":            64 << 10,
 		"POST /api/v1/oversight/reviews/{id}/close": 64 << 10,
+		"POST /dashboard/alerts/{id}/review":        64 << 10,
+		"POST /dashboard/reviews/{id}/confirm":      64 << 10,
+		"POST /dashboard/reviews/{id}/close":        64 << 10,
 	}
 	// These read no body at all: what is sent is never decoded.
 	noBody := []string{"POST /api/v1/rulesets/{version}/approve", "POST /api/v1/overrides/{id}/approve", "POST /api/v1/overrides/{id}/cosign",
