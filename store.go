@@ -131,6 +131,9 @@ type ReadTx interface {
 	OverdueAppeals(ctx context.Context, t time.Time) ([]Appeal, error)
 	// RuleSetProposal returns a proposed rule set. Returns ENOTFOUND.
 	RuleSetProposal(ctx context.Context, version string) (*RuleSetProposal, error)
+	// RuleSetProposals returns every rule set awaiting a second admin,
+	// oldest first.
+	RuleSetProposals(ctx context.Context) ([]RuleSetProposal, error)
 
 	// Token returns the token with the hash; for an official's token its
 	// Principal carries the official's current name, role and unit from the

@@ -132,12 +132,8 @@ func (d *pageData) accessRows(rs []healthcode.AccessRecord) []accessRow {
 func (s *Server) citizenPage(w http.ResponseWriter, r *http.Request, p *healthcode.Principal) error {
 	d := newPage(w, r, "citizen.title")
 	p, stale := s.pageCaller(w, r, p)
-	if p != nil && p.Role == healthcode.RoleVenue {
-		http.Redirect(w, r, "/venue", http.StatusSeeOther)
-		return nil
-	}
-	if p != nil && consoleRole(p.Role) {
-		http.Redirect(w, r, "/console", http.StatusSeeOther)
+	if p != nil && staffHome(p.Role) != "" {
+		http.Redirect(w, r, staffHome(p.Role), http.StatusSeeOther)
 		return nil
 	}
 	if p == nil || p.Role != healthcode.RoleCitizen {

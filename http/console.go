@@ -24,7 +24,8 @@ import (
 )
 
 // consoleRoles may open the console.
-var consoleRoles = []healthcode.Role{healthcode.RoleOperator, healthcode.RoleApprover, healthcode.RoleAuditor, healthcode.RoleEpidemiologist}
+var consoleRoles = []healthcode.Role{healthcode.RoleOperator, healthcode.RoleApprover, healthcode.RoleAuditor, healthcode.RoleEpidemiologist,
+	healthcode.RoleClinic}
 
 func consoleRole(r healthcode.Role) bool {
 	for _, c := range consoleRoles {
@@ -43,7 +44,7 @@ var lookupRoles = []healthcode.Role{healthcode.RoleOperator, healthcode.RoleEpid
 // the session cookie (Page) and are refused to other roles by the table.
 func (s *Server) consoleRoutes() []route {
 	one := func(r healthcode.Role) []healthcode.Role { return []healthcode.Role{r} }
-	return []route{
+	return append([]route{
 		{Method: "GET", Path: "/console", h: s.htmlErrors(s.consolePage)},
 		{Method: "POST", Path: "/console/lookup", Roles: lookupRoles, Page: true, h: s.htmlErrors(s.consoleLookup)},
 		{Method: "POST", Path: "/console/overrides", Roles: one(healthcode.RoleOperator), Page: true,
@@ -58,12 +59,13 @@ func (s *Server) consoleRoutes() []route {
 			h: s.htmlErrors(s.consoleAction("designation", "designations", s.consoleRequestDesignation))},
 		{Method: "POST", Path: "/console/designations/{id}/approve", Roles: one(healthcode.RoleApprover), Page: true,
 			h: s.htmlErrors(s.consoleAction("", "designations", s.consoleApproveDesignation))},
-	}
+	}, s.staffRoutes()...)
 }
 
 // consoleData is what the console template gets beside pageData.
 type consoleData struct {
-	Who string // the official, named with role and unit
+	Who  string // the official, named with role and unit
+	Role string // the official's role
 
 	// Flash says what the last action did (post/redirect/get).
 	Flash string
@@ -91,6 +93,9 @@ type consoleData struct {
 	// Default and limits of the time fields (datetime-local, Beijing time).
 	DefaultExpires, MinTime, MaxExpires string
 	BulkLimit                           int
+
+	// Staff holds the further sections (console_staff.go).
+	Staff staffData
 }
 
 // Val is the value a form field had when the form was refused, or def.
@@ -116,6 +121,22 @@ func (c *consoleData) Sections() [][2]string {
 	}
 	if c.RequestDesignation || c.ApproveDesignations {
 		out = append(out, [2]string{"designations", "console.designations.title"})
+	}
+	x := &c.Staff
+	if x.ReviewVenues {
+		out = append(out, [2]string{"venues", "console.venues.title"})
+	}
+	if x.Trace {
+		out = append(out, [2]string{"trace", "console.trace.title"})
+	}
+	if x.RequestUnmask || x.AnswerUnmasks {
+		out = append(out, [2]string{"unmask", "console.unmask.title"})
+	}
+	if x.Records {
+		out = append(out, [2]string{"records", "console.records.title"})
+	}
+	if x.Reads {
+		out = append(out, [2]string{"reads", "console.reads.title"})
 	}
 	return out
 }
@@ -225,8 +246,12 @@ func readFlash(w http.ResponseWriter, r *http.Request, d *pageData) string {
 	if !ok || err != nil || id < 0 {
 		return ""
 	}
-	if _, known := messages["console.done."+key]; !known {
+	m, known := messages["console.done."+key]
+	if !known {
 		return ""
+	}
+	if !strings.Contains(m.en, "%") {
+		return d.T("console.done." + key)
 	}
 	return d.Tf("console.done."+key, id)
 }
@@ -236,8 +261,8 @@ func readFlash(w http.ResponseWriter, r *http.Request, d *pageData) string {
 func (s *Server) renderConsole(w http.ResponseWriter, r *http.Request, p *healthcode.Principal, d *pageData, c *consoleData, status int) error {
 	ctx := r.Context()
 	now := s.Clock.Now()
-	d.Path, d.Title, d.BodyClass, d.Console = "/console", "console.title", "console", c
-	c.Who = d.officialName(p)
+	d.Path, d.Title, d.BodyClass, d.Console = "/console", "console.title."+string(p.Role), "console", c
+	c.Who, c.Role = d.officialName(p), string(p.Role)
 	d.NavDashboard = p.Role == healthcode.RoleAuditor
 	gov, venues := s.Governance != nil, s.Venues != nil
 	switch p.Role {
@@ -305,6 +330,9 @@ func (s *Server) renderConsole(w http.ResponseWriter, r *http.Request, p *health
 			}
 			c.Designations = append(c.Designations, d.designationRow(&ds[i]))
 		}
+	}
+	if err := s.staffSections(ctx, p, d, c); err != nil {
+		return err
 	}
 	d.consoleChoices(c, now)
 	return s.render(w, status, "console.html", d)
@@ -425,7 +453,7 @@ func (s *Server) consoleLookup(w http.ResponseWriter, r *http.Request, p *health
 	}
 	f := r.PostForm
 	purpose, caseRef := f.Get("purpose"), strings.TrimSpace(f.Get("case"))
-	v, err := s.Governance.CodeFor(r.Context(), p, strings.TrimSpace(f.Get("subject")), purpose, caseRef)
+	v, err := s.lookupCode(r.Context(), p, f.Get("subject"), purpose, caseRef)
 	if err != nil {
 		return s.consoleRefused(w, r, p, "lookup", err)
 	}

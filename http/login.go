@@ -73,7 +73,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, _ *healthcode.Pri
 	if healthcode.ErrorCode(err) == healthcode.EUNAUTHORIZED {
 		s.loginFailed(r)
 	}
-	if err != nil || p.Role != healthcode.RoleCitizen && p.Role != healthcode.RoleVenue && !consoleRole(p.Role) {
+	if err != nil || p.Role != healthcode.RoleCitizen && staffHome(p.Role) == "" {
 		d := newPage(w, r, "login.title")
 		d.Path, d.Error, d.Next = "/", "login.bad", next
 		return s.render(w, http.StatusUnauthorized, "login.html", d)
@@ -81,14 +81,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, _ *healthcode.Pri
 	if err := s.startSession(w, r, tok); err != nil {
 		return err
 	}
-	if next == "" {
-		next = "/"
-		if p.Role == healthcode.RoleVenue {
-			next = "/venue"
-		} else if consoleRole(p.Role) {
-			next = "/console"
-		}
-	}
+	next = landing(p.Role, next)
 	http.Redirect(w, r, next, http.StatusSeeOther)
 	return nil
 }
@@ -97,7 +90,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, _ *healthcode.Pri
 // another site; "" for anything else.
 func safeNext(next string) string {
 	switch next {
-	case "/", "/c", "/venue", "/console", "/dashboard", "/export":
+	case "/", "/c", "/venue", "/console", "/dashboard", "/export", "/admin", "/lab", "/sample":
 		return next
 	}
 	if id, ok := strings.CutPrefix(next, "/venue/"); ok {

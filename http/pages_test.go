@@ -631,7 +631,7 @@ func TestLoginAndErrorPages(t *testing.T) {
 		{name: "login form in English", method: "GET", path: "/?lang=en", status: 200, want: []string{`<html lang="en">`, "Log in", `<label for="token">Token</label>`}},
 		{name: "bad token", method: "POST", path: "/login", form: "token=hc_nope", hdr: map[string]string{"Accept-Language": "en"}, status: 401,
 			want: []string{`role="alert"`, "This token is not a valid citizen, venue or official token for these pages."}},
-		{name: "official token", method: "POST", path: "/login", form: "token=" + f.tokens[healthcode.RoleLab], status: 401,
+		{name: "a verifier's token (no page to log in to)", method: "POST", path: "/login", form: "token=" + f.tokens[healthcode.RoleVerifier], status: 401,
 			want: []string{"令牌无效，或不能在这些页面登录（只限市民、场所和工作人员令牌）。"}},
 		{name: "login from another site", method: "POST", path: "/login", form: "token=" + f.tokens[healthcode.RoleCitizen],
 			hdr: map[string]string{"Origin": "https://evil.example", "Accept-Language": "en"}, status: 403, want: []string{"Not allowed", "http.cross_site"}},
@@ -644,7 +644,7 @@ func TestLoginAndErrorPages(t *testing.T) {
 		{name: "stale session does not block login", method: "POST", path: "/login", form: "token=" + f.tokens[healthcode.RoleCitizen],
 			cookies: f.session("hc_stale"), status: 303},
 		{name: "stale session does not block logout", method: "POST", path: "/logout", cookies: f.session("hc_stale"), status: 303, clearsSession: true},
-		{name: "official's session sees the login form", method: "GET", path: "/", cookies: f.session(f.tokens[healthcode.RoleLab]), status: 200,
+		{name: "a verifier's session sees the login form", method: "GET", path: "/", cookies: f.session(f.tokens[healthcode.RoleVerifier]), status: 200,
 			want: []string{`<input id="token"`}},
 		{name: "verifier page", method: "GET", path: "/verify?lang=en", status: 200,
 			want: []string{"Verify a health code", `<label for="file">`, `<script src="/static/jsQR.js">`, `id="msgs"`, `"verify.valid":"Valid"`}},
@@ -1246,8 +1246,10 @@ func TestConsoleServed(t *testing.T) {
 	}{
 		{"operator logs in", "token=" + f.tokens[healthcode.RoleOperator], nil, 303, "/console"},
 		{"approver logs in back to the console", "token=" + f.tokens[healthcode.RoleApprover] + "&next=/console", nil, 303, "/console"},
-		{"a lab may not", "token=" + f.tokens[healthcode.RoleLab], nil, 401, ""},
-		{"an admin may not", "token=" + f.tokens[healthcode.RoleAdmin] + "&next=/console", nil, 401, ""},
+		{"a lab logs in to its own page", "token=" + f.tokens[healthcode.RoleLab], nil, 303, "/lab"},
+		{"an admin logs in to the admin page, not the console", "token=" + f.tokens[healthcode.RoleAdmin] + "&next=/console", nil, 303, "/admin"},
+		{"a verifier may not", "token=" + f.tokens[healthcode.RoleVerifier], nil, 401, ""},
+		{"a peer node may not", "token=" + f.tokens[healthcode.RolePeer], nil, 401, ""},
 	} {
 		a := browse(t, f, "POST", "/login", map[string]string{"Sec-Fetch-Site": "same-origin"}, tt.cookies, tt.form)
 		if a.status != tt.status || a.header.Get("Location") != tt.location {

@@ -308,6 +308,32 @@ func (tx *Tx) RuleSetProposal(ctx context.Context, version string) (*healthcode.
 	return &p, nil
 }
 
+// RuleSetProposals implements healthcode.ReadTx.
+func (tx *Tx) RuleSetProposals(ctx context.Context) ([]healthcode.RuleSetProposal, error) {
+	rows, err := tx.query(ctx, `SELECT version, hash, source, proposed_at, proposer_id, proposer_name, proposer_role, proposer_unit
+		FROM ruleset_proposals ORDER BY proposed_at, version`)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite.RuleSetProposals: %w", err)
+	}
+	defer rows.Close()
+	var out []healthcode.RuleSetProposal
+	for rows.Next() {
+		var p healthcode.RuleSetProposal
+		var at int64
+		if err := rows.Scan(&p.Record.Version, &p.Record.Hash, &p.Record.Source, &at,
+			&p.ProposedBy.ID, &p.ProposedBy.Name, &p.ProposedBy.Role, &p.ProposedBy.Unit); err != nil {
+			return nil, fmt.Errorf("sqlite.RuleSetProposals: %w", err)
+		}
+		p.Record.PublishedAt = fromNanos(at)
+		p.Record.PublishedBy = p.ProposedBy.Name
+		out = append(out, p)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite.RuleSetProposals: %w", err)
+	}
+	return out, nil
+}
+
 // ProposeRuleSet implements healthcode.Tx.
 func (tx *Tx) ProposeRuleSet(ctx context.Context, p *healthcode.RuleSetProposal) error {
 	if _, err := tx.RuleSet(ctx, p.Record.Version); err == nil {

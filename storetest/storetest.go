@@ -50,6 +50,7 @@ func Run(t *testing.T, open Opener) {
 		{"Dashboard", Dashboard},
 		{"SubmitReplays", SubmitReplays},
 		{"Oversight", Oversight},
+		{"RuleSetProposals", RuleSetProposals},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
