@@ -529,3 +529,7 @@ type refuseFormData struct {
 func (d *pageData) RefuseForm(kind string, id int64) refuseFormData {
 	return refuseFormData{P: d, Kind: kind, ID: id}
 }
+
+// StaffPage reports whether the page is one of the staff pages, which
+// load their own stylesheet.
+func (d *pageData) StaffPage() bool { return d.BodyClass == "console" || d.BodyClass == "staff" }

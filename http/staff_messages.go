@@ -113,7 +113,7 @@ var staffMessages = map[string]msg{
 	"console.error.unmask.refused":         {"这项申请被拒绝了。", "This request was refused."},
 	"console.error.unmask.expired":         {"批准已超过 24 小时，请重新申请。", "The approval is more than 24 hours old: ask again."},
 	"console.error.unmask.unknown":         {"没有您的这项申请。", "You have no such request."},
-	"console.error.person.id_number":       {"身份证号格式不对（18 位，最后一位可以是 X，校验位要正确）。", "That is not an ID number (18 characters, the last may be X, with a correct check digit)."},
+	"console.error.person.id_number":       {"身份证号格式不对：18 位，前 17 位是数字，最后一位是数字或 X。", "That is not an ID number: 17 digits and a digit or X."},
 
 	// Records held for a second official.
 	"console.records.title":                {"待第二人确认的记录", "Records awaiting a second official"},
