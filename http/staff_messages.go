@@ -34,6 +34,7 @@ var staffMessages = map[string]msg{
 	"console.col.what":       {"查看内容（英文）", "What was read"},
 
 	// Refusals.
+	"console.status.refused":            {"已拒绝", "Refused"},
 	"console.refuse":                    {"拒绝第 %d 号", "Refuse no. %d"},
 	"console.refuse.override":           {"拒绝第 %d 号人工调整", "Refuse override no. %d"},
 	"console.refuse.designation":        {"拒绝第 %d 号风险认定", "Refuse designation no. %d"},

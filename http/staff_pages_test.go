@@ -109,6 +109,9 @@ func TestStaffActionsOnlyForTheirRoles(t *testing.T) {
 					t.Fatalf("nobody gets %d, want 401", a.status)
 				case !allowed && role != "" && (a.status != 403 || !strings.Contains(a.body, "auth.role")):
 					t.Fatalf("a %s gets %d, want 403 auth.role: %s", role, a.status, a.body)
+				case !allowed && strings.Contains(a.body, `id="console-error"`):
+					// The service refused it: the route let it through.
+					t.Fatalf("a %s reached the action: the service, not the route, refused it", role)
 				}
 				if !allowed && f.logSize(t) != before {
 					t.Errorf("a refused post moved the log")

@@ -1,0 +1,162 @@
+package http
+
+// Browser tests of the staff pages: each page at 360 px (a phone) and
+// 1280 px (a desktop), with named screenshots of both, the accessibility
+// audit, and a check that no table is cut off sideways at either width.
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/cdproto/accessibility"
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+
+	"healthcode"
+)
+
+// newDesktop opens a tab with its own cookies in browser, 1280 px wide.
+func newDesktop(t *testing.T, browser context.Context) context.Context {
+	t.Helper()
+	ctx, cancel := chromedp.NewContext(browser, chromedp.WithNewBrowserContext())
+	t.Cleanup(cancel)
+	do(t, ctx, chromedp.EmulateViewport(1280, 800, chromedp.EmulateScale(1)))
+	if _, err := chromedp.Call(ctx, accessibility.Enable, cdp.Empty{}); err != nil {
+		t.Fatal(err)
+	}
+	return ctx
+}
+
+// clippedJS lists what is cut off sideways: a table (or a cell's content)
+// reaching past the viewport or past the box it sits in, and any element
+// of the page wider than the viewport.
+const clippedJS = `(() => {
+  const bad = [], vw = document.documentElement.clientWidth;
+  document.querySelectorAll("table").forEach(t => {
+    const r = t.getBoundingClientRect();
+    if (r.right > vw + 1 || r.left < -1) bad.push("table " + t.id + " spans " + Math.round(r.left) + "–" + Math.round(r.right) + " px in a " + vw + " px viewport");
+    const box = t.parentElement;
+    if (box && box.scrollWidth > box.clientWidth + 1) bad.push("table " + t.id + " scrolls sideways in its box (" + box.scrollWidth + " > " + box.clientWidth + " px)");
+    t.querySelectorAll("th, td").forEach(c => {
+      if (c.closest("thead") && c.closest("thead").getBoundingClientRect().width <= 2) return; // visually hidden, read aloud
+      if (c.scrollWidth > c.clientWidth + 1) bad.push("a cell of " + t.id + " overflows: " + c.textContent.trim().slice(0, 40));
+      const cr = c.getBoundingClientRect();
+      if (cr.width > 0 && cr.right > vw + 1) bad.push("a cell of " + t.id + " ends past the viewport: " + c.textContent.trim().slice(0, 40));
+    });
+  });
+  if (document.documentElement.scrollWidth > vw + 1) bad.push("page is " + document.documentElement.scrollWidth + " px wide in a " + vw + " px viewport");
+  return bad;
+})()`
+
+// noClippedTables fails the test for every table cut off sideways.
+func noClippedTables(t *testing.T, ctx context.Context, page string) {
+	t.Helper()
+	if n := eval[int](t, ctx, `document.querySelectorAll("table").length`); n == 0 {
+		t.Logf("%s: no table to check", page)
+	}
+	for _, p := range eval[[]string](t, ctx, clippedJS) {
+		t.Errorf("%s: %s", page, p)
+	}
+}
+
+// staffAudit runs the accessibility audit at whatever width the tab has.
+func staffAudit(t *testing.T, ctx context.Context, page string) {
+	t.Helper()
+	for _, p := range eval[[]string](t, ctx, auditJS) {
+		t.Errorf("%s: %s", page, p)
+	}
+}
+
+// atBothWidths opens path in a phone's and a desktop's tab logged in
+// with tok, waits for sel, and audits, checks the tables of and
+// screenshots each as name-360.png and name-1280.png. It returns the two
+// tabs.
+func atBothWidths(t *testing.T, browser context.Context, f *fixture, path, tok, lang, sel, name string) (phone, desktop context.Context) {
+	t.Helper()
+	phone, desktop = newPhone(t, browser), newDesktop(t, browser)
+	for _, tab := range []struct {
+		ctx   context.Context
+		width string
+	}{{phone, "360"}, {desktop, "1280"}} {
+		setLanguage(t, tab.ctx, lang)
+		do(t, tab.ctx, chromedp.Navigate(f.ts.URL+path))
+		loginWith(t, tab.ctx, tok, chromedp.CSS(sel))
+		staffAudit(t, tab.ctx, name+" at "+tab.width)
+		noClippedTables(t, tab.ctx, name+" at "+tab.width)
+		screenshot(t, tab.ctx, name+"-"+tab.width+".png")
+	}
+	return phone, desktop
+}
+
+// visibleInViewport is JavaScript saying whether the element with the
+// text is laid out within the viewport's width (not cut off sideways).
+func visibleInViewport(text string) string {
+	return fmt.Sprintf(`(() => { const vw = document.documentElement.clientWidth;
+  for (const el of document.querySelectorAll("td, th, code, li")) {
+    if (el.textContent.trim() === %q) { const r = el.getBoundingClientRect(); return r.width > 0 && r.left >= 0 && r.right <= vw + 1; }
+  }
+  return false; })()`, text)
+}
+
+// TestBrowserStaffConsoles opens every role's console at 360 and 1280 px:
+// each has its own title, passes the audit, and has no table cut off;
+// the approver sees, on a phone, whom the override names, and refuses the
+// designation with the keyboard only.
+func TestBrowserStaffConsoles(t *testing.T) {
+	f := newFixture(t)
+	w := newStaffWorld(t, f)
+	for _, tt := range []struct {
+		role  healthcode.Role
+		lang  string
+		sel   string
+		title string
+	}{
+		{healthcode.RoleOperator, "en", "#venues", "Operator console"},
+		{healthcode.RoleApprover, "zh-CN", "#unmask", "审批工作台"},
+		{healthcode.RoleAuditor, "en", "#reads", "Auditor console"},
+		{healthcode.RoleEpidemiologist, "zh-CN", "#trace", "流调工作台"},
+		{healthcode.RoleClinic, "en", "#records", "Clinic console"},
+	} {
+		browser := newBrowser(t) // one per role: each has two minutes
+		phone, desktop := atBothWidths(t, browser, f, "/console", f.tokens[tt.role], tt.lang, tt.sel, "console-"+string(tt.role))
+		for _, ctx := range []context.Context{phone, desktop} {
+			if h := eval[string](t, ctx, `document.querySelector("h1").textContent`); h != tt.title {
+				t.Errorf("%s: the title is %q, want %q", tt.role, h, tt.title)
+			}
+			text := accessibleText(t, ctx)
+			if !strings.Contains(text, tt.title) {
+				t.Errorf("%s: the accessible text lacks the title %q", tt.role, tt.title)
+			}
+			if i := strings.Index(text, "[["); i >= 0 {
+				t.Errorf("%s: an untranslated key: %s", tt.role, text[i:min(len(text), i+80)])
+			}
+		}
+		if tt.role != healthcode.RoleApprover {
+			continue
+		}
+		// Whom the approver approves: the person's pseudonym, within the
+		// phone's width, and the note and case beside it.
+		if !eval[bool](t, phone, visibleInViewport(f.person.Pseudonym)) {
+			t.Errorf("the approver's phone does not show %s within its width", f.person.Pseudonym)
+		}
+		wantAccessible(t, phone, []string{f.person.Pseudonym, "与确诊病例同场所", w.caseID}, nil)
+		// The refusal of the designation, by keyboard: focus the reason,
+		// type it, Tab to the button, Enter.
+		form := "refuse-designation-" + strconv.FormatInt(w.designation.ID, 10)
+		do(t, phone,
+			chromedp.Focus(chromedp.ID(form)),
+			chromedp.KeyEvent("时段内没有病例到访"),
+			chromedp.KeyEvent("\t"),
+		)
+		if id := eval[string](t, phone, `document.activeElement.closest("form") ? document.activeElement.closest("form").id : ""`); id != form+"-form" {
+			t.Fatalf("Tab from the reason leads to %q, not the refusal's button", id)
+		}
+		do(t, phone, chromedp.KeyEvent(kb.Enter), chromedp.WaitVisible(chromedp.ID("flash")))
+		wantAccessible(t, phone, []string{fmt.Sprintf("已拒绝第 %d 号风险认定，并已记入日志。", w.designation.ID)}, nil)
+		screenshot(t, phone, "console-approver-refused-360.png")
+	}
+}
