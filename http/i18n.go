@@ -8,6 +8,7 @@ import (
 	"embed"
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"net/http"
 	"sort"
 	"strconv"
@@ -85,28 +86,44 @@ func acceptLanguage(h string) string {
 // msg is one string of the pages in both languages.
 type msg struct{ zh, en string }
 
-//go:embed i18n/messages.json i18n/gbt2260.tsv
+//go:embed i18n/*.json i18n/gbt2260.tsv
 var messagesFS embed.FS
 
-// messages is every string the pages show (i18n/messages.json), and the
+// messages is every string the pages show: i18n/messages.json and one
+// catalog per area beside it (i18n/staff.json: the staff pages), and the
 // names of the regions they name, as "region.<code>" (i18n/gbt2260.tsv).
 // Keys with the prefixes in jsPrefixes are also sent to the verifier's
 // script.
 var messages = mustLoadMessages()
 
-// mustLoadMessages reads the embedded tables. A key given twice is a
-// mistake the table's author cannot see, so it stops the program (and
-// every test) rather than silently keeping the later text.
+// mustLoadMessages reads the embedded catalogs and tables. A key given
+// twice, in one catalog or in two, is a mistake the catalogs' authors
+// cannot see, so it stops the program (and every test) rather than
+// silently keeping one of the texts.
 func mustLoadMessages() map[string]msg {
-	b, err := messagesFS.ReadFile("i18n/messages.json")
-	if err != nil {
-		panic(err)
+	names, err := fs.Glob(messagesFS, "i18n/*.json")
+	if err != nil || len(names) == 0 {
+		panic(fmt.Sprintf("http: no message catalogs: %v", err))
 	}
-	m, err := parseMessages(b)
-	if err != nil {
-		panic(fmt.Sprintf("http: i18n/messages.json: %v", err))
+	out := map[string]msg{}
+	for _, name := range names {
+		b, err := messagesFS.ReadFile(name)
+		if err != nil {
+			panic(err)
+		}
+		m, err := parseMessages(b)
+		if err != nil {
+			panic(fmt.Sprintf("http: %s: %v", name, err))
+		}
+		for k, v := range m {
+			if _, dup := out[k]; dup {
+				panic(fmt.Sprintf("http: %s: %s: key given in another catalog too", name, k))
+			}
+			out[k] = v
+		}
 	}
-	if b, err = messagesFS.ReadFile("i18n/gbt2260.tsv"); err != nil {
+	b, err := messagesFS.ReadFile("i18n/gbt2260.tsv")
+	if err != nil {
 		panic(err)
 	}
 	regions, err := parseRegions(b)
@@ -114,12 +131,12 @@ func mustLoadMessages() map[string]msg {
 		panic(fmt.Sprintf("http: i18n/gbt2260.tsv: %v", err))
 	}
 	for code, name := range regions {
-		if _, dup := m["region."+code]; dup {
+		if _, dup := out["region."+code]; dup {
 			panic("http: region." + code + " is in both tables")
 		}
-		m["region."+code] = name
+		out["region."+code] = name
 	}
-	return m
+	return out
 }
 
 // parseRegions reads lines of "code<TAB>Chinese name<TAB>English name";
