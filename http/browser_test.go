@@ -1099,7 +1099,7 @@ func TestBrowserConsole(t *testing.T) {
 	op := newBrowser(t)
 	setLanguage(t, op, "en-GB,en;q=0.9")
 	do(t, op, chromedp.Navigate(f.ts.URL+"/console"))
-	wantAccessible(t, op, []string{"Log in with your own official token (operator, approver, auditor or epidemiologist) to open the console."}, nil)
+	wantAccessible(t, op, []string{"Log in with your own official token (operator, approver, auditor, epidemiologist or clinic) to open the console."}, nil)
 	loginWith(t, op, f.tokens[healthcode.RoleOperator], chromedp.ID("overrides"))
 	wantAccessible(t, op, []string{"Operator console", "Logged in as test operator (operator, unit-operator)", "On this page", "Look up a person",
 		"Request an override", "People (pseudonyms, one per line)", "Reason (closed list of health reasons)",
