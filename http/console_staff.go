@@ -80,13 +80,14 @@ func landing(role healthcode.Role, next string) string {
 	return next
 }
 
-// staffRoutes are the console's further actions. Each names by hand the
-// roles that may post it, as the API route beside it does.
+// staffRoutes are the console's further actions, and the admin's, the
+// lab's and the sampling site's pages. Each names by hand the roles that
+// may post it, as the API route beside it does.
 func (s *Server) staffRoutes() []route {
 	roles := func(rs ...healthcode.Role) []healthcode.Role { return rs }
 	epi, approver, auditor, operator, clinic := healthcode.RoleEpidemiologist, healthcode.RoleApprover, healthcode.RoleAuditor,
 		healthcode.RoleOperator, healthcode.RoleClinic
-	return []route{
+	return append([]route{
 		{Method: "POST", Path: "/console/overrides/{id}/refuse", Roles: roles(approver, auditor), Page: true,
 			h: s.htmlErrors(s.consoleAction("refuse-override-{id}", "overrides", s.consoleRefuseOverride))},
 		{Method: "POST", Path: "/console/designations/{id}/refuse", Roles: roles(approver), Page: true,
@@ -107,7 +108,7 @@ func (s *Server) staffRoutes() []route {
 			h: s.htmlErrors(s.consoleAction("", "records", s.consoleSignRecord("cosign")))},
 		{Method: "POST", Path: "/console/records/{id}/refuse", Roles: roles(clinic, epi, auditor), Page: true,
 			h: s.htmlErrors(s.consoleAction("", "records", s.consoleSignRecord("refuse")))},
-	}
+	}, append(s.adminRoutes(), append(s.labRoutes(), s.samplingRoutes()...)...)...)
 }
 
 // staffData is what the further sections show.

@@ -101,6 +101,11 @@ type pageData struct {
 	// shows its link.
 	Dashboard    *dashboardData
 	NavDashboard bool
+	// Admin, Lab and Sampling are the admin's, the lab's and the sampling
+	// site's pages (admin_pages.go, lab_pages.go, sampling_pages.go).
+	Admin    *adminData
+	Lab      *labData
+	Sampling *samplingData
 }
 
 // T translates a message key.
