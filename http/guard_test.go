@@ -157,10 +157,14 @@ func TestBodyLimits(t *testing.T) {
 		"POST /api/v1/official-proposals/{id}/refuse", "POST /api/v1/tokens/{id}/revoke",
 		"POST /api/v1/records/{id}/confirm", "POST /api/v1/records/{id}/cosign", "POST /api/v1/records/{id}/refuse",
 		"POST /api/v1/unmask/{id}/approve", "POST /api/v1/unmask/{id}/refuse", "POST /api/v1/oversight/reviews/{id}/confirm"}
-	// The console's forms all take a few fields.
+	// The console's and the admin page's forms all take a few fields; a
+	// rule set pasted on the admin page, and the lab's upload, more.
+	limits["POST /admin/rulesets"] = 6 << 20
+	limits["POST /lab/upload"] = 8 << 20
+	limits["POST /sample"] = 64 << 10
 	for _, rt := range f.srv.routes() {
 		key := rt.Method + " " + rt.Path
-		if strings.HasPrefix(rt.Path, "/console/") {
+		if _, set := limits[key]; !set && (strings.HasPrefix(rt.Path, "/console/") || strings.HasPrefix(rt.Path, "/admin/")) {
 			limits[key] = 64 << 10
 		}
 		if _, listed := limits[key]; !listed && !safeMethod(rt.Method) && !slices.Contains(noBody, key) {
@@ -182,6 +186,9 @@ func TestBodyLimits(t *testing.T) {
 			ct = "application/x-www-form-urlencoded"
 		} else if strings.HasSuffix(path, "/rulesets") {
 			ct = "application/yaml"
+		}
+		if path == "/lab/upload" {
+			ct = "multipart/form-data; boundary=x"
 		}
 		body := make([]byte, limit+1)
 		for i := range body {

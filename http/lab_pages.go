@@ -94,6 +94,12 @@ func (s *Server) labRefused(w http.ResponseWriter, r *http.Request, p *healthcod
 // "file") and, optionally before it, its format ("format": auto, csv or
 // jsonl).
 func (s *Server) labUpload(w http.ResponseWriter, r *http.Request, p *healthcode.Principal) error {
+	// A file above the limit is refused whole, before a row is sent (a
+	// browser says the upload's length); one sent without a length is cut
+	// off at the limit, and the report says where.
+	if r.ContentLength > MaxBodyBytes {
+		return s.labRefused(w, r, p, nil, healthcode.Errorfd(healthcode.ETOOLARGE, "http.body_too_large", "request body above %d bytes", MaxBodyBytes))
+	}
 	mr, err := r.MultipartReader()
 	if err != nil {
 		return s.labRefused(w, r, p, nil, healthcode.Errorfd(healthcode.EINVALID, "lab.form", "send the file as a form upload (multipart/form-data)"))
