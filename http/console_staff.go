@@ -226,7 +226,7 @@ func (s *Server) staffSections(ctx context.Context, p *healthcode.Principal, d *
 			return err
 		}
 		for _, v := range vs {
-			x.Venues = append(x.Venues, venueRow{ID: v.ID, Name: v.Name, Address: v.Address, Region: d.Region(v.Region), Category: v.Category,
+			x.Venues = append(x.Venues, venueRow{ID: v.ID, Name: v.Name, Address: v.Address, Region: d.Region(v.Region), Category: d.T("venue.category." + v.Category),
 				Status: d.T("venue.status." + v.Status), Pending: v.Status == healthcode.VenuePending, Active: v.Status == healthcode.VenueActive,
 				Registered: d.Time(v.RegisteredAt), RegisteredISO: d.ISO(v.RegisteredAt)})
 		}
