@@ -116,12 +116,11 @@ func (e *env) fixtureCheckIns(v *healthcode.Venue, t time.Time, subjects ...stri
 
 // Officials of other units than epi's, for second signatures.
 var (
-	epi2      = &healthcode.Principal{ID: "epi-002", Name: "流调员 赵敏", Role: healthcode.RoleEpidemiologist, Unit: "区疾控中心"}
-	epiSame   = &healthcode.Principal{ID: "epi-003", Name: "流调员 孙伟", Role: healthcode.RoleEpidemiologist, Unit: "市疾控中心"}
-	approver  = &healthcode.Principal{ID: "approver-001", Name: "审批员 周洁", Role: healthcode.RoleApprover, Unit: "市卫健委"}
-	approver2 = &healthcode.Principal{ID: "approver-002", Name: "审批员 吴刚", Role: healthcode.RoleApprover, Unit: "省卫健委"}
-	auditor   = &healthcode.Principal{ID: "auditor-001", Name: "监督员 郑红", Role: healthcode.RoleAuditor, Unit: "纪检监察组"}
-	operator  = &healthcode.Principal{ID: "operator-001", Name: "操作员 钱明", Role: healthcode.RoleOperator, Unit: "市大数据局"}
+	epi2     = &healthcode.Principal{ID: "epi-002", Name: "流调员 赵敏", Role: healthcode.RoleEpidemiologist, Unit: "区疾控中心"}
+	epiSame  = &healthcode.Principal{ID: "epi-003", Name: "流调员 孙伟", Role: healthcode.RoleEpidemiologist, Unit: "市疾控中心"}
+	approver = &healthcode.Principal{ID: "approver-001", Name: "审批员 周洁", Role: healthcode.RoleApprover, Unit: "市卫健委"}
+	auditor  = &healthcode.Principal{ID: "auditor-001", Name: "监督员 郑红", Role: healthcode.RoleAuditor, Unit: "纪检监察组"}
+	operator = &healthcode.Principal{ID: "operator-001", Name: "操作员 钱明", Role: healthcode.RoleOperator, Unit: "市大数据局"}
 )
 
 // openCaseOf has the clinic diagnose person i a confirmed case, and returns
