@@ -285,7 +285,7 @@ func (e *env) overrideMany(op, ap, aud *healthcode.Principal, people []string, c
 				e.t.Fatal(err)
 			}
 			if o.NeedsCoSign() && o.CoSigner == nil {
-				if o, err = e.eng.CoSignOverride(e.ctx, aud, o.ID); err != nil {
+				if _, err = e.eng.CoSignOverride(e.ctx, aud, o.ID); err != nil {
 					e.t.Fatal(err)
 				}
 			}

@@ -95,7 +95,7 @@ func TestConnectionLimitPerClient(t *testing.T) {
 	l := s.limit(nil, true).(*limitListener)
 	l.perClient = 2
 	a, b := netip.MustParseAddr("203.0.113.7"), netip.MustParseAddr("203.0.113.8")
-	if !l.take(a) || !l.take(a) {
+	if first, second := l.take(a), l.take(a); !first || !second {
 		t.Fatal("a client's first two connections refused")
 	}
 	if l.take(a) {

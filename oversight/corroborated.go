@@ -317,9 +317,7 @@ func (overdueAppeals) detect(ctx context.Context, p *pass) ([]healthcode.Alert, 
 // integrity raises an alert when the node's self-audit finds the log in
 // doubt (a fork, an edited leaf, a restored store) or people whose stored
 // state disagrees with the log.
-type integrity struct {
-	lastLog string
-}
+type integrity struct{}
 
 func (integrity) name() string { return healthcode.DetectIntegrity }
 

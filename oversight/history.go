@@ -84,7 +84,6 @@ type history struct {
 type slotScans struct {
 	people map[string]time.Time
 	first  time.Time
-	index  []int64
 }
 
 func newHistory(s Settings) *history {
