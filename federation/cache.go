@@ -9,13 +9,14 @@ import (
 	"io/fs"
 	"net/http"
 	"os"
-	"path/filepath"
 	"sync"
 	"time"
 
 	"golang.org/x/mod/sumdb/note"
 
 	"healthcode"
+
+	"github.com/google/renameio/v2"
 )
 
 // Cache holds the newest trust list a node or an offline verifier has
@@ -151,26 +152,7 @@ func noteText(msg []byte) []byte {
 }
 
 func writeAtomic(path string, b []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".trust-list-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return renameio.WriteFile(path, b, 0o644, renameio.WithStaticPermissions(0o644))
 }
 
 // CheckExpiry calls OnExpire, once, if the list held has expired, and

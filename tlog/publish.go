@@ -13,6 +13,8 @@ import (
 	"healthcode"
 
 	"golang.org/x/mod/sumdb/note"
+
+	"github.com/google/renameio/v2"
 )
 
 // Publisher signs checkpoints of a node's log and keeps the last one it
@@ -298,24 +300,7 @@ func (p *Publisher) Publish(ctx context.Context, now time.Time) (*healthcode.Che
 }
 
 func writeFileAtomic(path string, b []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".checkpoint-*")
-	if err != nil {
-		return err
-	}
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
+	if err := renameio.WriteFile(path, b, 0o600, renameio.WithStaticPermissions(0o600)); err != nil {
 		return err
 	}
 	// The rename is durable only once the directory is synced.

@@ -238,7 +238,7 @@ func importFile(ctx context.Context, path string, format batch.Format, chunk int
 		if bar != nil {
 			bar.Set64(lastOffset)
 		}
-		return writeFileAtomic(progPath, b)
+		return writeFileReplacing(progPath, b, 0o600)
 	}
 	for {
 		row, err := rd.Next()
@@ -277,16 +277,6 @@ func importFile(ctx context.Context, path string, format batch.Format, chunk int
 		fmt.Fprintf(stderr, "every rejected row is listed in %s\n", rejPath)
 	}
 	return prog, nil
-}
-
-// writeFileAtomic replaces path with b: a crash leaves the old file or the
-// new one, never a torn one.
-func writeFileAtomic(path string, b []byte) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
 }
 
 // remoteSubmitter sends chunks to a node's API.

@@ -16,6 +16,8 @@ import (
 
 	"healthcode"
 	"healthcode/qr"
+
+	"github.com/google/renameio/v2"
 )
 
 const rotateUsage = `usage: healthcode admin rotate-key --token ADMIN [--qr] [--venue-secrets] [flags]
@@ -50,14 +52,7 @@ func readRetired(dataDir string) ([]qr.RetiredKey, error) {
 // writeFileReplacing writes b to path through a temporary file and a rename,
 // so that path holds either the old or the new content.
 func writeFileReplacing(path string, b []byte, mode os.FileMode) error {
-	tmp := path + ".new"
-	if err := os.WriteFile(tmp, b, mode); err != nil {
-		return err
-	}
-	if err := os.Chmod(tmp, mode); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return renameio.WriteFile(path, b, mode, renameio.WithStaticPermissions(mode))
 }
 
 func runRotateKey(ctx context.Context, args []string, stdout, stderr io.Writer) int {
