@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"healthcode"
+	"healthcode/bench"
 	hchttp "healthcode/http"
 	"healthcode/sim"
 )
@@ -24,30 +25,30 @@ import (
 // is by a lab and a sampling site of their own, so that each alert is
 // attributed to its action by the officials it names. The baseline is the
 // 60 s the node promises; the target (ratio 12) is 5 s.
-func benchOversightLag(env *benchEnv) (figure, error) {
+func benchOversightLag(env *bench.Env) (bench.Result, error) {
 	n, err := benchNode(env, "oversight", healthcode.SystemClock{})
 	if err != nil {
-		return figure{}, err
+		return bench.Result{}, err
 	}
 	defer n.close()
 	people, samples := 20_000, 20
-	if env.scale {
+	if env.Scale {
 		people, samples = 100_000, 100
 	}
 	city, err := sim.New(sim.Config{Seed: 17, People: people})
 	if err != nil {
-		return figure{}, err
+		return bench.Result{}, err
 	}
-	fmt.Fprintf(env.stderr, "bench oversight.lag: registering %d people…\n", people)
-	if err := registerCity(env.ctx, n, city); err != nil {
-		return figure{}, err
+	env.Logf("oversight.lag", "registering %d people…", people)
+	if err := registerCity(env.Ctx, n, city); err != nil {
+		return bench.Result{}, err
 	}
 	n.engine.CheckInPolicy = healthcode.CheckInPolicy{PerHour: 1e12, Burst: 1 << 30}
 	if err := n.server.Open("127.0.0.1:0"); err != nil {
-		return figure{}, err
+		return bench.Result{}, err
 	}
 	defer n.server.Close(context.Background())
-	bg, stop := context.WithCancel(env.ctx)
+	bg, stop := context.WithCancel(env.Ctx)
 	var jobs sync.WaitGroup
 	defer jobs.Wait()
 	defer stop()
@@ -56,18 +57,18 @@ func benchOversightLag(env *benchEnv) (figure, error) {
 
 	api := hchttp.NewClient(n.server.URL())
 	token := func(p healthcode.Principal) (*hchttp.Client, error) {
-		tok, err := n.engine.CreateToken(env.ctx, &p)
+		tok, err := n.engine.CreateToken(env.Ctx, &p)
 		return api.As(tok), err
 	}
 	auditor, err := token(healthcode.Principal{ID: "bench-auditor", Name: "bench auditor", Role: healthcode.RoleAuditor, Unit: "bench oversight"})
 	if err != nil {
-		return figure{}, err
+		return bench.Result{}, err
 	}
 	// The normal write load: check-ins at 50 venues by 2,000 people, and
 	// a lab's negative results of a sampling site's tubes.
 	load, err := startOversightLoad(bg, n, city, token, &jobs)
 	if err != nil {
-		return figure{}, err
+		return bench.Result{}, err
 	}
 	// The actions, one every 0.5 to 1.5 s, each on people of its own
 	// (after the load's), not waiting for the alerts.
@@ -81,11 +82,11 @@ func benchOversightLag(env *benchEnv) (figure, error) {
 		smp := healthcode.Principal{ID: fmt.Sprintf("bench-smp-%03d", k), Name: fmt.Sprintf("采样队 %d", k), Role: healthcode.RoleSampler, Unit: fmt.Sprintf("采样队 %d", k)}
 		lc, err := token(lab)
 		if err != nil {
-			return figure{}, err
+			return bench.Result{}, err
 		}
 		sc, err := token(smp)
 		if err != nil {
-			return figure{}, err
+			return bench.Result{}, err
 		}
 		var cols []hchttp.CollectionJSON
 		var results []hchttp.EvidenceJSON
@@ -95,16 +96,16 @@ func benchOversightLag(env *benchEnv) (figure, error) {
 			cols = append(cols, hchttp.CollectionJSON{IDNumber: p.IDNumber, Tube: tube, Site: smp.Name, CollectedAt: now.Add(-time.Hour)})
 			results = append(results, hchttp.EvidenceJSON{Kind: "nucleic_acid_test", Tube: tube, Result: "positive"})
 		}
-		if _, err := sc.Collect(env.ctx, cols); err != nil {
-			return figure{}, err
+		if _, err := sc.Collect(env.Ctx, cols); err != nil {
+			return bench.Result{}, err
 		}
-		out, err := lc.SubmitEvidence(env.ctx, results)
+		out, err := lc.SubmitEvidence(env.Ctx, results)
 		if err != nil {
-			return figure{}, err
+			return bench.Result{}, err
 		}
 		effects[k], labs[k] = time.Now(), lab.ID
 		if out.Summary["accepted"] != perAction {
-			return figure{}, fmt.Errorf("action %d: %v accepted of %d", k, out.Summary, perAction)
+			return bench.Result{}, fmt.Errorf("action %d: %v accepted of %d", k, out.Summary, perAction)
 		}
 		time.Sleep(500*time.Millisecond + time.Duration(r.Int64N(int64(time.Second))))
 	}
@@ -114,9 +115,9 @@ func benchOversightLag(env *benchEnv) (figure, error) {
 	found := 0
 	for deadline := effects[samples-1].Add(time.Minute); found < samples && time.Now().Before(deadline); {
 		time.Sleep(200 * time.Millisecond)
-		alerts, err := auditor.Alerts(env.ctx)
+		alerts, err := auditor.Alerts(env.Ctx)
 		if err != nil {
-			return figure{}, err
+			return bench.Result{}, err
 		}
 		found = 0
 		for k := range samples {
@@ -135,12 +136,12 @@ func benchOversightLag(env *benchEnv) (figure, error) {
 	}
 	stop()
 	if found < samples {
-		return figure{}, fmt.Errorf("%d of %d actions raised no alert within a minute", samples-found, samples)
+		return bench.Result{}, fmt.Errorf("%d of %d actions raised no alert within a minute", samples-found, samples)
 	}
-	fmt.Fprintf(env.stderr, "bench oversight.lag: %d actions during %d check-ins and %d results\n", samples, load.checkIns.Load(), load.results.Load())
+	env.Logf("oversight.lag", "%d actions during %d check-ins and %d results", samples, load.checkIns.Load(), load.results.Load())
 	slices.Sort(lags)
 	v := max(lags[(len(lags)*99+99)/100-1], 0.001)
-	return figure{Value: v, Unit: "s p99", Baseline: "the 60 s promised to oversight", BaselineValue: 60, Ratio: 60 / v, Target: 12, Lower: true}, nil
+	return bench.Result{Value: v, Unit: "s p99", Baseline: "the 60 s promised to oversight", BaselineValue: 60, Ratio: 60 / v, Target: 12, Lower: true}, nil
 }
 
 // loadPeople are the people the normal write load acts on (the first of

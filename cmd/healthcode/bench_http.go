@@ -1,0 +1,188 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"time"
+
+	"healthcode"
+	"healthcode/bench"
+	"healthcode/sim"
+)
+
+// httpPair alternates a load on the node (want the node's status) with the
+// same load's shape on the trivial handler, each round env.RoundDur() long,
+// after warming both; each side keeps its connections across rounds.
+func httpPair(env *bench.Env, conc, want int, node, trivial func(*rand.Rand) *http.Request) (bench.Pair, error) {
+	nc, tc := bench.NewClient(conc), bench.NewClient(conc)
+	defer nc.Close()
+	defer tc.Close()
+	warm := min(env.RoundDur(), time.Second)
+	if _, err := bench.Load(env.Ctx, nc, conc, warm, want, node); err != nil {
+		return bench.Pair{}, err
+	}
+	if _, err := bench.Load(env.Ctx, tc, conc, warm, 200, trivial); err != nil {
+		return bench.Pair{}, err
+	}
+	return bench.Alternate(env.Rounds, func() (float64, error) {
+		return bench.Load(env.Ctx, nc, conc, env.RoundDur(), want, node)
+	}, func() (float64, error) {
+		return bench.Load(env.Ctx, tc, conc, env.RoundDur(), 200, trivial)
+	})
+}
+
+// getReq returns a request maker for GET url with one of tokens (if any).
+func getReq(ctx context.Context, url string, tokens []string) func(*rand.Rand) *http.Request {
+	return func(r *rand.Rand) *http.Request {
+		req, _ := http.NewRequestWithContext(ctx, "GET", url, nil)
+		if len(tokens) > 0 {
+			req.Header.Set("Authorization", "Bearer "+tokens[r.IntN(len(tokens))])
+		}
+		return req
+	}
+}
+
+// benchCodeGet measures citizens' code requests over HTTP against a trivial
+// handler answering 200 bytes, both served by this process on 127.0.0.1.
+func benchCodeGet(env *bench.Env) (bench.Result, error) {
+	n, err := benchNode(env, "code", healthcode.SystemClock{})
+	if err != nil {
+		return bench.Result{}, err
+	}
+	defer n.close()
+	city, err := sim.New(sim.Config{Seed: 5, People: 2000, Start: time.Now().UTC().Add(-6 * 24 * time.Hour)})
+	if err != nil {
+		return bench.Result{}, err
+	}
+	if _, _, _, err := n.populate(env.Ctx, city, time.Now().UTC(), io.Discard); err != nil {
+		return bench.Result{}, err
+	}
+	var subjects []string
+	for i := 0; i < 200; i++ {
+		subjects = append(subjects, n.engine.Keys.Pseudonymize(city.Region, city.Person(i*7).IDNumber))
+	}
+	tokens, err := citizenTokens(env.Ctx, n, subjects)
+	if err != nil {
+		return bench.Result{}, err
+	}
+	if err := n.server.Open("127.0.0.1:0"); err != nil {
+		return bench.Result{}, err
+	}
+	defer n.server.Close(context.Background())
+	trivial, err := bench.StartTrivial()
+	if err != nil {
+		return bench.Result{}, err
+	}
+	defer trivial.Close()
+	p, err := httpPair(env, 4, 200, getReq(env.Ctx, n.server.URL()+"/api/v1/me/code", tokens), getReq(env.Ctx, trivial.URL, nil))
+	return p.Fill(bench.Result{Unit: "requests/s", Baseline: "trivial 200-byte handler", Target: 0.5}), err
+}
+
+// checkInNode is a node ready for check-ins over HTTP: 2,000 registered
+// citizens with tokens, 50 active venues, the server open, and a trivial
+// handler beside it.
+type checkInNode struct {
+	n       *node
+	tokens  []string
+	venues  []healthcode.Venue
+	trivial *bench.Trivial
+}
+
+func newCheckInNode(env *bench.Env, name string) (*checkInNode, error) {
+	n, err := benchNode(env, name, healthcode.SystemClock{})
+	if err != nil {
+		return nil, err
+	}
+	c := &checkInNode{n: n}
+	if err := c.setUp(env); err != nil {
+		c.close()
+		return nil, err
+	}
+	return c, nil
+}
+
+func (c *checkInNode) setUp(env *bench.Env) error {
+	n := c.n
+	city, err := sim.New(sim.Config{Seed: 11, People: 2000})
+	if err != nil {
+		return err
+	}
+	if err := registerCity(env.Ctx, n, city); err != nil {
+		return err
+	}
+	// 2,000 people cannot respect a person's rate at a bench's pace: the
+	// figure is the write path's, so every scan here is a new row.
+	n.engine.CheckInPolicy = healthcode.CheckInPolicy{PerHour: 1e12, Burst: 1 << 30}
+	owner := &healthcode.Principal{ID: "bench-owner", Name: "bench", Role: healthcode.RoleVenue}
+	operator := &healthcode.Principal{ID: "bench-op", Name: "bench", Role: healthcode.RoleOperator}
+	for i := 0; i < 50; i++ {
+		v, err := n.engine.RegisterVenue(env.Ctx, owner, healthcode.Venue{Name: fmt.Sprintf("场所 %d", i), Address: "金水路", Region: "410105", Category: "retail"})
+		if err != nil {
+			return err
+		}
+		if err := n.engine.SetVenueStatus(env.Ctx, operator, v.ID, healthcode.VenueActive); err != nil {
+			return err
+		}
+		c.venues = append(c.venues, *v)
+	}
+	var subjects []string
+	for i := 0; i < city.Size; i++ {
+		subjects = append(subjects, n.engine.Keys.Pseudonymize(city.Region, city.Person(i).IDNumber))
+	}
+	if c.tokens, err = citizenTokens(env.Ctx, n, subjects); err != nil {
+		return err
+	}
+	if err := n.server.Open("127.0.0.1:0"); err != nil {
+		return err
+	}
+	c.trivial, err = bench.StartTrivial()
+	return err
+}
+
+func (c *checkInNode) close() {
+	if c.trivial != nil {
+		c.trivial.Close()
+	}
+	c.n.server.Close(context.Background())
+	c.n.close()
+}
+
+// post returns a request maker for a check-in with the body code(r) makes
+// and a random citizen's token, to url (the node's or the trivial one).
+func (c *checkInNode) post(ctx context.Context, url string, code func(*rand.Rand) string) func(*rand.Rand) *http.Request {
+	return func(r *rand.Rand) *http.Request {
+		body := fmt.Appendf(nil, `{"code":%q}`, code(r))
+		req, _ := http.NewRequestWithContext(ctx, "POST", url, bytes.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+c.tokens[r.IntN(len(c.tokens))])
+		req.Header.Set("Content-Type", "application/json")
+		return req
+	}
+}
+
+// checkInClients is how many phones check in at once: each waits for its
+// check-in's commit, so the group commit needs many in flight to fill its
+// batches.
+const checkInClients = 256
+
+// benchCheckInIngest measures acknowledged check-ins over HTTP with printed
+// (static) venue codes: each one authenticated, its venue code checked,
+// written with group commit and committed (synchronous=FULL) before the
+// answer, against a trivial handler answering 200 bytes in the same process.
+func benchCheckInIngest(env *bench.Env) (bench.Result, error) {
+	c, err := newCheckInNode(env, "checkin")
+	if err != nil {
+		return bench.Result{}, err
+	}
+	defer c.close()
+	var codes []string
+	for _, v := range c.venues {
+		codes = append(codes, v.StaticCode())
+	}
+	code := func(r *rand.Rand) string { return codes[r.IntN(len(codes))] }
+	p, err := httpPair(env, checkInClients, 201, c.post(env.Ctx, c.n.server.URL()+"/api/v1/checkins", code), c.post(env.Ctx, c.trivial.URL, code))
+	return p.Fill(bench.Result{Unit: "check-ins/s", Baseline: "trivial 200-byte handler", Target: 0.4}), err
+}
