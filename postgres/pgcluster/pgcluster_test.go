@@ -1,0 +1,196 @@
+package pgcluster_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"healthcode/postgres/pgcluster"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// startCluster starts a cluster, or skips the test where pg_autoctl is
+// missing, unless HEALTHCODE_TEST_POSTGRES or HEALTHCODE_CI asks for the
+// PostgreSQL tests: then a missing pg_autoctl is a failure.
+func startCluster(t *testing.T, ctx context.Context) *pgcluster.Cluster {
+	t.Helper()
+	if _, err := pgcluster.FindTools(); err != nil {
+		if os.Getenv("HEALTHCODE_TEST_POSTGRES") != "" || os.Getenv("HEALTHCODE_CI") != "" {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+	logf, err := os.Create(t.TempDir() + "/pg_autoctl.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			b, _ := os.ReadFile(logf.Name())
+			t.Logf("pg_autoctl's output:\n%s", lastKB(b, 200))
+		}
+		logf.Close()
+	})
+	c, err := pgcluster.Start(ctx, logf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := c.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	return c
+}
+
+func lastKB(b []byte, k int) []byte { return b[max(0, len(b)-k<<10):] }
+
+// TestClusterFailover checks the harness and pg_auto_failover together,
+// with plain SQL: writers commit pairs of rows (an entry and its hash, in
+// one transaction) through the multi-host connection string; the primary
+// is killed with SIGKILL; the standby is promoted and the writers go on
+// through the same pool. Every acknowledged commit must then be on the new
+// primary, both of its rows, and no row without its pair.
+func TestClusterFailover(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	c := startCluster(t, ctx)
+	first, err := c.Primary(ctx)
+	if err != nil || first == nil {
+		t.Fatalf("no primary after Start: %v", err)
+	}
+	pool, err := pgxpool.New(ctx, c.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	if _, err := pool.Exec(ctx, `CREATE TABLE entry (id bigint PRIMARY KEY, body text NOT NULL);
+		CREATE TABLE entry_hash (id bigint PRIMARY KEY, hash bytea NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+
+	var (
+		mu     sync.Mutex
+		acked  []int64
+		commit []time.Time
+		failed int
+	)
+	write := func(id int64) error {
+		body := fmt.Sprintf("entry %d", id)
+		h := sha256.Sum256([]byte(body))
+		return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, "INSERT INTO entry (id, body) VALUES ($1, $2)", id, body); err != nil {
+				return err
+			}
+			_, err := tx.Exec(ctx, "INSERT INTO entry_hash (id, hash) VALUES ($1, $2)", id, h[:])
+			return err
+		})
+	}
+	// The writers run until each has committed 50 times after the kill.
+	const writers = 4
+	killed := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			after := 0
+			for seq := int64(0); after < 50 && ctx.Err() == nil; seq++ {
+				id := int64(w)<<32 | seq
+				err := write(id)
+				mu.Lock()
+				if err == nil {
+					acked = append(acked, id)
+					commit = append(commit, time.Now())
+				} else {
+					failed++
+				}
+				mu.Unlock()
+				select {
+				case <-killed:
+					if err == nil {
+						after++
+					}
+				default:
+				}
+				if err != nil {
+					time.Sleep(50 * time.Millisecond)
+				}
+			}
+		}()
+	}
+	// Kill once the writers have committed 200 times.
+	for {
+		mu.Lock()
+		k := len(acked)
+		mu.Unlock()
+		if k >= 200 || ctx.Err() != nil {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := c.Kill(first); err != nil {
+		t.Fatal(err)
+	}
+	killedAt := time.Now()
+	close(killed)
+	wg.Wait()
+	if ctx.Err() != nil {
+		t.Fatalf("the writers did not resume: %v", ctx.Err())
+	}
+	second, err := c.Primary(ctx)
+	if err != nil || second == nil || second == first {
+		t.Fatalf("primary after the kill: %v (%v), was %s", second, err, first.Name)
+	}
+
+	// Every acknowledged commit is there, whole; nothing is half there.
+	conn, err := pgx.Connect(ctx, c.NodeURL(second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	rows, _ := conn.Query(ctx, `SELECT coalesce(e.id, h.id), e.id IS NOT NULL, h.id IS NOT NULL
+		FROM entry e FULL JOIN entry_hash h ON e.id = h.id`)
+	present := map[int64]bool{}
+	var id int64
+	var hasEntry, hasHash bool
+	if _, err := pgx.ForEachRow(rows, []any{&id, &hasEntry, &hasHash}, func() error {
+		if !hasEntry || !hasHash {
+			return fmt.Errorf("commit %#x is half applied: entry %v, hash %v", id, hasEntry, hasHash)
+		}
+		present[id] = true
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	lost := 0
+	for _, id := range acked {
+		if !present[id] {
+			lost++
+		}
+	}
+	if lost > 0 {
+		t.Errorf("%d of %d acknowledged commits are missing on the new primary %s", lost, len(acked), second.Name)
+	}
+	slices.SortFunc(commit, func(a, b time.Time) int { return a.Compare(b) })
+	gap := time.Duration(0)
+	for i := 1; i < len(commit); i++ {
+		gap = max(gap, commit[i].Sub(commit[i-1]))
+	}
+	t.Logf("%d commits acknowledged, %d refused; %s primary → %s; longest time without a commit %.1f s (kill at +%.1f s)",
+		len(acked), failed, first.Name, second.Name, gap.Seconds(), killedAt.Sub(commit[0]).Seconds())
+	if failed == 0 {
+		t.Error("no write failed: the kill did not interrupt the primary")
+	}
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		t.Fatal("timed out")
+	}
+}
