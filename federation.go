@@ -3,7 +3,11 @@ package healthcode
 import (
 	"context"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // A status query is one region (B) asking another (A) for the current
@@ -37,7 +41,11 @@ type PeerQuery struct {
 	Outcome string // one of the Peer* outcomes
 	// LogIndex is A's log entry of the decision the answer proved, -1 if none.
 	LogIndex int64
-	Time     time.Time
+	// PeerActing is who A's log entry names as having decided the colour
+	// when officials did (an override's requester and approver, as A's log
+	// names them); empty for a decision of A's rules.
+	PeerActing string
+	Time       time.Time
 }
 
 // PeerQueryLogger records cross-region status queries in the node's log.
@@ -90,4 +98,50 @@ func (s *PeerStatus) Honoured() bool { return s.Outcome == PeerHonoured }
 // a code that does not verify or is this region's own.
 type PeerStatusService interface {
 	PeerStatus(ctx context.Context, code string) (*PeerStatus, error)
+}
+
+// maxPeerActing bounds the part of a peer's log entry a region copies into
+// its own log's note (a log field is at most 1 KiB).
+const maxPeerActing = 900
+
+// PeerQueryNote is the note of the asking side's log entry of a query:
+// which of the issuing region's log entries the answer proved, and who that
+// entry names as acting (PeerActing, cut to a bounded length). It is a
+// commitment in the leaf, like every note; the oversight detector reads it
+// back with ParsePeerQueryNote. Empty when the answer proved no entry.
+func PeerQueryNote(q *PeerQuery) string {
+	if q.LogIndex < 0 {
+		return ""
+	}
+	s := "peer entry " + strconv.FormatInt(q.LogIndex, 10)
+	if a := strings.TrimSpace(q.PeerActing); a != "" {
+		a = strings.Map(func(r rune) rune {
+			if unicode.IsControl(r) || r == utf8.RuneError {
+				return -1
+			}
+			return r
+		}, a)
+		for len(a) > maxPeerActing {
+			_, n := utf8.DecodeLastRuneInString(a)
+			a = a[:len(a)-n]
+		}
+		s += "; acting: " + a
+	}
+	return s
+}
+
+// ParsePeerQueryNote reads back what PeerQueryNote wrote: the issuing
+// region's log index and who it names as acting. ok is false for any other
+// note.
+func ParsePeerQueryNote(note string) (index int64, acting string, ok bool) {
+	rest, found := strings.CutPrefix(note, "peer entry ")
+	if !found {
+		return -1, "", false
+	}
+	num, acting, _ := strings.Cut(rest, "; acting: ")
+	index, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || index < 0 {
+		return -1, "", false
+	}
+	return index, acting, true
 }

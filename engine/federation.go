@@ -13,7 +13,8 @@ var _ healthcode.PeerQueryLogger = (*Engine)(nil)
 // answering side, that a peer region asked about one of this region's
 // people; on the asking side, what this region did with the answer. The
 // peer and the outcome are in clear; the traveller, the colour and its
-// reason are commitments. Returns EINVALID for a malformed query.
+// reason are commitments, and so is the note of the asking side
+// (healthcode.PeerQueryNote). Returns EINVALID for a malformed query.
 func (e *Engine) RecordPeerQuery(ctx context.Context, q *healthcode.PeerQuery) (int64, error) {
 	if err := healthcode.ValidateRegion(q.Peer); err != nil {
 		return 0, err
@@ -29,11 +30,18 @@ func (e *Engine) RecordPeerQuery(ctx context.Context, q *healthcode.PeerQuery) (
 	if q.Asked {
 		actor = &healthcode.Principal{Name: fmt.Sprintf("healthcode (status asked of region %s)", q.Peer), Role: healthcode.RoleSystem}
 	}
+	// On the asking side the note says which of the peer's entries the
+	// answer proved and whom it names: what this region's oversight needs
+	// to name them when it alerts on a colour not propagated.
+	note := ""
+	if q.Asked {
+		note = healthcode.PeerQueryNote(q)
+	}
 	var idx int64
 	err := e.update(ctx, func(u *unit) error {
 		idx = u.log(&healthcode.LogEntry{Type: healthcode.LogFederation, Time: now.UTC(), Region: e.Region,
 			Subject: q.Subject, Colour: q.Colour, Reason: q.Reason, RuleID: "peer/" + q.Peer,
-			ActorName: healthcode.ActorLabel(actor), ActorRole: actor.Role, Ref: q.Outcome})
+			ActorName: healthcode.ActorLabel(actor), ActorRole: actor.Role, Ref: q.Outcome, Note: note})
 		return nil
 	})
 	if err != nil {

@@ -38,6 +38,10 @@ type Status struct {
 	Colour   healthcode.Colour
 	Reason   string // the reason code the colour rests on, as the issuer's log recorded it
 	LogIndex int64  // the issuer's log entry that decided it, -1 if none
+	// Acting is who that entry names as having decided the colour, when
+	// officials did (an override: its requester and approver, as the
+	// issuer's log names them); empty for a decision of the issuer's rules.
+	Acting string
 	// Outcome is one of healthcode's Peer* outcomes: PeerHonoured (hold
 	// the traveller to Colour), PeerGreen, or a refusal (the colour is not
 	// propagated: the traveller is held to nothing from the issuer).
@@ -167,7 +171,7 @@ func (c *Client) Status(ctx context.Context, code string) (*Status, error) {
 		st.Outcome = healthcode.PeerRefusedReason
 	}
 	if _, err := c.Log.RecordPeerQuery(ctx, &healthcode.PeerQuery{Peer: issuer.Code, Asked: true, Subject: claims.Subject,
-		Colour: st.Colour, Reason: st.Reason, Outcome: st.Outcome, LogIndex: st.LogIndex, Time: now}); err != nil {
+		Colour: st.Colour, Reason: st.Reason, Outcome: st.Outcome, LogIndex: st.LogIndex, PeerActing: st.Acting, Time: now}); err != nil {
 		return nil, err
 	}
 	switch st.Outcome {
@@ -267,6 +271,9 @@ func (c *Client) check(l *TrustList, issuer *Region, claims *qr.Claims, nonce st
 		return nil, answerErr(ReasonBadProof, "log entry %d is not about this traveller of region %s", res.Index, issuer.Code)
 	case e.Colour != colour || e.Reason != a.Reason:
 		return nil, answerErr(ReasonBadProof, "log entry %d says %s for %q, the answer %s for %q", res.Index, e.Colour, e.Reason, colour, a.Reason)
+	}
+	if e.ActorRole != healthcode.RoleSystem {
+		st.Acting = e.ActorName
 	}
 	return st, nil
 }

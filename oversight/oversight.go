@@ -3,7 +3,7 @@
 // on no corroborated health evidence, bursts of restrictive actions, cohorts
 // restricted together for no health reason, presence that does not add up,
 // designations unlinked to their cases, heavy reads, overdue appeals, a log
-// in doubt — and raises alerts naming the officials, units, people
+// in doubt, another region's colour not propagated — and raises alerts naming the officials, units, people
 // (pseudonyms) and log entries involved.
 //
 // It reads incrementally: a cursor over the log (kept in the store) and
@@ -229,6 +229,7 @@ func (r *Runner) init(ctx context.Context) error {
 		&reads{},
 		&overdueAppeals{},
 		&integrity{},
+		peerColour{},
 	}
 	if err := r.rebuild(ctx); err != nil {
 		return err

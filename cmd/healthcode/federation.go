@@ -73,12 +73,7 @@ func (n *node) openFederation() error {
 	}
 	f.client = &federation.Client{Region: n.cfg.Region, NodeKey: key, Trust: f.cache.Current,
 		Policy: healthcode.AcceptancePolicy{Reasons: reasons}, Log: n.engine, Clock: clock, Logger: n.logger,
-		OnRefused: func(ctx context.Context, st *federation.Status) {
-			// Until the oversight alert store exists: the log entry
-			// (refused.*, in this region's log), this line and the metric.
-			n.logger.Error("ALERT federation: another region's restrictive colour rests on no accepted reason; not propagated",
-				"peer", st.Issuer.Code, "outcome", st.Outcome, "peer_log_index", st.LogIndex)
-		}}
+		OnRefused: n.peerColourRefused}
 	n.registry.MustRegister(newFederationCollector(f.client))
 	n.server.Peers = f.client
 	if err := f.cache.Load(); err != nil {

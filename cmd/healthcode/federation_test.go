@@ -204,6 +204,7 @@ func (tn *testNode) federationEntries(t *testing.T) []*healthcode.LogEntry {
 			if err != nil {
 				return err
 			}
+			e.Index = i
 			out = append(out, e)
 		}
 		return nil
@@ -230,7 +231,8 @@ func (tn *testNode) colourCounts(t *testing.T) map[healthcode.Colour]int64 {
 // nodes on 127.0.0.1 ports, bound by a national trust list. A code of A
 // verifies in B and C offline, naming A; A's epidemiological red is
 // honoured by B with its reason; A's red from an override B does not
-// accept is refused and alerted; every query is in both logs; a revoked
+// accept is refused and alerted (an oversight alert on B's API and
+// dashboard naming A, the traveller, the reason and A's officials); every query is in both logs; a revoked
 // single code is refused while the key's other codes verify; a revoked key
 // stops verifying at each node's next fetch; an older list is refused.
 func TestFederationThreeRegions(t *testing.T) {
@@ -315,6 +317,15 @@ func TestFederationThreeRegions(t *testing.T) {
 	wantLogged(a, aLog, "370100", healthcode.PeerAnswered, caseSubj)
 	wantLogged(b, bLog, "410100", healthcode.PeerHonoured, caseSubj)
 
+	// An honoured colour raises no alert.
+	auditor := b.token(t, healthcode.Principal{ID: "aud-1", Name: "审计员 李华", Role: healthcode.RoleAuditor, Unit: "市纪委监委"})
+	if _, err := b.oversight.Pass(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if as := b.peerAlerts(t, auditor); len(as) != 0 {
+		t.Fatalf("an honoured colour raised alerts: %+v", as)
+	}
+
 	// C honours it too.
 	if st, err := c.fed.client.Status(ctx, caseQR); err != nil || !st.Honoured() {
 		t.Fatalf("C's status of A's case: %+v %v", st, err)
@@ -334,6 +345,19 @@ func TestFederationThreeRegions(t *testing.T) {
 	wantLogged(b, bLog, "410100", healthcode.PeerRefusedReason, ovSubj)
 	if b.fed.client.Refused.Load() != 1 || !strings.Contains(metricsOf(t, b), `healthcode_federation_status_queries_total{outcome="refused"} 1`) {
 		t.Fatalf("the refusal is not counted: %s", metricsOf(t, b))
+	}
+	// B's oversight has the alert by the time the answer is back: the
+	// region, the traveller as B knows them, the reason and its class, and
+	// the officials A's log entry names. Asking again raises no second one.
+	es := b.federationEntries(t)
+	refusedAt := es[len(es)-1].Index
+	wantPeerColourAlert(t, b, auditor, ovSubj, refusedAt, "region 410100", `"override.epidemiologist_judgement"`, "an override",
+		"操作员 赵敏", "审批人 王强", "市大数据局", "市卫健委", fmt.Sprintf("log entry %d", st.LogIndex))
+	if _, err := b.fed.client.Status(ctx, ovQR); err != nil {
+		t.Fatal(err)
+	}
+	if as := b.peerAlerts(t, auditor); len(as) != 1 {
+		t.Fatalf("asking again about the same decision: %d alerts, want 1", len(as))
 	}
 	// Green restricts nothing.
 	if st, err := b.fed.client.Status(ctx, greenQR); err != nil || st.Outcome != healthcode.PeerGreen {
