@@ -35,16 +35,16 @@ const (
 	// DetectIntegrity: the node's self-audit found its store or log
 	// disagreeing with what it published (a fork, an edited row).
 	DetectIntegrity = "integrity"
-	// DetectPeerColour: another region answered a restrictive colour this
+	// DetectPeerRefused: another region answered a restrictive colour this
 	// region did not propagate (invariant 8): resting on an override's
 	// reason, on a reason not on this region's epidemiological list or on
 	// none, or an answer whose signature or log proof does not verify.
-	DetectPeerColour = "peer_colour"
+	DetectPeerRefused = "peer_refused"
 )
 
 // Detectors lists every detector name.
 var Detectors = []string{DetectUncorroborated, DetectBurst, DetectCohort, DetectPresence,
-	DetectUnlinkedDesignation, DetectReads, DetectOverdueAppeal, DetectIntegrity, DetectPeerColour}
+	DetectUnlinkedDesignation, DetectReads, DetectOverdueAppeal, DetectIntegrity, DetectPeerRefused}
 
 // KnownDetector reports whether name is a detector.
 func KnownDetector(name string) bool {

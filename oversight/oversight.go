@@ -229,7 +229,7 @@ func (r *Runner) init(ctx context.Context) error {
 		&reads{},
 		&overdueAppeals{},
 		&integrity{},
-		peerColour{},
+		peerRefused{},
 	}
 	if err := r.rebuild(ctx); err != nil {
 		return err

@@ -8,7 +8,7 @@ import (
 	"healthcode"
 )
 
-// peerColour raises an alert for each restrictive colour of another region
+// peerRefused raises an alert for each restrictive colour of another region
 // that this region did not propagate (invariant 8: "is not propagated, and
 // is reported"), and for each answer of another region that did not verify.
 // It reads the asking side's federation entries of this region's log (the
@@ -25,9 +25,9 @@ import (
 // ones a review here can freeze, and another region's officials are not in
 // it (a review here cannot stop them; the alert is what this region's
 // oversight takes to the other region's and the nation's).
-type peerColour struct{}
+type peerRefused struct{}
 
-func (peerColour) name() string { return healthcode.DetectPeerColour }
+func (peerRefused) name() string { return healthcode.DetectPeerRefused }
 
 // alertedFailures are the failed queries that say something about the
 // peer's conduct (its answer did not verify), not about the network.
@@ -38,7 +38,7 @@ var alertedFailures = map[string]string{
 	"failed.answer_malformed": "it is not a status answer",
 }
 
-func (peerColour) detect(_ context.Context, p *pass) ([]healthcode.Alert, error) {
+func (peerRefused) detect(_ context.Context, p *pass) ([]healthcode.Alert, error) {
 	var out []healthcode.Alert
 	for _, e := range p.entries {
 		if e.Type != healthcode.LogFederation || e.ActorRole != healthcode.RoleSystem {

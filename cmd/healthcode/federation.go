@@ -73,7 +73,7 @@ func (n *node) openFederation() error {
 	}
 	f.client = &federation.Client{Region: n.cfg.Region, NodeKey: key, Trust: f.cache.Current,
 		Policy: healthcode.AcceptancePolicy{Reasons: reasons}, Log: n.engine, Clock: clock, Logger: n.logger,
-		OnRefused: n.peerColourRefused}
+		OnRefused: n.peerRefusedAlert}
 	n.registry.MustRegister(newFederationCollector(f.client))
 	n.server.Peers = f.client
 	if err := f.cache.Load(); err != nil {

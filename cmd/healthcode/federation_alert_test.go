@@ -12,29 +12,29 @@ import (
 	hchttp "healthcode/http"
 )
 
-// peerAlerts returns the node's peer_colour alerts, as its auditors read
+// peerAlerts returns the node's peer_refused alerts, as its auditors read
 // them through the API.
 func (tn *testNode) peerAlerts(t *testing.T, auditor string) []hchttp.AlertJSON {
 	t.Helper()
 	var out struct {
 		Alerts []hchttp.AlertJSON `json:"alerts"`
 	}
-	if st := tn.do(t, "GET", "/api/v1/oversight/alerts?detector="+healthcode.DetectPeerColour, auditor, nil, &out); st != 200 {
+	if st := tn.do(t, "GET", "/api/v1/oversight/alerts?detector="+healthcode.DetectPeerRefused, auditor, nil, &out); st != 200 {
 		t.Fatalf("GET /api/v1/oversight/alerts: %d", st)
 	}
 	return out.Alerts
 }
 
-// wantPeerColourAlert checks that region b raised exactly one peer_colour
+// wantPeerRefusedAlert checks that region b raised exactly one peer_refused
 // alert, about the traveller subject of region peer, resting on b's log
 // entry at index, and that its summary says each of the words (the region,
 // the reason, its class, the officials of the peer's log entry); and that
 // b's oversight dashboard shows it.
-func wantPeerColourAlert(t *testing.T, b *testNode, auditor, subject string, index int64, words ...string) {
+func wantPeerRefusedAlert(t *testing.T, b *testNode, auditor, subject string, index int64, words ...string) {
 	t.Helper()
 	as := b.peerAlerts(t, auditor)
 	if len(as) != 1 {
-		t.Fatalf("region %s has %d peer_colour alerts, want 1: %+v", b.cfg.Region, len(as), as)
+		t.Fatalf("region %s has %d peer_refused alerts, want 1: %+v", b.cfg.Region, len(as), as)
 	}
 	a := as[0]
 	if !slices.Equal(a.People, []string{subject}) || !slices.Equal(a.LogIndexes, []int64{index}) || len(a.Officials) != 0 {
@@ -60,14 +60,14 @@ func wantPeerColourAlert(t *testing.T, b *testNode, auditor, subject string, ind
 	}
 }
 
-// TestPeerColourAlertClasses: which of the asking side's federation
+// TestPeerRefusedAlertClasses: which of the asking side's federation
 // entries raise an oversight alert. A restrictive colour resting on an
 // override, on a reason not on the list, or on none, and an answer whose
 // proof, signature or nonce does not verify: each one alert, naming the
 // region and the traveller. An honoured colour, a green one, a peer that
 // could not be reached, and the answering side's entries: none. The
 // expectations are written here, not read from the detector's tables.
-func TestPeerColourAlertClasses(t *testing.T) {
+func TestPeerRefusedAlertClasses(t *testing.T) {
 	ctx := context.Background()
 	tn := startNode(t, 1000)
 	auditor := tn.token(t, healthcode.Principal{ID: "aud-1", Name: "审计员", Role: healthcode.RoleAuditor})

@@ -351,7 +351,7 @@ func TestFederationThreeRegions(t *testing.T) {
 	// the officials A's log entry names. Asking again raises no second one.
 	es := b.federationEntries(t)
 	refusedAt := es[len(es)-1].Index
-	wantPeerColourAlert(t, b, auditor, ovSubj, refusedAt, "region 410100", `"override.epidemiologist_judgement"`, "an override",
+	wantPeerRefusedAlert(t, b, auditor, ovSubj, refusedAt, "region 410100", `"override.epidemiologist_judgement"`, "an override",
 		"操作员 赵敏", "审批人 王强", "市大数据局", "市卫健委", fmt.Sprintf("log entry %d", st.LogIndex))
 	if _, err := b.fed.client.Status(ctx, ovQR); err != nil {
 		t.Fatal(err)
