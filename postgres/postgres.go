@@ -467,3 +467,15 @@ func (tx *Tx) guard(ctx context.Context, queue func(*pgx.Batch)) error {
 	}
 	return err
 }
+
+// Size returns the size on disk of the database at url.
+func Size(ctx context.Context, url string) (int64, error) {
+	db, err := connect(ctx, url, true)
+	if err != nil {
+		return 0, err
+	}
+	defer db.Close()
+	var n int64
+	err = db.pool.QueryRow(ctx, `SELECT pg_database_size(current_database())`).Scan(&n)
+	return n, err
+}

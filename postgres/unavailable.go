@@ -36,6 +36,11 @@ func unavailable(err error) bool {
 	if err == nil {
 		return false
 	}
+	// Whatever refused a connection (the server, or the network).
+	var ce *pgconn.ConnectError
+	if errors.As(err, &ce) {
+		return true
+	}
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {
 		switch {
@@ -48,10 +53,6 @@ func unavailable(err error) bool {
 			return true
 		}
 		return false
-	}
-	var ce *pgconn.ConnectError
-	if errors.As(err, &ce) {
-		return true
 	}
 	var ne net.Error
 	if errors.As(err, &ne) {
@@ -126,12 +127,9 @@ func (db *DB) WriteProblem() error {
 	var readOnly string
 	err := db.pool.QueryRow(ctx, `SHOW transaction_read_only`).Scan(&readOnly)
 	if err != nil {
-		if ctx.Err() != nil || unavailable(err) {
-			e := healthcode.Errorfd(healthcode.EUNAVAILABLE, "store.unavailable", "the node's database does not answer (%s)", shortCause(err))
-			e.RetryAfter = RetryAfter
-			return e
-		}
-		return err
+		e := healthcode.Errorfd(healthcode.EUNAVAILABLE, "store.unavailable", "the node's database does not answer (%s)", shortCause(err))
+		e.RetryAfter = RetryAfter
+		return e
 	}
 	if readOnly == "on" && !db.readOnly {
 		e := healthcode.Errorfd(healthcode.EUNAVAILABLE, "store.unavailable", "the node's database is read-only (a standby)")

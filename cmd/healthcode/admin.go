@@ -139,7 +139,7 @@ func runAdminInit(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err := cfg.finish(); err != nil {
 		return fail(stderr, "admin init", err)
 	}
-	fmt.Fprintf(stderr, "healthcode admin init: store %s\n", cfg.DB)
+	fmt.Fprintf(stderr, "healthcode admin init: store %s\n", displayDB(cfg.DB))
 	if err := refuseUnservedStore(cfg); err != nil {
 		return fail(stderr, "admin init", err)
 	}

@@ -155,7 +155,7 @@ func (c *Config) register(fs *flag.FlagSet) {
 	str(&c.OversightLimits, "oversight-thresholds", "the oversight detectors' thresholds over their defaults, NAME=VALUE,… (durations as 30m, counts, factors):\n"+oversight.Help())
 	str(&c.OversightHook, "oversight-webhook", "URL each new oversight alert is POSTed to as JSON, retried with backoff; every attempt is recorded and logged")
 	str(&c.DataDir, "data", "directory for the node's keys and, by default, its database")
-	str(&c.DB, "db", "SQLite database file (default DATA/healthcode.db)")
+	str(&c.DB, "db", "SQLite database file (default DATA/healthcode.db), or a postgres:// URL to keep the node in PostgreSQL")
 	str(&c.Addr, "addr", "address to listen on")
 	str(&c.Region, "region", "GB/T 2260 division code of the region this node serves")
 	str(&c.Authority, "authority", "name of the body that issues the codes, shown on every page (default: the health commission of --region, e.g. 郑州市卫生健康委员会)")

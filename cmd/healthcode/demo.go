@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"healthcode"
+	"healthcode/postgres"
 	"healthcode/sim"
 	"healthcode/tlog"
 )
@@ -52,7 +53,18 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	// not the demo's: it is deleted only when asked, and named as it goes.
 	checkpoint := filepath.Join(cfg.DataDir, "checkpoint")
 	var existing []string
-	for _, f := range []string{cfg.DB, cfg.DB + "-wal", cfg.DB + "-shm", checkpoint, tlog.CosignedPath(checkpoint)} {
+	files := []string{cfg.DB, cfg.DB + "-wal", cfg.DB + "-shm", checkpoint, tlog.CosignedPath(checkpoint)}
+	if isPostgres(cfg.DB) {
+		files = files[3:]
+		// Asked even of a demo cancelled at once: a refusal must not wait
+		// on it.
+		if has, err := storeExists(context.WithoutCancel(ctx), cfg.DB); err != nil {
+			return fail(stderr, "demo", err)
+		} else if has {
+			existing = append(existing, displayDB(cfg.DB))
+		}
+	}
+	for _, f := range files {
 		if _, err := os.Stat(f); err == nil {
 			existing = append(existing, f)
 		} else if !errors.Is(err, os.ErrNotExist) {
@@ -67,6 +79,12 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	for _, f := range existing {
 		fmt.Fprintf(stderr, "demo: --fresh: deleting %s\n", f)
+		if f == displayDB(cfg.DB) && isPostgres(cfg.DB) {
+			if err := postgres.Drop(ctx, cfg.DB); err != nil {
+				return fail(stderr, "demo", err)
+			}
+			continue
+		}
 		if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return fail(stderr, "demo", err)
 		}
@@ -412,7 +430,7 @@ func printDemo(w io.Writer, n *node, city *sim.City, tokens []demoToken, took ti
 		url = strings.TrimSuffix(n.cfg.PublicURL, "/")
 	}
 	fmt.Fprintf(w, "healthcode demo: %s (%s), %d people, ready in %s\n", city.Name, city.Region, city.Size, took.Round(time.Millisecond))
-	fmt.Fprintf(w, "  database   %s\n  trust file %s\n\n", n.cfg.DB, filepath.Join(n.cfg.DataDir, "trust.json"))
+	fmt.Fprintf(w, "  database   %s\n  trust file %s\n\n", displayDB(n.cfg.DB), filepath.Join(n.cfg.DataDir, "trust.json"))
 	fmt.Fprintf(w, "Open %s/login and log in with a token below; each role's page is under PAGE (admins, samplers, labs,\nclinics and peers work through the API and the CLI). Every step that needs a second official of another\nunit has officials of two units here.\n\n", url)
 	header := demoToken{Role: "ROLE", Who: "WHO", Unit: "UNIT", Page: "PAGE", Token: "TOKEN"}
 	widths := [4]int{}

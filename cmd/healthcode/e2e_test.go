@@ -56,10 +56,17 @@ func startNode(t *testing.T, people int) *testNode {
 // startNodeAt is startNode with the node's clock and city starting at t0.
 func startNodeAt(t *testing.T, people int, t0 time.Time) *testNode {
 	t.Helper()
+	return startNodeOn(t, people, t0, "")
+}
+
+// startNodeOn is startNodeAt with the database db (a postgres:// URL; ""
+// for the SQLite file in the node's directory).
+func startNodeOn(t *testing.T, people int, t0 time.Time, db string) *testNode {
+	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
 	cfg := defaultConfig()
-	cfg.DataDir, cfg.Addr = dir, "127.0.0.1:0"
+	cfg.DataDir, cfg.Addr, cfg.DB = dir, "127.0.0.1:0", db
 	if err := cfg.finish(); err != nil {
 		t.Fatal(err)
 	}

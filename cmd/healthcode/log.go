@@ -12,7 +12,6 @@ import (
 
 	"healthcode"
 	hchttp "healthcode/http"
-	"healthcode/sqlite"
 	"healthcode/tlog"
 
 	"golang.org/x/mod/sumdb/note"
@@ -23,10 +22,11 @@ const logUsage = `usage:
       check a citizen's receipt offline: the checkpoint's signature, the
       entry's inclusion in the signed tree, and that the receipt's opening
       opens the entry's commitments (its reason, rule, evidence…), shown
-  healthcode log verify --key LOGKEY [--checkpoint FILE] (URL | DBFILE)
+  healthcode log verify --key LOGKEY [--checkpoint FILE] (URL | DBFILE | postgres://…)
       audit a whole log: over HTTP through the checkpoint and tiles any outside
-      auditor reads, or from the node's database file, where it also checks that
-      every stored colour is explained by the log (invariant 1)
+      auditor reads, or from the node's database (its SQLite file, or its
+      PostgreSQL database, read in read-only transactions), where it also
+      checks that every stored colour is explained by the log (invariant 1)
 
 LOGKEY is the log's public note key (a file holding "origin+hash+base64", as
 the node writes in DATA/log-signing.pub). --checkpoint is a checkpoint seen
@@ -141,7 +141,7 @@ func runLog(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 // against its leaf and each person's current decision against their latest
 // logged one.
 func verifyLogDB(ctx context.Context, path, origin string, verifiers note.Verifiers, earlier *tlog.Checkpoint) (int64, error) {
-	db, err := sqlite.OpenReadOnly(ctx, path)
+	db, err := openStoreReadOnly(ctx, path)
 	if err != nil {
 		return 0, err
 	}

@@ -21,7 +21,6 @@ import (
 	"healthcode/oversight"
 	"healthcode/qr"
 	"healthcode/rules"
-	"healthcode/sqlite"
 	"healthcode/tlog"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -31,7 +30,7 @@ import (
 // node is one region's running node: its store, keys, engine and server.
 type node struct {
 	cfg    Config
-	db     *sqlite.DB
+	db     nodeStore
 	engine *engine.Engine
 	log    *tlog.Publisher
 	codes  *qr.Service
@@ -117,6 +116,9 @@ func newLogger(cfg Config, w io.Writer) *slog.Logger {
 // to create empty, where a token would then be silently unknown. They check
 // before they create anything (the lock file, the keys).
 func requireNode(cfg Config) error {
+	if isPostgres(cfg.DB) {
+		return requirePostgresNode(cfg)
+	}
 	if _, err := os.Stat(cfg.DB); errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("no node here: %s does not exist; name the node's data directory with --data DIR (the demo's is healthcode-demo, serve's default healthcode-data) or its database with --db FILE", cfg.DB)
 	}
@@ -205,7 +207,7 @@ func openNode(ctx context.Context, cfg Config, clock healthcode.Clock, logw io.W
 	if err := os.WriteFile(filepath.Join(cfg.DataDir, "trust.json"), n.codes.TrustList(), 0o644); err != nil {
 		return nil, err
 	}
-	if n.db, err = sqlite.Open(ctx, cfg.DB); err != nil {
+	if n.db, err = openStore(ctx, cfg.DB); err != nil {
 		return nil, err
 	}
 	n.log = &tlog.Publisher{Origin: cfg.Origin, Signer: logSigner, Verifier: logVerifier, Store: n.db,

@@ -54,7 +54,7 @@ func (n *node) serve(ctx context.Context, stdout io.Writer) error {
 		return err
 	}
 	noteServing(n.cfg.DataDir, n.server.URL())
-	n.logger.Info("serving", "url", n.server.URL(), "public_url", n.cfg.PublicURL, "region", n.cfg.Region, "db", n.cfg.DB, "federation", n.federationEndpoint())
+	n.logger.Info("serving", "url", n.server.URL(), "public_url", n.cfg.PublicURL, "region", n.cfg.Region, "db", displayDB(n.cfg.DB), "federation", n.federationEndpoint())
 	bg, cancel := context.WithCancel(ctx)
 	n.runFederation(bg)
 	done := make(chan struct{})

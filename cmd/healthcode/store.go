@@ -28,7 +28,7 @@ func (c *Config) finishNodeConfig(fs *flag.FlagSet, cmd string, stderr io.Writer
 	if err := c.finish(); err != nil {
 		return err
 	}
-	fmt.Fprintf(stderr, "healthcode %s: store %s (%s)\n", cmd, c.DB, why)
+	fmt.Fprintf(stderr, "healthcode %s: store %s (%s)\n", cmd, displayDB(c.DB), why)
 	return nil
 }
 

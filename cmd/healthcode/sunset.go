@@ -314,7 +314,7 @@ func runSunset(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return fail(stderr, "sunset", err)
 	}
 	defer unlock()
-	if _, err := os.Stat(cfg.DB); errors.Is(err, fs.ErrNotExist) {
+	if _, err := os.Stat(cfg.DB); !isPostgres(cfg.DB) && errors.Is(err, fs.ErrNotExist) {
 		return fail(stderr, "sunset", fmt.Errorf("no database file %s", cfg.DB))
 	}
 	if !*yes {
@@ -322,14 +322,14 @@ func runSunset(ctx context.Context, args []string, stdout, stderr io.Writer) int
 			fmt.Fprintln(stderr, "healthcode sunset: refusing to delete every person's data without --yes (standard input is not a terminal)")
 			return exitUsage
 		}
-		fmt.Fprintf(stderr, "This deletes every person's data in %s for good. Type SUNSET to go on: ", cfg.DB)
+		fmt.Fprintf(stderr, "This deletes every person's data in %s for good. Type SUNSET to go on: ", displayDB(cfg.DB))
 		line, _ := bufio.NewReader(os.Stdin).ReadString('\n')
 		if strings.TrimSpace(line) != "SUNSET" {
 			fmt.Fprintln(stderr, "healthcode sunset: not confirmed; nothing deleted")
 			return exitError
 		}
 	}
-	before := fileSizes(cfg.DB)
+	before := storeSize(ctx, cfg.DB)
 	n, err := openNode(ctx, cfg, healthcode.SystemClock{}, stderr)
 	if err != nil {
 		return fail(stderr, "sunset", err)
@@ -379,7 +379,7 @@ func runSunset(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	if kerr != nil {
 		problems = append(problems, fmt.Errorf("shredding the region keys: %w", kerr))
 	}
-	after := fileSizes(cfg.DB)
+	after := storeSize(ctx, cfg.DB)
 
 	fmt.Fprintf(stdout, "healthcode sunset: the emergency is over for region %s.\n", cfg.Region)
 	fmt.Fprintf(stdout, "Ordered by %s (%s) at %s; logged as entry %d of the transparency log.\n\n", actor.Name, actor.Role, at.Format(time.RFC3339), index)
@@ -388,8 +388,13 @@ func runSunset(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	if kerr == nil {
 		fmt.Fprintf(stdout, "  %-32s %9s  %s overwritten and removed\n", "region keys", "shredded", keysPath)
 	}
-	fmt.Fprintf(stdout, "\nDatabase %s: %s before, %s after (rewritten: no deleted byte remains in it or its write-ahead log)\n",
-		cfg.DB, humanBytes(before), humanBytes(after))
+	if isPostgres(cfg.DB) {
+		fmt.Fprintf(stdout, "\nDatabase %s: %s before, %s after (every table rewritten; what PostgreSQL's WAL, standbys and backups still hold of people is sealed under data keys that are deleted)\n",
+			displayDB(cfg.DB), humanBytes(before), humanBytes(after))
+	} else {
+		fmt.Fprintf(stdout, "\nDatabase %s: %s before, %s after (rewritten: no deleted byte remains in it or its write-ahead log)\n",
+			cfg.DB, humanBytes(before), humanBytes(after))
+	}
 	fmt.Fprintln(stdout, "\nKept: the transparency log, whole and verifiable")
 	if cp != nil {
 		fmt.Fprintf(stdout, "  size   %d entries\n  root   %s\n  signed checkpoint in %s\n", cp.Size, base64.StdEncoding.EncodeToString(cp.Root[:]), n.log.LastPath)
@@ -402,7 +407,7 @@ func runSunset(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprintln(stdout, "; no stored colour left to explain")
 	}
 	fmt.Fprintf(stdout, "  check it yourself: healthcode log verify --key %s --checkpoint %s %s\n",
-		filepath.Join(cfg.DataDir, "log-signing.pub"), n.log.LastPath, cfg.DB)
+		filepath.Join(cfg.DataDir, "log-signing.pub"), n.log.LastPath, displayDB(cfg.DB))
 	if len(problems) > 0 {
 		return fail(stderr, "sunset", errors.Join(problems...))
 	}
