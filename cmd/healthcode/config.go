@@ -7,7 +7,6 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -219,7 +218,7 @@ func (c *Config) finish() error {
 		return c.envErrs[0]
 	}
 	if c.DB == "" {
-		c.DB = filepath.Join(c.DataDir, "healthcode.db")
+		c.DB = defaultDB(c.DataDir) // the SQLite file, or the database the directory names
 	}
 	if c.Origin == "" {
 		c.Origin = "healthcode.local/" + c.Region

@@ -210,6 +210,10 @@ func openNode(ctx context.Context, cfg Config, clock healthcode.Clock, logw io.W
 	if n.db, err = openStore(ctx, cfg.DB); err != nil {
 		return nil, err
 	}
+	if err := noteDatabase(cfg.DataDir, cfg.DB); err != nil {
+		n.db.Close()
+		return nil, err
+	}
 	n.log = &tlog.Publisher{Origin: cfg.Origin, Signer: logSigner, Verifier: logVerifier, Store: n.db,
 		LastPath: filepath.Join(cfg.DataDir, "checkpoint"), CopyPath: cfg.CheckpointCopy, Clock: clock}
 	if err := n.setWitnesses(cfg.Witnesses); err != nil {

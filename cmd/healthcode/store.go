@@ -66,9 +66,13 @@ func (c *Config) chooseStore(fs *flag.FlagSet) string {
 	return "no --data: the default"
 }
 
-// hasNode reports whether dir holds a node's database.
+// hasNode reports whether dir holds a node's database (or names the
+// PostgreSQL database that does).
 func hasNode(dir string) bool {
 	_, err := os.Stat(filepath.Join(dir, "healthcode.db"))
+	if err != nil {
+		_, err = os.Stat(filepath.Join(dir, databaseFile))
+	}
 	return err == nil
 }
 

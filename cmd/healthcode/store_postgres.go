@@ -5,10 +5,14 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"path/filepath"
+	"strings"
 
 	"healthcode"
 	"healthcode/postgres"
 	"healthcode/sqlite"
+
+	"github.com/google/renameio/v2"
 )
 
 // nodeStore is what a node needs of its database, on either backend:
@@ -98,4 +102,36 @@ func storeSize(ctx context.Context, db string) int64 {
 		return 0
 	}
 	return n
+}
+
+// databaseFile, in a node's data directory, names the PostgreSQL database
+// that holds the node (a node on SQLite has none): written when a node is
+// opened on one, read when no --db is given, so that every command run on
+// the data directory (admin, rules, import, purge, sunset, serve) finds the
+// node's database as it finds its keys. It holds the URL as given, password
+// included: readable by the node's user only, like the keys beside it.
+const databaseFile = "database"
+
+// defaultDB is the database of the node in dataDir: the one databaseFile
+// names, or the SQLite file.
+func defaultDB(dataDir string) string {
+	if b, err := os.ReadFile(filepath.Join(dataDir, databaseFile)); err == nil {
+		if u := strings.TrimSpace(string(b)); isPostgres(u) {
+			return u
+		}
+	}
+	return filepath.Join(dataDir, "healthcode.db")
+}
+
+// noteDatabase records in dataDir the PostgreSQL database the node is
+// opened on.
+func noteDatabase(dataDir, db string) error {
+	if !isPostgres(db) {
+		return nil
+	}
+	p := filepath.Join(dataDir, databaseFile)
+	if b, err := os.ReadFile(p); err == nil && strings.TrimSpace(string(b)) == db {
+		return nil
+	}
+	return renameio.WriteFile(p, []byte(db+"\n"), 0o600)
 }
