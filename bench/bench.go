@@ -12,6 +12,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"time"
 )
@@ -69,6 +72,31 @@ type Env struct {
 	Rounds int
 	// Stderr receives progress lines.
 	Stderr io.Writer
+	// Figure is the name of the figure running (set by the runner).
+	Figure string
+	// ProfileDir, if set, receives a CPU profile of each figure's measured
+	// rounds (set-up excluded): DIR/<figure>.<n>.prof.
+	ProfileDir string
+	profiles   int
+}
+
+// Alternate is Alternate over e.Rounds rounds, profiled into e.ProfileDir
+// when it is set.
+func (e *Env) Alternate(value, baseline func() (float64, error)) (Pair, error) {
+	if e.ProfileDir == "" {
+		return Alternate(e.Rounds, value, baseline)
+	}
+	e.profiles++
+	f, err := os.Create(filepath.Join(e.ProfileDir, fmt.Sprintf("%s.%d.prof", e.Figure, e.profiles)))
+	if err != nil {
+		return Pair{}, err
+	}
+	defer f.Close()
+	if err := pprof.StartCPUProfile(f); err != nil {
+		return Pair{}, err
+	}
+	defer pprof.StopCPUProfile()
+	return Alternate(e.Rounds, value, baseline)
 }
 
 // Logf writes a progress line of figure name to Stderr.

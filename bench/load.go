@@ -136,3 +136,46 @@ func StartTrivial() (*Trivial, error) {
 
 // Close stops the server.
 func (t *Trivial) Close() { t.srv.Close() }
+
+// LoadN sends exactly total requests, made by newReq(i) for i in
+// [0, total), from conc clients, and returns answers per second; an answer
+// other than want is an error. It measures fixed work (each request a
+// different citizen, for the cold figures) where Load measures fixed time.
+func LoadN(ctx context.Context, c *Client, conc, total, want int, newReq func(i int) *http.Request) (float64, error) {
+	var next atomic.Int64
+	var firstErr atomic.Value
+	start := time.Now()
+	var wg sync.WaitGroup
+	for range conc {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				i := int(next.Add(1)) - 1
+				if i >= total || firstErr.Load() != nil {
+					return
+				}
+				req := newReq(i)
+				resp, err := c.Do(req)
+				if err != nil {
+					firstErr.CompareAndSwap(nil, err)
+					return
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != want {
+					firstErr.CompareAndSwap(nil, fmt.Errorf("%s %s: %s", req.Method, req.URL.Path, resp.Status))
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if err, ok := firstErr.Load().(error); ok {
+		return 0, err
+	}
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	return float64(total) / time.Since(start).Seconds(), nil
+}

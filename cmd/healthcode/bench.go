@@ -33,6 +33,9 @@ func benchmarks() []bench.Figure {
 		{Name: "trace.venue_window", Run: benchTraceVenueWindow},
 		{Name: "federation.status", Run: benchFederationStatus},
 		{Name: "oversight.lag", Run: benchOversightLag},
+		{Name: "checkin.ingest.live", Run: benchCheckInIngestLive},
+		{Name: "code.get.cold", Run: benchCodeGetCold},
+		{Name: "qr.png", Run: benchQRPNG},
 	}
 }
 
@@ -44,6 +47,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	dur := fs.Duration("duration", 3*time.Second, "how long each side of an HTTP load runs in all, split over the rounds")
 	rounds := fs.Int("rounds", 5, "how many times each side of a ratio is measured, alternating (A,B,B,A,…)")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	profileDir := fs.String("profile-dir", "", "write a CPU profile of each figure's measured rounds (set-up excluded) into this directory")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: healthcode bench [--json] [--scale] [--only NAMES]\n\nMeasures each figure against a baseline measured in the same run on the same machine,\nthe two sides alternating over --rounds rounds, and reports the medians, their ratio\n(figure/baseline; for latencies baseline/figure: see lower_is_better) and the spreads.\n\nfigures:")
 		for _, b := range benchmarks() {
@@ -79,6 +83,15 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			return exitUsage
 		}
 	}
+	if *cpuprofile != "" && *profileDir != "" {
+		fmt.Fprintf(stderr, "healthcode bench: --cpuprofile and --profile-dir exclude each other (one CPU profile at a time)\n")
+		return exitUsage
+	}
+	if *profileDir != "" {
+		if err := os.MkdirAll(*profileDir, 0o755); err != nil {
+			return fail(stderr, "bench", err)
+		}
+	}
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
 		if err != nil {
@@ -95,7 +108,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return fail(stderr, "bench", err)
 	}
 	defer os.RemoveAll(dir)
-	env := &bench.Env{Ctx: ctx, Scale: *scale, Dir: dir, People: 20_000, Dur: *dur, Rounds: *rounds, Stderr: stderr}
+	env := &bench.Env{Ctx: ctx, Scale: *scale, Dir: dir, People: 20_000, Dur: *dur, Rounds: *rounds, Stderr: stderr, ProfileDir: *profileDir}
 	if *scale {
 		env.People = 1_000_000
 	}
@@ -104,6 +117,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		if len(want) > 0 && !want[b.Name] {
 			continue
 		}
+		env.Figure = b.Name
 		r, err := b.Run(env)
 		if err != nil {
 			fmt.Fprintf(stderr, "healthcode bench: %s: %v\n", b.Name, err)

@@ -145,7 +145,7 @@ func benchFederationStatus(env *bench.Env) (bench.Result, error) {
 		return bench.Result{}, err
 	}
 	var lat []time.Duration
-	p, err := bench.Alternate(env.Rounds, func() (float64, error) {
+	p, err := env.Alternate(func() (float64, error) {
 		v, l, err := bench.LoadLatency(env.Ctx, 4, d, remote)
 		lat = append(lat, l...)
 		return v, err

@@ -68,7 +68,10 @@ func benchImport(env *bench.Env) (bench.Result, error) {
 		return bench.Result{}, err
 	}
 	defer bdb.Close()
-	rounds := max(min(env.Rounds, len(subs)), 1)
+	rounds := env.Rounds
+	if len(subs) < rounds {
+		return bench.Result{}, fmt.Errorf("%d tubes are fewer than the %d rounds", len(subs), rounds)
+	}
 	part := func(i int) (from, to int) { return len(subs) * i / rounds, len(subs) * (i + 1) / rounds }
 	rows := func(from, to int) (int, int) {
 		lo := 0
@@ -78,7 +81,7 @@ func benchImport(env *bench.Env) (bench.Result, error) {
 		return lo, ends[to-1]
 	}
 	ri, bi := 0, 0
-	p, err := bench.Alternate(rounds, func() (float64, error) {
+	p, err := env.Alternate(func() (float64, error) {
 		from, to := part(ri)
 		ri++
 		lo, hi := rows(from, to)

@@ -39,7 +39,7 @@ func benchRulesEval(env *bench.Env) (bench.Result, error) {
 	sums = append(sums, rules.Summarize(nil, now)) // most people have no evidence at all
 	var sink string
 	d := env.RoundDur()
-	p, err := bench.Alternate(env.Rounds, func() (float64, error) {
+	p, err := env.Alternate(func() (float64, error) {
 		return bench.Loop(d, func(from, n int) error {
 			for i := from; i < from+n; i++ {
 				r, err := rs.Match(&sums[i%len(sums)])
@@ -107,7 +107,7 @@ func benchQRVerify(env *bench.Env) (bench.Result, error) {
 	sig := ed25519.Sign(priv, msg)
 	now := q.claims.IssuedAt.Add(time.Minute)
 	d := env.RoundDur()
-	p, err := bench.Alternate(env.Rounds, func() (float64, error) {
+	p, err := env.Alternate(func() (float64, error) {
 		return bench.Loop(d, func(_, n int) error {
 			for range n {
 				if _, err := qr.Verify(q.text, q.trust, now); err != nil {
@@ -138,7 +138,7 @@ func benchQRIssue(env *bench.Env) (bench.Result, error) {
 	_, priv, _ := ed25519.GenerateKey(nil)
 	msg := make([]byte, q.size)
 	d := env.RoundDur()
-	p, err := bench.Alternate(env.Rounds, func() (float64, error) {
+	p, err := env.Alternate(func() (float64, error) {
 		return bench.Loop(d, func(_, n int) error {
 			for range n {
 				if _, err := q.signer.Issue(q.claims); err != nil {

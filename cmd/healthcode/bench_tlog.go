@@ -81,7 +81,7 @@ func benchTlogAppend(env *bench.Env) (bench.Result, error) {
 			return write(decisions[total*k/parts:total*(k+1)/parts], logged)
 		}
 	}
-	p, err := bench.Alternate(env.Rounds, side(true), side(false))
+	p, err := env.Alternate(side(true), side(false))
 	return p.Fill(bench.Result{Unit: "decisions/s", Baseline: "the same decisions without the log", Target: 0.5}), err
 }
 
