@@ -15,8 +15,9 @@ func TestPNGIsSmall(t *testing.T) {
 	}
 }
 
-// Each mask's penalty is scored; a symbol with a long run scores more than
-// one without.
+// The mask penalty's line rules: runs of five or more, and the finder-like
+// pattern beside four light modules (outside the symbol is light: the
+// quiet zone).
 func TestLinePenalty(t *testing.T) {
 	t.Parallel()
 	for _, tt := range []struct {
@@ -26,11 +27,14 @@ func TestLinePenalty(t *testing.T) {
 		{[]byte{1, 0, 1, 0, 1, 0}, 0},
 		{[]byte{1, 1, 1, 1, 1, 0}, 3},
 		{[]byte{0, 0, 0, 0, 0, 0, 0}, 5},
-		{[]byte{0, 0, 0, 0, 1, 0, 1, 1, 1, 0, 1}, 40 + 0},
-		{[]byte{1, 0, 1, 1, 1, 0, 1, 0, 0, 0, 0}, 40},
-		{[]byte{1, 0, 1, 1, 1, 0, 1, 0, 0, 0}, 0},
+		{[]byte{1, 0, 1, 1, 1, 0, 1}, 40},                         // the margins are light
+		{[]byte{1, 1, 0, 1, 1, 1, 0, 1, 1}, 0},                    // dark on both sides
+		{[]byte{1, 1, 0, 1, 1, 1, 0, 1, 0, 0, 0, 0, 1}, 40},       // light after
+		{[]byte{1, 1, 0, 1, 1, 1, 0, 1, 0, 0, 0, 1, 1}, 0},        // three light after
+		{[]byte{1, 0, 0, 0, 0, 1, 0, 1, 1, 1, 0, 1, 1, 1, 1}, 40}, // light before
 	} {
-		if got := linePenalty(tt.line); got != tt.want {
+		line := append(append(make([]byte, 4), tt.line...), make([]byte, 4)...)
+		if got := linePenalty(line, 4); got != tt.want {
 			t.Errorf("linePenalty(%v) = %d, want %d", tt.line, got, tt.want)
 		}
 	}

@@ -116,27 +116,34 @@ func newCode(text string) (*symbol, error) {
 }
 
 // penalty scores a masked symbol by the four rules of ISO/IEC 18004 §8.8.2
-// (runs, 2×2 blocks, finder-like patterns, balance); the lowest wins.
+// (runs, 2×2 blocks, finder-like patterns, balance); the lowest wins. It
+// runs eight times per first image of a code, so it works on unpacked
+// lines with a light margin (outside the symbol is the quiet zone).
 func penalty(c *coding.Code) int {
+	const pad = 4
 	n := c.Size
-	rows := make([]byte, n*n) // 1 is dark
-	cols := make([]byte, n*n) // the same, transposed
+	w := n + 2*pad
+	rows := make([]byte, n*w) // 1 is dark; each line padded with light
+	cols := make([]byte, n*w) // the same, transposed
 	count := 0
 	for y := range n {
+		bits := c.Bitmap[y*c.Stride:]
+		row := rows[y*w+pad:]
 		for x := range n {
-			if c.Black(x, y) {
-				rows[y*n+x], cols[x*n+y] = 1, 1
+			if bits[x>>3]&(0x80>>(x&7)) != 0 {
+				row[x] = 1
+				cols[x*w+pad+y] = 1
 				count++
 			}
 		}
 	}
 	score := 0
 	for k := range n {
-		score += linePenalty(rows[k*n:(k+1)*n]) + linePenalty(cols[k*n:(k+1)*n])
+		score += linePenalty(rows[k*w:(k+1)*w], pad) + linePenalty(cols[k*w:(k+1)*w], pad)
 	}
 	// Rule 2: each 2×2 block of one colour, 3.
 	for y := 0; y+1 < n; y++ {
-		a, b := rows[y*n:(y+1)*n], rows[(y+1)*n:(y+2)*n]
+		a, b := rows[y*w+pad:y*w+pad+n], rows[(y+1)*w+pad:(y+1)*w+pad+n]
 		for x := 0; x+1 < n; x++ {
 			if d := a[x]; a[x+1] == d && b[x] == d && b[x+1] == d {
 				score += 3
@@ -151,13 +158,14 @@ func penalty(c *coding.Code) int {
 // finderLike is the 1:1:3:1:1 pattern of rule 3.
 var finderLike = [7]byte{1, 0, 1, 1, 1, 0, 1}
 
-// linePenalty scores one row or column by rules 1 and 3.
-func linePenalty(line []byte) int {
-	n, score := len(line), 0
+// linePenalty scores one row or column by rules 1 and 3; line has pad light
+// modules on each side (pad ≥ 4).
+func linePenalty(line []byte, pad int) int {
+	score := 0
 	// Rule 1: five or more alike in a line, 3 + (length-5).
 	run := 1
-	for x := 1; x <= n; x++ {
-		if x < n && line[x] == line[x-1] {
+	for x := pad + 1; x <= len(line)-pad; x++ {
+		if x < len(line)-pad && line[x] == line[x-1] {
 			run++
 			continue
 		}
@@ -168,19 +176,9 @@ func linePenalty(line []byte) int {
 	}
 	// Rule 3: the finder-like pattern with four light modules before or
 	// after it, 40 each.
-	light := func(from, to int) bool {
-		if from < 0 || to > n {
-			return false
-		}
-		for _, d := range line[from:to] {
-			if d != 0 {
-				return false
-			}
-		}
-		return true
-	}
-	for x := 0; x+7 <= n; x++ {
-		if line[x] == 1 && [7]byte(line[x:x+7]) == finderLike && (light(x-4, x) || light(x+7, x+11)) {
+	for x := pad; x+7 <= len(line)-pad; x++ {
+		if line[x] == 1 && [7]byte(line[x:x+7]) == finderLike &&
+			([4]byte(line[x-4:x]) == [4]byte{} || [4]byte(line[x+7:x+11]) == [4]byte{}) {
 			score += 40
 		}
 	}

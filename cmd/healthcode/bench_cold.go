@@ -131,6 +131,10 @@ func benchQRPNG(env *bench.Env) (bench.Result, error) {
 	}
 	defer c.close()
 	const path = "/api/v1/me/qr.png"
+	// Cached: each of the 200 has fetched their image once before.
+	if err := warmEach(env, c.n.server.URL()+path, c.tokens[:200]); err != nil {
+		return bench.Result{}, err
+	}
 	p, err := httpPair(env, 4, 200, getReq(env.Ctx, c.n.server.URL()+path, c.tokens[:200]), getReq(env.Ctx, c.trivial.URL, nil))
 	if err != nil {
 		return bench.Result{}, err
@@ -145,4 +149,17 @@ func benchQRPNG(env *bench.Env) (bench.Result, error) {
 	r.Extra = map[string]float64{"cold_per_s": cr.Value, "cold_min_per_s": cr.ValueMin, "cold_max_per_s": cr.ValueMax,
 		"cold_ratio": cr.Ratio, "cold_target_per_s": 2000}
 	return r, nil
+}
+
+// warmEach requests url once as each of tokens, so that the measured
+// requests that follow are what the figure says they are (cache hits).
+func warmEach(env *bench.Env, url string, tokens []string) error {
+	c := bench.NewClient(4)
+	defer c.Close()
+	_, err := bench.LoadN(env.Ctx, c, 4, len(tokens), 200, func(i int) *http.Request {
+		req, _ := http.NewRequestWithContext(env.Ctx, "GET", url, nil)
+		req.Header.Set("Authorization", "Bearer "+tokens[i])
+		return req
+	})
+	return err
 }
