@@ -36,6 +36,7 @@ func benchmarks() []bench.Figure {
 		{Name: "checkin.ingest.live", Run: benchCheckInIngestLive},
 		{Name: "code.get.cold", Run: benchCodeGetCold},
 		{Name: "qr.png", Run: benchQRPNG},
+		{Name: "import.round", Run: benchImportRound},
 	}
 }
 
@@ -45,6 +46,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	scale := fs.Bool("scale", false, "the big sizes (a million-person testing round); takes much longer")
 	only := fs.String("only", "", "comma-separated figure names to run (default all)")
 	dur := fs.Duration("duration", 3*time.Second, "how long each side of an HTTP load runs in all, split over the rounds")
+	roundPeople := fs.Int("round-people", 0, "the size of import.round's testing round (default 100,000; ten million under --scale)")
 	rounds := fs.Int("rounds", 5, "how many times each side of a ratio is measured, alternating (A,B,B,A,…)")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	profileDir := fs.String("profile-dir", "", "write a CPU profile of each figure's measured rounds (set-up excluded) into this directory")
@@ -61,6 +63,10 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	if *rounds < 1 || *rounds > 100 {
 		fmt.Fprintf(stderr, "healthcode bench: --rounds must be between 1 and 100, not %d\n", *rounds)
+		return exitUsage
+	}
+	if *roundPeople < 0 || *roundPeople > 100_000_000 {
+		fmt.Fprintf(stderr, "healthcode bench: --round-people must be between 0 and 100,000,000\n")
 		return exitUsage
 	}
 	if *dur <= 0 {
@@ -108,7 +114,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return fail(stderr, "bench", err)
 	}
 	defer os.RemoveAll(dir)
-	env := &bench.Env{Ctx: ctx, Scale: *scale, Dir: dir, People: 20_000, Dur: *dur, Rounds: *rounds, Stderr: stderr, ProfileDir: *profileDir}
+	env := &bench.Env{Ctx: ctx, Scale: *scale, Dir: dir, People: 20_000, Dur: *dur, Rounds: *rounds, Stderr: stderr, ProfileDir: *profileDir, RoundPeople: *roundPeople}
 	if *scale {
 		env.People = 1_000_000
 	}
