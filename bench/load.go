@@ -34,7 +34,17 @@ func (c *Client) Close() { c.tr.CloseIdleConnections() }
 // answers per second; an answer other than want is an error. Reusing one
 // Client across rounds keeps its connections open, as phones do.
 func Load(ctx context.Context, c *Client, conc int, d time.Duration, want int, newReq func(*rand.Rand) *http.Request) (float64, error) {
-	var count atomic.Int64
+	rate, _, err := LoadRefused(ctx, c, conc, d, want, 0, newReq)
+	return rate, err
+}
+
+// LoadRefused is Load where an answer with status refused (a node's 503
+// when its queue would wait past its budget) is not an error: it is
+// counted, and that client waits a moment (as a phone honouring
+// Retry-After would, shortened) before its next request. It returns the
+// wanted answers per second and how many were refused.
+func LoadRefused(ctx context.Context, c *Client, conc int, d time.Duration, want, refused int, newReq func(*rand.Rand) *http.Request) (float64, int64, error) {
+	var count, refusals atomic.Int64
 	var firstErr atomic.Value
 	start := time.Now()
 	deadline := start.Add(d)
@@ -53,19 +63,24 @@ func Load(ctx context.Context, c *Client, conc int, d time.Duration, want int, n
 				}
 				io.Copy(io.Discard, resp.Body)
 				resp.Body.Close()
-				if resp.StatusCode != want {
+				switch resp.StatusCode {
+				case want:
+					count.Add(1)
+				case refused:
+					refusals.Add(1)
+					time.Sleep(50 * time.Millisecond)
+				default:
 					firstErr.CompareAndSwap(nil, fmt.Errorf("%s %s: %s", req.Method, req.URL.Path, resp.Status))
 					return
 				}
-				count.Add(1)
 			}
 		}()
 	}
 	wg.Wait()
 	if err, ok := firstErr.Load().(error); ok {
-		return 0, err
+		return 0, 0, err
 	}
-	return float64(count.Load()) / time.Since(start).Seconds(), nil
+	return float64(count.Load()) / time.Since(start).Seconds(), refusals.Load(), nil
 }
 
 // LoadLatency runs do from conc goroutines for d and returns calls per
