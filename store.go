@@ -103,6 +103,10 @@ type ReadTx interface {
 	CountCheckIns(ctx context.Context, q CheckInQuery) (rows, people int64, err error)
 	// CheckInsOf returns a person's check-ins with from <= At < to.
 	CheckInsOf(ctx context.Context, subject string, from, to time.Time) ([]CheckIn, error)
+	// CountSlot returns how many people checked in at the venue with its
+	// live code of slot (stored with that Slot, At within the code's
+	// validity: SlotValidity).
+	CountSlot(ctx context.Context, venue string, slot int64) (int64, error)
 	// Designation returns a risk designation. Returns ENOTFOUND.
 	Designation(ctx context.Context, id int64) (*RiskDesignation, error)
 	// Designations returns the designations not yet expired at t, newest
@@ -258,6 +262,11 @@ type Tx interface {
 	// check-in repeating one already stored (same venue, person and slot):
 	// for those inserted[i] is false.
 	InsertCheckIns(ctx context.Context, cs []*CheckIn) (inserted []bool, err error)
+	// UnverifySlot marks unverified every check-in made at the venue with
+	// its live code of slot (as CountSlot finds them), and returns how many
+	// it changed: a slot more people scanned than SlotCapacity proves no
+	// one's presence.
+	UnverifySlot(ctx context.Context, venue string, slot int64) (int64, error)
 	// CreateDesignation stores a requested designation and sets its ID.
 	CreateDesignation(ctx context.Context, d *RiskDesignation) error
 	// ApproveDesignation records the approval of a pending designation.

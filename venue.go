@@ -117,6 +117,26 @@ func (v *Venue) SealedInClear() bool { return len(v.SealedSecret) == VenueSecret
 // VenueSlot is how long a live venue code lasts before the next one.
 const VenueSlot = 30 * time.Second
 
+// SlotValidity is when a check-in with the live code of slot can be made:
+// from the start of the slot before it (one slot of clock skew) to the end
+// of the slot after it (a code of the previous slot is still good).
+func SlotValidity(slot int64) (from, to time.Time) {
+	start := time.Unix(slot*int64(VenueSlot/time.Second), 0).UTC()
+	return start.Add(-VenueSlot), start.Add(2 * VenueSlot)
+}
+
+// DefaultSlotCapacity is how many people one venue's live code of one slot
+// can prove present, unless the node is set otherwise. A live code is
+// shown on a screen at the door for 30 seconds; more people scanning it
+// than can pass a door in that time means it is being passed around (a
+// photo or a stream of the screen sent to people elsewhere). Past the
+// capacity none of that slot's check-ins prove presence, the ones before
+// the crowd included, since nothing tells the people at the door from the
+// others; they are kept, unverified, and oversight is told. A venue with
+// more arrivals than that (a station, a stadium) shows a code per
+// entrance.
+const DefaultSlotCapacity = 60
+
 // VenueCodePrefix starts every venue code.
 const VenueCodePrefix = "HCV1:"
 
@@ -230,6 +250,10 @@ type CheckIn struct {
 	// Repeat is set (never stored) when a check-in was answered with this
 	// earlier one instead of adding a row (see CheckInPolicy.RepeatWindow).
 	Repeat bool
+	// Crowded is set (never stored) when a live code was scanned within its
+	// slot but the slot was scanned by more people than can be present
+	// (DefaultSlotCapacity): the check-in is stored unverified.
+	Crowded bool
 }
 
 // CheckInPolicy bounds what one person's check-ins can add to the store, so

@@ -170,11 +170,20 @@ func (q *checkInQueue) run(e *Engine) {
 		q.writing.Store(int64(len(batch)))
 		began := time.Now()
 		var errs []error
+		var counts map[slotKey]int64
 		err := e.Store.Update(context.Background(), func(tx healthcode.Tx) error {
 			var err error
-			errs, err = e.insertCheckIns(context.Background(), tx, cs)
+			errs, counts, err = e.insertCheckIns(context.Background(), tx, cs)
 			return err
 		})
+		if err != nil {
+			e.slots.forget()
+		} else {
+			current := healthcode.SlotOf(e.now())
+			for k, n := range counts {
+				e.slots.set(k, n, current)
+			}
+		}
 		q.measured(len(batch), time.Since(began), time.Since(batch[0].queued))
 		q.writing.Store(0)
 		for i, p := range batch {
@@ -187,12 +196,16 @@ func (q *checkInQueue) run(e *Engine) {
 	}
 }
 
-// insertCheckIns stores a batch of check-ins in tx, except that an
-// unverified one by someone who checked in at the same venue within the
-// policy's repeat window (earlier, or earlier in the batch) is answered with
-// that check-in (Repeat set) and adds no row. errs[i] says why cs[i] was
-// refused (a replayed live code), or is nil.
-func (e *Engine) insertCheckIns(ctx context.Context, tx healthcode.Tx, cs []*healthcode.CheckIn) (errs []error, err error) {
+// insertCheckIns stores a batch of check-ins in tx, after the slot capacity
+// has made those of crowded slots unverified (crowdCheckIns, whose counts it
+// returns), except that an unverified one by someone who checked in at the
+// same venue within the policy's repeat window (earlier, or earlier in the
+// batch) is answered with that check-in (Repeat set) and adds no row.
+// errs[i] says why cs[i] was refused (a replayed live code), or is nil.
+func (e *Engine) insertCheckIns(ctx context.Context, tx healthcode.Tx, cs []*healthcode.CheckIn) (errs []error, counts map[slotKey]int64, err error) {
+	if counts, err = e.crowdCheckIns(ctx, tx, cs); err != nil {
+		return nil, nil, err
+	}
 	window := e.checkInPolicy().RepeatWindow
 	type key struct{ venue, subject string }
 	first := map[key]int{} // the batch's first unverified check-in per key
@@ -210,7 +223,7 @@ func (e *Engine) insertCheckIns(ctx context.Context, tx healthcode.Tx, cs []*hea
 			prev, err := tx.CheckIns(ctx, healthcode.CheckInQuery{Venue: c.Venue, Subjects: []string{c.Subject},
 				From: c.At.Add(-window), To: c.At.Add(time.Nanosecond)}, healthcode.CheckInCursor{}, 1)
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			if len(prev) > 0 {
 				*c = prev[0]
@@ -224,7 +237,7 @@ func (e *Engine) insertCheckIns(ctx context.Context, tx healthcode.Tx, cs []*hea
 	}
 	inserted, err := tx.InsertCheckIns(ctx, fresh)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	errs = make([]error, len(cs))
 	for n, i := range freshAt {
@@ -240,7 +253,7 @@ func (e *Engine) insertCheckIns(ctx context.Context, tx healthcode.Tx, cs []*hea
 			}
 		}
 	}
-	return errs, nil
+	return errs, counts, nil
 }
 
 func (e *Engine) checkInPolicy() healthcode.CheckInPolicy {

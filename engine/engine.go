@@ -83,10 +83,14 @@ type Engine struct {
 	// (EUNAVAILABLE with a Retry-After) rather than queued for an answer
 	// the client will have given up on (0: DefaultCheckInWait).
 	CheckInWait time.Duration
+	// SlotCapacity is how many people one venue's live code of one slot
+	// can prove present (0: healthcode.DefaultSlotCapacity; see it).
+	SlotCapacity int
 
 	active   atomic.Pointer[ruleSetEntry]
 	edited   atomic.Pointer[error] // why the stored rule set in force was refused at Open
 	checkins checkInQueue
+	slots    slotCounts
 	limiter  checkInLimiter
 	venues   venueCache
 	mu       sync.Mutex

@@ -22,7 +22,6 @@ import (
 	"maps"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -39,66 +38,18 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"healthcode"
+	"healthcode/http/browsertest"
 	"healthcode/qr"
 )
 
 // chromiumPath finds the browser, or skips (fails when a browser is
 // required).
-func chromiumPath(t *testing.T) string {
-	t.Helper()
-	for _, p := range []string{os.Getenv("HEALTHCODE_CHROMIUM"), "/usr/bin/chromium", "chromium", "chromium-browser"} {
-		if p == "" {
-			continue
-		}
-		if path, err := exec.LookPath(p); err == nil {
-			return path
-		}
-	}
-	if os.Getenv("HEALTHCODE_TEST_BROWSER") != "" || os.Getenv("HEALTHCODE_CI") != "" {
-		t.Fatal("Chromium is required here (HEALTHCODE_TEST_BROWSER or HEALTHCODE_CI is set) but /usr/bin/chromium is missing: apt-get install chromium")
-	}
-	t.Skip("no Chromium (apt-get install chromium, or set HEALTHCODE_CHROMIUM); set HEALTHCODE_TEST_BROWSER=1 to make this a failure")
-	return ""
-}
+func chromiumPath(t *testing.T) string { t.Helper(); return browsertest.ChromiumPath(t) }
 
-// newBrowser starts a headless Chromium with a new empty profile and returns
-// a tab's context, with the viewport of a 360 px wide phone. The machine's
-// network is closed: everything that would call out is off.
+// newBrowser starts a headless Chromium at 360 px (browsertest.New).
 func newBrowser(t *testing.T, flags ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
-	opts := append([]chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromiumPath(t)),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("disable-extensions", true),
-		chromedp.Flag("disable-default-apps", true),
-		chromedp.Flag("disable-breakpad", true),
-		chromedp.Flag("disable-features", "Translate,MediaRouter,OptimizationHints"),
-		chromedp.Flag("mute-audio", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(360, 740),
-	}, flags...)
-	ctx, cancelTimeout := context.WithTimeout(context.Background(), 2*time.Minute)
-	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
-	tab, cancelTab := chromedp.NewContext(alloc)
-	t.Cleanup(func() { cancelTab(); cancelAlloc(); cancelTimeout() })
-	if err := chromedp.Do(tab,
-		chromedp.EmulateViewport(360, 740, chromedp.EmulateScale(2), chromedp.EmulateMobile, chromedp.EmulatePortrait),
-	); err != nil {
-		t.Fatalf("starting Chromium: %v", err)
-	}
-	if _, err := chromedp.Call(tab, accessibility.Enable, cdp.Empty{}); err != nil {
-		t.Fatal(err)
-	}
-	return tab
+	return browsertest.New(t, flags...)
 }
 
 func setLanguage(t *testing.T, ctx context.Context, acceptLanguage string) {
@@ -111,18 +62,12 @@ func setLanguage(t *testing.T, ctx context.Context, acceptLanguage string) {
 
 func do(t *testing.T, ctx context.Context, steps ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
-	if err := chromedp.Do(ctx, steps...); err != nil {
-		t.Fatal(err)
-	}
+	browsertest.Do(t, ctx, steps...)
 }
 
 func eval[T any](t *testing.T, ctx context.Context, js string, opts ...chromedp.EvaluateOption) T {
 	t.Helper()
-	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](js, opts...))
-	if err != nil {
-		t.Fatalf("evaluating %s: %v", js, err)
-	}
-	return v
+	return browsertest.Eval[T](t, ctx, js, opts...)
 }
 
 // poll waits until the JavaScript predicate (which may return a promise)
@@ -138,21 +83,7 @@ func poll(t *testing.T, ctx context.Context, js string) {
 // screenshot writes the whole page to a PNG file named name.
 func screenshot(t *testing.T, ctx context.Context, name string) {
 	t.Helper()
-	dir := os.Getenv("HEALTHCODE_SCREENSHOTS")
-	if dir == "" {
-		dir = t.TempDir()
-	} else if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	buf, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)) // quality 100: PNG
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(dir, name)
-	if err := os.WriteFile(path, buf, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("screenshot: %s", path)
+	browsertest.Screenshot(t, ctx, name)
 }
 
 // accessibleText is what a screen reader can reach: the names of the
@@ -762,12 +693,7 @@ func goOffline(t *testing.T, ctx context.Context) (back func()) {
 // waits for sel.
 func loginWith[S chromedp.Selectable](t *testing.T, ctx context.Context, token string, sel S) {
 	t.Helper()
-	do(t, ctx,
-		chromedp.WaitVisible(chromedp.ID("token")),
-		chromedp.SendKeys(chromedp.ID("token"), token),
-		chromedp.Click(chromedp.CSS(`form[action="/login"] button[type=submit]`)),
-		chromedp.WaitVisible(sel),
-	)
+	browsertest.Login(t, ctx, token, sel)
 }
 
 // readPosterQR decodes the poster's canvas with jsQR (loaded into the

@@ -169,7 +169,7 @@ func TestTemplatesAndScriptsUseKnownKeys(t *testing.T) {
 
 	// The check-in page's and the poster's scripts: every key they name,
 	// and every key they build, is among the messages sent to them.
-	checkinBuilt := []string{"checkin.verified", "checkin.unverified", "checkin.verified.note", "checkin.unverified.note", "checkin.error.unknown"}
+	checkinBuilt := []string{"checkin.verified", "checkin.unverified", "checkin.verified.note", "checkin.unverified.note", "checkin.crowded.note", "checkin.error.unknown"}
 	for _, reason := range []string{"venue.code_malformed", "venue.bad_mac", "venue.unknown", "venue.not_active", "venue.code_future", "checkin.replayed"} {
 		checkinBuilt = append(checkinBuilt, "checkin.error."+reason)
 	}

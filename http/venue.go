@@ -96,7 +96,10 @@ type CheckInJSON struct {
 	Verified bool      `json:"verified"`
 	// Repeat: this is the person's earlier check-in here, answered again
 	// (an unverified check-in adds no row within the repeat window).
-	Repeat     bool   `json:"repeat,omitempty"`
+	Repeat bool `json:"repeat,omitempty"`
+	// Crowded: the live code was scanned in its slot by more people than
+	// can be at the venue's door, so it proves no presence.
+	Crowded    bool   `json:"crowded,omitempty"`
 	Message    string `json:"message"`
 	Colour     string `json:"colour"`
 	Shape      string `json:"shape"`
@@ -118,6 +121,9 @@ func (s *Server) checkIn(w http.ResponseWriter, r *http.Request, p *healthcode.P
 	if !c.Verified {
 		msg = "Recorded as unverified presence: a printed or expired venue code proves nothing and can never by itself change your colour."
 	}
+	if c.Crowded {
+		msg = "Recorded as unverified presence: this venue's live code was scanned by more people within its 30 seconds than can be at its door, so it is being passed around; none of those scans proves presence, and this check-in can never by itself change your colour."
+	}
 	status := http.StatusCreated
 	if c.Repeat {
 		status = http.StatusOK
@@ -129,13 +135,13 @@ func (s *Server) checkIn(w http.ResponseWriter, r *http.Request, p *healthcode.P
 	if healthcode.ErrorCode(err) == healthcode.ETAMPERED {
 		// The check-in is stored (it is not logged); the colour is not
 		// shown while the person's record disagrees with the log.
-		return writeJSON(w, http.StatusCreated, CheckInJSON{ID: c.ID, Venue: vj, At: c.At, Verified: c.Verified,
+		return writeJSON(w, http.StatusCreated, CheckInJSON{ID: c.ID, Venue: vj, At: c.At, Verified: c.Verified, Crowded: c.Crowded,
 			Message: msg + " No colour is shown: " + healthcode.ErrorMessage(err)})
 	} else if err != nil {
 		return err
 	}
 	d := cc.view.Decision
-	return writeJSON(w, status, CheckInJSON{ID: c.ID, Venue: vj, At: c.At, Verified: c.Verified, Repeat: c.Repeat, Message: msg,
+	return writeJSON(w, status, CheckInJSON{ID: c.ID, Venue: vj, At: c.At, Verified: c.Verified, Repeat: c.Repeat, Crowded: c.Crowded, Message: msg,
 		Colour: d.Colour.String(), Shape: d.Colour.Shape(), MaskedName: cc.view.Person.MaskedName})
 }
 

@@ -319,8 +319,9 @@ func (p *pass) healthLinked(people []string) (float64, string, error) {
 
 // presence raises alerts on check-ins that do not add up: one live venue
 // code's slot scanned by many people long after it was shown (a photo
-// passed around), and people checked in at venues of two prefectures
-// within minutes.
+// passed around), or by more people while it was shown than can be at the
+// door (the engine stored them unverified: crowded), and people checked in
+// at venues of two prefectures within minutes.
 type presence struct {
 	venues map[string]*healthcode.Venue
 }
@@ -350,7 +351,12 @@ func (pr *presence) detect(ctx context.Context, p *pass) ([]healthcode.Alert, er
 	for _, c := range p.checkins {
 		if c.Slot >= 0 && !c.Verified {
 			shown := time.Unix(c.Slot*int64(healthcode.VenueSlot/time.Second), 0)
-			if c.At.Sub(shown) > p.s.StaleAfter {
+			// A live code scanned long after it was shown is a photo; one
+			// scanned in time but unverified was crowded: more people
+			// scanned its slot than can be at the door (the engine's slot
+			// capacity), so it is being passed around as it is shown.
+			stale, crowded := c.At.Sub(shown) > p.s.StaleAfter, c.At.Sub(shown) < 2*healthcode.VenueSlot
+			if stale || crowded {
 				k := fmt.Sprintf("%s/%d", c.Venue, c.Slot)
 				sc := h.slots[k]
 				if sc == nil {
@@ -370,9 +376,16 @@ func (pr *presence) detect(ctx context.Context, p *pass) ([]healthcode.Alert, er
 							last = t
 						}
 					}
-					al.Summary = fmt.Sprintf("the code venue %s showed at %s was scanned by %d people between %s and %s, long after it was shown: a photo of it is being passed around (these check-ins prove no presence)",
-						c.Venue, shown.UTC().Format(time.RFC3339), len(sc.people), sc.first.UTC().Format(time.RFC3339), last.UTC().Format(time.RFC3339))
-					if v := pr.venue(ctx, p.tx, c.Venue); v != nil && v.Owner != "" {
+					how := "long after it was shown: a photo of it is being passed around"
+					if crowded {
+						how = "while it was shown, past the venue's slot capacity: it is being passed around as it is shown"
+					}
+					al.Summary = fmt.Sprintf("the code venue %s showed at %s was scanned by %d people between %s and %s, %s (these check-ins prove no presence)",
+						c.Venue, shown.UTC().Format(time.RFC3339), len(sc.people), sc.first.UTC().Format(time.RFC3339), last.UTC().Format(time.RFC3339), how)
+					// A photo long after is of the code the owner showed; a
+					// crowd is of a public screen passed around by others:
+					// it names the people, not the venue's owner.
+					if v := pr.venue(ctx, p.tx, c.Venue); v != nil && v.Owner != "" && !crowded {
 						al.Officials = []string{v.Owner}
 					}
 					out = append(out, al)

@@ -2,6 +2,7 @@ package scenario
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
 
@@ -74,17 +75,42 @@ func (w *alertWatch) problem() string {
 }
 
 // about reports whether alert al is about attempt a: it names one of its
-// acting officials; or, for an attempt no official is known to the node
-// for, it was opened after the attempt began and names people it touched.
+// acting officials; or it was opened after the attempt began and names
+// people it touched, and either names no official (a crowd of scans of a
+// public screen) or the attempt has none known to the node (a direct
+// write).
 func (w *alertWatch) about(r *run, a *Attempt, al hchttp.ClientAlertJSON) bool {
 	for _, o := range a.actors {
 		if names(al, o) {
 			return true
 		}
 	}
-	if !a.noActors || al.OpenedAt.Before(a.start.Add(-time.Second)) {
+	if (!a.noActors && len(al.Officials) > 0) || !a.touches(al) || al.OpenedAt.Before(a.start.Add(-time.Second)) {
 		return false
 	}
+	if a.noActors {
+		return true
+	}
+	// An alert that names no official (a crowd of scans of a public
+	// screen) is about the last attempt begun before what it saw first
+	// that touched its people.
+	first := al.FirstEffectAt
+	if first.IsZero() {
+		first = al.OpenedAt
+	}
+	if first.Before(a.start) {
+		return false
+	}
+	for _, b := range slices.Backward(r.report.Attempts) {
+		if b != a && !b.noActors && b.touches(al) && b.start.After(a.start) && !first.Before(b.start) {
+			return false
+		}
+	}
+	return true
+}
+
+// touches reports whether the alert names a person the attempt touched.
+func (a *Attempt) touches(al hchttp.ClientAlertJSON) bool {
 	for _, p := range al.People {
 		if a.touched[p] {
 			return true

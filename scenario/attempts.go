@@ -378,12 +378,13 @@ func venuePhoto(ctx context.Context, r *run, a *Attempt) error {
 			ObservedAt: now.Add(-time.Minute), CaseRef: r.realCase.ID, Link: &hchttp.LinkJSON{Kind: "shared_venue", Venue: r.bank.ID}})
 	}
 	_, err = r.batch(ctx, a, epi, items)
-	a.Note = fmt.Sprintf("%d scans of the photo stored, %d of them counted as verified presence (a live code scanned within its slot counts as presence wherever the phone is)",
+	a.Note = fmt.Sprintf("%d scans of the photo stored, %d of them answered as verified presence (once a slot passes the venue's capacity, none of its check-ins prove presence)",
 		bankStored, bankVerified)
 	return err
 }
 
-// venuePhotoRealCase is the photo that would work: the live code on the
+// venuePhotoRealCase is the photo that worked until a venue slot had a
+// capacity (healthcode.DefaultSlotCapacity): the live code on the
 // screen of the restaurant where today's case ate (public: anyone there can
 // photograph it; the restaurant's account stands in for its screen and
 // does not act), sent to the depositors, who scan it at once; then a
@@ -411,7 +412,7 @@ func venuePhotoRealCase(ctx context.Context, r *run, a *Attempt) error {
 		From: r.realCase.at.Add(-time.Hour), Until: now, Expires: now.Add(14 * 24 * time.Hour)}); err != nil {
 		return err
 	}
-	a.Note = fmt.Sprintf("%d scans of the photo stored, %d of them counted as verified presence", restStored, restVerified)
+	a.Note = fmt.Sprintf("%d scans of the photo stored, %d of them answered as verified presence (once a slot passes the venue's capacity, none of its check-ins prove presence)", restStored, restVerified)
 	return nil
 }
 

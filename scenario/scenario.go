@@ -150,6 +150,9 @@ type Report struct {
 	Alerts []hchttp.ClientAlertJSON
 	// AlertsAPI is empty if the alerts could be read, else why not.
 	AlertsAPI string
+	// Auditor is the token of the scenario's auditor (市纪委监委), who
+	// watched the alerts: to look at the node's dashboard afterwards.
+	Auditor string `json:"-"`
 }
 
 // OK reports whether the scenario met its acceptance: every attempt
@@ -233,6 +236,7 @@ func Run(ctx context.Context, n Node, cfg Config) (*Report, error) {
 		return nil, err
 	}
 	r.auditor = api.As(aud.token)
+	r.report.Auditor = aud.token
 	r.alerts = newAlertWatch(r.auditor)
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	defer stopWatch()

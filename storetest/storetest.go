@@ -42,6 +42,7 @@ func Run(t *testing.T, open Opener) {
 		{"LogLeaves", testLogLeaves},
 		{"Checkpoints", testCheckpoints},
 		{"CheckIns", CheckIns},
+		{"Slots", Slots},
 		{"Cases", Cases},
 		{"Purge", Purge},
 		{"Sunset", Sunset},

@@ -47,6 +47,7 @@ type Config struct {
 	BulkPeople      int           // people restrictive requests may name per requester, approver and case in BulkWindow without an auditor
 	BulkWindow      time.Duration // the rolling window of the bulk limits
 	CheckInWait     time.Duration // the longest a check-in may expect to wait for its commit before it is refused (503)
+	SlotCapacity    int           // people one venue's live code of one slot can prove present
 	MaxConns        int           // open connections in all (beyond: 503)
 	MaxConnsPerIP   int           // open connections per client address (beyond: 503; trusted proxies exempt)
 	FederationAddr  string        // listen address of the node-to-node endpoint (mutual TLS); "" = none
@@ -83,6 +84,7 @@ func defaultConfig() Config {
 		BulkPeople:      healthcode.BulkLimit,
 		BulkWindow:      healthcode.DefaultBulkWindow,
 		CheckInWait:     engine.DefaultCheckInWait,
+		SlotCapacity:    healthcode.DefaultSlotCapacity,
 		MaxConns:        hchttp.DefaultMaxConns,
 		MaxConnsPerIP:   hchttp.DefaultMaxConnsPerClient,
 		TrustListEvery:  5 * time.Minute,
@@ -149,6 +151,9 @@ func (c *Config) register(fs *flag.FlagSet) {
 			fs.IntVar(&c.MaxConnsPerIP, "max-conns-per-client", c.MaxConnsPerIP, h)
 		},
 		"open connections one client address may hold (trusted proxies exempt; negative: no bound)")
+	num("venue-slot-capacity", func(v string) (err error) { c.SlotCapacity, err = strconv.Atoi(v); return },
+		func(fs *flag.FlagSet, h string) { fs.IntVar(&c.SlotCapacity, "venue-slot-capacity", c.SlotCapacity, h) },
+		"people one venue's live code of one 30 s slot can prove present: past it the code is being passed around and none of that slot's check-ins prove presence (a venue with more arrivals shows a code per entrance)")
 	dur(&c.CheckInWait, "checkin-wait", "the longest a check-in may expect to wait for its commit (measured from recent commits): above it, check-ins are refused at once with 503 and Retry-After instead of queueing")
 	dur(&c.OversightEvery, "oversight-every", "how often the oversight detectors read what the log and the store gained and raise alerts (alerts come within this of an action, well within the 60 s promised)")
 	str(&c.OversightLimits, "oversight-thresholds", "the oversight detectors' thresholds over their defaults, NAME=VALUE,… (durations as 30m, counts, factors):\n"+oversight.Help())
@@ -231,6 +236,9 @@ func (c *Config) finish() error {
 	}
 	if err := c.CheckInPolicy().Validate(); err != nil {
 		return fmt.Errorf("checkin-repeat, checkin-rate, checkin-burst: %s", healthcode.ErrorMessage(err))
+	}
+	if c.SlotCapacity < 1 || c.SlotCapacity > 10_000 {
+		return fmt.Errorf("venue-slot-capacity %d out of range (1 to 10000)", c.SlotCapacity)
 	}
 	if c.CoSignAbove < 1 {
 		return fmt.Errorf("designation-cosign-above must be at least 1")

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -25,6 +26,7 @@ func runScenario(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	seed := fs.Uint64("seed", 1, "seed of the synthetic city")
 	within := fs.Duration("alert-within", scenario.DefaultAlertWithin, "how soon after an attempt's first effect oversight must have been alerted")
 	verbose := fs.Bool("v", false, "print the node's log and the scenario's progress to stderr")
+	keep := fs.Bool("keep", false, "after the report, keep the node serving (until interrupted) and print its dashboard's address and the scenario auditor's token, to look at what oversight saw")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, `usage: healthcode scenario zhengzhou [--json] [flags]
 
@@ -91,10 +93,37 @@ flags:`)
 	if err != nil {
 		return fail(stderr, "scenario", err)
 	}
+	if *keep {
+		if err := keepServing(ctx, sn, rep, *asJSON, stdout); err != nil {
+			return fail(stderr, "scenario", err)
+		}
+	}
 	if !rep.OK() {
 		return exitRejected
 	}
 	return exitOK
+}
+
+// keepServing says where the node's dashboard is and who may sign in to
+// it, and waits until ctx ends (an interrupt).
+func keepServing(ctx context.Context, sn scenario.Node, rep *scenario.Report, asJSON bool, stdout io.Writer) error {
+	dash := sn.URL + "/dashboard"
+	var err error
+	if asJSON {
+		err = json.NewEncoder(stdout).Encode(struct {
+			Kind      string `json:"kind"` // "node"
+			URL       string `json:"url"`
+			Dashboard string `json:"dashboard"`
+			Auditor   string `json:"auditor_token"`
+		}{"node", sn.URL, dash, rep.Auditor})
+	} else {
+		_, err = fmt.Fprintf(stdout, "\nThe node is still serving: open %s and sign in as the scenario's auditor (市纪委监委) with the token\n  %s\nCtrl-C stops it and deletes its data.\n", dash, rep.Auditor)
+	}
+	if err != nil {
+		return err
+	}
+	<-ctx.Done()
+	return nil
 }
 
 // startScenarioNode starts a node in dir, on 127.0.0.1 and the wall clock,

@@ -99,7 +99,7 @@
     text("presence-mark", verified ? "✓" : "!");
     text("presence-word", t(verified ? "checkin.verified" : "checkin.unverified"));
     var note = document.getElementById("presence-note");
-    note.textContent = t(verified ? "checkin.verified.note" : "checkin.unverified.note");
+    note.textContent = t(verified ? "checkin.verified.note" : c.crowded === true ? "checkin.crowded.note" : "checkin.unverified.note");
     note.className = "presence-note" + (verified ? "" : " alert notice");
     var door = document.getElementById("door");
     door.className = "code door c-" + colour;
