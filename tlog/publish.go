@@ -42,9 +42,15 @@ type Publisher struct {
 	CopyPath string
 	Clock    healthcode.Clock
 
-	mu       sync.Mutex
-	problem  error            // set when the log itself disagrees with what was published
-	subjects map[string]error // people whose stored state disagrees with the log
+	// publishing serialises Publish, which holds it across its reads and
+	// its write of the store. mu guards only what the audits found, and is
+	// never held across a call to the store: the engine asks
+	// SubjectProblem inside its write transactions, so a lock held while
+	// waiting for the store's write lock would be a deadlock.
+	publishing sync.Mutex
+	mu         sync.Mutex
+	problem    error            // set when the log itself disagrees with what was published
+	subjects   map[string]error // people whose stored state disagrees with the log
 }
 
 var _ healthcode.Integrity = (*Publisher)(nil)
@@ -245,9 +251,9 @@ func (p *Publisher) keep(res *AuditResult, err error) error {
 // record of the last published checkpoint (ETAMPERED), and re-signs nothing
 // if the log has not grown since.
 func (p *Publisher) Publish(ctx context.Context, now time.Time) (*healthcode.Checkpoint, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if prob := p.problemLocked(); prob != nil {
+	p.publishing.Lock()
+	defer p.publishing.Unlock()
+	if prob := p.Problem(); prob != nil {
 		return nil, healthcode.Errorfd(healthcode.ETAMPERED, "tlog.refuse_sign", "refusing to sign: %s", healthcode.ErrorMessage(prob))
 	}
 	var signed []byte
@@ -275,7 +281,9 @@ func (p *Publisher) Publish(ctx context.Context, now time.Time) (*healthcode.Che
 		return err
 	})
 	if code := healthcode.ErrorCode(err); code == healthcode.ETAMPERED || code == healthcode.EINVALID {
+		p.mu.Lock()
 		p.problem = err
+		p.mu.Unlock()
 		return nil, err
 	} else if err != nil {
 		return nil, err
