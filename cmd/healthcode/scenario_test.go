@@ -83,10 +83,15 @@ func playScenario(t *testing.T) *scenarioRun {
 // it (the node fails closed for those people).
 func TestScenarioRefusals(t *testing.T) {
 	s := playScenario(t)
-	// (e2) is refused since a venue slot has a capacity: the photo of the
-	// restaurant's live code, scanned by the list at once, proves no one's
-	// presence, so the designation citing the case reaches none of them.
-	for _, id := range []string{"a", "b", "c", "e", "e2"} {
+	// (e2) changes no one's colour since a venue slot has a capacity: the
+	// photo of the restaurant's live code, scanned by the list at once,
+	// proves no one's presence, so the designation citing the case (which
+	// is refused when the case's own check-in shared the crowded slot, and
+	// approved, and alerted, when not) reaches none of them.
+	if a := s.attempts["e2"]; a.TargetsChanged != 0 || a.Outcome != scenario.Refused && a.Outcome != scenario.Alerted {
+		t.Errorf("attempt (e2) %s changed %d targets' colour: %+v", a.Path, a.TargetsChanged, a)
+	}
+	for _, id := range []string{"a", "b", "c", "e"} {
 		a := s.attempts[id]
 		if !a.Refused || a.TargetsChanged != 0 || a.InForce != 0 || a.Outcome != scenario.Refused {
 			t.Errorf("attempt (%s) %s was not refused: %+v", id, a.Path, a)
