@@ -10,6 +10,10 @@ package healthcode
 // one person's stored state (a decision that is not their latest logged one,
 // an edited row) stops codes and colour changes for that person only.
 // Reads go on, and so do check-ins, which are stored without a log entry.
+//
+// The engine calls these methods inside its write transactions: an
+// implementation must answer at once and never wait for anything that is
+// held across a call to the store (see tlog.Publisher).
 type Integrity interface {
 	// LogProblem returns an ETAMPERED error saying what is wrong with the
 	// log, or nil.

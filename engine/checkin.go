@@ -88,9 +88,7 @@ func (q *checkInQueue) measured(n int, d, oldest time.Duration) {
 // new one would expect to wait (for metrics).
 func (e *Engine) CheckInQueue() (depth int, wait time.Duration) {
 	q := &e.checkins
-	if q.ch == nil {
-		return 0, 0
-	}
+	q.start(e) // q.ch is set once, by start
 	return len(q.ch) + int(q.writing.Load()), q.expectedWait()
 }
 

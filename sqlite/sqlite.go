@@ -284,6 +284,10 @@ func (db *DB) Update(ctx context.Context, fn func(healthcode.Tx) error) error {
 	if err != nil {
 		return db.noteWrite(fmt.Errorf("sqlite.Update: begin: %w", err))
 	}
+	// A callback that panics leaves nothing half-applied, and the write
+	// lock is not left to an open transaction (Rollback after Commit is a
+	// no-op).
+	defer sqlTx.Rollback()
 	tx := &Tx{tx: sqlTx, stmts: &db.writeStmts, nextLeaf: -1}
 	if err := fn(tx); err != nil {
 		sqlTx.Rollback()

@@ -293,7 +293,13 @@ func (p *Publisher) Publish(ctx context.Context, now time.Time) (*healthcode.Che
 		return nil, err
 	}
 	dc := cp.Domain(now)
-	if err := p.Store.Update(ctx, func(tx healthcode.Tx) error { return tx.PutCheckpoint(ctx, dc) }); err != nil {
+	if err := p.Store.Update(ctx, func(tx healthcode.Tx) error {
+		// An audit may have found a problem since the check above.
+		if prob := p.Problem(); prob != nil {
+			return healthcode.Errorfd(healthcode.ETAMPERED, "tlog.refuse_sign", "refusing to sign: %s", healthcode.ErrorMessage(prob))
+		}
+		return tx.PutCheckpoint(ctx, dc)
+	}); err != nil {
 		return nil, err
 	}
 	if p.CopyPath != "" {
