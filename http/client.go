@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -44,6 +45,8 @@ type ClientError struct {
 	Method, Path string
 	Status       int
 	Problem      Problem
+	// RetryAfter is the answer's Retry-After (in seconds), if it had one.
+	RetryAfter time.Duration
 }
 
 func (e *ClientError) Error() string {
@@ -64,6 +67,11 @@ func (e *ClientError) Err() error {
 // 2xx answer into out (if not nil). It returns the status, and a
 // *ClientError for an answer outside 2xx; other errors are the transport's.
 func (c *Client) Do(ctx context.Context, method, path string, in, out any) (int, error) {
+	return c.do(ctx, method, path, nil, in, out)
+}
+
+// do is Do with extra request headers.
+func (c *Client) do(ctx context.Context, method, path string, header http.Header, in, out any) (int, error) {
 	var body io.Reader
 	if in != nil {
 		b, err := json.Marshal(in)
@@ -82,6 +90,9 @@ func (c *Client) Do(ctx context.Context, method, path string, in, out any) (int,
 	if in != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	for k, v := range header {
+		req.Header[k] = v
+	}
 	hc := c.HTTP
 	if hc == nil {
 		hc = http.DefaultClient
@@ -97,6 +108,9 @@ func (c *Client) Do(ctx context.Context, method, path string, in, out any) (int,
 	}
 	if resp.StatusCode/100 != 2 {
 		ce := &ClientError{Method: method, Path: path, Status: resp.StatusCode}
+		if secs, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && secs > 0 {
+			ce.RetryAfter = time.Duration(secs) * time.Second
+		}
 		if json.Unmarshal(b, &ce.Problem) != nil {
 			ce.Problem.Detail = strings.TrimSpace(string(b))
 		}
@@ -134,6 +148,34 @@ func (c *Client) SubmitEvidence(ctx context.Context, items []EvidenceJSON) (*Bat
 		return nil, fmt.Errorf("POST /api/v1/evidence: %d outcomes for %d items", len(out.Items), len(items))
 	}
 	return &out, nil
+}
+
+// SubmitEvidenceOnce posts items as one chunk under an idempotency key:
+// sent again with the same key (after a lost answer, or by a restarted
+// import), the node answers with the first outcome and stores nothing
+// twice. A node that answers 503 (busy, or its disk or database refusing)
+// is asked again up to five times, after its Retry-After (at most 30 s).
+func (c *Client) SubmitEvidenceOnce(ctx context.Context, key string, items []EvidenceJSON) (*BatchOutcomeJSON, error) {
+	header := http.Header{"Idempotency-Key": {key}}
+	for attempt := 0; ; attempt++ {
+		var out BatchOutcomeJSON
+		_, err := c.do(ctx, "POST", "/api/v1/evidence", header, map[string]any{"items": items}, &out)
+		if ce := ClientProblem(err); ce != nil && ce.Status == http.StatusServiceUnavailable && attempt < 5 {
+			wait := min(max(ce.RetryAfter, time.Duration(attempt+1)*time.Second), 30*time.Second)
+			select {
+			case <-time.After(wait):
+				continue
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		} else if err != nil {
+			return nil, err
+		}
+		if len(out.Items) != len(items) {
+			return nil, fmt.Errorf("POST /api/v1/evidence: %d outcomes for %d items", len(out.Items), len(items))
+		}
+		return &out, nil
+	}
 }
 
 // CollectionBatchJSON is the answer to a batch of collections.

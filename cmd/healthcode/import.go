@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/json"
@@ -9,7 +8,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"slices"
 	"strings"
@@ -279,56 +277,30 @@ func importFile(ctx context.Context, path string, format batch.Format, chunk int
 	return prog, nil
 }
 
-// remoteSubmitter sends chunks to a node's API.
+// remoteSubmitter sends chunks to a node's API (hchttp.Client), each under
+// its idempotency key.
 func remoteSubmitter(base, token string) submitFunc {
-	client := &http.Client{Timeout: 5 * time.Minute}
+	client := hchttp.NewClient(base).As(token)
+	client.HTTP.Timeout = 5 * time.Minute // a chunk of 10,000 on a busy node
 	return func(ctx context.Context, key string, subs []healthcode.Submission) ([]chunkResult, error) {
 		items := make([]hchttp.EvidenceJSON, len(subs))
 		for i, s := range subs {
 			e := s.Evidence
 			items[i] = hchttp.EvidenceJSON{Kind: string(e.Kind), Tube: s.Tube, Result: e.Result}
 		}
-		body, err := json.Marshal(map[string]any{"items": items})
-		if err != nil {
+		out, err := client.SubmitEvidenceOnce(ctx, key, items)
+		if ce := hchttp.ClientProblem(err); ce != nil {
+			return nil, fmt.Errorf("server answered %d: %s", ce.Status, ce.Problem.Detail)
+		} else if err != nil {
 			return nil, err
 		}
-		for attempt := 0; ; attempt++ {
-			req, err := http.NewRequestWithContext(ctx, "POST", base+"/api/v1/evidence", bytes.NewReader(body))
-			if err != nil {
-				return nil, err
+		res := make([]chunkResult, len(subs))
+		for i, o := range out.Items {
+			res[i] = chunkResult{Line: subs[i].Line, Status: o.Status}
+			if o.Error != nil {
+				res[i].Reason = o.Error.Detail + " (" + o.Error.Reason + ")"
 			}
-			req.Header.Set("Authorization", "Bearer "+token)
-			req.Header.Set("Content-Type", "application/json")
-			req.Header.Set("Idempotency-Key", key)
-			resp, err := client.Do(req)
-			if err != nil {
-				return nil, err
-			}
-			b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusServiceUnavailable && attempt < 5 {
-				time.Sleep(time.Duration(attempt+1) * time.Second)
-				continue
-			}
-			if resp.StatusCode != http.StatusOK {
-				var p hchttp.Problem
-				json.Unmarshal(b, &p)
-				return nil, fmt.Errorf("server answered %s: %s", resp.Status, p.Detail)
-			}
-			var out struct {
-				Items []hchttp.OutcomeJSON `json:"items"`
-			}
-			if err := json.Unmarshal(b, &out); err != nil || len(out.Items) != len(subs) {
-				return nil, fmt.Errorf("server sent an unreadable answer")
-			}
-			res := make([]chunkResult, len(subs))
-			for i, o := range out.Items {
-				res[i] = chunkResult{Line: subs[i].Line, Status: o.Status}
-				if o.Error != nil {
-					res[i].Reason = o.Error.Detail + " (" + o.Error.Reason + ")"
-				}
-			}
-			return res, nil
 		}
+		return res, nil
 	}
 }
