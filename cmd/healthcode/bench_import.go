@@ -9,7 +9,6 @@ import (
 	"healthcode"
 	"healthcode/bench"
 	"healthcode/sim"
-	"healthcode/sqlite"
 )
 
 // benchImport imports a city-wide testing round (validated, deduplicated,
@@ -63,7 +62,7 @@ func benchImport(env *bench.Env) (bench.Result, error) {
 		}
 	}
 	// Baseline: the same rows, bare batched inserts, in the same run.
-	bdb, err := sqlite.Open(env.Ctx, filepath.Join(env.Dir, "bare.db"))
+	bdb, err := openBareInserts(env.Ctx, filepath.Join(env.Dir, "bare.db"))
 	if err != nil {
 		return bench.Result{}, err
 	}
@@ -105,7 +104,7 @@ func benchImport(env *bench.Env) (bench.Result, error) {
 		bi++
 		lo, hi := rows(from, to)
 		t := time.Now()
-		if err := bdb.BenchInsertEvidence(env.Ctx, bare[lo:hi], 2000); err != nil {
+		if err := bdb.insert(env.Ctx, bare[lo:hi], 2000); err != nil {
 			return 0, err
 		}
 		return float64(hi-lo) / time.Since(t).Seconds(), nil
