@@ -118,7 +118,13 @@ func connect(ctx context.Context, url string, readOnly bool) (*DB, error) {
 		return nil, healthcode.Errorfd(healthcode.EINVALID, "postgres.url", "bad PostgreSQL URL: %s", redact(err))
 	}
 	if readOnly {
-		cfg.ConnConfig.RuntimeParams["default_transaction_read_only"] = "on"
+		// Set once connected, not as a startup parameter: a multi-host
+		// URL's target_session_attrs=read-write checks
+		// transaction_read_only and would then refuse every host.
+		cfg.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {
+			_, err := c.Exec(ctx, "SET default_transaction_read_only = on")
+			return err
+		}
 	}
 	if cfg.ConnConfig.RuntimeParams["application_name"] == "" {
 		cfg.ConnConfig.RuntimeParams["application_name"] = "healthcode"
