@@ -15,7 +15,7 @@ func TestBenchFigureNames(t *testing.T) {
 		t.Fatalf("bench --help: exit %d\n%s", code, errs)
 	}
 	for _, name := range []string{"rules.eval", "qr.verify", "qr.issue", "import.results", "code.get", "tlog.append", "tlog.prove",
-		"checkin.ingest", "trace.venue_window", "federation.status", "oversight.lag"} {
+		"checkin.ingest", "trace.venue_window", "federation.status", "oversight.lag", "failover.gap"} {
 		if !strings.Contains(errs, "  "+name+"\n") {
 			t.Errorf("bench --help does not list %s:\n%s", name, errs)
 		}

@@ -135,6 +135,24 @@ func Start(ctx context.Context, logw io.Writer) (_ *Cluster, err error) {
 			c.Close()
 		}
 	}()
+	// pg_autoctl keeps its configuration, state and pid files under XDG
+	// directories: inside the cluster's, so that nothing outlives it (the
+	// runtime one only if it exists, else /tmp/pg_autoctl, shared).
+	// Each node's files go under XDG/pg_autoctl/PGDATA: the directories
+	// down to the nodes' parent are made here, since the nodes' pg_autoctl
+	// processes, started together, would race to make them.
+	xdg := []string{filepath.Join(dir, "config"), filepath.Join(dir, "share"), filepath.Join(dir, "run")}
+	var made []string
+	for _, d := range xdg {
+		p := d
+		for _, part := range append([]string{""}, strings.Split(filepath.Join("pg_autoctl", dir), string(filepath.Separator))...) {
+			p = filepath.Join(p, part)
+			if err := os.Mkdir(p, 0o700); err != nil {
+				return nil, err
+			}
+			made = append(made, p)
+		}
+	}
 	if os.Geteuid() == 0 {
 		u, err := user.Lookup("postgres")
 		if err != nil {
@@ -143,15 +161,14 @@ func Start(ctx context.Context, logw io.Writer) (_ *Cluster, err error) {
 		uid, _ := strconv.Atoi(u.Uid)
 		gid, _ := strconv.Atoi(u.Gid)
 		c.cred = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
-		if err := os.Chown(dir, uid, gid); err != nil {
-			return nil, err
+		for _, d := range append(made, dir) {
+			if err := os.Chown(d, uid, gid); err != nil {
+				return nil, err
+			}
 		}
 	}
-	// pg_autoctl keeps its configuration and state under XDG directories:
-	// inside the cluster's, so that nothing outlives it.
 	c.env = append(os.Environ(),
-		"HOME="+dir, "XDG_CONFIG_HOME="+filepath.Join(dir, "config"),
-		"XDG_DATA_HOME="+filepath.Join(dir, "share"), "XDG_RUNTIME_DIR="+filepath.Join(dir, "run"),
+		"HOME="+dir, "XDG_CONFIG_HOME="+xdg[0], "XDG_DATA_HOME="+xdg[1], "XDG_RUNTIME_DIR="+xdg[2],
 		"PATH="+filepath.Dir(tools.PGCtl)+string(os.PathListSeparator)+os.Getenv("PATH"),
 		"PG_AUTOCTL_DEBUG=")
 	ports, err := freePorts(3)
@@ -243,6 +260,19 @@ func (c *Cluster) URL() string {
 		"?sslmode=disable&target_session_attrs=read-write&connect_timeout=2"
 }
 
+// FormationURI is the connection string pg_auto_failover itself gives
+// applications (`pg_autoctl show uri --formation default`): every data
+// node, with target_session_attrs=read-write. It names no user.
+func (c *Cluster) FormationURI(ctx context.Context) (string, error) {
+	cmd := c.command("show", "uri", "--pgdata", c.Monitor.PGData, "--formation", "default")
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("pgcluster: pg_autoctl show uri: %w\n%s", err, errb.Bytes())
+	}
+	return strings.TrimSpace(out.String()), nil
+}
+
 // NodeURL is a connection string to one node alone.
 func (c *Cluster) NodeURL(n *Node) string {
 	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/%s?sslmode=disable&connect_timeout=2", n.Port, DBName)
@@ -260,6 +290,9 @@ func (c *Cluster) connectMonitor(ctx context.Context) (*pgx.Conn, error) {
 		conn, err := pgx.Connect(ctx, c.monitorURL("postgres", "pg_auto_failover"))
 		if err == nil {
 			return conn, nil
+		}
+		if c.Monitor.exited() {
+			return nil, errors.New("pgcluster: pg_autoctl of the monitor stopped (its output says why)")
 		}
 		last = err
 		if err := sleep(ctx, 100*time.Millisecond); err != nil {

@@ -5,8 +5,8 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"os"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -17,42 +17,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// startCluster starts a cluster, or skips the test where pg_autoctl is
-// missing, unless HEALTHCODE_TEST_POSTGRES or HEALTHCODE_CI asks for the
-// PostgreSQL tests: then a missing pg_autoctl is a failure.
-func startCluster(t *testing.T, ctx context.Context) *pgcluster.Cluster {
-	t.Helper()
-	if _, err := pgcluster.FindTools(); err != nil {
-		if os.Getenv("HEALTHCODE_TEST_POSTGRES") != "" || os.Getenv("HEALTHCODE_CI") != "" {
-			t.Fatal(err)
-		}
-		t.Skip(err)
-	}
-	logf, err := os.Create(t.TempDir() + "/pg_autoctl.log")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			b, _ := os.ReadFile(logf.Name())
-			t.Logf("pg_autoctl's output:\n%s", lastKB(b, 200))
-		}
-		logf.Close()
-	})
-	c, err := pgcluster.Start(ctx, logf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := c.Close(); err != nil {
-			t.Error(err)
-		}
-	})
-	return c
-}
-
-func lastKB(b []byte, k int) []byte { return b[max(0, len(b)-k<<10):] }
-
 // TestClusterFailover checks the harness and pg_auto_failover together,
 // with plain SQL: writers commit pairs of rows (an entry and its hash, in
 // one transaction) through the multi-host connection string; the primary
@@ -62,10 +26,21 @@ func lastKB(b []byte, k int) []byte { return b[max(0, len(b)-k<<10):] }
 func TestClusterFailover(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	c := startCluster(t, ctx)
+	c := pgcluster.ForTest(t, ctx)
 	first, err := c.Primary(ctx)
 	if err != nil || first == nil {
 		t.Fatalf("no primary after Start: %v", err)
+	}
+	// The URL a node is given is the one pg_auto_failover prints, with a
+	// user and without TLS.
+	uri, err := c.FormationURI(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range c.Nodes {
+		if !strings.Contains(uri, fmt.Sprintf("127.0.0.1:%d", n.Port)) || !strings.Contains(uri, "target_session_attrs=read-write") {
+			t.Fatalf("pg_autoctl show uri --formation default = %q, want both nodes and target_session_attrs=read-write", uri)
+		}
 	}
 	pool, err := pgxpool.New(ctx, c.URL())
 	if err != nil {
