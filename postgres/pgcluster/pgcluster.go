@@ -106,6 +106,9 @@ type Cluster struct {
 	Monitor *Node
 	Nodes   []*Node
 
+	// restored are the servers Restore started.
+	restored []*Node
+
 	tools Tools
 	cred  *syscall.Credential
 	env   []string
@@ -483,13 +486,71 @@ func (c *Cluster) Kill(n *Node) error {
 	return fmt.Errorf("pgcluster: %s still accepts connections on %d after SIGKILL", n.Name, n.Port)
 }
 
+// Restore is what restoring a backup gives: a base backup of node from
+// taken now (pg_basebackup, its WAL streamed with it) into a new data
+// directory, and a PostgreSQL server of its own started on it, alone (no
+// keeper, no standby, synchronous replication off). It returns a
+// connection string to the restored database; Close stops the server.
+func (c *Cluster) Restore(ctx context.Context, from *Node) (string, error) {
+	ports, err := freePorts(1)
+	if err != nil {
+		return "", err
+	}
+	r := &Node{Name: fmt.Sprintf("restored%d", len(c.restored)+1), Port: ports[0]}
+	r.PGData = filepath.Join(c.Dir, r.Name)
+	bin := filepath.Dir(c.tools.PGCtl)
+	backup := c.commandOf(filepath.Join(bin, "pg_basebackup"), "-d", fmt.Sprintf("host=127.0.0.1 port=%d user=postgres dbname=postgres sslmode=disable", from.Port),
+		"-D", r.PGData, "-X", "stream", "-c", "fast")
+	if out, err := backup.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("pgcluster: pg_basebackup: %w\n%s", err, out)
+	}
+	// postgresql.auto.conf is read last: the restored server listens on a
+	// port of its own and waits for no standby.
+	conf := fmt.Sprintf("\nport = %d\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '%s'\nsynchronous_standby_names = ''\n", r.Port, r.PGData)
+	f, err := os.OpenFile(filepath.Join(r.PGData, "postgresql.auto.conf"), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		return "", err
+	}
+	_, err = f.WriteString(conf)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return "", err
+	}
+	cmd := c.commandOf(filepath.Join(bin, "postgres"), "-D", r.PGData)
+	lw := &prefixWriter{w: c.log, prefix: r.Name + ": "}
+	cmd.Stdout, cmd.Stderr = lw, lw
+	if err := cmd.Start(); err != nil {
+		return "", fmt.Errorf("pgcluster: postgres %s: %w", r.Name, err)
+	}
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	r.cmd, r.done = cmd, done
+	c.restored = append(c.restored, r)
+	url := fmt.Sprintf("postgres://postgres@127.0.0.1:%d/%s?sslmode=disable&connect_timeout=2", r.Port, DBName)
+	for {
+		conn, err := pgx.Connect(ctx, url)
+		if err == nil {
+			conn.Close(context.Background())
+			return url, nil
+		}
+		if r.exited() {
+			return "", fmt.Errorf("pgcluster: the restored server stopped (its output says why): %v", err)
+		}
+		if err := sleep(ctx, 100*time.Millisecond); err != nil {
+			return "", fmt.Errorf("pgcluster: the restored server never answered: %w", err)
+		}
+	}
+}
+
 // Restart runs a killed node's keeper again: pg_auto_failover has it
 // rejoin as the standby of the new primary.
 func (c *Cluster) Restart(n *Node) error { return c.run(n) }
 
 // Close kills every process of the cluster and removes its directory.
 func (c *Cluster) Close() error {
-	for _, n := range append([]*Node{c.Monitor}, c.Nodes...) {
+	for _, n := range append(append([]*Node{c.Monitor}, c.Nodes...), c.restored...) {
 		if n == nil {
 			continue
 		}
@@ -574,7 +635,13 @@ func (c *Cluster) autoctl(ctx context.Context, args ...string) error {
 }
 
 func (c *Cluster) command(args ...string) *exec.Cmd {
-	cmd := exec.Command(c.tools.Autoctl, args...)
+	return c.commandOf(c.tools.Autoctl, args...)
+}
+
+// commandOf runs a program as the cluster's user, in a process group of
+// its own.
+func (c *Cluster) commandOf(prog string, args ...string) *exec.Cmd {
+	cmd := exec.Command(prog, args...)
 	cmd.Dir = c.Dir
 	cmd.Env = c.env
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Credential: c.cred}
