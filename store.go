@@ -21,6 +21,7 @@ type Store interface {
 type ReadTx interface {
 	CaseReadTx
 	OversightReadTx
+	ReviewReadTx
 	// Person returns the person with the pseudonym, with WrappedKey and Sealed
 	// set (DataKey is not). Returns ENOTFOUND if there is none.
 	Person(ctx context.Context, pseudonym string) (*Person, error)
@@ -216,6 +217,7 @@ type Tx interface {
 	ReadTx
 	CaseTx
 	OversightTx
+	ReviewTx
 	// CreatePerson stores a new person. Returns ECONFLICT if the pseudonym or
 	// ID hash exists.
 	CreatePerson(ctx context.Context, p *Person) error

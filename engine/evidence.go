@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"runtime"
 	"strconv"
+	"sync"
 	"time"
 
 	"healthcode"
@@ -285,7 +287,13 @@ func (e *Engine) reevaluateAll(ctx context.Context, u *unit, rs healthcode.RuleS
 		if err := e.subjectProblem(s); err != nil {
 			return nil, err
 		}
-		d, err := e.decide(ctx, u, rs, s, evs[s], cur[s], overrides[s], now)
+	}
+	evaluated, err := evaluateAll(rs, subjects, evs, now)
+	if err != nil {
+		return nil, err
+	}
+	for i, s := range subjects {
+		d, err := e.decide(ctx, u, rs, s, evaluated[i], evs[s], cur[s], overrides[s], now)
 		if err != nil {
 			return nil, err
 		}
@@ -294,15 +302,53 @@ func (e *Engine) reevaluateAll(ctx context.Context, u *unit, rs healthcode.RuleS
 	return out, nil
 }
 
-// decide applies rs to a person's evidence — or, while an approved override
-// names them, takes the override's colour — and, if the result differs from
+// parallelFrom is the batch size from which evaluateAll uses every core.
+const parallelFrom = 256
+
+// evaluateAll applies rs to each subject's evidence, on every core for a
+// large batch (a rule set is pure: the same evidence and time give the same
+// decision, whichever goroutine computes it).
+func evaluateAll(rs healthcode.RuleSet, subjects []string, evs map[string][]healthcode.Evidence, now time.Time) ([]*healthcode.Decision, error) {
+	out := make([]*healthcode.Decision, len(subjects))
+	errs := make([]error, len(subjects))
+	eval := func(i int) {
+		d, err := rs.Evaluate(subjects[i], evs[subjects[i]], now)
+		if err != nil {
+			errs[i] = fmt.Errorf("engine: evaluate %s: %w", subjects[i], err)
+		}
+		out[i] = d
+	}
+	workers := min(runtime.GOMAXPROCS(0), len(subjects)/parallelFrom*2)
+	if workers <= 1 {
+		for i := range subjects {
+			eval(i)
+		}
+	} else {
+		var wg sync.WaitGroup
+		for w := range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := w; i < len(subjects); i += workers {
+					eval(i)
+				}
+			}()
+		}
+		wg.Wait()
+	}
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// decide takes d, what rs gives for a person's evidence — or, while an
+// approved override names them, the override's colour — and, if it differs from
 // the decision cur the person holds, stores and logs the new decision. It
 // returns the decision the person holds afterwards.
-func (e *Engine) decide(ctx context.Context, u *unit, rs healthcode.RuleSet, subject string, evs []healthcode.Evidence, cur *healthcode.Decision, o *healthcode.Override, now time.Time) (*healthcode.Decision, error) {
-	d, err := rs.Evaluate(subject, evs, now)
-	if err != nil {
-		return nil, fmt.Errorf("engine: evaluate %s: %w", subject, err)
-	}
+func (e *Engine) decide(ctx context.Context, u *unit, rs healthcode.RuleSet, subject string, d *healthcode.Decision, evs []healthcode.Evidence, cur *healthcode.Decision, o *healthcode.Override, now time.Time) (*healthcode.Decision, error) {
 	d.Actor = "rules:" + rs.Version()
 	logType := healthcode.LogDecision
 	// An override decides while it is in force, except that a correction

@@ -52,6 +52,8 @@ func Run(t *testing.T, open Opener) {
 		{"SubmitReplays", SubmitReplays},
 		{"Oversight", Oversight},
 		{"RuleSetProposals", RuleSetProposals},
+		{"ReviewSweep", ReviewSweep},
+		{"BulkLoad", func(t *testing.T, s healthcode.Store) { BulkLoad(t, s, open) }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/pprof"
+	"slices"
 	"strings"
 	"time"
 
@@ -45,18 +46,20 @@ func benchmarks() []bench.Figure {
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	asJSON := fs.Bool("json", false, "print one JSON object per figure")
-	scale := fs.Bool("scale", false, "the big sizes (a million-person testing round); takes much longer")
+	scale := fs.Bool("scale", false, "build a synthetic city (10 million people, 100 million check-ins; see --scale-*) and measure it (the city.* and reeval.city figures), and run the other figures at their big sizes; takes much longer")
 	only := fs.String("only", "", "comma-separated figure names to run (default all)")
 	dur := fs.Duration("duration", 3*time.Second, "how long each side of an HTTP load runs in all, split over the rounds")
 	roundPeople := fs.Int("round-people", 0, "the size of import.round's testing round (default 100,000; ten million under --scale)")
 	rounds := fs.Int("rounds", 5, "how many times each side of a ratio is measured, alternating (A,B,B,A,…)")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	profileDir := fs.String("profile-dir", "", "write a CPU profile of each figure's measured rounds (set-up excluded) into this directory")
+	city := registerScaleFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: healthcode bench [--json] [--scale] [--only NAMES]\n\nMeasures each figure against a baseline measured in the same run on the same machine,\nthe two sides alternating over --rounds rounds, and reports the medians, their ratio\n(figure/baseline; for latencies baseline/figure: see lower_is_better) and the spreads.\n\nfigures:")
 		for _, b := range benchmarks() {
 			fmt.Fprintf(stderr, "  %s\n", b.Name)
 		}
+		fmt.Fprintf(stderr, "  with --scale (\"city\" names them all): %s\n", strings.Join(cityFigures, " "))
 		fmt.Fprintln(stderr, "\nflags:")
 		fs.PrintDefaults()
 	}
@@ -82,7 +85,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		}
 	}
 	for n := range want {
-		found := false
+		found := n == "city" || slices.Contains(cityFigures, n)
 		for _, b := range benchmarks() {
 			found = found || b.Name == n
 		}
@@ -121,6 +124,19 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		env.People = 1_000_000
 	}
 	failed := false
+	// --scale: the city first (its figures are asked for by name, or all of
+	// them when none is).
+	if *scale && (len(want) == 0 || want["city"] || slices.ContainsFunc(cityFigures, func(n string) bool { return want[n] })) {
+		err := benchCity(env, city, func(r bench.Result) {
+			if len(want) == 0 || want["city"] || want[r.Name] {
+				bench.Write(stdout, r, *asJSON)
+			}
+		})
+		if err != nil {
+			fmt.Fprintf(stderr, "healthcode bench: --scale: %s\n", message(err))
+			failed = true
+		}
+	}
 	for _, b := range benchmarks() {
 		if len(want) > 0 && !want[b.Name] {
 			continue

@@ -176,6 +176,12 @@ func (n *node) populate(ctx context.Context, city *sim.City, now time.Time, prog
 	if err := n.engine.RegisterPeople(ctx, pds); err != nil {
 		return nil, nil, nil, err
 	}
+	return n.populateStory(ctx, city, now, progress)
+}
+
+// populateStory builds the registry and tells the outbreak up to now, on a
+// node whose people are registered (populate, or a bulk load).
+func (n *node) populateStory(ctx context.Context, city *sim.City, now time.Time, progress io.Writer) ([]demoToken, []sim.Event, *sim.Replayer, error) {
 	// The registry, as a real node's admins would build it, through the
 	// engine and the log: the first unit and two admins (admin init), then a
 	// unit and an official for each institution of the city, and tokens.
