@@ -178,7 +178,7 @@ func (e *Engine) sweep(ctx context.Context, now time.Time, before int64, progres
 		}
 		swept += batchSwept
 		changed += batchChanged
-		if progress != nil {
+		if progress != nil && batchSwept > 0 {
 			progress(before+swept, -1)
 		}
 	}
