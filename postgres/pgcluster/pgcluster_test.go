@@ -24,7 +24,7 @@ import (
 // through the same pool. Every acknowledged commit must then be on the new
 // primary, both of its rows, and no row without its pair.
 func TestClusterFailover(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	c := pgcluster.ForTest(t, ctx)
 	first, err := c.Primary(ctx)
@@ -167,5 +167,24 @@ func TestClusterFailover(t *testing.T) {
 	}
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		t.Fatal("timed out")
+	}
+
+	// The old primary's machine comes back: its keeper rejoins it as the
+	// synchronous standby of the new primary (pg_rewind), and every
+	// acknowledged commit is on it too.
+	if err := c.Restart(first); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := c.WaitPrimary(ctx, nil); err != nil || p != second {
+		t.Fatalf("after %s rejoined: primary %v (%v), want %s with %s its synchronous standby", first.Name, p, err, second.Name, first.Name)
+	}
+	conn, err = pgx.Connect(ctx, c.NodeURL(first))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	var n int
+	if err := conn.QueryRow(ctx, "SELECT count(*) FROM entry WHERE id = ANY($1)", acked).Scan(&n); err != nil || n != len(acked) {
+		t.Fatalf("the rejoined standby holds %d of the %d acknowledged commits (%v)", n, len(acked), err)
 	}
 }
