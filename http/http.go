@@ -114,6 +114,7 @@ type Server struct {
 	mux         *http.ServeMux
 	codes       *codeCache
 	renders     *renderSlots // admission of QR image renders (qrimage.go)
+	admission   *admission   // admission per class of route (admission.go)
 	metrics     *metrics
 	csrf        *http.CrossOriginProtection
 	publicHTTPS bool
@@ -292,13 +293,23 @@ func (rt route) allows(role healthcode.Role) bool {
 }
 
 func (s *Server) wrap(rt route) http.Handler {
+	class := s.admissionFor(rt)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w, status: 200, secure: s.secure(r)}
 		if sw.secure {
 			w.Header().Set("Strict-Transport-Security", hstsValue)
 		}
-		err := s.serve(sw, r, rt)
+		var err error
+		if class != nil {
+			var done func()
+			if done, err = class.admit(r.Context()); err == nil {
+				defer done()
+			}
+		}
+		if err == nil {
+			err = s.serve(sw, r, rt)
+		}
 		if err != nil {
 			s.problem(sw, r, err)
 		}

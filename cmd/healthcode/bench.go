@@ -54,6 +54,11 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	profileDir := fs.String("profile-dir", "", "write a CPU profile of each figure's measured rounds (set-up excluded) into this directory")
 	city := registerScaleFlags(fs)
+	overload := fs.Bool("overload", false, "instead of the figures: twice each route's capacity, open-loop, for --duration (default 60s here), with its refusals, /healthz latency, memory and recovery (bench_overload.go)")
+	routes := fs.String("routes", strings.Join(overloadRoutes, ","), "the routes --overload overloads")
+	faults := fs.Bool("faults", false, "instead of the figures: SIGKILL a node under writes --cycles times, then count the acknowledged writes lost, verify the log and look for stray files (bench_faults.go)")
+	cycles := fs.Int("cycles", 50, "SIGKILL cycles of --faults")
+	clients := fs.Int("clients", 32, "concurrent writers of --faults")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: healthcode bench [--json] [--scale] [--only NAMES]\n\nMeasures each figure against a baseline measured in the same run on the same machine,\nthe two sides alternating over --rounds rounds, and reports the medians, their ratio\n(figure/baseline; for latencies baseline/figure: see lower_is_better) and the spreads.\n\nfigures:")
 		for _, b := range benchmarks() {
@@ -77,6 +82,15 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if *dur <= 0 {
 		fmt.Fprintf(stderr, "healthcode bench: --duration must be positive\n")
 		return exitUsage
+	}
+	if *faults {
+		return runFaults(ctx, *cycles, *clients, *asJSON, stdout, stderr)
+	}
+	if *overload {
+		if !flagSet(fs, "duration") {
+			*dur = 60 * time.Second
+		}
+		return runOverload(ctx, strings.Split(*routes, ","), *dur, *asJSON, stdout, stderr)
 	}
 	want := map[string]bool{}
 	for _, n := range strings.Split(*only, ",") {

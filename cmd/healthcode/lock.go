@@ -23,5 +23,6 @@ func lockData(dir string) (unlock func(), err error) {
 		f.Close()
 		return nil, fmt.Errorf("%s is in use by a running node (serve or demo); stop it first", dir)
 	}
+	removeStrayTemps(dir) // what a killed node left half-written (stray.go)
 	return func() { syscall.Flock(int(f.Fd()), syscall.LOCK_UN); f.Close() }, nil
 }
