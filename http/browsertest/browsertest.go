@@ -64,7 +64,7 @@ func New(t testing.TB, flags ...chromedp.ExecAllocatorOption) context.Context {
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(360, 740),
 	}, flags...)
-	ctx, cancelTimeout := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancelTimeout := context.WithTimeout(context.Background(), 5*time.Minute) // a loaded machine is slow, a hung browser still ends
 	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
 	tab, cancelTab := chromedp.NewContext(alloc)
 	t.Cleanup(func() { cancelTab(); cancelAlloc(); cancelTimeout() })
