@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,7 +17,6 @@ import (
 	"healthcode/engine"
 	"healthcode/rules"
 	"healthcode/sim"
-	"healthcode/sqlite"
 	"healthcode/tlog"
 
 	"github.com/google/go-cmp/cmp"
@@ -90,7 +88,7 @@ func (l *flakyLog) failNext(after bool) {
 type env struct {
 	t     *testing.T
 	ctx   context.Context
-	db    *sqlite.DB
+	db    testStore // SQLite, or PostgreSQL with HEALTHCODE_TEST_STORE=postgres (store_test.go)
 	eng   *engine.Engine
 	clock *healthcode.ManualClock
 	log   *flakyLog
@@ -128,11 +126,7 @@ func newEnv(t *testing.T, cfg envConfig) *env {
 	if cfg.people == 0 {
 		cfg.people = 10
 	}
-	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "hc.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := openTestStore(t)
 	e := &env{t: t, ctx: ctx, db: db, clock: healthcode.NewManualClock(t0), log: &flakyLog{real: &tlog.Log{Random: cfg.random}}}
 	e.eng = e.newEngine()
 	if err := e.eng.Open(ctx); err != nil {

@@ -14,7 +14,7 @@ import (
 // see TestTamperDrill.)
 func TestEditedRuleSetDecidesNothing(t *testing.T) {
 	e := newEnv(t, envConfig{})
-	if err := e.db.Exec(e.ctx, `UPDATE rulesets SET source = source || ? WHERE active = 1`, []byte("\n# edited\n")); err != nil {
+	if err := e.db.Exec(e.ctx, `UPDATE rulesets SET source = source || ? WHERE active`, []byte("\n# edited\n")); err != nil {
 		t.Fatal(err)
 	}
 	before := len(e.history(e.subj[0]))

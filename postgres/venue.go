@@ -244,8 +244,8 @@ const copyCheckIns = 512
 
 // InsertCheckIns implements healthcode.Tx. A live-code check-in first
 // claims its (venue, person, slot) in checkin_slots, and is stored only if
-// the claim is new; then the batch's rows get their ids from the table's
-// sequence, in order, and are written with one statement (COPY for a large
+// the claim is new; the batch's rows get their ids from the table's
+// sequence, in order (the ids of the replays are skipped), and are written with one statement (COPY for a large
 // batch) into the partitions of their days.
 func (tx *Tx) InsertCheckIns(ctx context.Context, cs []*healthcode.CheckIn) ([]bool, error) {
 	inserted := make([]bool, len(cs))
@@ -257,20 +257,24 @@ func (tx *Tx) InsertCheckIns(ctx context.Context, cs []*healthcode.CheckIn) ([]b
 		slot           int64
 	}
 	// Refuse a batch naming an unknown venue or person before writing
-	// anything: a violated foreign key would abort the whole transaction.
+	// anything (a violated foreign key would abort the whole transaction),
+	// and take ids for every row in the same round trip.
 	av, as := make([]string, len(cs)), make([]string, len(cs))
 	for i, c := range cs {
 		av[i], as[i] = c.Venue, c.Subject
 	}
 	var unknown int
-	if err := tx.queryRow(ctx, `SELECT count(*) FROM unnest(?::text[], ?::text[]) AS u(venue, subject)
-		WHERE NOT EXISTS (SELECT 1 FROM venues v WHERE v.id = u.venue) OR NOT EXISTS (SELECT 1 FROM people p WHERE p.pseudonym = u.subject)`,
-		av, as).Scan(&unknown); err != nil {
+	var ids []int64
+	if err := tx.queryRow(ctx, `SELECT (SELECT count(*) FROM unnest(?::text[], ?::text[]) AS u(venue, subject)
+			WHERE NOT EXISTS (SELECT 1 FROM venues v WHERE v.id = u.venue) OR NOT EXISTS (SELECT 1 FROM people p WHERE p.pseudonym = u.subject)),
+		ARRAY(SELECT nextval(pg_get_serial_sequence('checkins', 'id')) FROM generate_series(1, ?::bigint))`,
+		av, as, int64(len(cs))).Scan(&unknown, &ids); err != nil {
 		return nil, checkInError(err)
 	}
 	if unknown > 0 {
 		return nil, healthcode.Errorfd(healthcode.ENOTFOUND, "checkin.unknown", "a check-in names an unknown venue or person")
 	}
+	slices.Sort(ids)
 	var lv, ls []string
 	var lslot, lat []int64
 	for i, c := range cs {
@@ -326,23 +330,8 @@ func (tx *Tx) InsertCheckIns(ctx context.Context, cs []*healthcode.CheckIn) ([]b
 	if err := tx.createPartitions(ctx, at); err != nil {
 		return nil, err
 	}
-	ids := make([]int64, 0, n)
-	idRows, err := tx.query(ctx, `SELECT nextval(pg_get_serial_sequence('checkins', 'id')) FROM generate_series(1, ?::bigint)`, int64(n))
-	if err != nil {
-		return nil, checkInError(err)
-	}
-	for idRows.Next() {
-		var id int64
-		if err := idRows.Scan(&id); err != nil {
-			idRows.Close()
-			return nil, checkInError(err)
-		}
-		ids = append(ids, id)
-	}
-	if err := closeRows(idRows); err != nil {
-		return nil, checkInError(err)
-	}
-	slices.Sort(ids)
+	ids = ids[:n] // the ids of replays are not used
+	var err error
 	if n >= copyCheckIns {
 		_, err = tx.tx.CopyFrom(ctx, pgx.Identifier{"checkins"}, []string{"id", "venue", "subject", "at", "slot", "verified"},
 			pgx.CopyFromSlice(n, func(i int) ([]any, error) {

@@ -56,7 +56,7 @@ func startNode(t *testing.T, people int) *testNode {
 // startNodeAt is startNode with the node's clock and city starting at t0.
 func startNodeAt(t *testing.T, people int, t0 time.Time) *testNode {
 	t.Helper()
-	return startNodeOn(t, people, t0, "")
+	return startNodeOn(t, people, t0, testStoreDB(t))
 }
 
 // startNodeOn is startNodeAt with the database db (a postgres:// URL; ""

@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -14,6 +15,17 @@ import (
 
 	"github.com/jackc/pgx/v5"
 )
+
+// testStoreDB is the database startNode gives a test node: "" (the SQLite
+// file in its directory), or with HEALTHCODE_TEST_STORE=postgres a fresh
+// PostgreSQL database, so that the whole suite can be run on PostgreSQL
+// (tests that edit the SQLite file itself then fail, as they should).
+func testStoreDB(t *testing.T) string {
+	if os.Getenv("HEALTHCODE_TEST_STORE") == "postgres" {
+		return pgtest.URL(t)
+	}
+	return ""
+}
 
 // The node on PostgreSQL (--db postgres://…), end to end: a lab's results
 // change codes, the log verifies from the database and over HTTP, an edit
