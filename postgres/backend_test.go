@@ -250,3 +250,29 @@ func TestOpenRefusesANonURL(t *testing.T) {
 		t.Fatalf("Open of a file path = %v, want EINVALID", err)
 	}
 }
+
+// Text SQLite keeps but PostgreSQL refuses is the caller's mistake: EINVALID,
+// nothing written, and the store stays healthy.
+func TestTextPostgreSQLRefusesIsInvalid(t *testing.T) {
+	db := pgtest.Open(t)
+	ctx := context.Background()
+	for _, name := range []string{"nul\x00inside", "not utf-8 \xff\xfe"} {
+		err := db.Update(ctx, func(tx healthcode.Tx) error {
+			return tx.CreateUnit(ctx, &healthcode.Unit{ID: "u1", Name: name, Region: "410100", CreatedAt: time.Now(), CreatedBy: "admin"})
+		})
+		var he *healthcode.Error
+		if !errors.As(err, &he) || he.Code != healthcode.EINVALID || he.Detail != "store.bad_text" {
+			t.Fatalf("a unit named %q: %v, want EINVALID store.bad_text", name, err)
+		}
+	}
+	if err := db.WriteProblem(); err != nil {
+		t.Fatalf("WriteProblem after refused text: %v", err)
+	}
+	err := db.View(ctx, func(tx healthcode.ReadTx) error {
+		_, err := tx.Unit(ctx, "u1")
+		return err
+	})
+	if healthcode.ErrorCode(err) != healthcode.ENOTFOUND {
+		t.Fatalf("the refused unit: %v, want ENOTFOUND", err)
+	}
+}

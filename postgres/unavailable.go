@@ -68,10 +68,19 @@ func unavailable(err error) bool {
 }
 
 // classify turns an error that says the database is unavailable into
-// EUNAVAILABLE "store.unavailable" with a Retry-After; anything else (and
-// the caller's own cancellation) is returned as it is.
+// EUNAVAILABLE "store.unavailable" with a Retry-After, and text the database
+// refuses into EINVALID "store.bad_text"; anything else (and the caller's own
+// cancellation) is returned as it is.
 func classify(ctx context.Context, err error) error {
-	if err == nil || ctx.Err() != nil || !unavailable(err) {
+	if err == nil || ctx.Err() != nil {
+		return err
+	}
+	if c := pgCode(err); c == "22021" || c == "22P05" {
+		// Text SQLite would keep but PostgreSQL refuses: a NUL character
+		// or bytes that are not UTF-8. The caller's input, not a fault.
+		return healthcode.Errorfd(healthcode.EINVALID, "store.bad_text", "text with a NUL character or invalid UTF-8 cannot be stored; nothing was written")
+	}
+	if !unavailable(err) {
 		return err
 	}
 	var he *healthcode.Error
@@ -105,7 +114,7 @@ func (db *DB) noteWrite(ctx context.Context, err error) error {
 		return nil
 	}
 	c := classify(ctx, err)
-	if c != err {
+	if c != err && healthcode.ErrorCode(c) == healthcode.EUNAVAILABLE {
 		db.fault.Store(&fault{err: c, at: time.Now()})
 	}
 	return c
