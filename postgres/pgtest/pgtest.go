@@ -116,8 +116,10 @@ func adminExec(ctx context.Context, server, sql string) error {
 	for try := 0; ; try++ {
 		_, err = c.Exec(ctx, sql)
 		// CREATE DATABASE refuses while another one is being copied from
-		// the same template; it is a matter of moments.
-		if err == nil || try == 50 || pgCode(err) != "55006" {
+		// the same template, and DROP … WITH (FORCE) while an autovacuum
+		// worker it may not end (without pg_signal_backend) is in the
+		// database: both are a matter of moments.
+		if err == nil || try == 50 || pgCode(err) != "55006" && pgCode(err) != "42501" {
 			return err
 		}
 		time.Sleep(100 * time.Millisecond)
