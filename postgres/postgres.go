@@ -277,9 +277,11 @@ func (db *DB) update(ctx context.Context, fn func(healthcode.Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("postgres.Update: begin: %w", err)
 	}
+	// Rolled back whatever way fn ends (an error, a panic); after a commit
+	// it does nothing.
+	defer pgtx.Rollback(context.Background())
 	tx := &Tx{db: db, tx: pgtx, write: true, nextLeaf: -1}
 	if err := fn(tx); err != nil {
-		pgtx.Rollback(context.Background())
 		return err
 	}
 	if err := pgtx.Commit(ctx); err != nil {
