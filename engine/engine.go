@@ -93,6 +93,7 @@ type Engine struct {
 	slots    slotCounts
 	limiter  checkInLimiter
 	venues   venueCache
+	peerLog  peerLog // group commit of cross-region query entries
 	mu       sync.Mutex
 	compiled map[string]healthcode.RuleSet // by version
 }

@@ -37,13 +37,10 @@ func (e *Engine) RecordPeerQuery(ctx context.Context, q *healthcode.PeerQuery) (
 	if q.Asked {
 		note = healthcode.PeerQueryNote(q)
 	}
-	var idx int64
-	err := e.update(ctx, func(u *unit) error {
-		idx = u.log(&healthcode.LogEntry{Type: healthcode.LogFederation, Time: now.UTC(), Region: e.Region,
-			Subject: q.Subject, Colour: q.Colour, Reason: q.Reason, RuleID: "peer/" + q.Peer,
-			ActorName: healthcode.ActorLabel(actor), ActorRole: actor.Role, Ref: q.Outcome, Note: note})
-		return nil
-	})
+	// Committed with the other queries' entries waiting (federation_batch.go).
+	idx, err := e.appendPeerEntry(ctx, &healthcode.LogEntry{Type: healthcode.LogFederation, Time: now.UTC(), Region: e.Region,
+		Subject: q.Subject, Colour: q.Colour, Reason: q.Reason, RuleID: "peer/" + q.Peer,
+		ActorName: healthcode.ActorLabel(actor), ActorRole: actor.Role, Ref: q.Outcome, Note: note})
 	if err != nil {
 		return 0, fmt.Errorf("engine.RecordPeerQuery: %w", err)
 	}

@@ -34,71 +34,77 @@ func fedBenchNode(env *bench.Env, region, national string) (*node, error) {
 	return n, nil
 }
 
-// benchFederationStatus measures cross-region status queries between two
-// nodes on 127.0.0.1 (B verifies the traveller's code of A offline, asks A
-// over mutual TLS, A verifies the code, reads the colour, proves its log
-// entry, logs the answer and signs it; B checks signature, nonce, proof and
-// opened entry, applies its policy and logs the query) against the same
-// query answered locally (A's answer, in process: no network, no B), and
-// reports the cross-region p99.
-func benchFederationStatus(env *bench.Env) (bench.Result, error) {
+// fedBenchPair opens the two nodes of federation.status: A (410100) with a
+// city and its outbreak, serving its peers on 127.0.0.1, and B (370100),
+// bound to it by one trust list; and codes of A's decided travellers. done
+// closes both.
+func fedBenchPair(env *bench.Env) (a, b *node, codes []string, done func(), err error) {
+	var closers []func()
+	done = func() {
+		for i := len(closers) - 1; i >= 0; i-- {
+			closers[i]()
+		}
+	}
+	fail := func(err error) (*node, *node, []string, func(), error) {
+		done()
+		return nil, nil, nil, nil, err
+	}
 	skey, vkey, err := tlog.GenerateKey(rand.Reader, "national.bench")
 	if err != nil {
-		return bench.Result{}, err
+		return fail(err)
 	}
 	natSigner, err := tlog.ParseSigner(skey)
 	if err != nil {
-		return bench.Result{}, err
+		return fail(err)
 	}
 	natFile := filepath.Join(env.Dir, "national.pub")
 	if err := writeFileReplacing(natFile, []byte(vkey+"\n"), 0o644); err != nil {
-		return bench.Result{}, err
+		return fail(err)
 	}
-	a, err := fedBenchNode(env, "410100", natFile)
+	a, err = fedBenchNode(env, "410100", natFile)
 	if err != nil {
-		return bench.Result{}, err
+		return fail(err)
 	}
-	defer a.close()
-	b, err := fedBenchNode(env, "370100", natFile)
+	closers = append(closers, func() { a.close() })
+	b, err = fedBenchNode(env, "370100", natFile)
 	if err != nil {
-		return bench.Result{}, err
+		return fail(err)
 	}
-	defer b.close()
+	closers = append(closers, func() { b.close() })
 	now := time.Now().UTC()
 	ea, err := a.regionEntry("郑州市", a.federationEndpoint(), now.Add(-time.Hour), now.Add(24*time.Hour))
 	if err != nil {
-		return bench.Result{}, err
+		return fail(err)
 	}
 	eb, err := b.regionEntry("济南市", b.federationEndpoint(), now.Add(-time.Hour), now.Add(24*time.Hour))
 	if err != nil {
-		return bench.Result{}, err
+		return fail(err)
 	}
 	list, err := federation.SignTrustList(&federation.TrustList{Serial: 1, Issued: now, Expires: now.Add(24 * time.Hour),
 		Regions: []federation.Region{ea, eb}}, natSigner)
 	if err != nil {
-		return bench.Result{}, err
+		return fail(err)
 	}
 	for _, n := range []*node{a, b} {
 		if _, err := n.fed.cache.Offer(list); err != nil {
-			return bench.Result{}, err
+			return fail(err)
 		}
 	}
 	go a.fed.server.Serve(a.fed.ln)
-	defer a.fed.server.Shutdown(context.Background())
+	closers = append(closers, func() { a.fed.server.Shutdown(context.Background()) })
 
 	// A's travellers: a city with its outbreak, so that colours rest on
 	// logged decisions; a checkpoint covering them.
 	city, err := sim.New(sim.Config{Seed: 5, People: 2000, Region: "410100", Start: now.Add(-6 * 24 * time.Hour)})
 	if err != nil {
-		return bench.Result{}, err
+		return fail(err)
 	}
 	if _, _, _, err := a.populate(env.Ctx, city, now, io.Discard); err != nil {
-		return bench.Result{}, err
+		return fail(err)
 	}
 	if _, err := a.log.Publish(env.Ctx, now); err != nil {
-		return bench.Result{}, err
+		return fail(err)
 	}
-	var codes []string
 	err = a.db.View(env.Ctx, func(tx healthcode.ReadTx) error {
 		ps, err := tx.Pseudonyms(env.Ctx, "", 2000)
 		if err != nil {
@@ -123,11 +129,27 @@ func benchFederationStatus(env *bench.Env) (bench.Result, error) {
 		return nil
 	})
 	if err != nil {
-		return bench.Result{}, err
+		return fail(err)
 	}
 	if len(codes) == 0 {
-		return bench.Result{}, fmt.Errorf("no decided traveller in the city")
+		return fail(fmt.Errorf("no decided traveller in the city"))
 	}
+	return a, b, codes, done, nil
+}
+
+// benchFederationStatus measures cross-region status queries between two
+// nodes on 127.0.0.1 (B verifies the traveller's code of A offline, asks A
+// over mutual TLS, A verifies the code, reads the colour, proves its log
+// entry, logs the answer and signs it; B checks signature, nonce, proof and
+// opened entry, applies its policy and logs the query) against the same
+// query answered locally (A's answer, in process: no network, no B), and
+// reports the cross-region p99.
+func benchFederationStatus(env *bench.Env) (bench.Result, error) {
+	a, b, codes, done, err := fedBenchPair(env)
+	if err != nil {
+		return bench.Result{}, err
+	}
+	defer done()
 	local := func(i int) error {
 		nonce := make([]byte, 16)
 		rand.Read(nonce)
