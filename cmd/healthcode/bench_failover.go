@@ -55,7 +55,7 @@ func benchFailoverGap(env *bench.Env) (bench.Result, error) {
 		return bench.Result{}, err
 	}
 	defer n.close()
-	const people = 4000
+	const people = 1000
 	city, err := sim.New(sim.Config{Seed: 23, People: people, Region: cfg.Region})
 	if err != nil {
 		return bench.Result{}, err
@@ -160,9 +160,9 @@ func startFailoverLoad(ctx context.Context, n *node, city *sim.City, people int)
 		var citizens, subjects []string
 		var sampler, lab string
 		if k%2 == 0 {
-			// A token is a logged write: a hundred citizens, each at
+			// A token is a logged write: fifty citizens, each at
 			// each venue once, are enough.
-			for i := k * per; i < k*per+min(per, 100); i++ {
+			for i := k * per; i < k*per+min(per, 50); i++ {
 				s := n.engine.Keys.Pseudonymize(n.cfg.Region, city.Person(i).IDNumber)
 				tok, err := token(healthcode.Principal{Name: "citizen", Role: healthcode.RoleCitizen, Subject: s})
 				if err != nil {

@@ -33,7 +33,7 @@ func TestFailoverRidesThrough(t *testing.T) {
 	if err != nil || first == nil {
 		t.Fatalf("no primary: %v", err)
 	}
-	const people = 4000
+	const people = 1000
 	tn := startNodeOn(t, people, t0, cluster.URL())
 	t.Logf("node up at %.1f s", time.Since(start).Seconds())
 	load, err := startFailoverLoad(ctx, tn.node, tn.city, people)
