@@ -87,7 +87,7 @@ func classify(ctx context.Context, err error) error {
 	if errors.As(err, &he) {
 		return err
 	}
-	e := healthcode.Errorfd(healthcode.EUNAVAILABLE, "store.unavailable", "the node's database cannot take this now (%s): nothing was written; try again shortly", shortCause(err))
+	e := healthcode.Errorfd(healthcode.EUNAVAILABLE, "store.unavailable", "the node's database cannot take this now (%s); try again shortly. If the connection was lost while the change was being committed it may have been kept: a check-in or an import with its idempotency key is safe to send again, anything else should be looked up first", shortCause(err))
 	e.RetryAfter = RetryAfter
 	return e
 }
