@@ -68,10 +68,12 @@ func (db *DB) noteWrite(err error) error {
 }
 
 // WriteProblem says why the store cannot take writes now: the disk refused
-// the last write (until one commits), or the volume has less than
+// the last write (until one commits: a client's, or the probe it starts,
+// diskprobe.go), or the volume has less than
 // LowDiskBytes free. nil if writes should succeed.
 func (db *DB) WriteProblem() error {
 	if f := db.fault.Load(); f != nil {
+		db.probeDisk(f)
 		return f.err
 	}
 	if free, ok := freeBytes(filepath.Dir(db.path)); ok && free < LowDiskBytes {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"healthcode"
 )
@@ -116,5 +117,59 @@ func TestLowDiskIsReported(t *testing.T) {
 	defer func() { LowDiskBytes = old }()
 	if p := db.WriteProblem(); healthcode.ErrorDetail(p) != "store.disk_low" {
 		t.Fatalf("WriteProblem below the free-space bound: %v", p)
+	}
+}
+
+// TestDiskFullRecoversWithoutAWrite: after the disk refused a write, once
+// there is room again the report clears on its own, with no client write:
+// the probe WriteProblem starts commits. Without the probe it would say
+// "full" until some client happened to write.
+func TestDiskFullRecoversWithoutAWrite(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, filepath.Join(t.TempDir(), "hc.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	old := diskProbeEvery
+	diskProbeEvery = 0
+	defer func() { diskProbeEvery = old }()
+	if _, err := db.write.ExecContext(ctx, "CREATE TABLE filler (b BLOB)"); err != nil {
+		t.Fatal(err)
+	}
+	var pages int64
+	if err := db.write.QueryRowContext(ctx, "PRAGMA page_count").Scan(&pages); err != nil {
+		t.Fatal(err)
+	}
+	setMaxPages(t, db, pages+64)
+	var werr error
+	for i := 0; i < 100 && werr == nil; i++ {
+		werr = db.Update(ctx, func(tx healthcode.Tx) error {
+			_, err := tx.(*Tx).tx.ExecContext(ctx, "INSERT INTO filler VALUES (zeroblob(65536))")
+			return err
+		})
+	}
+	if healthcode.ErrorDetail(werr) != "store.disk_full" {
+		t.Fatalf("a write on a full disk: %v", werr)
+	}
+	// Still full: the probe is refused too, and the report stays.
+	for i := 0; i < 20; i++ {
+		if p := db.WriteProblem(); healthcode.ErrorDetail(p) != "store.disk_full" {
+			t.Fatalf("WriteProblem while the disk is still full: %v", p)
+		}
+		for db.probing.Load() {
+			time.Sleep(time.Millisecond)
+		}
+	}
+	setMaxPages(t, db, 1<<30)
+	for i := 0; ; i++ {
+		p := db.WriteProblem()
+		if p == nil {
+			break
+		}
+		if i == 5000 {
+			t.Fatalf("WriteProblem with room again and no client write: %v", p)
+		}
+		time.Sleep(time.Millisecond)
 	}
 }

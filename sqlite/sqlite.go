@@ -47,6 +47,8 @@ type DB struct {
 	writeMu               sync.Mutex // one write transaction at a time
 	// fault is the disk's refusal of the last write (diskfault.go).
 	fault atomic.Pointer[diskFault]
+	// probing is set while a probe write is under way (diskprobe.go).
+	probing atomic.Bool
 }
 
 // stmtCache holds statements prepared on a pool, by query text. A
