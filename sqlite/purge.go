@@ -308,6 +308,8 @@ var sunsetSteps = []struct{ key, query string }{
 	{"pending_records", `DELETE FROM pending_records`},
 	{"unmask_requests", `DELETE FROM unmask_requests`},
 	{"bulk_people", `DELETE FROM bulk_people`},
+	// A re-evaluation sweep's place is a person's pseudonym.
+	{"review_sweep", `DELETE FROM review_sweep`},
 	// An override's note and case reference are free text an official
 	// wrote about people.
 	{"override_notes", `UPDATE overrides SET note = '' WHERE note != ''`},
