@@ -42,10 +42,6 @@ import (
 	"healthcode/qr"
 )
 
-// chromiumPath finds the browser, or skips (fails when a browser is
-// required).
-func chromiumPath(t *testing.T) string { t.Helper(); return browsertest.ChromiumPath(t) }
-
 // newBrowser starts a headless Chromium at 360 px (browsertest.New).
 func newBrowser(t *testing.T, flags ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
