@@ -201,7 +201,8 @@ func (q *checkInQueue) run(e *Engine) {
 // batch) is answered with that check-in (Repeat set) and adds no row.
 // errs[i] says why cs[i] was refused (a replayed live code), or is nil.
 func (e *Engine) insertCheckIns(ctx context.Context, tx healthcode.Tx, cs []*healthcode.CheckIn) (errs []error, counts map[slotKey]int64, err error) {
-	if counts, err = e.crowdCheckIns(ctx, tx, cs); err != nil {
+	before, err := e.crowdCheckIns(ctx, tx, cs)
+	if err != nil {
 		return nil, nil, err
 	}
 	window := e.checkInPolicy().RepeatWindow
@@ -237,6 +238,7 @@ func (e *Engine) insertCheckIns(ctx context.Context, tx healthcode.Tx, cs []*hea
 	if err != nil {
 		return nil, nil, err
 	}
+	counts = slotCountsAfter(before, fresh, inserted)
 	errs = make([]error, len(cs))
 	for n, i := range freshAt {
 		if !inserted[n] {

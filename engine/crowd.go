@@ -74,7 +74,7 @@ func (e *Engine) slotCapacity() int64 {
 // be stored in tx: a live-code check-in of a slot that this batch takes,
 // or that was already, past the capacity is made unverified (Crowded), and
 // the slot's stored check-ins are marked unverified when the batch crosses
-// it. It returns the slots' new counts, to keep once tx commits.
+// it. It returns the slots' counts before the batch (see slotCountsAfter).
 func (e *Engine) crowdCheckIns(ctx context.Context, tx healthcode.Tx, cs []*healthcode.CheckIn) (map[slotKey]int64, error) {
 	capacity := e.slotCapacity()
 	people := map[slotKey]map[string]bool{}
@@ -89,6 +89,7 @@ func (e *Engine) crowdCheckIns(ctx context.Context, tx healthcode.Tx, cs []*heal
 		people[k][c.Subject] = true
 	}
 	counts := make(map[slotKey]int64, len(people))
+	befores := make(map[slotKey]int64, len(people))
 	for k, batch := range people {
 		before, ok := e.slots.get(k)
 		if !ok {
@@ -98,9 +99,12 @@ func (e *Engine) crowdCheckIns(ctx context.Context, tx healthcode.Tx, cs []*heal
 			}
 			before = n
 		}
+		befores[k] = before
 		// People of the batch already stored for the slot are replays,
 		// which the store refuses: they may count twice here, which only
-		// errs toward refusing proof.
+		// errs toward refusing proof for this batch; what is kept after
+		// the commit counts only the rows stored (slotCountsAfter), so
+		// one person's replays cannot crowd a slot.
 		after := before + int64(len(batch))
 		counts[k] = after
 		if after <= capacity {
@@ -117,5 +121,21 @@ func (e *Engine) crowdCheckIns(ctx context.Context, tx healthcode.Tx, cs []*heal
 			c.Verified, c.Crowded = false, true
 		}
 	}
-	return counts, nil
+	return befores, nil
+}
+
+// slotCountsAfter is each slot's count once the batch's rows are stored:
+// the count before it and the live-code rows the store took (inserted[i]
+// for fresh[i]; a replay adds none).
+func slotCountsAfter(before map[slotKey]int64, fresh []*healthcode.CheckIn, inserted []bool) map[slotKey]int64 {
+	after := make(map[slotKey]int64, len(before))
+	for k, n := range before {
+		after[k] = n
+	}
+	for i, c := range fresh {
+		if c.Slot >= 0 && inserted[i] {
+			after[slotKey{c.Venue, c.Slot}]++
+		}
+	}
+	return after
 }

@@ -91,3 +91,29 @@ func TestCrowdedSlotProvesNoPresence(t *testing.T) {
 		t.Fatalf("presence alerts = %+v, want one about the crowded slot naming the crowded scanners (at least the detector's 10, at most the %d)", as, 16-capacity)
 	}
 }
+
+// TestReplaysDoNotCrowdASlot: one person scanning the same live code again
+// and again (each a refused replay) does not count as more people at the
+// door: the next person's scan still proves presence.
+func TestReplaysDoNotCrowdASlot(t *testing.T) {
+	t.Parallel()
+	const capacity = 3
+	e := newEnv(t, envConfig{people: 4})
+	e.eng.SlotCapacity = capacity
+	v := e.liveVenue("410103")
+	live := v.LiveCode(e.clock.Now())
+	citizen := func(i int) *healthcode.Principal {
+		return &healthcode.Principal{ID: e.subj[i], Name: "citizen", Role: healthcode.RoleCitizen, Subject: e.subj[i]}
+	}
+	if c, _, err := e.eng.CheckIn(e.ctx, citizen(0), live); err != nil || !c.Verified {
+		t.Fatalf("first scan: %+v %v", c, err)
+	}
+	for range 2 * capacity {
+		if _, _, err := e.eng.CheckIn(e.ctx, citizen(0), live); healthcode.ErrorDetail(err) != "checkin.replayed" {
+			t.Fatalf("a replay: %v, want checkin.replayed", err)
+		}
+	}
+	if c, _, err := e.eng.CheckIn(e.ctx, citizen(1), live); err != nil || !c.Verified || c.Crowded {
+		t.Fatalf("the second person at the door after one person's replays: %+v %v", c, err)
+	}
+}
