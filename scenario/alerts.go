@@ -88,12 +88,9 @@ func (w *alertWatch) about(r *run, a *Attempt, al hchttp.ClientAlertJSON) bool {
 	if (!a.noActors && len(al.Officials) > 0) || !a.touches(al) || al.OpenedAt.Before(a.start.Add(-time.Second)) {
 		return false
 	}
-	if a.noActors {
-		return true
-	}
-	// An alert that names no official (a crowd of scans of a public
-	// screen) is about the last attempt begun before what it saw first
-	// that touched its people.
+	// What the alert saw first came after the attempt began: a later
+	// alert about an earlier attempt's effect on the same people is not
+	// about this one.
 	first := al.FirstEffectAt
 	if first.IsZero() {
 		first = al.OpenedAt
@@ -101,6 +98,12 @@ func (w *alertWatch) about(r *run, a *Attempt, al hchttp.ClientAlertJSON) bool {
 	if first.Before(a.start) {
 		return false
 	}
+	if a.noActors {
+		return true
+	}
+	// An alert that names no official (a crowd of scans of a public
+	// screen) is about the last attempt begun before what it saw first
+	// that touched its people.
 	for _, b := range slices.Backward(r.report.Attempts) {
 		if b != a && !b.noActors && b.touches(al) && b.start.After(a.start) && !first.Before(b.start) {
 			return false
