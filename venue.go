@@ -121,9 +121,12 @@ const VenueSlot = 30 * time.Second
 // from the start of the slot before it (one slot of clock skew) to the end
 // of the slot after it (a code of the previous slot is still good).
 func SlotValidity(slot int64) (from, to time.Time) {
-	start := time.Unix(slot*int64(VenueSlot/time.Second), 0).UTC()
+	start := SlotStart(slot)
 	return start.Add(-VenueSlot), start.Add(2 * VenueSlot)
 }
+
+// SlotStart is when the live code of slot was first shown.
+func SlotStart(slot int64) time.Time { return time.Unix(slot*int64(VenueSlot/time.Second), 0).UTC() }
 
 // DefaultSlotCapacity is how many people one venue's live code of one slot
 // can prove present, unless the node is set otherwise. A live code is

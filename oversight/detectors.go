@@ -350,7 +350,7 @@ func (pr *presence) detect(ctx context.Context, p *pass) ([]healthcode.Alert, er
 	var teleportFirst time.Time
 	for _, c := range p.checkins {
 		if c.Slot >= 0 && !c.Verified {
-			shown := time.Unix(c.Slot*int64(healthcode.VenueSlot/time.Second), 0)
+			shown := healthcode.SlotStart(c.Slot)
 			// A live code scanned long after it was shown is a photo; one
 			// scanned in time but unverified was crowded: more people
 			// scanned its slot than can be at the door (the engine's slot

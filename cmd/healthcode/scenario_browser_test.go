@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"io"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -30,7 +29,7 @@ func TestBrowserDashboardAfterScenario(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	out, w := io.Pipe()
 	done := make(chan int, 1)
-	var stderr lockedBuffer
+	var stderr syncBuffer
 	go func() {
 		code := Run(ctx, []string{"scenario", "zhengzhou", "--json", "--keep", "--people", "2000", "--targets", "200"}, w, &stderr)
 		w.Close()
@@ -138,22 +137,4 @@ func officialID(s string) string {
 		return strings.TrimSuffix(s[i+1:], "]")
 	}
 	return s
-}
-
-// lockedBuffer is the command's stderr, written while the test may read it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
