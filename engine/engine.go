@@ -390,10 +390,11 @@ func (e *Engine) publish(ctx context.Context, signers []*healthcode.Principal, s
 		}
 		u.log(&healthcode.LogEntry{Type: healthcode.LogRuleSet, Time: now, Region: e.Region, RuleSetHash: rec.Hash,
 			ActorName: rec.PublishedBy, ActorRole: last.Role, Ref: rec.Version})
-		// Everyone who holds a decision is due now. The sweep of those with
-		// evidence and no decision (ReviewDue, review.go) is not started
-		// here yet: with it the Zhengzhou scenario raised false alerts
-		// (docs/benchmarks.md, City scale).
+		// Everyone who holds a decision is due now; everyone with evidence
+		// and no decision is swept (ReviewDue, review.go).
+		if err := u.tx.SetReviewSweep(ctx, rec.Version, ""); err != nil {
+			return err
+		}
 		return u.tx.SetReviewAt(ctx, "", now)
 	})
 	if err != nil {

@@ -33,8 +33,6 @@ examples:
 // and the review after the publication must find them (the sweep over
 // everyone with evidence), not leave them green until new evidence comes.
 func TestPublicationReevaluatesEvidenceWithoutDecision(t *testing.T) {
-	t.Skip("known gap, open: the sweep (ReviewDue's sweep, engine/review.go) is not started by a publication, " +
-		"because with it the Zhengzhou scenario raised two false alerts (unlinked_designation, presence); see docs/benchmarks.md, City scale")
 	t.Parallel()
 	e := newEnv(t, envConfig{people: 3, noRuleSet: true})
 	if _, err := e.eng.PublishRuleSet(e.ctx, system, greenOnly(t)); err != nil {
