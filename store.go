@@ -147,6 +147,14 @@ type ReadTx interface {
 	Token(ctx context.Context, tokenHash []byte) (*Token, error)
 	// TokenByID returns a token by its id, as Token does. Returns ENOTFOUND.
 	TokenByID(ctx context.Context, id string) (*Token, error)
+	// AuthEpoch is a number the store changes with every change that can
+	// make a stored token unusable or change whom it speaks for: a token
+	// revoked or deleted, an official created, changed or deleted. The
+	// database moves it itself (triggers), so every writer moves it — this
+	// process, another process on the same file (`healthcode admin
+	// revoke`), another node on the same PostgreSQL. Engines keep tokens in
+	// memory only as long as it has not moved.
+	AuthEpoch(ctx context.Context) (int64, error)
 	// Session returns a page session by the hash of its id. Returns
 	// ENOTFOUND if there is none (never created, ended, or deleted).
 	Session(ctx context.Context, hash []byte) (*Session, error)

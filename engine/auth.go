@@ -39,28 +39,31 @@ func TokenID(token string) string {
 func tokenID(h [32]byte) string { return "t" + hex.EncodeToString(h[:8]) }
 
 // Authenticate returns the principal a bearer token belongs to. Returns
-// EUNAUTHORIZED for a missing, unknown, expired or revoked token. Every call
-// asks the store (there is no cache to outlive a revocation made by another
-// process, such as `healthcode admin revoke`), and checks expiry against the
-// engine's clock.
+// EUNAUTHORIZED for a missing, unknown, expired or revoked token. A token is
+// read from the store on its first use and then kept in memory only while
+// the store's auth epoch has not moved (tokencache.go): a revocation by this
+// engine takes effect on the next request, one by another process or node
+// on the same database within TokenRecheck. Expiry is checked against the
+// engine's clock on every call.
 func (e *Engine) Authenticate(ctx context.Context, token string) (*healthcode.Principal, error) {
 	if !strings.HasPrefix(token, TokenPrefix) || len(token) > 128 {
 		return nil, healthcode.Errorfd(healthcode.EUNAUTHORIZED, "auth.bad_token", "missing or malformed bearer token")
 	}
 	h := sha256.Sum256([]byte(token))
-	var t *healthcode.Token
-	err := e.Store.View(ctx, func(tx healthcode.ReadTx) error {
+	now := e.now()
+	t, ok := e.cachedToken(ctx, h)
+	if !ok {
 		var err error
-		t, err = tx.Token(ctx, h[:])
-		return err
-	})
-	if err != nil {
+		if t, err = e.readToken(ctx, h, now); err != nil {
+			return nil, err
+		}
+	}
+	if err := t.Usable(now); err != nil {
 		return nil, err
 	}
-	if err := t.Usable(e.now()); err != nil {
-		return nil, err
-	}
-	return &t.Principal, nil
+	// A copy: the kept token is shared by every request that uses it.
+	p := t.Principal
+	return &p, nil
 }
 
 // StartSession opens a page session for the holder of token: it returns a

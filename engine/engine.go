@@ -86,6 +86,11 @@ type Engine struct {
 	// SlotCapacity is how many people one venue's live code of one slot
 	// can prove present (0: healthcode.DefaultSlotCapacity; see it).
 	SlotCapacity int
+	// TokenRecheck is how often the token cache asks the store whether
+	// another process or node changed tokens or officials: the longest a
+	// revocation made elsewhere goes unseen here (0: DefaultTokenRecheck;
+	// negative: ask on every use). One made by this engine is seen at once.
+	TokenRecheck time.Duration
 
 	active   atomic.Pointer[ruleSetEntry]
 	edited   atomic.Pointer[error] // why the stored rule set in force was refused at Open
@@ -93,6 +98,7 @@ type Engine struct {
 	slots    slotCounts
 	limiter  checkInLimiter
 	venues   venueCache
+	tokens   tokenCache
 	peerLog  peerLog // group commit of cross-region query entries
 	mu       sync.Mutex
 	compiled map[string]healthcode.RuleSet // by version
@@ -231,6 +237,7 @@ type Committed struct {
 // produced in that same transaction, just before it commits.
 func (e *Engine) update(ctx context.Context, fn func(u *unit) error) error {
 	var u *unit
+	var authEpoch int64
 	err := e.Store.Update(ctx, func(tx healthcode.Tx) error {
 		size, err := tx.LogSize(ctx)
 		if err != nil {
@@ -240,17 +247,23 @@ func (e *Engine) update(ctx context.Context, fn func(u *unit) error) error {
 		if err := fn(u); err != nil {
 			return err
 		}
-		if len(u.entries) == 0 {
-			return nil
+		if len(u.entries) > 0 {
+			if err := e.logProblem(); err != nil {
+				return err
+			}
+			if err := e.Log.Append(ctx, tx, u.entries); err != nil {
+				return fmt.Errorf("engine: log append: %w", err)
+			}
 		}
-		if err := e.logProblem(); err != nil {
-			return err
-		}
-		if err := e.Log.Append(ctx, tx, u.entries); err != nil {
-			return fmt.Errorf("engine: log append: %w", err)
-		}
-		return nil
+		// Last: whatever fn did to tokens and officials has moved it, and
+		// once this commits no kept token read before it is used again
+		// (tokencache.go).
+		authEpoch, err = tx.AuthEpoch(ctx)
+		return err
 	})
+	if err == nil {
+		e.tokens.observe(authEpoch, 0)
+	}
 	if err == nil && len(u.changed) > 0 && e.OnChange != nil {
 		e.OnChange(u.changed)
 	}

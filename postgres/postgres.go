@@ -166,7 +166,7 @@ func (db *DB) Exec(ctx context.Context, query string, args ...any) error {
 }
 
 // Tables are the node's tables, in an order DROP … CASCADE accepts.
-var tables = []string{"schema_migrations", "review_sweep", "log_head", "log_hashes", "log_leaves", "log_openings", "checkpoints",
+var tables = []string{"schema_migrations", "auth_epoch", "review_sweep", "log_head", "log_hashes", "log_leaves", "log_openings", "checkpoints",
 	"submit_replays", "oversight_deliveries", "oversight_cursors", "oversight_review_officials", "oversight_reviews",
 	"oversight_alert_officials", "oversight_alerts", "bulk_people", "unmask_requests", "pending_records", "cases",
 	"collections", "tubes", "official_proposals", "sessions", "tokens", "officials", "units", "appeals",

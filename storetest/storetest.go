@@ -38,6 +38,7 @@ func Run(t *testing.T, open Opener) {
 		{"Tokens", testTokens},
 		{"Registry", testRegistry},
 		{"Sessions", testSessions},
+		{"AuthEpoch", AuthEpoch},
 		{"RuleSets", testRuleSets},
 		{"LogLeaves", testLogLeaves},
 		{"Checkpoints", testCheckpoints},

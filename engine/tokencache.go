@@ -1,0 +1,189 @@
+package engine
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"healthcode"
+)
+
+// Bearer tokens are kept in memory after their first use, so that a request
+// does not pay a read transaction for its token (it was most of a check-in's
+// cost), while a revocation still takes effect at once:
+//
+//   - Each entry carries the store's auth epoch (healthcode.ReadTx.AuthEpoch),
+//     read before the token in the same read transaction. An entry is used
+//     only while its epoch is the latest the engine knows. The database moves
+//     the epoch itself (triggers on tokens and officials), so no write path,
+//     present or future, can forget to.
+//   - Every engine write (update) reads the epoch at the end of its
+//     transaction and makes it the latest once it has committed, before the
+//     call returns: a token revoked, an official suspended or moved to another
+//     unit, the tokens deleted by a sunset — by this process — are refused or
+//     seen anew by the very next request.
+//   - Changes by another process or node (`healthcode admin revoke` on the
+//     same SQLite file, a second node on the same PostgreSQL) are seen by
+//     asking the store for the epoch again once TokenRecheck has passed since
+//     it was last asked (DefaultTokenRecheck: one request asks, in one small
+//     read, at most four times a second under load). If it has not been asked
+//     for tokenCacheStale (a failed ask, an idle node), no entry is used
+//     until it has been. So another writer's revocation takes effect within
+//     TokenRecheck; set a negative TokenRecheck to ask on every use.
+//   - Expiry is checked against the engine's clock on every use; only usable
+//     tokens are kept; unknown tokens are never kept (a guessed token costs a
+//     read, and counts toward the address's failed logins in http).
+//
+// The epoch is compared for equality by generation: a restored database
+// whose epoch went back makes no entry current again that was read after it.
+// Entries are keyed by the token's SHA-256 (never the secret), in shards.
+
+// DefaultTokenRecheck is Engine.TokenRecheck's default.
+const DefaultTokenRecheck = 250 * time.Millisecond
+
+const (
+	// tokenCacheStale is how long entries are used without the store having
+	// been asked for the epoch; past it every use reads the store.
+	tokenCacheStale = time.Second
+	tokenShards     = 64
+	// tokenShardSize bounds each shard (131,072 tokens in all); a full
+	// shard forgets an eighth of its entries.
+	tokenShardSize = 2048
+)
+
+type tokenCache struct {
+	shards [tokenShards]tokenShard
+	// epoch is the latest auth epoch known; asked is when the store was
+	// last asked for it (monoNow), 0 before the first time.
+	epoch  atomic.Int64
+	asked  atomic.Int64
+	asking atomic.Bool
+}
+
+type tokenShard struct {
+	mu sync.RWMutex
+	m  map[[32]byte]cachedToken
+}
+
+type cachedToken struct {
+	t     *healthcode.Token
+	epoch int64
+}
+
+// monoBase anchors monoNow: the cache's ages are on the monotonic clock, not
+// the engine's (which tests move by days): they bound how stale an answer
+// from the store may be in real time.
+var monoBase = time.Now()
+
+func monoNow() int64 { return int64(time.Since(monoBase)) + 1 }
+
+// observe records that the store's epoch was at least n (when it was asked
+// at at; 0 when the epoch was read by a write, which says nothing of other
+// writers since). Both only move forward, so that answers arriving out of
+// order cannot make an older epoch current again.
+func (c *tokenCache) observe(n, at int64) {
+	for old := c.epoch.Load(); n > old && !c.epoch.CompareAndSwap(old, n); old = c.epoch.Load() {
+	}
+	for old := c.asked.Load(); at > old && !c.asked.CompareAndSwap(old, at); old = c.asked.Load() {
+	}
+}
+
+// get returns the usable entry for a token hash, asking the store for the
+// epoch first when it is due; ok is false when the store must be read.
+func (e *Engine) cachedToken(ctx context.Context, h [32]byte) (*healthcode.Token, bool) {
+	c := &e.tokens
+	sh := &c.shards[h[0]%tokenShards]
+	sh.mu.RLock()
+	ent, ok := sh.m[h]
+	sh.mu.RUnlock()
+	if !ok {
+		return nil, false
+	}
+	recheck := e.TokenRecheck
+	if recheck == 0 {
+		recheck = DefaultTokenRecheck
+	}
+	if since := time.Duration(monoNow() - c.asked.Load()); recheck < 0 || since >= recheck {
+		if !c.asking.CompareAndSwap(false, true) {
+			// Another request is asking: the entries stay usable
+			// meanwhile, unless they are stale or every use must ask.
+			if recheck < 0 || since >= tokenCacheStale {
+				return nil, false
+			}
+		} else {
+			err := e.askAuthEpoch(ctx)
+			c.asking.Store(false)
+			if err != nil {
+				return nil, false
+			}
+		}
+	}
+	if ent.epoch != c.epoch.Load() {
+		return nil, false
+	}
+	return ent.t, true
+}
+
+// askAuthEpoch reads the store's epoch.
+func (e *Engine) askAuthEpoch(ctx context.Context) error {
+	at := monoNow()
+	var n int64
+	err := e.Store.View(ctx, func(tx healthcode.ReadTx) error {
+		var err error
+		n, err = tx.AuthEpoch(ctx)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	e.tokens.observe(n, at)
+	return nil
+}
+
+// put keeps a usable token read with epoch.
+func (c *tokenCache) put(h [32]byte, t *healthcode.Token, epoch int64) {
+	sh := &c.shards[h[0]%tokenShards]
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if sh.m == nil {
+		sh.m = make(map[[32]byte]cachedToken)
+	}
+	if len(sh.m) >= tokenShardSize {
+		n := tokenShardSize / 8
+		for k := range sh.m {
+			delete(sh.m, k)
+			if n--; n == 0 {
+				break
+			}
+		}
+	}
+	sh.m[h] = cachedToken{t: t, epoch: epoch}
+}
+
+// readToken reads a token and the epoch it is current under from the store,
+// keeping it if it is usable at now.
+func (e *Engine) readToken(ctx context.Context, h [32]byte, now time.Time) (*healthcode.Token, error) {
+	at := monoNow()
+	var t *healthcode.Token
+	var epoch int64
+	err := e.Store.View(ctx, func(tx healthcode.ReadTx) error {
+		// The epoch first: a change committed between the two reads
+		// leaves the entry under an epoch already past, never a stale
+		// token under a current one.
+		var err error
+		if epoch, err = tx.AuthEpoch(ctx); err != nil {
+			return err
+		}
+		t, err = tx.Token(ctx, h[:])
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	e.tokens.observe(epoch, at)
+	if t.Usable(now) == nil {
+		e.tokens.put(h, t, epoch)
+	}
+	return t, nil
+}
