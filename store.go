@@ -20,6 +20,7 @@ type Store interface {
 // ReadTx reads a consistent snapshot of the store.
 type ReadTx interface {
 	CaseReadTx
+	CodeReadTx
 	OversightReadTx
 	ReviewReadTx
 	// Person returns the person with the pseudonym, with WrappedKey and Sealed

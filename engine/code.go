@@ -26,22 +26,14 @@ func (e *Engine) Code(ctx context.Context, pseudonym string) (*healthcode.CodeVi
 	}
 	v := &healthcode.CodeView{}
 	err := e.Store.View(ctx, func(tx healthcode.ReadTx) error {
-		var err error
-		if v.Person, err = tx.Person(ctx, pseudonym); err != nil {
-			return err
-		}
-		if v.History, err = tx.Decisions(ctx, pseudonym); err != nil {
-			return err
-		}
-		if v.Pending, err = tx.PendingOverrides(ctx, pseudonym, e.now()); err != nil {
-			return err
-		}
-		all, err := tx.Evidence(ctx, pseudonym)
+		rec, err := tx.CodeRecord(ctx, pseudonym, e.now())
 		if err != nil {
 			return err
 		}
-		d, err := tx.Decision(ctx, pseudonym)
-		if healthcode.ErrorCode(err) == healthcode.ENOTFOUND {
+		v.Person, v.History, v.Pending, v.Evidence = rec.Person, rec.History, rec.Pending, rec.Evidence
+		d := rec.Decision
+		if d == nil {
+			// Nothing decided yet: the default, which rests on no evidence.
 			rs, _, err := e.ActiveRuleSet()
 			if err != nil {
 				return err
@@ -50,19 +42,8 @@ func (e *Engine) Code(ctx context.Context, pseudonym string) (*healthcode.CodeVi
 				return err
 			}
 			d.LogIndex = -1
-		} else if err != nil {
-			return err
 		}
 		v.Decision = d
-		used := map[int64]bool{}
-		for _, id := range d.EvidenceIDs {
-			used[id] = true
-		}
-		for _, ev := range all {
-			if used[ev.ID] {
-				v.Evidence = append(v.Evidence, ev)
-			}
-		}
 		if err := e.explain(ctx, tx, v.Decision); err != nil {
 			return err
 		}

@@ -34,6 +34,7 @@ func Run(t *testing.T, open Opener) {
 		{"Evidence", testEvidence},
 		{"TestingDuty", testTestingDuty},
 		{"Decisions", testDecisions},
+		{"CodeRecords", CodeRecords},
 		{"RollbackLeavesNothing", testRollback},
 		{"Tokens", testTokens},
 		{"Registry", testRegistry},
