@@ -33,9 +33,18 @@ func TestLinePenalty(t *testing.T) {
 		{[]byte{1, 1, 0, 1, 1, 1, 0, 1, 0, 0, 0, 1, 1}, 0},        // three light after
 		{[]byte{1, 0, 0, 0, 0, 1, 0, 1, 1, 1, 0, 1, 1, 1, 1}, 40}, // light before
 	} {
-		line := append(append(make([]byte, 4), tt.line...), make([]byte, 4)...)
-		if got := linePenalty(line, 4); got != tt.want {
-			t.Errorf("linePenalty(%v) = %d, want %d", tt.line, got, tt.want)
+		padded := append(append(make([]byte, 4), tt.line...), make([]byte, 4)...)
+		if got := refLinePenalty(padded, 4); got != tt.want {
+			t.Errorf("refLinePenalty(%v) = %d, want %d", tt.line, got, tt.want)
+		}
+		var dark line
+		for i, b := range tt.line {
+			if b == 1 {
+				dark.set(pad + i)
+			}
+		}
+		if got := lineScore(dark, span(pad, pad+len(tt.line)), span(0, len(tt.line)+2*pad)); got != tt.want {
+			t.Errorf("lineScore(%v) = %d, want %d", tt.line, got, tt.want)
 		}
 	}
 }
