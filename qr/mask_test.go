@@ -1,6 +1,7 @@
 package qr
 
 import (
+	"bytes"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -120,6 +121,49 @@ func BenchmarkNewCode(b *testing.B) {
 	tok := issue(b, testSigner(b, AlgEd25519, "png"), testClaims())
 	for b.Loop() {
 		if _, err := newCode(tok); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// writePNG writes the reference's bytes, at scales below, at and above a
+// byte per module, for symbols of several versions.
+func TestWritePNGMatchesReference(t *testing.T) {
+	t.Parallel()
+	for _, text := range []string{"HC1:A", strings.Repeat("HC1:0123456789$%", 20), issue(t, testSigner(t, AlgEd25519, "png"), testClaims())} {
+		q, err := newCode(text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, scale := range []int{1, 2, 3, 5, 6, 7, 8, 9, 13, 16, 17, 60} {
+			want, err := refWritePNG(q, scale)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := writePNG(q, scale)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Errorf("version %d at scale %d: writePNG differs from the reference (%d bytes, want %d)", q.VersionNumber, scale, len(got), len(want))
+			}
+		}
+	}
+}
+
+func BenchmarkWritePNGReference(b *testing.B) {
+	q, _ := newCode(issue(b, testSigner(b, AlgEd25519, "png"), testClaims()))
+	for b.Loop() {
+		if _, err := refWritePNG(q, 6); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkWritePNG(b *testing.B) {
+	q, _ := newCode(issue(b, testSigner(b, AlgEd25519, "png"), testClaims()))
+	for b.Loop() {
+		if _, err := writePNG(q, 6); err != nil {
 			b.Fatal(err)
 		}
 	}

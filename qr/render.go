@@ -143,26 +143,41 @@ func writePNG(q *symbol, scale int) ([]byte, error) {
 	zw := zlibWriters.Get().(*zlib.Writer)
 	defer zlibWriters.Put(zw)
 	zw.Reset(&raw)
-	row := make([]byte, 1+rowBytes) // filter byte, then pixels (1 is white)
-	zeros := make([]byte, 1+rowBytes)
-	zeros[0] = 2 // Up: each byte is the difference from the row above
+	// One band per module row: its first pixel row (filter None), then
+	// scale-1 rows filtered Up, all zeros; one write each.
+	stride := 1 + rowBytes
+	band := make([]byte, scale*stride)
+	for k := 1; k < scale; k++ {
+		band[k*stride] = 2 // Up: each byte is the difference from the row above
+	}
+	row := band[1:stride] // pixels, 1 is white
+	light := byte(0xff)
 	for y := range q.n {
-		clear(row)
-		for x := range q.n {
-			if q.dark[y*q.n+x] {
-				continue
+		// Each module is scale bits, at most a byte at a time.
+		var acc uint16
+		nbits, o := 0, 0
+		for _, dark := range q.dark[y*q.n : (y+1)*q.n] {
+			bits := light
+			if dark {
+				bits = 0
 			}
-			for k := x * scale; k < (x+1)*scale; k++ {
-				row[1+k/8] |= 0x80 >> (k % 8)
+			for left := scale; left > 0; {
+				take := min(left, 8)
+				left -= take
+				acc = acc<<take | uint16(bits>>(8-take))
+				nbits += take
+				if nbits >= 8 {
+					nbits -= 8
+					row[o] = byte(acc >> nbits)
+					o++
+				}
 			}
 		}
-		if _, err := zw.Write(row); err != nil {
+		if nbits > 0 {
+			row[o] = byte(acc << (8 - nbits))
+		}
+		if _, err := zw.Write(band); err != nil {
 			return nil, err
-		}
-		for range scale - 1 {
-			if _, err := zw.Write(zeros); err != nil {
-				return nil, err
-			}
 		}
 	}
 	if err := zw.Close(); err != nil {

@@ -1,6 +1,9 @@
 package qr
 
 import (
+	"bytes"
+	"compress/zlib"
+	"encoding/binary"
 	"fmt"
 
 	"rsc.io/qr/coding"
@@ -120,4 +123,50 @@ func refLinePenalty(line []byte, pad int) int {
 		}
 	}
 	return score
+}
+
+// refWritePNG is writePNG as it was: a pixel at a time, a write per pixel
+// row.
+func refWritePNG(q *symbol, scale int) ([]byte, error) {
+	w := q.n * scale
+	rowBytes := (w + 7) / 8
+	var raw bytes.Buffer
+	zw := zlibWriters.Get().(*zlib.Writer)
+	defer zlibWriters.Put(zw)
+	zw.Reset(&raw)
+	row := make([]byte, 1+rowBytes)
+	zeros := make([]byte, 1+rowBytes)
+	zeros[0] = 2
+	for y := range q.n {
+		clear(row)
+		for x := range q.n {
+			if q.dark[y*q.n+x] {
+				continue
+			}
+			for k := x * scale; k < (x+1)*scale; k++ {
+				row[1+k/8] |= 0x80 >> (k % 8)
+			}
+		}
+		if _, err := zw.Write(row); err != nil {
+			return nil, err
+		}
+		for range scale - 1 {
+			if _, err := zw.Write(zeros); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	var out bytes.Buffer
+	out.WriteString("\x89PNG\r\n\x1a\n")
+	var ihdr [13]byte
+	binary.BigEndian.PutUint32(ihdr[0:], uint32(w))
+	binary.BigEndian.PutUint32(ihdr[4:], uint32(w))
+	ihdr[8], ihdr[9] = 1, 0
+	chunk(&out, "IHDR", ihdr[:])
+	chunk(&out, "IDAT", raw.Bytes())
+	chunk(&out, "IEND", nil)
+	return out.Bytes(), nil
 }
