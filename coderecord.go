@@ -2,6 +2,7 @@ package healthcode
 
 import (
 	"context"
+	"slices"
 	"time"
 )
 
@@ -32,4 +33,28 @@ type CodeReadTx interface {
 	// decision's EvidenceIDs) would in the same transaction. Returns
 	// ENOTFOUND if the person is unknown.
 	CodeRecord(ctx context.Context, pseudonym string, t time.Time) (*CodeRecord, error)
+}
+
+// QuickCodeStore is a Store that can read most code records in one
+// statement of their own, outside any transaction (on PostgreSQL one round
+// trip instead of three). The statement is its own consistent snapshot.
+type QuickCodeStore interface {
+	// QuickCodeRecord returns the record CodeRecord would, with complete
+	// true, when that one statement holds all of it (the person has held no
+	// decision but the current one, none pending about them, no evidence
+	// cited); otherwise nil and false, and the caller reads it with
+	// ReadTx.CodeRecord in a transaction. Returns ENOTFOUND if the person is
+	// unknown.
+	QuickCodeRecord(ctx context.Context, pseudonym string, t time.Time) (rec *CodeRecord, complete bool, err error)
+}
+
+// Clone returns a copy of d that shares nothing with it.
+func (d *Decision) Clone() Decision {
+	c := *d
+	if d.LiftsAt != nil {
+		l := *d.LiftsAt
+		c.LiftsAt = &l
+	}
+	c.EvidenceIDs = slices.Clone(d.EvidenceIDs)
+	return c
 }

@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"fmt"
-	"slices"
 	"time"
 
 	"healthcode"
@@ -11,15 +10,14 @@ import (
 
 // codeHead reads, in one statement, the person, their current decision (the
 // decision columns are all zero and present is false when they have none),
-// how many decisions they have held and the newest one's id, and whether any
+// whether they have held any decision other than it, and whether any
 // restrictive override about them awaits its second signature at ?3. Most
 // first requests of the day are answered by it alone: one round trip.
 const codeHead = `SELECT ` + personCols + `,
 	d.id IS NOT NULL, coalesce(d.id, 0), coalesce(d.subject, ''), coalesce(d.colour, 0), coalesce(d.reason, ''), coalesce(d.rule_id, ''),
 	coalesce(d.ruleset_version, ''), coalesce(d.ruleset_hash, ''), coalesce(d.evidence_ids, ''), coalesce(d.evidence_digest, ''),
 	d.lifts_at, coalesce(d.review_at, 0), coalesce(d.decided_at, 0), coalesce(d.log_index, 0), coalesce(d.actor, ''),
-	(SELECT count(*) FROM decisions WHERE subject = ?1),
-	coalesce((SELECT max(id) FROM decisions WHERE subject = ?1), 0),
+	EXISTS (SELECT 1 FROM decisions WHERE subject = ?1 AND id != coalesce(d.id, 0)),
 	EXISTS (SELECT 1 FROM override_subjects s JOIN overrides o ON o.id = s.override
 		WHERE s.subject = ?1 AND o.status = ?2 AND o.expires > ?3)
 	FROM people p LEFT JOIN person_keys k USING (pseudonym)
@@ -27,29 +25,40 @@ const codeHead = `SELECT ` + personCols + `,
 	LEFT JOIN decisions d ON d.id = c.decision_id
 	WHERE p.pseudonym = ?1`
 
-// CodeRecord implements healthcode.ReadTx: one statement for a person with
-// no decision history beyond the current decision, no pending override and
-// no evidence cited; each of those, when present, one more.
-func (tx *Tx) CodeRecord(ctx context.Context, pseudonym string, t time.Time) (*healthcode.CodeRecord, error) {
+// head is what codeHead answers.
+type head struct {
+	rec *healthcode.CodeRecord
+	// others: the person has held a decision other than rec.Decision;
+	// pending: an override about them awaits approval.
+	others, pending bool
+}
+
+// complete reports whether the head is the whole record: no other decision
+// to list, no pending override, no evidence cited.
+func (h *head) complete() bool {
+	return !h.others && !h.pending && (h.rec.Decision == nil || len(h.rec.Decision.EvidenceIDs) == 0)
+}
+
+func readHead(row interface{ Scan(...any) error }, pseudonym string) (*head, error) {
 	var p healthcode.Person
 	var created int64
 	var d healthcode.Decision
-	var present, pending bool
+	var present bool
 	var ids string
 	var lifts *int64
-	var review, decided, count, last int64
-	err := tx.queryRow(ctx, codeHead, pseudonym, healthcode.OverridePending, nanos(t)).Scan(
-		&p.Pseudonym, &p.Region, &p.MaskedName, &p.IDHash, &p.Sealed, &created, &p.WrappedKey,
+	var review, decided int64
+	h := &head{}
+	err := row.Scan(&p.Pseudonym, &p.Region, &p.MaskedName, &p.IDHash, &p.Sealed, &created, &p.WrappedKey,
 		&present, &d.ID, &d.Subject, &d.Colour, &d.Reason, &d.RuleID, &d.RuleSetVersion, &d.RuleSetHash, &ids, &d.EvidenceDigest,
 		&lifts, &review, &decided, &d.LogIndex, &d.Actor,
-		&count, &last, &pending)
+		&h.others, &h.pending)
 	if isNoRows(err) {
 		return nil, healthcode.Errorfd(healthcode.ENOTFOUND, "person.unknown", "no person %q", pseudonym)
 	} else if err != nil {
-		return nil, fmt.Errorf("postgres.CodeRecord: %w", err)
+		return nil, err
 	}
 	p.CreatedAt = fromNanos(created)
-	rec := &healthcode.CodeRecord{Person: &p}
+	h.rec = &healthcode.CodeRecord{Person: &p}
 	if present {
 		if lifts != nil {
 			l := fromNanos(*lifts)
@@ -57,32 +66,40 @@ func (tx *Tx) CodeRecord(ctx context.Context, pseudonym string, t time.Time) (*h
 		}
 		d.ReviewAt, d.DecidedAt = fromNanos(review), fromNanos(decided)
 		if d.EvidenceIDs, err = parseIDs(ids); err != nil {
-			return nil, fmt.Errorf("postgres.CodeRecord: %w", err)
+			return nil, err
 		}
-		rec.Decision = &d
+		h.rec.Decision = &d
+		if !h.others && d.Subject == pseudonym {
+			// The one decision they have held is the current one.
+			h.rec.History = []healthcode.Decision{d.Clone()}
+		}
 	}
-	switch {
-	case count == 0:
-	case count == 1 && present && last == d.ID:
-		// The one decision they have held is the current one.
-		h := d
-		if d.LiftsAt != nil {
-			l := *d.LiftsAt
-			h.LiftsAt = &l
+	return h, nil
+}
+
+// CodeRecord implements healthcode.ReadTx: one statement for a person with
+// no decision but the current one, no pending override and no evidence
+// cited; each of those, when present, one more.
+func (tx *Tx) CodeRecord(ctx context.Context, pseudonym string, t time.Time) (*healthcode.CodeRecord, error) {
+	h, err := readHead(tx.queryRow(ctx, codeHead, pseudonym, healthcode.OverridePending, nanos(t)), pseudonym)
+	if err != nil {
+		if healthcode.ErrorCode(err) == healthcode.ENOTFOUND {
+			return nil, err
 		}
-		h.EvidenceIDs = slices.Clone(d.EvidenceIDs)
-		rec.History = []healthcode.Decision{h}
-	default:
+		return nil, fmt.Errorf("postgres.CodeRecord: %w", err)
+	}
+	rec, d := h.rec, h.rec.Decision
+	if h.others {
 		if rec.History, err = tx.Decisions(ctx, pseudonym); err != nil {
 			return nil, err
 		}
 	}
-	if pending {
+	if h.pending {
 		if rec.Pending, err = tx.PendingOverrides(ctx, pseudonym, t); err != nil {
 			return nil, err
 		}
 	}
-	if present && len(d.EvidenceIDs) > 0 {
+	if d != nil && len(d.EvidenceIDs) > 0 {
 		rows, err := tx.query(ctx, `SELECT `+evidenceCols+` FROM evidence WHERE subject = ? AND id = ANY(?::bigint[])
 			ORDER BY observed_at, id`, pseudonym, d.EvidenceIDs)
 		if err != nil {
@@ -101,4 +118,23 @@ func (tx *Tx) CodeRecord(ctx context.Context, pseudonym string, t time.Time) (*h
 		}
 	}
 	return rec, nil
+}
+
+var _ healthcode.QuickCodeStore = (*DB)(nil)
+
+// QuickCodeRecord implements healthcode.QuickCodeStore: the head statement
+// alone, in the snapshot of that one statement (no BEGIN, no ROLLBACK: one
+// round trip).
+func (db *DB) QuickCodeRecord(ctx context.Context, pseudonym string, t time.Time) (*healthcode.CodeRecord, bool, error) {
+	h, err := readHead(db.pool.QueryRow(ctx, numbered(codeHead), pseudonym, healthcode.OverridePending, nanos(t)), pseudonym)
+	if err != nil {
+		if healthcode.ErrorCode(err) == healthcode.ENOTFOUND {
+			return nil, false, err
+		}
+		return nil, false, classify(ctx, fmt.Errorf("postgres.QuickCodeRecord: %w", err))
+	}
+	if !h.complete() {
+		return nil, false, nil
+	}
+	return h.rec, true, nil
 }

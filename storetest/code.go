@@ -16,7 +16,9 @@ import (
 // against expectations written out here: someone with nothing decided, with
 // one decision, with several, with overrides pending (one about someone
 // else, one lapsed, one already approved) and a decision that cites another
-// person's evidence.
+// person's evidence; and QuickCodeRecord, where a backend has it, answers
+// alone, and the same, those with nothing else on record (nothing decided,
+// or one decision that cites no evidence).
 func CodeRecords(t *testing.T, s healthcode.Store) {
 	ctx := context.Background()
 	day := 24 * time.Hour
@@ -25,6 +27,7 @@ func CodeRecords(t *testing.T, s healthcode.Store) {
 	one := MustPerson(t, s, "乙", "410102199001011102")
 	many := MustPerson(t, s, "丙", "410102199001011103")
 	other := MustPerson(t, s, "丁", "410102199001011104")
+	plain := MustPerson(t, s, "戊", "410102199001011105")
 	op := healthcode.Principal{ID: "op-1", Name: "运营 王五", Role: healthcode.RoleOperator, Unit: "u-ops"}
 	ap := healthcode.Principal{ID: "ap-1", Name: "审批 赵六", Role: healthcode.RoleApprover, Unit: "u-appr"}
 	ev := func(subject, id string, at time.Time, result string) *healthcode.Evidence {
@@ -37,7 +40,7 @@ func CodeRecords(t *testing.T, s healthcode.Store) {
 		ev(one.Pseudonym, "A3", t0.Add(time.Hour), healthcode.Positive)
 	m1, o1 := ev(many.Pseudonym, "B1", t0, healthcode.Positive), ev(other.Pseudonym, "C1", t0, healthcode.Positive)
 	lifts := t0.Add(7 * day)
-	var d1, m2, m3 healthcode.Decision
+	var d1, m2, m3, p1 healthcode.Decision
 	var pend, approved, elsewhere *healthcode.Override
 	update(t, s, func(tx healthcode.Tx) error {
 		if _, err := tx.InsertEvidence(ctx, []*healthcode.Evidence{e1, e2, e3, m1, o1}); err != nil {
@@ -51,7 +54,9 @@ func CodeRecords(t *testing.T, s healthcode.Store) {
 			LogIndex: 12, Actor: "rules:v1"}
 		m3 = m2
 		m3.Colour, m3.Reason, m3.EvidenceIDs, m3.DecidedAt, m3.LogIndex = healthcode.Yellow, "contact", []int64{o1.ID, m1.ID}, t0.Add(2*time.Hour), 13
-		for _, d := range []*healthcode.Decision{&d1, &m2, &m3} {
+		p1 = healthcode.Decision{Subject: plain.Pseudonym, Colour: healthcode.Green, Reason: "default", RuleID: "r9", RuleSetVersion: "v1",
+			RuleSetHash: "h1", EvidenceDigest: "d0", ReviewAt: t0.Add(day), DecidedAt: t0.Add(time.Hour), LogIndex: 14, Actor: "rules:v1"}
+		for _, d := range []*healthcode.Decision{&d1, &m2, &m3, &p1} {
 			if err := tx.PutDecision(ctx, d); err != nil {
 				return err
 			}
@@ -81,6 +86,10 @@ func CodeRecords(t *testing.T, s healthcode.Store) {
 	view(t, s, func(tx healthcode.ReadTx) error {
 		_, err := tx.CodeRecord(ctx, "nobody", now)
 		wantCode(t, err, healthcode.ENOTFOUND)
+		if qs, ok := s.(healthcode.QuickCodeStore); ok {
+			_, _, err := qs.QuickCodeRecord(ctx, "nobody", now)
+			wantCode(t, err, healthcode.ENOTFOUND)
+		}
 
 		// Written out by hand.
 		want := map[string]struct {
@@ -88,13 +97,16 @@ func CodeRecords(t *testing.T, s healthcode.Store) {
 			history  []healthcode.Decision
 			pending  []int64
 			evidence []int64
+			// quick: QuickCodeRecord answers it in its one statement.
+			quick bool
 		}{
-			none.Pseudonym:  {},
-			one.Pseudonym:   {&d1, []healthcode.Decision{d1}, nil, []int64{e3.ID, e2.ID}},
-			many.Pseudonym:  {&m3, []healthcode.Decision{m2, m3}, []int64{pend.ID}, []int64{m1.ID}},
-			other.Pseudonym: {nil, nil, []int64{elsewhere.ID, pend.ID}, nil},
+			none.Pseudonym:  {quick: true},
+			plain.Pseudonym: {&p1, []healthcode.Decision{p1}, nil, nil, true},
+			one.Pseudonym:   {&d1, []healthcode.Decision{d1}, nil, []int64{e3.ID, e2.ID}, false},
+			many.Pseudonym:  {&m3, []healthcode.Decision{m2, m3}, []int64{pend.ID}, []int64{m1.ID}, false},
+			other.Pseudonym: {nil, nil, []int64{elsewhere.ID, pend.ID}, nil, false},
 		}
-		for _, p := range []*healthcode.Person{none, one, many, other} {
+		for _, p := range []*healthcode.Person{none, plain, one, many, other} {
 			w := want[p.Pseudonym]
 			got, err := tx.CodeRecord(ctx, p.Pseudonym, now)
 			if err != nil {
@@ -156,6 +168,27 @@ func CodeRecords(t *testing.T, s healthcode.Store) {
 			}
 			if diff := cmp.Diff(ref, got); diff != "" {
 				t.Errorf("CodeRecord(%s) differs from the reads one by one (-want +got):\n%s", p.MaskedName, diff)
+			}
+
+			// Outside a transaction, when the one statement holds it all.
+			qs, ok := s.(healthcode.QuickCodeStore)
+			if !ok {
+				continue
+			}
+			quick, complete, err := qs.QuickCodeRecord(ctx, p.Pseudonym, now)
+			if err != nil {
+				t.Errorf("QuickCodeRecord(%s): %v", p.MaskedName, err)
+				continue
+			}
+			if complete != w.quick {
+				t.Errorf("QuickCodeRecord(%s) complete = %v, want %v", p.MaskedName, complete, w.quick)
+			}
+			if complete {
+				if diff := cmp.Diff(ref, quick); diff != "" {
+					t.Errorf("QuickCodeRecord(%s) differs from the reads one by one (-want +got):\n%s", p.MaskedName, diff)
+				}
+			} else if quick != nil {
+				t.Errorf("QuickCodeRecord(%s) = %+v with complete false, want nil", p.MaskedName, quick)
 			}
 		}
 		return nil
