@@ -115,6 +115,12 @@ type Tube struct {
 // Resulted reports whether the tube has its result.
 func (t *Tube) Resulted() bool { return t.Result != "" }
 
+// TubeSamples is a tube with the collections into it (ReadTx.TubesOf).
+type TubeSamples struct {
+	Tube    Tube
+	Members []Collection // in the order they were recorded
+}
+
 // CollectionRequest is one collection as a sampler sends it: the person by
 // their scanned health code (verified with the node's keys) or by ID number.
 type CollectionRequest struct {

@@ -86,6 +86,11 @@ type ReadTx interface {
 	// TubeMembers returns the collections into a tube, in the order they
 	// were recorded.
 	TubeMembers(ctx context.Context, id string) ([]Collection, error)
+	// TubesOf returns the tubes among ids that samples were ever collected
+	// into (an id of no tube is absent), each with its collections in the
+	// order they were recorded: a lab's batch of results finds its tubes in
+	// one read, not two per tube.
+	TubesOf(ctx context.Context, ids []string) (map[string]*TubeSamples, error)
 
 	// Venue returns a venue by public id, with SealedSecret set (Secret is
 	// not). Returns ENOTFOUND.

@@ -99,6 +99,25 @@ func (e *Env) Alternate(value, baseline func() (float64, error)) (Pair, error) {
 	return Alternate(e.Rounds, value, baseline)
 }
 
+// Profile runs fn, profiled into e.ProfileDir when it is set (for a figure
+// timed once rather than alternated).
+func (e *Env) Profile(fn func() error) error {
+	if e.ProfileDir == "" {
+		return fn()
+	}
+	e.profiles++
+	f, err := os.Create(filepath.Join(e.ProfileDir, fmt.Sprintf("%s.%d.prof", e.Figure, e.profiles)))
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := pprof.StartCPUProfile(f); err != nil {
+		return err
+	}
+	defer pprof.StopCPUProfile()
+	return fn()
+}
+
 // Logf writes a progress line of figure name to Stderr.
 func (e *Env) Logf(name, format string, args ...any) {
 	fmt.Fprintf(e.Stderr, "bench %s: %s\n", name, fmt.Sprintf(format, args...))

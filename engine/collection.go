@@ -161,8 +161,11 @@ func (e *Engine) collect(ctx context.Context, u *unit, actor *healthcode.Princip
 // person (a lab never does), a tube never collected, a tube with a result
 // already (unless this is the same report again: then the same evidence is
 // returned, for the store to find as duplicates), and a tube collected by
-// the reporter's own unit: a restriction rests on two units.
-func (e *Engine) tubeResult(ctx context.Context, u *unit, actor *healthcode.Principal, s *healthcode.Submission, now time.Time) ([]*healthcode.Evidence, error) {
+// the reporter's own unit: a restriction rests on two units. tubes holds the
+// batch's tubes as read at its start (tubeIDs) and is kept as the store is:
+// a tube resulted here is resulted there, for a later item of the batch.
+func (e *Engine) tubeResult(ctx context.Context, u *unit, actor *healthcode.Principal, s *healthcode.Submission,
+	tubes map[string]*healthcode.TubeSamples, now time.Time) ([]*healthcode.Evidence, error) {
 	ev := s.Evidence
 	if s.IDNumber != "" || ev.Subject != "" {
 		return nil, healthcode.Errorfd(healthcode.EINVALID, "evidence.by_tube", "a test result names its tube, never a person")
@@ -179,10 +182,11 @@ func (e *Engine) tubeResult(ctx context.Context, u *unit, actor *healthcode.Prin
 	if actor.Unit == "" {
 		return nil, healthcode.Errorfd(healthcode.EFORBIDDEN, "evidence.no_unit", "a test result comes from an official of a unit, and you have none")
 	}
-	t, err := u.tx.Tube(ctx, s.Tube)
-	if err != nil {
-		return nil, err
+	ts := tubes[s.Tube]
+	if ts == nil {
+		return nil, healthcode.Errorfd(healthcode.ENOTFOUND, "tube.unknown", "no sample was collected into tube %q", s.Tube)
 	}
+	t := ts.Tube
 	if t.Unit == actor.Unit {
 		return nil, healthcode.Errorfd(healthcode.EFORBIDDEN, "tube.same_unit",
 			"tube %q was collected by your own unit; a result rests on a sample another unit collected", s.Tube)
@@ -197,10 +201,7 @@ func (e *Engine) tubeResult(ctx context.Context, u *unit, actor *healthcode.Prin
 	if t.Mixed && ev.Kind != healthcode.NucleicAcidTest {
 		return nil, healthcode.Errorfd(healthcode.EINVALID, "evidence.pooled", "a mixed tube holds nucleic-acid samples only")
 	}
-	members, err := u.tx.TubeMembers(ctx, s.Tube)
-	if err != nil {
-		return nil, err
-	}
+	members := ts.Members
 	if len(members) == 0 {
 		// Its collections have passed their retention and are gone.
 		return nil, healthcode.Errorfd(healthcode.ENOTFOUND, "tube.unknown", "no sample in tube %q is still on record", s.Tube)
@@ -229,9 +230,25 @@ func (e *Engine) tubeResult(ctx context.Context, u *unit, actor *healthcode.Prin
 	}
 	if !repeat {
 		t.ResultBy, t.ResultKind, t.Result, t.ResultAt = actor.ID, ev.Kind, ev.Result, now
-		if err := u.tx.SetTubeResult(ctx, t); err != nil {
+		if err := u.tx.SetTubeResult(ctx, &t); err != nil {
 			return nil, err
 		}
+		ts.Tube = t
 	}
 	return evs, nil
+}
+
+// tubeIDs returns the tubes a batch's test results name (each once), for
+// one read of them all (ReadTx.TubesOf) rather than two per tube.
+func tubeIDs(items []healthcode.Submission) []string {
+	var ids []string
+	seen := map[string]bool{}
+	for i := range items {
+		s := &items[i]
+		if s.Evidence.Kind.IsTest() && !seen[s.Tube] && healthcode.ValidateTubeID(s.Tube) == nil {
+			seen[s.Tube] = true
+			ids = append(ids, s.Tube)
+		}
+	}
+	return ids
 }

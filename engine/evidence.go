@@ -71,6 +71,10 @@ func (e *Engine) submit(ctx context.Context, actor *healthcode.Principal, key st
 		if err != nil {
 			return err
 		}
+		tubes, err := u.tx.TubesOf(ctx, tubeIDs(items))
+		if err != nil {
+			return err
+		}
 		out = make([]healthcode.Outcome, len(items))
 		reject := func(i int, err error) error {
 			if healthcode.ErrorCode(err) == healthcode.EINTERNAL {
@@ -84,7 +88,7 @@ func (e *Engine) submit(ctx context.Context, actor *healthcode.Principal, key st
 		opens := map[int]bool{}
 	items:
 		for i := range items {
-			evs, err := e.prepare(ctx, u, actor, &items[i], idHashes[i], pseudonyms, now)
+			evs, err := e.prepare(ctx, u, actor, &items[i], idHashes[i], pseudonyms, tubes, now)
 			adms := make([]admission, len(evs))
 			for j := 0; err == nil && j < len(evs); j++ {
 				adms[j], err = e.admit(ctx, u, actor, &items[i], evs[j], now)
@@ -203,9 +207,10 @@ func (e *Engine) store(ctx context.Context, u *unit, rs healthcode.RuleSet, acto
 // prepare checks one submission and returns it as the evidence to store: one
 // piece, or for a test result one per person collected into its tube.
 // idHash is the keyed hash of its ID number (nil if it names a pseudonym),
-// pseudonyms the batch's ID hashes resolved.
+// pseudonyms the batch's ID hashes resolved, tubes the batch's tubes read
+// (tubeResult).
 func (e *Engine) prepare(ctx context.Context, u *unit, actor *healthcode.Principal, s *healthcode.Submission, idHash []byte,
-	pseudonyms map[string]string, now time.Time) ([]*healthcode.Evidence, error) {
+	pseudonyms map[string]string, tubes map[string]*healthcode.TubeSamples, now time.Time) ([]*healthcode.Evidence, error) {
 	ev := s.Evidence
 	if !actor.Role.SubmitsEvidence(ev.Kind) {
 		if !ev.Kind.Valid() {
@@ -216,7 +221,7 @@ func (e *Engine) prepare(ctx context.Context, u *unit, actor *healthcode.Princip
 	// A test result names its tube only, and is answered before any ID
 	// number is looked at: whether someone is registered never shows.
 	if ev.Kind.IsTest() {
-		return e.tubeResult(ctx, u, actor, s, now)
+		return e.tubeResult(ctx, u, actor, s, tubes, now)
 	}
 	if s.Tube != "" {
 		return nil, healthcode.Errorfd(healthcode.EINVALID, "evidence.tube", "only a test result names a tube")

@@ -50,6 +50,7 @@ func Run(t *testing.T, open Opener) {
 		{"Sunset", Sunset},
 		{"Figures", Figures},
 		{"Collections", Collections},
+		{"TubesOf", TubesOf},
 		{"Dashboard", Dashboard},
 		{"SubmitReplays", SubmitReplays},
 		{"Oversight", Oversight},

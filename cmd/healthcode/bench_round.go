@@ -111,9 +111,14 @@ func benchImportRound(env *bench.Env) (bench.Result, error) {
 	n.close()
 	closed = true
 	env.Logf("import.round", "importing %d tubes (%d people's results) with healthcode import…", tubes, people)
-	t := time.Now()
-	code := runImport(env.Ctx, []string{"--data", cfg.DataDir, "--token", token, file}, io.Discard, env.Stderr)
-	secs := time.Since(t).Seconds()
+	var code int
+	var secs float64
+	env.Profile(func() error {
+		t := time.Now()
+		code = runImport(env.Ctx, []string{"--data", cfg.DataDir, "--token", token, file}, io.Discard, env.Stderr)
+		secs = time.Since(t).Seconds()
+		return nil
+	})
 	if code != exitOK {
 		return bench.Result{}, fmt.Errorf("healthcode import exited %d", code)
 	}

@@ -1,0 +1,70 @@
+package sqlite
+
+import (
+	"context"
+	"fmt"
+
+	"healthcode"
+)
+
+// TubesOf implements healthcode.ReadTx: two statements (the tubes, then
+// their collections) for a batch of any size.
+func (tx *Tx) TubesOf(ctx context.Context, ids []string) (map[string]*healthcode.TubeSamples, error) {
+	out := make(map[string]*healthcode.TubeSamples, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	list, err := jsonList(ids)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := tx.query(ctx, `SELECT id, mixed, unit, members, result_by, result_kind, result, result_at FROM tubes
+		WHERE id IN (SELECT value FROM json_each(?))`, list)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite.TubesOf: %w", err)
+	}
+	for rows.Next() {
+		ts := &healthcode.TubeSamples{}
+		t := &ts.Tube
+		var at int64
+		if err := rows.Scan(&t.ID, &t.Mixed, &t.Unit, &t.Members, &t.ResultBy, &t.ResultKind, &t.Result, &at); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("sqlite.TubesOf: %w", err)
+		}
+		if at != 0 {
+			t.ResultAt = fromNanos(at)
+		}
+		out[t.ID] = ts
+	}
+	err = rows.Err()
+	if cerr := rows.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlite.TubesOf: %w", err)
+	}
+	if len(out) == 0 {
+		return out, nil
+	}
+	rows, err = tx.query(ctx, `SELECT `+collectionCols+` FROM collections c JOIN tubes t ON t.id = c.tube
+		WHERE c.tube IN (SELECT value FROM json_each(?)) ORDER BY c.id`, list)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite.TubesOf: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var c healthcode.Collection
+		var collected, recorded int64
+		if err := rows.Scan(&c.ID, &c.Tube, &c.Mixed, &c.Subject, &c.Site, &c.Collector, &c.CollectorName, &c.CollectorUnit, &collected, &recorded); err != nil {
+			return nil, fmt.Errorf("sqlite.TubesOf: %w", err)
+		}
+		c.CollectedAt, c.RecordedAt = fromNanos(collected), fromNanos(recorded)
+		if ts := out[c.Tube]; ts != nil {
+			ts.Members = append(ts.Members, c)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite.TubesOf: %w", err)
+	}
+	return out, nil
+}
