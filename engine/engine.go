@@ -221,6 +221,7 @@ type unit struct {
 	tx      healthcode.Tx
 	next    int64
 	entries []*healthcode.LogEntry
+	logged  int                       // how many of entries are appended already (flushLog)
 	changed []string                  // people whose decision changed
 	kinds   []healthcode.EvidenceKind // of the evidence it accepted
 }
@@ -247,13 +248,8 @@ func (e *Engine) update(ctx context.Context, fn func(u *unit) error) error {
 		if err := fn(u); err != nil {
 			return err
 		}
-		if len(u.entries) > 0 {
-			if err := e.logProblem(); err != nil {
-				return err
-			}
-			if err := e.Log.Append(ctx, tx, u.entries); err != nil {
-				return fmt.Errorf("engine: log append: %w", err)
-			}
+		if err := e.flushLog(ctx, u); err != nil {
+			return err
 		}
 		// Last: whatever fn did to tokens and officials has moved it, and
 		// once this commits no kept token read before it is used again
@@ -271,6 +267,24 @@ func (e *Engine) update(ctx context.Context, fn func(u *unit) error) error {
 		e.OnCommit(Committed{Entries: u.entries, Evidence: u.kinds})
 	}
 	return err
+}
+
+// flushLog appends the entries u queued since its last flush, in u's
+// transaction: update does at its end, and a large batch may earlier (its
+// log's leaves written while its rules are evaluated, evaluateLogging).
+func (e *Engine) flushLog(ctx context.Context, u *unit) error {
+	pending := u.entries[u.logged:]
+	if len(pending) == 0 {
+		return nil
+	}
+	if err := e.logProblem(); err != nil {
+		return err
+	}
+	if err := e.Log.Append(ctx, u.tx, pending); err != nil {
+		return fmt.Errorf("engine: log append: %w", err)
+	}
+	u.logged = len(u.entries)
+	return nil
 }
 
 // log reserves the next log index for entry and queues it for append.

@@ -293,7 +293,7 @@ func (e *Engine) reevaluateAll(ctx context.Context, u *unit, rs healthcode.RuleS
 			return nil, err
 		}
 	}
-	evaluated, err := evaluateAll(rs, subjects, evs, now)
+	evaluated, err := e.evaluateLogging(ctx, u, rs, subjects, evs, now)
 	if err != nil {
 		return nil, err
 	}
@@ -305,6 +305,25 @@ func (e *Engine) reevaluateAll(ctx context.Context, u *unit, rs healthcode.RuleS
 		out[s] = d
 	}
 	return out, nil
+}
+
+// evaluateLogging is evaluateAll, and for a large batch, at the same time on
+// another core, the append of the log entries u has queued (its evidence's:
+// rules are CPU work, the append mostly the store's). The entries are
+// appended in u's transaction as update would have at its end; the rules
+// read nothing from it.
+func (e *Engine) evaluateLogging(ctx context.Context, u *unit, rs healthcode.RuleSet, subjects []string,
+	evs map[string][]healthcode.Evidence, now time.Time) ([]*healthcode.Decision, error) {
+	if len(subjects) < parallelFrom || len(u.entries) == u.logged {
+		return evaluateAll(rs, subjects, evs, now)
+	}
+	logged := make(chan error, 1)
+	go func() { logged <- e.flushLog(ctx, u) }()
+	out, err := evaluateAll(rs, subjects, evs, now)
+	if lerr := <-logged; lerr != nil {
+		return nil, lerr
+	}
+	return out, err
 }
 
 // parallelFrom is the batch size from which evaluateAll uses every core.

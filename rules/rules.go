@@ -564,8 +564,11 @@ func (r *RuleSet) Rule(id string) (RuleInfo, bool) {
 // Evidence observed longer than the rule set's evidence window before now
 // is ignored: no rule sees it.
 func (r *RuleSet) Evaluate(subject string, evidence []healthcode.Evidence, now time.Time) (*healthcode.Decision, error) {
-	s := Summarize(Recent(evidence, now, r.file.EvidenceWindow), now)
-	return r.Decide(subject, &s)
+	// Decide keeps nothing of s: it goes back to the pool.
+	s := newSummary()
+	defer freeSummary(s)
+	summarize(s, Recent(evidence, now, r.file.EvidenceWindow), now)
+	return r.Decide(subject, s)
 }
 
 // Recent returns the evidence observed within window before now (after
@@ -766,19 +769,21 @@ func (r *RuleSet) changeAt(s *Summary, colour healthcode.Colour) (*time.Time, er
 	// later is the summary at each time tried: shifted from base while no
 	// evidence leaves the evidence window, made again when some does.
 	base, leaves := s, r.leaves(s.evidence)
-	var later, rebased Summary
+	later, rebased := newSummary(), newSummary()
+	defer freeSummary(later)
+	defer freeSummary(rebased)
 	for _, t := range times {
 		if t.After(horizon) {
 			break
 		}
 		if t.Before(leaves) {
-			base.shiftTo(&later, t)
+			base.shiftTo(later, t)
 		} else {
-			rebased = Summarize(Recent(s.evidence, t, r.file.EvidenceWindow), t)
-			base, leaves = &rebased, r.leaves(rebased.evidence)
-			later = rebased
+			summarize(rebased, Recent(s.evidence, t, r.file.EvidenceWindow), t)
+			base, leaves = rebased, r.leaves(rebased.evidence)
+			*later = *rebased
 		}
-		i, err := r.match(&later)
+		i, err := r.match(later)
 		if err != nil {
 			return nil, err
 		}

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"math/bits"
 	"slices"
+	"sync"
 	"time"
 
 	"cel.dev/cel-go/common/types"
@@ -126,7 +127,29 @@ func (e *Episode) Present() bool { return e.ev != 0 }
 // The summary keeps a reference to evidence; the caller must not modify it
 // while the summary is in use.
 func Summarize(evidence []healthcode.Evidence, now time.Time) Summary {
-	s := Summary{Now: now, evidence: evidence}
+	var s Summary
+	summarize(&s, evidence, now)
+	return s
+}
+
+// summaryPool keeps Summary values for reuse: one is about 9 KB, and
+// Evaluate needs two per person (the summary now, and one to try the times
+// its colour may change), which a batch of re-evaluations would otherwise
+// allocate and collect by the thousand.
+var summaryPool = sync.Pool{New: func() any { return new(Summary) }}
+
+// newSummary returns a Summary from the pool; freeSummary returns it, once
+// nothing refers to it any more.
+func newSummary() *Summary { return summaryPool.Get().(*Summary) }
+
+func freeSummary(s *Summary) {
+	*s = Summary{} // it must not keep anyone's evidence alive
+	summaryPool.Put(s)
+}
+
+// summarize is Summarize into s, which it overwrites whole.
+func summarize(s *Summary, evidence []healthcode.Evidence, now time.Time) {
+	*s = Summary{Now: now, evidence: evidence}
 	order := make([]int, len(evidence))
 	for i := range order {
 		order[i] = i
@@ -217,7 +240,7 @@ func Summarize(evidence []healthcode.Evidence, now time.Time) Summary {
 	}
 
 	for i, f := range summaryEpisodes {
-		ep := f.get(&s)
+		ep := f.get(s)
 		ep.finish(evidence, negatives, tests, now)
 		if ep.ev != 0 {
 			s.present |= 1 << i
@@ -225,7 +248,6 @@ func Summarize(evidence []healthcode.Evidence, now time.Time) Summary {
 	}
 	s.nowVal = types.Timestamp{Time: now}
 	s.dosesVal = types.Int(s.VaccinationDoses)
-	return s
 }
 
 // shiftTo makes dst the summary as it is at t, later than s.Now, when no
