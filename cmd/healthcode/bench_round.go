@@ -113,12 +113,14 @@ func benchImportRound(env *bench.Env) (bench.Result, error) {
 	env.Logf("import.round", "importing %d tubes (%d people's results) with healthcode import…", tubes, people)
 	var code int
 	var secs float64
-	env.Profile(func() error {
+	if err := env.Profile(func() error {
 		t := time.Now()
 		code = runImport(env.Ctx, []string{"--data", cfg.DataDir, "--token", token, file}, io.Discard, env.Stderr)
 		secs = time.Since(t).Seconds()
 		return nil
-	})
+	}); err != nil {
+		return bench.Result{}, err
+	}
 	if code != exitOK {
 		return bench.Result{}, fmt.Errorf("healthcode import exited %d", code)
 	}
