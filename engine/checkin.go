@@ -92,6 +92,31 @@ func (e *Engine) CheckInQueue() (depth int, wait time.Duration) {
 	return len(q.ch) + int(q.writing.Load()), q.expectedWait()
 }
 
+// busy refuses (EUNAVAILABLE checkin.busy, Retry-After) when a check-in
+// queued now would wait longer than the engine's budget.
+func (q *checkInQueue) busy(e *Engine) error {
+	budget := e.CheckInWait
+	if budget <= 0 {
+		budget = DefaultCheckInWait
+	}
+	if wait := q.expectedWait(); wait > budget {
+		err := healthcode.Errorfd(healthcode.EUNAVAILABLE, "checkin.busy", "too many check-ins at once: the wait would be %s; try again in a moment", wait.Round(time.Millisecond))
+		err.RetryAfter = max(time.Second, wait)
+		return err
+	}
+	return nil
+}
+
+// CheckInBusy is the refusal a check-in would get now for the queue's
+// wait (nil if it would be queued): asked before any work is done for a
+// check-in request (its token read, its venue, its code), so that past the
+// queue's budget a refusal costs the node almost nothing.
+func (e *Engine) CheckInBusy() error {
+	q := &e.checkins
+	q.start(e)
+	return q.busy(e)
+}
+
 func (q *checkInQueue) start(e *Engine) {
 	q.once.Do(func() {
 		q.ch = make(chan *pendingCheckIn, checkInQueueSize)
@@ -104,13 +129,7 @@ func (q *checkInQueue) start(e *Engine) {
 // add queues c and waits until it is committed (or refused).
 func (q *checkInQueue) add(ctx context.Context, e *Engine, c *healthcode.CheckIn) error {
 	q.start(e)
-	budget := e.CheckInWait
-	if budget <= 0 {
-		budget = DefaultCheckInWait
-	}
-	if wait := q.expectedWait(); wait > budget {
-		err := healthcode.Errorfd(healthcode.EUNAVAILABLE, "checkin.busy", "too many check-ins at once: the wait would be %s; try again in a moment", wait.Round(time.Millisecond))
-		err.RetryAfter = max(time.Second, wait)
+	if err := q.busy(e); err != nil {
 		return err
 	}
 	p := &pendingCheckIn{c: c, done: make(chan error, 1), queued: time.Now()}

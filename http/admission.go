@@ -43,6 +43,9 @@ type admissionClass struct {
 	waiting atomic.Int64
 	hold    atomic.Int64
 	refused prometheus.Counter
+	// full, if set, refuses before a turn is even asked for: the check-ins'
+	// queue past its wait budget (Server.CheckInBusy).
+	full func() error
 }
 
 func newAdmissionClass(name string, slots int, refused *prometheus.CounterVec) *admissionClass {
@@ -65,6 +68,12 @@ func (a *admissionClass) busy(wait time.Duration) error {
 // admit takes a turn or refuses (EUNAVAILABLE http.busy, Retry-After); the
 // returned func gives the turn back.
 func (a *admissionClass) admit(ctx context.Context) (func(), error) {
+	if a.full != nil {
+		if err := a.full(); err != nil {
+			a.refused.Inc()
+			return nil, err
+		}
+	}
 	select {
 	case a.slots <- struct{}{}:
 		return a.turn(), nil
@@ -126,6 +135,12 @@ func (s *Server) admissionClasses() *admission {
 		a.images = newAdmissionClass("images", 2*procs, refused)
 		a.pages = newAdmissionClass("pages", 4*procs, refused)
 		a.checkins = newAdmissionClass("check-ins", 1024, refused)
+		a.checkins.full = func() error {
+			if s.CheckInBusy == nil {
+				return nil
+			}
+			return s.CheckInBusy()
+		}
 		a.other = newAdmissionClass("writes", 64, refused)
 		s.admission = a
 	}

@@ -110,6 +110,10 @@ type Server struct {
 	// per client address (0: DefaultMaxConns, DefaultMaxConnsPerClient;
 	// a negative value is no bound); see connlimit.go.
 	MaxConns, MaxConnsPerClient int
+	// CheckInBusy, if set, is asked before any work is done for a
+	// check-in (its token included): an error refuses it at once
+	// (Engine.CheckInBusy: the queue's expected wait past its budget).
+	CheckInBusy func() error
 
 	mux         *http.ServeMux
 	codes       *codeCache

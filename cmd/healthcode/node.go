@@ -273,6 +273,7 @@ func openNode(ctx context.Context, cfg Config, clock healthcode.Clock, logw io.W
 		Degraded:          func(context.Context) error { return n.db.WriteProblem() },
 		MaxConns:          cfg.MaxConns,
 		MaxConnsPerClient: cfg.MaxConnsPerIP,
+		CheckInBusy:       n.engine.CheckInBusy,
 		Integrity:         n.log,
 		Clock:             clock,
 		Region:            cfg.Region,
