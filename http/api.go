@@ -518,11 +518,7 @@ func (s *Server) myCodeCached(r *http.Request, subject string) (*cachedCode, err
 	if v.Decision.LiftsAt != nil && v.Decision.LiftsAt.Before(cc.refresh) {
 		cc.refresh = *v.Decision.LiftsAt
 	}
-	s.codes.mu.Lock()
-	if s.codes.gen == gen {
-		s.codes.m[subject] = cc
-	}
-	s.codes.mu.Unlock()
+	s.codes.put(subject, cc, gen, now)
 	return cc, nil
 }
 
