@@ -35,6 +35,7 @@ func TestBenchScaleSmallCityPostgres(t *testing.T) {
 }
 
 func testBenchScale(t *testing.T, db string) {
+	childFromTest(t) // city.rss_peak serves the city from a child process
 	dir := filepath.Join(t.TempDir(), "city")
 	args := []string{"bench", "--scale", "--only", "city", "--json", "--duration", "200ms",
 		"--scale-people", "1000", "--scale-checkins", "10000", "--scale-tested", "1000", "--scale-dir", dir}
