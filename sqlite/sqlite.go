@@ -157,6 +157,15 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		w.Close()
 		return nil, fmt.Errorf("sqlite.Open: %w", err)
 	}
+	// Readers: a 16 MiB page cache each. A read touches a few pages of
+	// each index, and the kernel's page cache holds the file for all of
+	// them: the node's memory stays bounded
+	// whatever the city's size (the writers' 64 MiB are for index inserts).
+	for i, p := range pragmas["_pragma"] {
+		if strings.HasPrefix(p, "cache_size(") {
+			pragmas["_pragma"][i] = "cache_size(-16384)"
+		}
+	}
 	pragmas.Add("_pragma", "query_only(1)")
 	r, err := sql.Open("sqlite", "file:"+path+"?"+pragmas.Encode())
 	if err != nil {

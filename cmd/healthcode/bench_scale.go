@@ -751,7 +751,12 @@ func (b *cityBench) reeval() error {
 	if err := b.startSweep(bytesVersion(src)); err != nil {
 		return err
 	}
-	reviewed, changed, err := b.n.engine.ReviewDue(ctx, func(done, total int64) { bar.Set64(done); debugf("review %d %v", done, time.Since(t)) })
+	var reviewed, changed int64
+	err = b.profile("reeval.city", func() error {
+		var err error
+		reviewed, changed, err = b.n.engine.ReviewDue(ctx, func(done, total int64) { bar.Set64(done); debugf("review %d %v", done, time.Since(t)) })
+		return err
+	})
 	if err != nil {
 		return err
 	}

@@ -162,18 +162,7 @@ func (n *node) populate(ctx context.Context, city *sim.City, now time.Time, prog
 	if err := n.publishBaselineIfNone(ctx); err != nil {
 		return nil, nil, nil, err
 	}
-	const batch = 2000
-	pds := make([]healthcode.PersonalData, 0, batch)
-	for c := range city.People() {
-		pds = append(pds, c.PersonalData())
-		if len(pds) == batch {
-			if err := n.engine.RegisterPeople(ctx, pds); err != nil {
-				return nil, nil, nil, err
-			}
-			pds = pds[:0]
-		}
-	}
-	if err := n.engine.RegisterPeople(ctx, pds); err != nil {
+	if err := n.registerCity(ctx, city, progress); err != nil {
 		return nil, nil, nil, err
 	}
 	return n.populateStory(ctx, city, now, progress)
