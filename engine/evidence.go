@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"maps"
 	"runtime"
 	"strconv"
 	"sync"
@@ -268,17 +269,15 @@ func (e *Engine) duplicate(ctx context.Context, u *unit, ev *healthcode.Evidence
 	return healthcode.Outcome{Status: healthcode.Duplicate, EvidenceID: old.ID, Subject: old.Subject}, nil
 }
 
-// reevaluateAll applies rs to each subject's evidence (read in one go) and
-// records the decisions that changed. It returns the decision each holds
-// afterwards (nil for the rule set's default).
+// reevaluateAll applies rs to each subject's evidence and records the
+// decisions that changed. It returns the decision each holds afterwards
+// (nil for the rule set's default). A large batch's evidence is read in
+// parts, each evaluated on the other cores while the next is read
+// (evaluateParts).
 func (e *Engine) reevaluateAll(ctx context.Context, u *unit, rs healthcode.RuleSet, subjects []string, now time.Time) (map[string]*healthcode.Decision, error) {
 	out := make(map[string]*healthcode.Decision, len(subjects))
 	if len(subjects) == 0 {
 		return out, nil
-	}
-	evs, err := u.tx.EvidenceOf(ctx, subjects)
-	if err != nil {
-		return nil, err
 	}
 	cur, err := u.tx.DecisionsOf(ctx, subjects)
 	if err != nil {
@@ -293,7 +292,17 @@ func (e *Engine) reevaluateAll(ctx context.Context, u *unit, rs healthcode.RuleS
 			return nil, err
 		}
 	}
-	evaluated, err := e.evaluateLogging(ctx, u, rs, subjects, evs, now)
+	// With log entries queued (an import's evidence), they are appended
+	// while the rules run (evaluateLogging) and the evidence is read
+	// first; else it is read in parts while the rules run (evaluateParts):
+	// one user of the transaction at a time either way.
+	var evs map[string][]healthcode.Evidence
+	var evaluated []*healthcode.Decision
+	if len(u.entries) == u.logged {
+		evs, evaluated, err = evaluateParts(ctx, u.tx, rs, subjects, now)
+	} else if evs, err = u.tx.EvidenceOf(ctx, subjects); err == nil {
+		evaluated, err = e.evaluateLogging(ctx, u, rs, subjects, evs, now)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -324,6 +333,62 @@ func (e *Engine) evaluateLogging(ctx context.Context, u *unit, rs healthcode.Rul
 		return nil, lerr
 	}
 	return out, err
+}
+
+// readPart is how many people's evidence one read of evaluateParts asks
+// for.
+const readPart = 512
+
+// evaluateParts reads the subjects' evidence in parts of readPart people
+// and evaluates each part (evaluateAll) while the next is read: the read
+// holds the transaction's one connection, the evaluation the other cores.
+// It returns everyone's evidence and what rs gives for it, in the order of
+// subjects.
+func evaluateParts(ctx context.Context, tx healthcode.ReadTx, rs healthcode.RuleSet, subjects []string, now time.Time) (map[string][]healthcode.Evidence, []*healthcode.Decision, error) {
+	if len(subjects) <= readPart {
+		evs, err := tx.EvidenceOf(ctx, subjects)
+		if err != nil {
+			return nil, nil, err
+		}
+		evaluated, err := evaluateAll(rs, subjects, evs, now)
+		return evs, evaluated, err
+	}
+	parts := (len(subjects) + readPart - 1) / readPart
+	read := make([]map[string][]healthcode.Evidence, parts)
+	errs := make([]error, parts)
+	evaluated := make([]*healthcode.Decision, len(subjects))
+	var wg sync.WaitGroup
+	var readErr error
+	for k := range parts {
+		lo, hi := k*readPart, min((k+1)*readPart, len(subjects))
+		got, err := tx.EvidenceOf(ctx, subjects[lo:hi])
+		if err != nil {
+			readErr = err
+			break
+		}
+		read[k] = got
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ds, err := evaluateAll(rs, subjects[lo:hi], got, now)
+			copy(evaluated[lo:hi], ds)
+			errs[k] = err
+		}()
+	}
+	wg.Wait()
+	if readErr != nil {
+		return nil, nil, readErr
+	}
+	for _, err := range errs {
+		if err != nil {
+			return nil, nil, err
+		}
+	}
+	evs := make(map[string][]healthcode.Evidence, len(subjects))
+	for _, m := range read {
+		maps.Copy(evs, m)
+	}
+	return evs, evaluated, nil
 }
 
 // parallelFrom is the batch size from which evaluateAll uses every core.
