@@ -198,7 +198,7 @@ func benchCity(env *bench.Env, fl *scaleFlags, emit func(bench.Result)) error {
 	// it is resident here, which a node started on the city would not
 	// hold. city.rss_peak is measured in a node started on the city
 	// (bench_scale_rss.go), once this one is closed.
-	tokens, err := b.cityTokens(rssPeople, 3)
+	tokens, err := b.cityTokens(min(rssPeople, b.city.Size/10), 3)
 	if err != nil {
 		return err
 	}

@@ -9,7 +9,7 @@ import (
 	"healthcode/bench"
 )
 
-// rssPeople is how many of the city's people ask for their code (each
+// rssPeople is how many of the city's people (at most a tenth) ask for their code (each
 // once, then again at random) in the serving process of city.rss_peak.
 const rssPeople = 10_000
 
