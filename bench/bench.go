@@ -70,6 +70,9 @@ type Env struct {
 	Dur time.Duration
 	// Rounds is how many times each side is measured, alternating.
 	Rounds int
+	// Postgres, if set, is a PostgreSQL server (a postgres:// URL whose
+	// role may create databases) for the figures that compare the backends.
+	Postgres string
 	// Stderr receives progress lines.
 	Stderr io.Writer
 	// Figure is the name of the figure running (set by the runner).

@@ -40,6 +40,9 @@ func benchmarks() []bench.Figure {
 		{Name: "qr.png", Run: benchQRPNG},
 		{Name: "import.round", Run: benchImportRound},
 		{Name: "failover.gap", Run: benchFailoverGap},
+		{Name: "checkin.ingest.postgres", Run: benchCheckInIngestPostgres},
+		{Name: "code.get.postgres", Run: benchCodeGetPostgres},
+		{Name: "tlog.append.postgres", Run: benchTlogAppendPostgres},
 	}
 }
 
@@ -57,6 +60,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	overload := fs.Bool("overload", false, "instead of the figures: twice each route's capacity, open-loop, for --duration (default 60s here), with its refusals, /healthz latency, memory and recovery (bench_overload.go)")
 	routes := fs.String("routes", strings.Join(overloadRoutes, ","), "the routes --overload overloads")
 	faults := fs.Bool("faults", false, "instead of the figures: SIGKILL a node under writes --cycles times, then count the acknowledged writes lost, verify the log and look for stray files (bench_faults.go)")
+	pgServer := fs.String("postgres", os.Getenv("HEALTHCODE_BENCH_POSTGRES"), "a PostgreSQL server (postgres://…, a role that may create databases) on which the *.postgres figures each create a database, dropped after; env HEALTHCODE_BENCH_POSTGRES; without it they are skipped")
 	cycles := fs.Int("cycles", 50, "SIGKILL cycles of --faults")
 	clients := fs.Int("clients", 32, "concurrent writers of --faults")
 	fs.Usage = func() {
@@ -133,7 +137,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return fail(stderr, "bench", err)
 	}
 	defer os.RemoveAll(dir)
-	env := &bench.Env{Ctx: ctx, Scale: *scale, Dir: dir, People: 20_000, Dur: *dur, Rounds: *rounds, Stderr: stderr, ProfileDir: *profileDir, RoundPeople: *roundPeople}
+	env := &bench.Env{Ctx: ctx, Scale: *scale, Dir: dir, People: 20_000, Dur: *dur, Rounds: *rounds, Stderr: stderr, ProfileDir: *profileDir, RoundPeople: *roundPeople, Postgres: *pgServer}
 	if *scale {
 		env.People = 1_000_000
 	}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -28,25 +29,45 @@ func httpPair(env *bench.Env, conc, want int, node, trivial func(*rand.Rand) *ht
 // (503: its queue would wait past its budget) are counted, not errors; it
 // returns how many there were in the measured rounds.
 func httpPairRefused(env *bench.Env, conc, want, refused int, node, trivial func(*rand.Rand) *http.Request) (bench.Pair, int64, error) {
-	nc, tc := bench.NewClient(conc), bench.NewClient(conc)
-	defer nc.Close()
-	defer tc.Close()
+	p, refusals, _, err := httpSides(env, conc, loadSide{want, refused, node}, loadSide{200, 0, trivial})
+	return p, refusals, err
+}
+
+// loadSide is one side of an alternated HTTP load: its requests, the status
+// each must answer, and a status counted as a refusal rather than an error
+// (0: none).
+type loadSide struct {
+	want, refused int
+	req           func(*rand.Rand) *http.Request
+}
+
+// httpSides alternates side a's load with side b's, each round env.RoundDur()
+// long, after warming both, each side keeping its connections across rounds;
+// it returns the refusals of each side in the measured rounds.
+func httpSides(env *bench.Env, conc int, a, b loadSide) (bench.Pair, int64, int64, error) {
+	ac, bc := bench.NewClient(conc), bench.NewClient(conc)
+	defer ac.Close()
+	defer bc.Close()
 	warm := min(env.RoundDur(), time.Second)
-	if _, _, err := bench.LoadRefused(env.Ctx, nc, conc, warm, want, refused, node); err != nil {
-		return bench.Pair{}, 0, err
+	for _, s := range []struct {
+		c *bench.Client
+		loadSide
+	}{{ac, a}, {bc, b}} {
+		if _, _, err := bench.LoadRefused(env.Ctx, s.c, conc, warm, s.want, s.refused, s.req); err != nil {
+			return bench.Pair{}, 0, 0, err
+		}
 	}
-	if _, err := bench.Load(env.Ctx, tc, conc, warm, 200, trivial); err != nil {
-		return bench.Pair{}, 0, err
-	}
-	var refusals int64
+	var aRefused, bRefused int64
 	p, err := env.Alternate(func() (float64, error) {
-		v, n, err := bench.LoadRefused(env.Ctx, nc, conc, env.RoundDur(), want, refused, node)
-		refusals += n
+		v, n, err := bench.LoadRefused(env.Ctx, ac, conc, env.RoundDur(), a.want, a.refused, a.req)
+		aRefused += n
 		return v, err
 	}, func() (float64, error) {
-		return bench.Load(env.Ctx, tc, conc, env.RoundDur(), 200, trivial)
+		v, n, err := bench.LoadRefused(env.Ctx, bc, conc, env.RoundDur(), b.want, b.refused, b.req)
+		bRefused += n
+		return v, err
 	})
-	return p, refusals, err
+	return p, aRefused, bRefused, err
 }
 
 // getReq returns a request maker for GET url with one of tokens (if any).
@@ -63,41 +84,60 @@ func getReq(ctx context.Context, url string, tokens []string) func(*rand.Rand) *
 // benchCodeGet measures citizens' code requests over HTTP against a trivial
 // handler answering 200 bytes, both served by this process on 127.0.0.1.
 func benchCodeGet(env *bench.Env) (bench.Result, error) {
-	n, err := benchNode(env, "code", healthcode.SystemClock{})
+	cfg := defaultConfig()
+	cfg.DataDir = filepath.Join(env.Dir, "code")
+	n, tokens, err := newCodeNode(env, cfg)
 	if err != nil {
 		return bench.Result{}, err
 	}
 	defer n.close()
-	city, err := sim.New(sim.Config{Seed: 5, People: 2000, Start: time.Now().UTC().Add(-6 * 24 * time.Hour)})
-	if err != nil {
-		return bench.Result{}, err
-	}
-	if _, _, _, err := n.populate(env.Ctx, city, time.Now().UTC(), io.Discard); err != nil {
-		return bench.Result{}, err
-	}
-	var subjects []string
-	for i := 0; i < 200; i++ {
-		subjects = append(subjects, n.engine.Keys.Pseudonymize(city.Region, city.Person(i*7).IDNumber))
-	}
-	tokens, err := citizenTokens(env.Ctx, n, subjects)
-	if err != nil {
-		return bench.Result{}, err
-	}
-	if err := n.server.Open("127.0.0.1:0"); err != nil {
-		return bench.Result{}, err
-	}
 	defer n.server.Close(context.Background())
 	trivial, err := bench.StartTrivial()
 	if err != nil {
 		return bench.Result{}, err
 	}
 	defer trivial.Close()
-	// Every timed request is a cache hit: each of the 200 asked once before.
-	if err := warmEach(env, n.server.URL()+"/api/v1/me/code", tokens); err != nil {
-		return bench.Result{}, err
-	}
 	p, err := httpPair(env, 4, 200, getReq(env.Ctx, n.server.URL()+"/api/v1/me/code", tokens), getReq(env.Ctx, trivial.URL, nil))
 	return p.Fill(bench.Result{Unit: "requests/s", Baseline: "trivial 200-byte handler", Target: 0.5}), err
+}
+
+// newCodeNode opens a node of cfg (DataDir set; DB too for PostgreSQL) with
+// a simulated city of 2,000, tokens for 200 of its citizens, the server
+// open, and each citizen's code asked once (every timed request a cache
+// hit). Close the server, then the node.
+func newCodeNode(env *bench.Env, cfg Config) (*node, []string, error) {
+	cfg.Addr = "127.0.0.1:0"
+	n, err := benchNodeWith(env, cfg, healthcode.SystemClock{})
+	if err != nil {
+		return nil, nil, err
+	}
+	tokens, err := func() ([]string, error) {
+		city, err := sim.New(sim.Config{Seed: 5, People: 2000, Start: time.Now().UTC().Add(-6 * 24 * time.Hour)})
+		if err != nil {
+			return nil, err
+		}
+		if _, _, _, err := n.populate(env.Ctx, city, time.Now().UTC(), io.Discard); err != nil {
+			return nil, err
+		}
+		var subjects []string
+		for i := 0; i < 200; i++ {
+			subjects = append(subjects, n.engine.Keys.Pseudonymize(city.Region, city.Person(i*7).IDNumber))
+		}
+		tokens, err := citizenTokens(env.Ctx, n, subjects)
+		if err != nil {
+			return nil, err
+		}
+		if err := n.server.Open("127.0.0.1:0"); err != nil {
+			return nil, err
+		}
+		return tokens, warmEach(env, n.server.URL()+"/api/v1/me/code", tokens)
+	}()
+	if err != nil {
+		n.server.Close(context.Background())
+		n.close()
+		return nil, nil, err
+	}
+	return n, tokens, nil
 }
 
 // checkInNode is a node ready for check-ins over HTTP: 2,000 registered
@@ -111,7 +151,16 @@ type checkInNode struct {
 }
 
 func newCheckInNode(env *bench.Env, name string, venues int) (*checkInNode, error) {
-	n, err := benchNode(env, name, healthcode.SystemClock{})
+	cfg := defaultConfig()
+	cfg.DataDir = filepath.Join(env.Dir, name)
+	return newCheckInNodeWith(env, cfg, venues)
+}
+
+// newCheckInNodeWith is newCheckInNode on a node of cfg (DataDir set; DB
+// too for PostgreSQL).
+func newCheckInNodeWith(env *bench.Env, cfg Config, venues int) (*checkInNode, error) {
+	cfg.Addr = "127.0.0.1:0"
+	n, err := benchNodeWith(env, cfg, healthcode.SystemClock{})
 	if err != nil {
 		return nil, err
 	}
