@@ -4,6 +4,10 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"healthcode/postgres/pgtest"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // The figure names of `healthcode bench --json` are a contract: every name
@@ -43,5 +47,41 @@ func TestBenchJSONLine(t *testing.T) {
 	}
 	if code, _, errs := runCmd(t, "bench", "--rounds", "0"); code != exitUsage || !strings.Contains(errs, "--rounds") {
 		t.Errorf("--rounds 0: exit %d %s", code, errs)
+	}
+}
+
+// The *.postgres figures run against a real server (mandatory under CI, as
+// every PostgreSQL test): one line each, with both sides measured, and the
+// database each created is gone afterwards.
+func TestBenchPostgresFigures(t *testing.T) {
+	server := pgtest.ServerURL(t)
+	code, out, errs := runCmd(t, "bench", "--json", "--only", "code.get.postgres,tlog.append.postgres", "--rounds", "1", "--duration", "200ms", "--postgres", server)
+	if code != exitOK {
+		t.Fatalf("exit %d\n%s%s", code, out, errs)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("want two lines, got:\n%s\n%s", out, errs)
+	}
+	for _, l := range lines {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Fatalf("%v: %q", err, l)
+		}
+		if v, _ := m["value"].(float64); v <= 0 {
+			t.Errorf("no PostgreSQL side: %s", l)
+		}
+		if v, _ := m["baseline_value"].(float64); v <= 0 || !strings.Contains(m["baseline"].(string), "SQLite") {
+			t.Errorf("no SQLite side: %s", l)
+		}
+	}
+	conn, err := pgx.Connect(t.Context(), server)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(t.Context())
+	var left int
+	if err := conn.QueryRow(t.Context(), `SELECT count(*) FROM pg_database WHERE datname LIKE 'healthcode_bench_%'`).Scan(&left); err != nil || left != 0 {
+		t.Errorf("%d bench databases left on the server (%v)", left, err)
 	}
 }
