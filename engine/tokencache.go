@@ -13,10 +13,10 @@ import (
 // does not pay a read transaction for its token (it was most of a check-in's
 // cost), while a revocation still takes effect at once:
 //
-//   - Each entry carries the store's auth epoch (healthcode.ReadTx.AuthEpoch),
-//     read before the token in the same read transaction. An entry is used
-//     only while its epoch is the latest the engine knows. The database moves
-//     the epoch itself (triggers on tokens and officials), so no write path,
+//   - Each entry carries the store's auth epoch (healthcode.ReadTx.AuthEpoch)
+//     as the engine knew it before reading the token. An entry is used only
+//     while its epoch is the latest the engine knows. The database moves the
+//     epoch itself (triggers on tokens and officials), so no write path,
 //     present or future, can forget to.
 //   - Every engine write (update) reads the epoch at the end of its
 //     transaction and makes it the latest once it has committed, before the
@@ -89,40 +89,41 @@ func (c *tokenCache) observe(n, at int64) {
 	}
 }
 
-// get returns the usable entry for a token hash, asking the store for the
-// epoch first when it is due; ok is false when the store must be read.
+// cachedToken returns the kept, current token for a token hash, asking the
+// store for the epoch first when that is due; ok is false when the store
+// must be read.
 func (e *Engine) cachedToken(ctx context.Context, h [32]byte) (*healthcode.Token, bool) {
 	c := &e.tokens
 	sh := &c.shards[h[0]%tokenShards]
 	sh.mu.RLock()
 	ent, ok := sh.m[h]
 	sh.mu.RUnlock()
-	if !ok {
+	if !ok || !e.recheckTokens(ctx) || ent.epoch != c.epoch.Load() {
 		return nil, false
 	}
+	return ent.t, true
+}
+
+// recheckTokens asks the store for the epoch if TokenRecheck has passed
+// since it was last asked (one caller at a time asks), and reports whether
+// kept tokens may be used: false if the ask failed, or if another caller is
+// asking and the last answer is stale or every use must ask.
+func (e *Engine) recheckTokens(ctx context.Context) bool {
+	c := &e.tokens
 	recheck := e.TokenRecheck
 	if recheck == 0 {
 		recheck = DefaultTokenRecheck
 	}
-	if since := time.Duration(monoNow() - c.asked.Load()); recheck < 0 || since >= recheck {
-		if !c.asking.CompareAndSwap(false, true) {
-			// Another request is asking: the entries stay usable
-			// meanwhile, unless they are stale or every use must ask.
-			if recheck < 0 || since >= tokenCacheStale {
-				return nil, false
-			}
-		} else {
-			err := e.askAuthEpoch(ctx)
-			c.asking.Store(false)
-			if err != nil {
-				return nil, false
-			}
-		}
+	since := time.Duration(monoNow() - c.asked.Load())
+	if recheck > 0 && since < recheck {
+		return true
 	}
-	if ent.epoch != c.epoch.Load() {
-		return nil, false
+	if !c.asking.CompareAndSwap(false, true) {
+		return recheck > 0 && since < tokenCacheStale
 	}
-	return ent.t, true
+	err := e.askAuthEpoch(ctx)
+	c.asking.Store(false)
+	return err == nil
 }
 
 // askAuthEpoch reads the store's epoch.
@@ -161,27 +162,27 @@ func (c *tokenCache) put(h [32]byte, t *healthcode.Token, epoch int64) {
 	sh.m[h] = cachedToken{t: t, epoch: epoch}
 }
 
-// readToken reads a token and the epoch it is current under from the store,
-// keeping it if it is usable at now.
+// readToken reads a token from the store, keeping it if it is usable at
+// now under the epoch known before the read began: the read sees every
+// change committed before that, and any change after it moves the epoch past
+// the entry's (at commit here, or when the store is next asked), so a kept
+// token is never older than its epoch says. (The epoch is not read with
+// every token: a first request, such as a citizen's first code of the day,
+// pays for one statement, and the epoch's read at most every TokenRecheck.)
 func (e *Engine) readToken(ctx context.Context, h [32]byte, now time.Time) (*healthcode.Token, error) {
-	at := monoNow()
+	// When an ask is due it comes first, so that what is read now is kept
+	// under the epoch current now (after a start, or an idle spell).
+	e.recheckTokens(ctx)
+	epoch := e.tokens.epoch.Load()
 	var t *healthcode.Token
-	var epoch int64
 	err := e.Store.View(ctx, func(tx healthcode.ReadTx) error {
-		// The epoch first: a change committed between the two reads
-		// leaves the entry under an epoch already past, never a stale
-		// token under a current one.
 		var err error
-		if epoch, err = tx.AuthEpoch(ctx); err != nil {
-			return err
-		}
 		t, err = tx.Token(ctx, h[:])
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	e.tokens.observe(epoch, at)
 	if t.Usable(now) == nil {
 		e.tokens.put(h, t, epoch)
 	}
