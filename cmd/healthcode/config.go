@@ -47,6 +47,7 @@ type Config struct {
 	BulkPeople      int           // people restrictive requests may name per requester, approver and case in BulkWindow without an auditor
 	BulkWindow      time.Duration // the rolling window of the bulk limits
 	CheckInWait     time.Duration // the longest a check-in may expect to wait for its commit before it is refused (503)
+	TokenRecheck    time.Duration // how often kept tokens are checked against the database's auth epoch (0: on every request)
 	SlotCapacity    int           // people one venue's live code of one slot can prove present
 	MaxConns        int           // open connections in all (beyond: 503)
 	MaxConnsPerIP   int           // open connections per client address (beyond: 503; trusted proxies exempt)
@@ -84,6 +85,7 @@ func defaultConfig() Config {
 		BulkPeople:      healthcode.BulkLimit,
 		BulkWindow:      healthcode.DefaultBulkWindow,
 		CheckInWait:     engine.DefaultCheckInWait,
+		TokenRecheck:    engine.DefaultTokenRecheck,
 		SlotCapacity:    healthcode.DefaultSlotCapacity,
 		MaxConns:        hchttp.DefaultMaxConns,
 		MaxConnsPerIP:   hchttp.DefaultMaxConnsPerClient,
@@ -155,6 +157,7 @@ func (c *Config) register(fs *flag.FlagSet) {
 		func(fs *flag.FlagSet, h string) { fs.IntVar(&c.SlotCapacity, "venue-slot-capacity", c.SlotCapacity, h) },
 		"people one venue's live code of one 30 s slot can prove present: past it the code is being passed around and none of that slot's check-ins prove presence (a venue with more arrivals shows a code per entrance)")
 	dur(&c.CheckInWait, "checkin-wait", "the longest a check-in may expect to wait for its commit (measured from recent commits): above it, check-ins are refused at once with 503 and Retry-After instead of queueing")
+	dur(&c.TokenRecheck, "token-recheck", "how often the node asks the database whether another process or node (admin revoke, a second node on the same PostgreSQL) revoked a token or changed an official: the longest such a change goes unseen here (one made through this node is seen at once); 0 asks on every request")
 	dur(&c.OversightEvery, "oversight-every", "how often the oversight detectors read what the log and the store gained and raise alerts (alerts come within this of an action, well within the 60 s promised)")
 	str(&c.OversightLimits, "oversight-thresholds", "the oversight detectors' thresholds over their defaults, NAME=VALUE,… (durations as 30m, counts, factors):\n"+oversight.Help())
 	str(&c.OversightHook, "oversight-webhook", "URL each new oversight alert is POSTed to as JSON, retried with backoff; every attempt is recorded and logged")
@@ -326,4 +329,13 @@ func (v *tokenTTL) register(fs *flag.FlagSet) {
 		}
 	}
 	fs.Var(v, "token-ttl", "how long a token issued to each role lives, ROLE=DURATION,… over the defaults (durations as 12h or 30d; env "+envName("token-ttl")+")")
+}
+
+// tokenRecheck is the engine's TokenRecheck for --token-recheck: zero (or
+// less) asks on every request, which the engine spells negative.
+func tokenRecheck(d time.Duration) time.Duration {
+	if d <= 0 {
+		return -1
+	}
+	return d
 }

@@ -233,6 +233,7 @@ func openNode(ctx context.Context, cfg Config, clock healthcode.Clock, logw io.W
 
 		CheckInPolicy:          cfg.CheckInPolicy(),
 		CheckInWait:            cfg.CheckInWait,
+		TokenRecheck:           tokenRecheck(cfg.TokenRecheck),
 		SlotCapacity:           cfg.SlotCapacity,
 		DesignationCoSignAbove: cfg.CoSignAbove,
 		Codes:                  n.codes,
