@@ -13,11 +13,11 @@ import (
 // does not pay a read transaction for its token (it was most of a check-in's
 // cost), while a revocation still takes effect at once:
 //
-//   - Each entry carries the store's auth epoch (healthcode.ReadTx.AuthEpoch)
-//     as the engine knew it before reading the token. An entry is used only
-//     while its epoch is the latest the engine knows. The database moves the
-//     epoch itself (triggers on tokens and officials), so no write path,
-//     present or future, can forget to.
+//   - Each entry carries the generation of the store's auth epoch
+//     (healthcode.ReadTx.AuthEpoch) the engine knew before reading the
+//     token. An entry is used only while no other epoch has been seen
+//     since. The database moves the epoch itself (triggers on tokens and
+//     officials), so no write path, present or future, can forget to.
 //   - Every engine write (update) reads the epoch at the end of its
 //     transaction and makes it the latest once it has committed, before the
 //     call returns: a token revoked, an official suspended or moved to another
@@ -27,17 +27,24 @@ import (
 //     same SQLite file, a second node on the same PostgreSQL) are seen by
 //     asking the store for the epoch again once TokenRecheck has passed since
 //     it was last asked (DefaultTokenRecheck: one request asks, in one small
-//     read, at most four times a second under load). If it has not been asked
-//     for tokenCacheStale (a failed ask, an idle node), no entry is used
-//     until it has been. So another writer's revocation takes effect within
-//     TokenRecheck; set a negative TokenRecheck to ask on every use.
+//     read, at most four times a second under load). An entry is used only
+//     while the last answer is younger than TokenRecheck, or than
+//     tokenCacheStale while another request's ask is under way (an ask that
+//     fails, or an idle node, leaves none used until one succeeds). So
+//     another writer's revocation takes effect within TokenRecheck, and
+//     within a second at most with the default; a negative TokenRecheck asks
+//     on every use.
 //   - Expiry is checked against the engine's clock on every use; only usable
 //     tokens are kept; unknown tokens are never kept (a guessed token costs a
 //     read, and counts toward the address's failed logins in http).
 //
-// The epoch is compared for equality by generation: a restored database
-// whose epoch went back makes no entry current again that was read after it.
-// Entries are keyed by the token's SHA-256 (never the secret), in shards.
+// Entries are labelled with a generation the engine moves whenever it sees
+// the store's epoch at a value other than the last it saw (up, or down after
+// a restore; answers arriving out of order only invalidate more), so any
+// change seen invalidates every entry. (A database restored under a running
+// node is not otherwise supported: restart the node, whose start checks the
+// store against the published log.) Entries are keyed by the token's
+// SHA-256 (never the secret), in shards.
 
 // DefaultTokenRecheck is Engine.TokenRecheck's default.
 const DefaultTokenRecheck = 250 * time.Millisecond
@@ -54,9 +61,12 @@ const (
 
 type tokenCache struct {
 	shards [tokenShards]tokenShard
-	// epoch is the latest auth epoch known; asked is when the store was
-	// last asked for it (monoNow), 0 before the first time.
-	epoch  atomic.Int64
+	// gen moves whenever the store's epoch is seen at a value other than
+	// seen, the last one; asked is when the store was last asked for it
+	// (monoNow), 0 before the first time.
+	mu     sync.Mutex // guards seen
+	seen   int64
+	gen    atomic.Int64
 	asked  atomic.Int64
 	asking atomic.Bool
 }
@@ -67,8 +77,8 @@ type tokenShard struct {
 }
 
 type cachedToken struct {
-	t     *healthcode.Token
-	epoch int64
+	t   *healthcode.Token
+	gen int64
 }
 
 // monoBase anchors monoNow: the cache's ages are on the monotonic clock, not
@@ -78,13 +88,17 @@ var monoBase = time.Now()
 
 func monoNow() int64 { return int64(time.Since(monoBase)) + 1 }
 
-// observe records that the store's epoch was at least n (when it was asked
-// at at; 0 when the epoch was read by a write, which says nothing of other
-// writers since). Both only move forward, so that answers arriving out of
-// order cannot make an older epoch current again.
+// observe records that the store's epoch was n (when it was asked at at; 0
+// when it was read by a write, which says nothing of other writers since):
+// a value other than the last seen moves the generation, and asked only
+// moves forward.
 func (c *tokenCache) observe(n, at int64) {
-	for old := c.epoch.Load(); n > old && !c.epoch.CompareAndSwap(old, n); old = c.epoch.Load() {
+	c.mu.Lock()
+	if n != c.seen {
+		c.seen = n
+		c.gen.Add(1)
 	}
+	c.mu.Unlock()
 	for old := c.asked.Load(); at > old && !c.asked.CompareAndSwap(old, at); old = c.asked.Load() {
 	}
 }
@@ -98,7 +112,7 @@ func (e *Engine) cachedToken(ctx context.Context, h [32]byte) (*healthcode.Token
 	sh.mu.RLock()
 	ent, ok := sh.m[h]
 	sh.mu.RUnlock()
-	if !ok || !e.recheckTokens(ctx) || ent.epoch != c.epoch.Load() {
+	if !ok || !e.recheckTokens(ctx) || ent.gen != c.gen.Load() {
 		return nil, false
 	}
 	return ent.t, true
@@ -142,8 +156,8 @@ func (e *Engine) askAuthEpoch(ctx context.Context) error {
 	return nil
 }
 
-// put keeps a usable token read with epoch.
-func (c *tokenCache) put(h [32]byte, t *healthcode.Token, epoch int64) {
+// put keeps a usable token read under generation gen.
+func (c *tokenCache) put(h [32]byte, t *healthcode.Token, gen int64) {
 	sh := &c.shards[h[0]%tokenShards]
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
@@ -159,21 +173,22 @@ func (c *tokenCache) put(h [32]byte, t *healthcode.Token, epoch int64) {
 			}
 		}
 	}
-	sh.m[h] = cachedToken{t: t, epoch: epoch}
+	sh.m[h] = cachedToken{t: t, gen: gen}
 }
 
 // readToken reads a token from the store, keeping it if it is usable at
-// now under the epoch known before the read began: the read sees every
-// change committed before that, and any change after it moves the epoch past
-// the entry's (at commit here, or when the store is next asked), so a kept
-// token is never older than its epoch says. (The epoch is not read with
-// every token: a first request, such as a citizen's first code of the day,
-// pays for one statement, and the epoch's read at most every TokenRecheck.)
+// now under the generation known before the read began: the read sees every
+// change committed before that, and any change after it moves the epoch,
+// which moves the generation past the entry's when it is seen (at commit
+// here, or when the store is next asked), so a kept token is never older
+// than its generation says. (The epoch is not read with every token: a
+// first request, such as a citizen's first code of the day, pays for one
+// statement, and the epoch's read at most every TokenRecheck.)
 func (e *Engine) readToken(ctx context.Context, h [32]byte, now time.Time) (*healthcode.Token, error) {
 	// When an ask is due it comes first, so that what is read now is kept
-	// under the epoch current now (after a start, or an idle spell).
+	// under the generation current now (after a start, or an idle spell).
 	e.recheckTokens(ctx)
-	epoch := e.tokens.epoch.Load()
+	gen := e.tokens.gen.Load()
 	var t *healthcode.Token
 	err := e.Store.View(ctx, func(tx healthcode.ReadTx) error {
 		var err error
@@ -184,7 +199,7 @@ func (e *Engine) readToken(ctx context.Context, h [32]byte, now time.Time) (*hea
 		return nil, err
 	}
 	if t.Usable(now) == nil {
-		e.tokens.put(h, t, epoch)
+		e.tokens.put(h, t, gen)
 	}
 	return t, nil
 }
