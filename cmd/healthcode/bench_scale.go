@@ -748,9 +748,6 @@ func (b *cityBench) reeval() error {
 		return err
 	}
 	debugf("approve %v", time.Since(t))
-	if err := b.startSweep(bytesVersion(src)); err != nil {
-		return err
-	}
 	var reviewed, changed int64
 	err = b.profile("reeval.city", func() error {
 		var err error
