@@ -1,7 +1,9 @@
 package qr
 
 import (
+	"fmt"
 	"math/bits"
+	"slices"
 	"sync"
 
 	"rsc.io/qr/coding"
@@ -35,6 +37,8 @@ func (a *line) word(p int) *uint64 {
 }
 
 func (a *line) set(p int) { *a.word(p) |= 1 << (p & 63) }
+
+func (a *line) flip(p int) { *a.word(p) ^= 1 << (p & 63) }
 
 func (a *line) has(p int) bool { return *a.word(p)&(1<<(p&63)) != 0 }
 
@@ -117,17 +121,28 @@ func maskScore(rows, cols []line, n int) int {
 	return score + 10*(max(pct-50, 50-pct)/5)
 }
 
-// maskDiff is, for one version, what turns the mask-0 form of any symbol
-// into each other mask's: rows and columns to XOR.
-type maskDiff struct {
-	rows, cols [8][]line
+// form is, for one version, what every symbol of it starts from and how its
+// masked forms differ: the mask-0 form before any data (function patterns,
+// format bits, the mask over the data area) as rows and columns, where each
+// data and check bit goes, and what turns the mask-0 form into each other
+// mask's.
+type form struct {
+	rows0, cols0 []line
+	places       []place
+	rows, cols   [8][]line // the differences, by mask
 }
 
-var maskDiffs sync.Map // coding.Version → *maskDiff
+// place is a data or check module and the bit of the codewords it shows.
+type place struct {
+	x, y uint8
+	bit  uint16
+}
 
-func diffFor(v coding.Version) (*maskDiff, error) {
-	if d, ok := maskDiffs.Load(v); ok {
-		return d.(*maskDiff), nil
+var forms sync.Map // coding.Version → *form
+
+func formOf(v coding.Version) (*form, error) {
+	if f, ok := forms.Load(v); ok {
+		return f.(*form), nil
 	}
 	var fixed [8][][]coding.Pixel
 	for m := range fixed {
@@ -138,62 +153,73 @@ func diffFor(v coding.Version) (*maskDiff, error) {
 		fixed[m] = p.Pixel
 	}
 	n := len(fixed[0])
-	d := &maskDiff{}
+	f := &form{rows0: make([]line, n), cols0: make([]line, n)}
+	for y, row := range fixed[0] {
+		for x, pix := range row {
+			if pix&coding.Black != 0 {
+				f.rows0[y].set(pad + x)
+				f.cols0[x].set(pad + y)
+			}
+			if r := pix.Role(); r == coding.Data || r == coding.Check {
+				f.places = append(f.places, place{uint8(x), uint8(y), uint16(pix.Offset())})
+			}
+		}
+	}
 	for m := range 8 {
-		d.rows[m], d.cols[m] = make([]line, n), make([]line, n)
+		f.rows[m], f.cols[m] = make([]line, n), make([]line, n)
 		for y := range n {
 			for x := range n {
-				// What Encode starts from before the data: the function
-				// patterns, format bits and mask.
+				// The same data under another mask: only the mask over
+				// the data area and the format bits differ.
 				if (fixed[m][y][x]^fixed[0][y][x])&coding.Black != 0 {
-					d.rows[m][y].set(pad + x)
-					d.cols[m][x].set(pad + y)
+					f.rows[m][y].set(pad + x)
+					f.cols[m][x].set(pad + y)
 				}
 			}
 		}
 	}
-	maskDiffs.Store(v, d)
-	return d, nil
+	forms.Store(v, f)
+	return f, nil
 }
 
 // bestMask encodes enc at version v and returns the rows of the masked form
-// with the lowest penalty (the first such mask, in order), and its mask.
+// with the lowest penalty (the first such mask, in order), and its mask:
+// what coding.Plan.Encode gives for that mask.
 func bestMask(v coding.Version, enc coding.Encoding) ([]line, coding.Mask, error) {
-	p, err := plan(v, 0)
+	if err := enc.Check(); err != nil {
+		return nil, 0, err
+	}
+	f, err := formOf(v)
 	if err != nil {
 		return nil, 0, err
 	}
-	c, err := p.Encode(enc)
-	if err != nil {
-		return nil, 0, err
+	var b coding.Bits
+	enc.Encode(&b, v)
+	if max := v.DataBytes(level) * 8; b.Bits() > max {
+		return nil, 0, fmt.Errorf("cannot encode %d bits into %d-bit code", b.Bits(), max)
 	}
-	diff, err := diffFor(v)
-	if err != nil {
-		return nil, 0, err
-	}
-	n := c.Size
-	rows0, cols0 := make([]line, n), make([]line, n)
-	for y := range n {
-		b := c.Bitmap[y*c.Stride:]
-		for x := range n {
-			if b[x>>3]&(0x80>>(x&7)) != 0 {
-				rows0[y].set(pad + x)
-				cols0[x].set(pad + y)
-			}
+	b.AddCheckBytes(v, level)
+	data := b.Bytes()
+	n := len(f.rows0)
+	rows0, cols0 := slices.Clone(f.rows0), slices.Clone(f.cols0)
+	for _, p := range f.places {
+		if data[p.bit>>3]&(0x80>>(p.bit&7)) != 0 {
+			rows0[p.y].flip(pad + int(p.x))
+			cols0[p.x].flip(pad + int(p.y))
 		}
 	}
 	rows, cols := make([]line, n), make([]line, n)
 	best, bestScore := coding.Mask(0), 0
 	for m := range 8 {
 		for i := range n {
-			rows[i], cols[i] = rows0[i].xor(diff.rows[m][i]), cols0[i].xor(diff.cols[m][i])
+			rows[i], cols[i] = rows0[i].xor(f.rows[m][i]), cols0[i].xor(f.cols[m][i])
 		}
 		if score := maskScore(rows, cols, n); m == 0 || score < bestScore {
 			best, bestScore = coding.Mask(m), score
 		}
 	}
 	for i := range n {
-		rows[i] = rows0[i].xor(diff.rows[best][i])
+		rows[i] = rows0[i].xor(f.rows[best][i])
 	}
 	return rows, best, nil
 }

@@ -68,7 +68,7 @@ func TestMaskScoreMatchesReference(t *testing.T) {
 		for enc.Bits(v) > v.DataBytes(level)*8 {
 			v++
 		}
-		diff, err := diffFor(v)
+		diff, err := formOf(v)
 		if err != nil {
 			t.Fatal(err)
 		}
