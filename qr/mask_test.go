@@ -2,6 +2,7 @@ package qr
 
 import (
 	"bytes"
+	"image/png"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -126,16 +127,23 @@ func BenchmarkNewCode(b *testing.B) {
 	}
 }
 
-// writePNG writes the reference's bytes, at scales below, at and above a
-// byte per module, for symbols of several versions.
+// writePNG's image is the reference's pixel for pixel (decoded by
+// image/png, whose zlib reader checks the stream and its Adler-32), at
+// scales below, at and above a byte per module, for symbols of several
+// versions, and no more than half as large again (at 384 pixels a token's
+// image is within a few per cent).
 func TestWritePNGMatchesReference(t *testing.T) {
 	t.Parallel()
-	for _, text := range []string{"HC1:A", strings.Repeat("HC1:0123456789$%", 20), issue(t, testSigner(t, AlgEd25519, "png"), testClaims())} {
+	for _, text := range []string{"HC1:A", strings.Repeat("HC1:0123456789$%", 20), issue(t, testSigner(t, AlgEd25519, "png"), testClaims()),
+		strings.Repeat("HC1:0123456789$%", 140)} {
 		q, err := newCode(text)
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, scale := range []int{1, 2, 3, 5, 6, 7, 8, 9, 13, 16, 17, 60} {
+			if q.n*scale > 4096 {
+				continue
+			}
 			want, err := refWritePNG(q, scale)
 			if err != nil {
 				t.Fatal(err)
@@ -144,9 +152,69 @@ func TestWritePNGMatchesReference(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("version %d at scale %d: writePNG differs from the reference (%d bytes, want %d)", q.VersionNumber, scale, len(got), len(want))
+			wi, err := png.Decode(bytes.NewReader(want))
+			if err != nil {
+				t.Fatal(err)
 			}
+			gi, err := png.Decode(bytes.NewReader(got))
+			if err != nil {
+				t.Fatalf("version %d at scale %d: %v", q.VersionNumber, scale, err)
+			}
+			if gi.Bounds() != wi.Bounds() {
+				t.Fatalf("version %d at scale %d: %v, want %v", q.VersionNumber, scale, gi.Bounds(), wi.Bounds())
+			}
+			b := wi.Bounds()
+		pixels:
+			for y := b.Min.Y; y < b.Max.Y; y++ {
+				for x := b.Min.X; x < b.Max.X; x++ {
+					if gi.At(x, y) != wi.At(x, y) {
+						t.Errorf("version %d at scale %d: pixel (%d, %d) differs from the reference", q.VersionNumber, scale, x, y)
+						break pixels
+					}
+				}
+			}
+			if len(got) > len(want)*3/2+64 {
+				t.Errorf("version %d at scale %d: %d bytes, the reference %d", q.VersionNumber, scale, len(got), len(want))
+			}
+		}
+	}
+}
+
+// The Huffman codes keep to their length limit however skewed the counts
+// (the code-length code's is 7 bits), and stay complete with one symbol.
+func TestHuffmanLimit(t *testing.T) {
+	t.Parallel()
+	fib := make([]int, 19)
+	a, b := 1, 1
+	for i := range fib {
+		fib[i] = a
+		a, b = b, a+b
+	}
+	for _, tc := range []struct {
+		counts []int
+		limit  int
+	}{
+		{fib, 7},
+		{fib, 15},
+		{[]int{0, 0, 5, 0}, 7},
+		{[]int{9, 1}, 1},
+	} {
+		lengths, _ := huffman(tc.counts, tc.limit)
+		kraft, used := 0.0, 0
+		for i, l := range lengths {
+			if int(l) > tc.limit {
+				t.Errorf("counts %v limit %d: symbol %d has %d bits", tc.counts, tc.limit, i, l)
+			}
+			if tc.counts[i] > 0 && l == 0 {
+				t.Errorf("counts %v: symbol %d has no code", tc.counts, i)
+			}
+			if l > 0 {
+				kraft += 1 / float64(int(1)<<l)
+				used++
+			}
+		}
+		if kraft != 1 || used < 2 {
+			t.Errorf("counts %v: %d codes, Kraft sum %v, want a complete code of two or more", tc.counts, used, kraft)
 		}
 	}
 }

@@ -2,7 +2,6 @@ package qr
 
 import (
 	"bytes"
-	"compress/zlib"
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
@@ -128,32 +127,21 @@ func PNG(text string, size int) ([]byte, error) {
 	return b, nil
 }
 
-// zlibWriters keeps compressors (each holds buffers of a few hundred kB)
-// from one image to the next.
-var zlibWriters = sync.Pool{New: func() any {
-	zw, _ := zlib.NewWriterLevel(io.Discard, zlib.BestSpeed)
-	return zw
-}}
-
-// writePNG writes q at scale pixels per module as a 1-bit greyscale PNG.
+// writePNG writes q at scale pixels per module as a 1-bit greyscale PNG:
+// each module row's first pixel row unfiltered, the scale-1 rows that
+// repeat it filtered Up (all zeros), compressed by deflater (deflate.go).
 func writePNG(q *symbol, scale int) ([]byte, error) {
 	w := q.n * scale
 	rowBytes := (w + 7) / 8
-	var raw bytes.Buffer
-	zw := zlibWriters.Get().(*zlib.Writer)
-	defer zlibWriters.Put(zw)
-	zw.Reset(&raw)
-	// One band per module row: its first pixel row (filter None), then
-	// scale-1 rows filtered Up, all zeros; one write each.
 	stride := 1 + rowBytes
-	band := make([]byte, scale*stride)
-	for k := 1; k < scale; k++ {
-		band[k*stride] = 2 // Up: each byte is the difference from the row above
-	}
-	row := band[1:stride] // pixels, 1 is white
+	z := &deflater{tokens: make([]token, 0, q.n*(stride+8))}
+	const mod = 65521 // Adler-32
+	s1, s2 := uint64(1), uint64(0)
+	row := make([]byte, rowBytes) // pixels, 1 is white
 	light := byte(0xff)
 	for y := range q.n {
 		// Each module is scale bits, at most a byte at a time.
+		clear(row)
 		var acc uint16
 		nbits, o := 0, 0
 		for _, dark := range q.dark[y*q.n : (y+1)*q.n] {
@@ -176,22 +164,40 @@ func writePNG(q *symbol, scale int) ([]byte, error) {
 		if nbits > 0 {
 			row[o] = byte(acc << (8 - nbits))
 		}
-		if _, err := zw.Write(band); err != nil {
-			return nil, err
+		z.literal(0) // filter None
+		s2 += s1
+		for _, b := range row {
+			z.literal(b)
+			s1 += uint64(b)
+			s2 += s1
+		}
+		s1, s2 = s1%mod, s2%mod // a row adds less than 2^40
+		if scale == 1 {
+			continue
+		}
+		// The repeats: filter Up (2) and zeros, then the same again.
+		z.literal(2)
+		z.literal(0)
+		z.copy(rowBytes-1, 1)
+		if scale > 2 {
+			z.copy((scale-2)*stride, stride)
+		}
+		for range scale - 1 {
+			s1 = (s1 + 2) % mod
+			s2 = (s2 + s1) % mod
+			s2 = (s2 + uint64(rowBytes)*s1) % mod
 		}
 	}
-	if err := zw.Close(); err != nil {
-		return nil, err
-	}
+	idat := z.zlibStream(uint32(s2<<16 | s1))
 	var out bytes.Buffer
-	out.Grow(raw.Len() + 64)
+	out.Grow(len(idat) + 64)
 	out.WriteString("\x89PNG\r\n\x1a\n")
 	var ihdr [13]byte
 	binary.BigEndian.PutUint32(ihdr[0:], uint32(w))
 	binary.BigEndian.PutUint32(ihdr[4:], uint32(w))
 	ihdr[8], ihdr[9] = 1, 0 // bit depth 1, greyscale; compression, filter and interlace 0
 	chunk(&out, "IHDR", ihdr[:])
-	chunk(&out, "IDAT", raw.Bytes())
+	chunk(&out, "IDAT", idat)
 	chunk(&out, "IEND", nil)
 	return out.Bytes(), nil
 }

@@ -5,6 +5,8 @@ import (
 	"compress/zlib"
 	"encoding/binary"
 	"fmt"
+	"io"
+	"sync"
 
 	"rsc.io/qr/coding"
 )
@@ -124,6 +126,11 @@ func refLinePenalty(line []byte, pad int) int {
 	}
 	return score
 }
+
+var zlibWriters = sync.Pool{New: func() any {
+	zw, _ := zlib.NewWriterLevel(io.Discard, zlib.BestSpeed)
+	return zw
+}}
 
 // refWritePNG is writePNG as it was: a pixel at a time, a write per pixel
 // row.
