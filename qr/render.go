@@ -106,9 +106,9 @@ func newCode(text string) (*symbol, error) {
 // PNG renders text as a black-on-white QR code at least size pixels square
 // (1 to 4096): the smallest whole number of pixels per module that reaches
 // it. The image is written at one bit per pixel, each pixel row that
-// repeats the one above filtered to zeros ("Up"), and compressed at the
-// fastest level: about 1.8 kB at 384 pixels (the best compression of the
-// unfiltered rows saves 0.4 kB at several times the cost).
+// repeats the one above filtered to zeros ("Up") and compressed as a copy
+// (deflate.go): about 1.8 kB at 384 pixels (the best compression of the
+// unfiltered rows saves 0.4 kB at many times the cost).
 func PNG(text string, size int) ([]byte, error) {
 	if size < 1 || size > 4096 {
 		return nil, healthcode.Errorfd(healthcode.EINVALID, "qr.render", "image size %d is not between 1 and 4096", size)
