@@ -180,45 +180,6 @@ func TestWritePNGMatchesReference(t *testing.T) {
 	}
 }
 
-// The Huffman codes keep to their length limit however skewed the counts
-// (the code-length code's is 7 bits), and stay complete with one symbol.
-func TestHuffmanLimit(t *testing.T) {
-	t.Parallel()
-	fib := make([]int, 19)
-	a, b := 1, 1
-	for i := range fib {
-		fib[i] = a
-		a, b = b, a+b
-	}
-	for _, tc := range []struct {
-		counts []int
-		limit  int
-	}{
-		{fib, 7},
-		{fib, 15},
-		{[]int{0, 0, 5, 0}, 7},
-		{[]int{9, 1}, 1},
-	} {
-		lengths, _ := huffman(tc.counts, tc.limit)
-		kraft, used := 0.0, 0
-		for i, l := range lengths {
-			if int(l) > tc.limit {
-				t.Errorf("counts %v limit %d: symbol %d has %d bits", tc.counts, tc.limit, i, l)
-			}
-			if tc.counts[i] > 0 && l == 0 {
-				t.Errorf("counts %v: symbol %d has no code", tc.counts, i)
-			}
-			if l > 0 {
-				kraft += 1 / float64(int(1)<<l)
-				used++
-			}
-		}
-		if kraft != 1 || used < 2 {
-			t.Errorf("counts %v: %d codes, Kraft sum %v, want a complete code of two or more", tc.counts, used, kraft)
-		}
-	}
-}
-
 func BenchmarkWritePNGReference(b *testing.B) {
 	q, _ := newCode(issue(b, testSigner(b, AlgEd25519, "png"), testClaims()))
 	for b.Loop() {
