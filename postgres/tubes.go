@@ -1,8 +1,10 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 
 	"healthcode"
 )
@@ -40,7 +42,7 @@ func (tx *Tx) TubesOf(ctx context.Context, ids []string) (map[string]*healthcode
 		return out, nil
 	}
 	rows, err = tx.query(ctx, `SELECT `+collectionCols+` FROM collections c JOIN tubes t ON t.id = c.tube
-		WHERE c.tube = ANY(?::text[]) ORDER BY c.id`, ids)
+		WHERE c.tube = ANY(?::text[])`, ids)
 	if err != nil {
 		return nil, fmt.Errorf("postgres.TubesOf: %w", err)
 	}
@@ -58,6 +60,11 @@ func (tx *Tx) TubesOf(ctx context.Context, ids []string) (map[string]*healthcode
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("postgres.TubesOf: %w", err)
+	}
+	// In the order recorded: sorted here, tube by tube, rather than by a
+	// sort of the whole batch's rows in the database.
+	for _, ts := range out {
+		slices.SortFunc(ts.Members, func(a, b healthcode.Collection) int { return cmp.Compare(a.ID, b.ID) })
 	}
 	return out, nil
 }

@@ -1,8 +1,10 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 
 	"healthcode"
 )
@@ -47,7 +49,7 @@ func (tx *Tx) TubesOf(ctx context.Context, ids []string) (map[string]*healthcode
 		return out, nil
 	}
 	rows, err = tx.query(ctx, `SELECT `+collectionCols+` FROM collections c JOIN tubes t ON t.id = c.tube
-		WHERE c.tube IN (SELECT value FROM json_each(?)) ORDER BY c.id`, list)
+		WHERE c.tube IN (SELECT value FROM json_each(?))`, list)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite.TubesOf: %w", err)
 	}
@@ -65,6 +67,11 @@ func (tx *Tx) TubesOf(ctx context.Context, ids []string) (map[string]*healthcode
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("sqlite.TubesOf: %w", err)
+	}
+	// In the order recorded: sorted here, tube by tube, rather than by a
+	// sort of the whole batch's rows in the database.
+	for _, ts := range out {
+		slices.SortFunc(ts.Members, func(a, b healthcode.Collection) int { return cmp.Compare(a.ID, b.ID) })
 	}
 	return out, nil
 }
