@@ -13,20 +13,20 @@ import (
 	"time"
 )
 
-// An open-loop load generator: requests are due at a constant arrival rate
-// whatever the answers, go out on a fixed set of kept-alive connections (as
-// from a load balancer in front of the node, or wrk2), and each answer is
-// timed from when its request was due (so a generator that falls behind, or
-// a server that queues, shows as latency, not as a lower rate). Closed-loop
-// clients (send, wait, send) would slow down with the server and never
-// overload it. Requests are written as raw bytes and answers read with
-// http.ReadResponse: the generator shares the machine with the node and
-// must cost it little.
+// An open-loop load generator: requests are sent at a constant arrival rate
+// whatever the answers, each on a connection of its own or an idle one, as
+// many phones would, and each answer is timed from when its request was due
+// (so a generator that falls behind, or a server that queues, shows as
+// latency, not as a lower rate). Closed-loop clients (send, wait, send) would
+// slow down with the server and never overload it. Requests are written as
+// raw bytes and answers read with http.ReadResponse: the generator shares the
+// machine with the node and must cost it little.
 
 // ClientTimeout is how long a phone waits for an answer.
 const ClientTimeout = 10 * time.Second
 
-// RawClient sends raw HTTP/1.1 requests over kept-alive connections.
+// RawClient sends raw HTTP/1.1 requests over kept-alive connections,
+// opening a new one whenever none is idle.
 type RawClient struct {
 	addr string
 	idle chan *rawConn
@@ -62,46 +62,28 @@ type Answer struct {
 	Timeout    bool
 }
 
-// Do sends req (a whole request) and reads its answer, all by deadline, on
-// an idle connection or a new one.
+// Do sends req (a whole request) and reads its answer, all by deadline.
 func (rc *RawClient) Do(req []byte, deadline time.Time) Answer {
 	var c *rawConn
 	select {
 	case c = <-rc.idle:
 	default:
-	}
-	a, c := rc.doOn(c, req, deadline)
-	if c != nil {
-		select {
-		case rc.idle <- c:
-		default:
-			c.c.Close()
-		}
-	}
-	return a
-}
-
-// doOn sends req on c (dialled first if nil) and reads its answer, all by
-// deadline; it returns the connection if it may carry another request, else
-// closes it and returns nil.
-func (rc *RawClient) doOn(c *rawConn, req []byte, deadline time.Time) (Answer, *rawConn) {
-	if c == nil {
 		d := net.Dialer{Deadline: deadline}
 		conn, err := d.Dial("tcp", rc.addr)
 		if err != nil {
-			return Answer{Err: err, Timeout: isTimeout(err)}, nil
+			return Answer{Err: err, Timeout: errors.Is(err, os.ErrDeadlineExceeded)}
 		}
 		c = &rawConn{c: conn, br: bufio.NewReaderSize(conn, 4096)}
 	}
 	c.c.SetDeadline(deadline)
 	if _, err := c.c.Write(req); err != nil {
 		c.c.Close()
-		return Answer{Err: err, Timeout: isTimeout(err)}, nil
+		return Answer{Err: err, Timeout: errors.Is(err, os.ErrDeadlineExceeded)}
 	}
 	resp, err := http.ReadResponse(c.br, nil)
 	if err != nil {
 		c.c.Close()
-		return Answer{Err: err, Timeout: isTimeout(err)}, nil
+		return Answer{Err: err, Timeout: errors.Is(err, os.ErrDeadlineExceeded)}
 	}
 	_, err = io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
@@ -109,17 +91,16 @@ func (rc *RawClient) doOn(c *rawConn, req []byte, deadline time.Time) (Answer, *
 	if err != nil || resp.Close {
 		c.c.Close()
 		if err != nil {
-			a.Err, a.Timeout = err, isTimeout(err)
+			a.Err, a.Timeout = err, errors.Is(err, os.ErrDeadlineExceeded)
 		}
-		return a, nil
+		return a
 	}
-	return a, c
-}
-
-// isTimeout: the deadline passed (a dial, a write or a read).
-func isTimeout(err error) bool {
-	var ne net.Error
-	return errors.Is(err, os.ErrDeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout())
+	select {
+	case rc.idle <- c:
+	default:
+		c.c.Close()
+	}
+	return a
 }
 
 // Shot is one request of an open-loop run: when it was due (from the start
@@ -130,64 +111,37 @@ type Shot struct {
 	Answer
 }
 
-// OpenLoopConns is how many connections an open-loop run keeps, each
-// carrying one request at a time: a request due while all are busy waits
-// for one, and the wait counts in its latency (from when it was due), as
-// it would for a phone. A generator that opened a connection per waiting
-// request instead would, once the server slows, spend its CPU and the
-// machine's ports dialling (a storm of connections no phone population
-// behind a load balancer sends), and measure that rather than the node.
-var OpenLoopConns = 1024
-
 // OpenLoop sends req(i) at rate per second for d and returns every Shot, in
 // the order they were due, to be read once wait has returned (when every
-// answer is in). The requests go out on OpenLoopConns connections (dialled
-// when first needed and again after the server closes one); a request still
-// waiting for a connection at its phone's timeout (ClientTimeout after it
-// was due) is not sent and counts as a timeout.
+// answer is in). At most maxInFlight are outstanding: past that the
+// generator waits (and the wait shows in the latencies).
 func OpenLoop(rc *RawClient, rate float64, d time.Duration, req func(i int) []byte) (shots []Shot, wait func()) {
 	n := int(rate * d.Seconds())
 	shots = make([]Shot, n)
 	interval := float64(time.Second) / rate
-	dueAt := func(i int) time.Duration { return time.Duration(float64(i) * interval) }
-	queue := make(chan int, n)
+	const maxInFlight = 20000
+	sem := make(chan struct{}, maxInFlight)
 	var wg sync.WaitGroup
 	start := time.Now()
-	for range min(OpenLoopConns, max(n, 1)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var c *rawConn
-			defer func() {
-				if c != nil {
-					c.c.Close()
-				}
-			}()
-			for i := range queue {
-				due := dueAt(i)
-				deadline := start.Add(due + ClientTimeout)
-				if !time.Now().Before(deadline) {
-					shots[i] = Shot{Due: due, Latency: ClientTimeout, Answer: Answer{Err: os.ErrDeadlineExceeded, Timeout: true}}
-					continue
-				}
-				var a Answer
-				a, c = rc.doOn(c, req(i), deadline)
-				shots[i] = Shot{Due: due, Latency: time.Since(start) - due, Answer: a}
-			}
-		}()
-	}
 	for i := 0; i < n; {
 		now := time.Since(start)
-		for ; i < n && dueAt(i) <= now; i++ {
-			queue <- i
+		for ; i < n && time.Duration(float64(i)*interval) <= now; i++ {
+			due := time.Duration(float64(i) * interval)
+			sem <- struct{}{}
+			wg.Add(1)
+			go func(i int, due time.Duration) {
+				defer wg.Done()
+				defer func() { <-sem }()
+				a := rc.Do(req(i), start.Add(due+ClientTimeout))
+				shots[i] = Shot{Due: due, Latency: time.Since(start) - due, Answer: a}
+			}(i, due)
 		}
 		if i < n {
-			if wait := dueAt(i) - time.Since(start); wait > 200*time.Microsecond {
+			if wait := time.Duration(float64(i)*interval) - time.Since(start); wait > 200*time.Microsecond {
 				time.Sleep(wait)
 			}
 		}
 	}
-	close(queue)
 	return shots, wg.Wait
 }
 
