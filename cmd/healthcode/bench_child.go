@@ -13,8 +13,6 @@ import (
 	"sync"
 	"syscall"
 	"time"
-
-	"healthcode/bench"
 )
 
 // A node served by a child process, for the runs that overload it (its
@@ -35,12 +33,9 @@ var childCommand = func(args []string) *exec.Cmd {
 type childServer struct {
 	dir, addr string
 	extra     []string
-	// split, if set, keeps the node on CPUs of its own, apart from the
-	// load generator's (bench.Split).
-	split  *bench.Split
-	cmd    *exec.Cmd
-	logs   *childLog
-	exited chan struct{}
+	cmd       *exec.Cmd
+	logs      *childLog
+	exited    chan struct{}
 }
 
 type childLog struct {
@@ -76,17 +71,11 @@ func pickAddr() (string, error) {
 // startChild runs `healthcode serve` on dir at a free loopback port with the
 // extra flags, and returns once /healthz answers.
 func startChild(dir string, extra ...string) (*childServer, error) {
-	return startPinnedChild(nil, dir, extra...)
-}
-
-// startPinnedChild is startChild with the node on split's CPUs for the
-// node (nil: wherever the system puts it).
-func startPinnedChild(split *bench.Split, dir string, extra ...string) (*childServer, error) {
 	addr, err := pickAddr()
 	if err != nil {
 		return nil, err
 	}
-	c := &childServer{dir: dir, addr: addr, extra: extra, split: split, logs: &childLog{}}
+	c := &childServer{dir: dir, addr: addr, extra: extra, logs: &childLog{}}
 	return c, c.start()
 }
 
@@ -97,11 +86,7 @@ func (c *childServer) start() error {
 	c.cmd = childCommand(args)
 	dieWithParent(c.cmd)
 	c.cmd.Stdout, c.cmd.Stderr = c.logs, c.logs
-	start := c.cmd.Start
-	if c.split != nil {
-		start = func() error { return c.split.StartPinned(c.cmd) }
-	}
-	if err := start(); err != nil {
+	if err := c.cmd.Start(); err != nil {
 		return err
 	}
 	c.exited = make(chan struct{})

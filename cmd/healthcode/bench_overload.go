@@ -76,10 +76,6 @@ type overloadReport struct {
 	// machine has NumCPU of them).
 	NodeCPU float64 `json:"node_cpu"`
 	LoadCPU float64 `json:"load_cpu"`
-	// NodeCPUs and LoadCPUs are the CPUs the node and the load generator
-	// were kept on (bench.Split), absent when they shared them all.
-	NodeCPUs []int `json:"node_cpus,omitempty"`
-	LoadCPUs []int `json:"load_cpus,omitempty"`
 }
 
 // ok reports what fails the acceptance, or "".
@@ -198,16 +194,6 @@ var capacityClients = map[string]int{"checkin": 128, "code": 8, "qr": 4}
 // c), offers it factor× that for d, and watches it recover.
 func overloadRoute(c *childServer, oc *overloadCity, route string, measure, d time.Duration, factor float64, logf func(string, ...any)) (overloadReport, error) {
 	rep := overloadReport{Route: route, Statuses: map[string]int{}}
-	if c.split != nil {
-		// The load on CPUs of its own, apart from the node's, for the
-		// capacity and the overload alike: twice the capacity is then
-		// offered to a node with the CPU it had when it was measured.
-		if err := c.split.PinLoad(); err != nil {
-			return rep, err
-		}
-		defer c.split.Unpin()
-		rep.NodeCPUs, rep.LoadCPUs = c.split.Node, c.split.Load
-	}
 	req := oc.routeRequest(route)
 	rc := bench.NewRawClient(c.addr)
 	defer rc.Close()
@@ -347,18 +333,11 @@ func runOverload(ctx context.Context, routes []string, d time.Duration, asJSON b
 	if err != nil {
 		return fail(stderr, "bench", err)
 	}
-	split, err := bench.NewSplit()
-	if err != nil {
-		logf("the node and the load share every CPU (%v)", err)
-		split = nil
-	} else {
-		logf("the node on CPU %v, the load on CPU %v", split.Node, split.Load)
-	}
 	failed := false
 	for _, route := range routes {
 		// A fresh process per route: its memory and its caches are that
 		// route's alone.
-		c, err := startPinnedChild(split, filepath.Join(dir, "node"), overloadServeFlags...)
+		c, err := startChild(filepath.Join(dir, "node"), overloadServeFlags...)
 		if err != nil {
 			return fail(stderr, "bench", err)
 		}
@@ -392,13 +371,9 @@ func printOverload(w io.Writer, r overloadReport) {
 	for k, v := range r.Errors {
 		st = append(st, fmt.Sprintf("(%s×%d)", k, v))
 	}
-	pinned := ""
-	if len(r.NodeCPUs) > 0 {
-		pinned = fmt.Sprintf("; node on CPU %v, load on CPU %v", r.NodeCPUs, r.LoadCPUs)
-	}
-	fmt.Fprintf(w, "%-8s capacity %7.0f/s  offered %7.0f/s (sent %.0f/s) for %.0f s: accepted %.0f/s (p99 %.0f ms), refused %.0f/s (p99 %.0f ms), timeouts %d, bad %d [%s]; /healthz p99 %.1f ms (max %.0f ms); RSS %.0f → peak %.0f MiB; recovered in %.2f s; CPU node %.2f, load %.2f (healthz idle p99 %.1f ms)%s\n",
+	fmt.Fprintf(w, "%-8s capacity %7.0f/s  offered %7.0f/s (sent %.0f/s) for %.0f s: accepted %.0f/s (p99 %.0f ms), refused %.0f/s (p99 %.0f ms), timeouts %d, bad %d [%s]; /healthz p99 %.1f ms (max %.0f ms); RSS %.0f → peak %.0f MiB; recovered in %.2f s; CPU node %.2f, load %.2f (healthz idle p99 %.1f ms)\n",
 		r.Route, r.CapacityPerSec, r.OfferedPerSec, r.SentPerSec, r.Seconds, r.AcceptedPerSec, r.AcceptedP99Ms, r.RefusedPerSec, r.RefusedP99Ms,
-		r.Timeouts, r.Bad, strings.Join(st, " "), r.HealthzP99Ms, r.HealthzMaxMs, r.RSSBeforeMiB, r.RSSPeakMiB, r.RecoverySeconds, r.NodeCPU, r.LoadCPU, r.HealthzIdleP99Ms, pinned)
+		r.Timeouts, r.Bad, strings.Join(st, " "), r.HealthzP99Ms, r.HealthzMaxMs, r.RSSBeforeMiB, r.RSSPeakMiB, r.RecoverySeconds, r.NodeCPU, r.LoadCPU, r.HealthzIdleP99Ms)
 }
 
 // flagSet reports whether the flag name was given.

@@ -8,8 +8,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"healthcode/bench"
 )
 
 // childFromTest makes childCommand run this test binary as the command
@@ -27,11 +25,10 @@ func childFromTest(t *testing.T) {
 
 // TestOverloadAtTwiceCapacity offers the citizens' QR image route twice the
 // rate it was just measured to serve, open-loop, for a few seconds, on a node
-// in a child process kept on a CPU of its own (bench.Split): every request is
-// answered before a phone's 10 s, each answer is a 2xx or a 503 with
-// Retry-After (the node refuses what it cannot serve in time rather than
-// queueing it), /healthz answers 200 throughout, and afterwards every request
-// succeeds again. Without the bounds on images (the route's admission class,
+// in a child process: every request is answered before a phone's 10 s, each
+// answer is a 2xx or a 503 with Retry-After (the node refuses what it cannot
+// serve in time rather than queueing it), /healthz answers 200 throughout,
+// and afterwards every request succeeds again. Without the bounds on images (the route's admission class,
 // http/admission.go, and the render slots, http/qrimage.go) the requests
 // queue: no 503, and the answers come later and later.
 func TestOverloadAtTwiceCapacity(t *testing.T) {
@@ -47,12 +44,7 @@ func TestOverloadAtTwiceCapacity(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	split, err := bench.NewSplit()
-	if err != nil {
-		t.Logf("the node and the load share every CPU: %v", err)
-		split = nil
-	}
-	c, err := startPinnedChild(split, dir, overloadServeFlags...)
+	c, err := startChild(dir, overloadServeFlags...)
 	if err != nil {
 		t.Fatal(err)
 	}
