@@ -367,10 +367,10 @@ func printOverload(w io.Writer, r overloadReport) {
 	for k, v := range r.Statuses {
 		st = append(st, fmt.Sprintf("%s×%d", k, v))
 	}
-	sort.Strings(st)
 	for k, v := range r.Errors {
 		st = append(st, fmt.Sprintf("(%s×%d)", k, v))
 	}
+	sort.Strings(st)
 	fmt.Fprintf(w, "%-8s capacity %7.0f/s  offered %7.0f/s (sent %.0f/s) for %.0f s: accepted %.0f/s (p99 %.0f ms), refused %.0f/s (p99 %.0f ms), timeouts %d, bad %d [%s]; /healthz p99 %.1f ms (max %.0f ms); RSS %.0f → peak %.0f MiB; recovered in %.2f s; CPU node %.2f, load %.2f (healthz idle p99 %.1f ms)\n",
 		r.Route, r.CapacityPerSec, r.OfferedPerSec, r.SentPerSec, r.Seconds, r.AcceptedPerSec, r.AcceptedP99Ms, r.RefusedPerSec, r.RefusedP99Ms,
 		r.Timeouts, r.Bad, strings.Join(st, " "), r.HealthzP99Ms, r.HealthzMaxMs, r.RSSBeforeMiB, r.RSSPeakMiB, r.RecoverySeconds, r.NodeCPU, r.LoadCPU, r.HealthzIdleP99Ms)

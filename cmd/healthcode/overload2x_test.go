@@ -28,9 +28,10 @@ func childFromTest(t *testing.T) {
 // in a child process: every request is answered before a phone's 10 s, each
 // answer is a 2xx or a 503 with Retry-After (the node refuses what it cannot
 // serve in time rather than queueing it), /healthz answers 200 throughout,
-// and afterwards every request succeeds again. Without the bounds on images (the route's admission class,
-// http/admission.go, and the render slots, http/qrimage.go) the requests
-// queue: no 503, and the answers come later and later.
+// and afterwards every request succeeds again. Without the bounds on images
+// (the route's admission class, http/admission.go, and the render slots,
+// http/qrimage.go) the requests queue: no 503, and the answers come later
+// and later.
 func TestOverloadAtTwiceCapacity(t *testing.T) {
 	if testing.Short() {
 		t.Skip("overloads a server process")
