@@ -15,7 +15,6 @@ import (
 
 	"healthcode"
 	"healthcode/bench"
-	"healthcode/sim"
 )
 
 // benchmarks are the figures of `healthcode bench`, in the order they run.
@@ -202,22 +201,6 @@ func benchNodeWith(env *bench.Env, cfg Config, clock healthcode.Clock) (*node, e
 		return nil, err
 	}
 	return n, nil
-}
-
-// registerCity registers everyone in city, in batches.
-func registerCity(ctx context.Context, n *node, city *sim.City) error {
-	const batch = 5000
-	pds := make([]healthcode.PersonalData, 0, batch)
-	for c := range city.People() {
-		pds = append(pds, c.PersonalData())
-		if len(pds) == batch {
-			if err := n.engine.RegisterPeople(ctx, pds); err != nil {
-				return err
-			}
-			pds = pds[:0]
-		}
-	}
-	return n.engine.RegisterPeople(ctx, pds)
 }
 
 // citizenTokens creates a citizen's API token for each of subjects.

@@ -25,18 +25,7 @@ const bulkPeopleFrom = 100_000
 func (n *node) registerCity(ctx context.Context, city *sim.City, progress io.Writer) error {
 	bl, ok := n.engine.Store.(healthcode.BulkLoader)
 	if !ok || city.Size < bulkPeopleFrom {
-		const batch = 2000
-		pds := make([]healthcode.PersonalData, 0, batch)
-		for c := range city.People() {
-			pds = append(pds, c.PersonalData())
-			if len(pds) == batch {
-				if err := n.engine.RegisterPeople(ctx, pds); err != nil {
-					return err
-				}
-				pds = pds[:0]
-			}
-		}
-		return n.engine.RegisterPeople(ctx, pds)
+		return registerCity(ctx, n, city)
 	}
 	bar := progressbar.NewOptions64(int64(city.Size), progressbar.OptionSetWriter(progress), progressbar.OptionSetDescription("people"),
 		progressbar.OptionShowCount(), progressbar.OptionShowIts(), progressbar.OptionThrottle(500*time.Millisecond),
@@ -46,4 +35,20 @@ func (n *node) registerCity(ctx context.Context, city *sim.City, progress io.Wri
 		return err
 	}
 	return bar.Finish()
+}
+
+// registerCity registers everyone in city, in batches.
+func registerCity(ctx context.Context, n *node, city *sim.City) error {
+	const batch = 5000
+	pds := make([]healthcode.PersonalData, 0, batch)
+	for c := range city.People() {
+		pds = append(pds, c.PersonalData())
+		if len(pds) == batch {
+			if err := n.engine.RegisterPeople(ctx, pds); err != nil {
+				return err
+			}
+			pds = pds[:0]
+		}
+	}
+	return n.engine.RegisterPeople(ctx, pds)
 }
