@@ -189,18 +189,44 @@ func benchNode(env *bench.Env, name string, clock healthcode.Clock) (*node, erro
 // benchNodeWith opens a node of cfg (whose DataDir and Addr the caller set)
 // with the baseline rules published.
 func benchNodeWith(env *bench.Env, cfg Config, clock healthcode.Clock) (*node, error) {
+	return openBenchNode(env.Ctx, &cfg, clock)
+}
+
+// openBenchNode is benchNodeWith outside a figure (the --overload and
+// --faults runs, which build a node's data for a child to serve); cfg is
+// left finished (its defaults filled in, DB among them).
+func openBenchNode(ctx context.Context, cfg *Config, clock healthcode.Clock) (*node, error) {
 	if err := cfg.finish(); err != nil {
 		return nil, err
 	}
-	n, err := openNode(env.Ctx, cfg, clock, io.Discard)
+	n, err := openNode(ctx, *cfg, clock, io.Discard)
 	if err != nil {
 		return nil, err
 	}
-	if err := n.publishBaselineIfNone(env.Ctx); err != nil {
+	if err := n.publishBaselineIfNone(ctx); err != nil {
 		n.close()
 		return nil, err
 	}
 	return n, nil
+}
+
+// activeVenues registers count retail venues in 410105 through the engine,
+// each activated by an operator, as the bench's loads need them.
+func activeVenues(ctx context.Context, n *node, count int) ([]*healthcode.Venue, error) {
+	owner := &healthcode.Principal{ID: "bench-owner", Name: "bench", Role: healthcode.RoleVenue}
+	operator := &healthcode.Principal{ID: "bench-op", Name: "bench", Role: healthcode.RoleOperator, Unit: "bench"}
+	venues := make([]*healthcode.Venue, 0, count)
+	for i := range count {
+		v, err := n.engine.RegisterVenue(ctx, owner, healthcode.Venue{Name: fmt.Sprintf("场所 %d", i), Address: "金水路", Region: "410105", Category: "retail"})
+		if err != nil {
+			return nil, err
+		}
+		if err := n.engine.SetVenueStatus(ctx, operator, v.ID, healthcode.VenueActive); err != nil {
+			return nil, err
+		}
+		venues = append(venues, v)
+	}
+	return venues, nil
 }
 
 // citizenTokens creates a citizen's API token for each of subjects.

@@ -138,17 +138,12 @@ const failoverAfter = 10
 // acknowledged after kill, or when ctx ends.
 func startFailoverLoad(ctx context.Context, n *node, city *sim.City, people int) (*failoverLoad, error) {
 	n.engine.CheckInPolicy = healthcode.CheckInPolicy{PerHour: 1e12, Burst: 1 << 30}
-	owner := &healthcode.Principal{ID: "failover-owner", Name: "场所", Role: healthcode.RoleVenue}
-	operator := &healthcode.Principal{ID: "failover-op", Name: "运营", Role: healthcode.RoleOperator}
+	venues, err := activeVenues(ctx, n, 20)
+	if err != nil {
+		return nil, err
+	}
 	var codes []string
-	for i := range 20 {
-		v, err := n.engine.RegisterVenue(ctx, owner, healthcode.Venue{Name: fmt.Sprintf("场所 %d", i), Address: "金水路", Region: "410105", Category: "retail"})
-		if err != nil {
-			return nil, err
-		}
-		if err := n.engine.SetVenueStatus(ctx, operator, v.ID, healthcode.VenueActive); err != nil {
-			return nil, err
-		}
+	for _, v := range venues {
 		codes = append(codes, v.StaticCode())
 	}
 	token := func(p healthcode.Principal) (string, error) { return n.engine.CreateToken(ctx, &p) }

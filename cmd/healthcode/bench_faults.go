@@ -88,17 +88,11 @@ type faultsNode struct {
 func prepareFaultsNode(ctx context.Context, dir string, people, citizens int) (*faultsNode, error) {
 	cfg := defaultConfig()
 	cfg.DataDir, cfg.Addr = dir, "127.0.0.1:0"
-	if err := cfg.finish(); err != nil {
-		return nil, err
-	}
-	n, err := openNode(ctx, cfg, healthcode.SystemClock{}, io.Discard)
+	n, err := openBenchNode(ctx, &cfg, healthcode.SystemClock{})
 	if err != nil {
 		return nil, err
 	}
 	defer n.close()
-	if err := n.publishBaselineIfNone(ctx); err != nil {
-		return nil, err
-	}
 	start := time.Now().UTC().Add(-72 * time.Hour)
 	city, err := sim.New(sim.Config{Seed: 50, People: max(people, 1000), Region: cfg.Region, Start: start})
 	if err != nil {
@@ -116,16 +110,11 @@ func prepareFaultsNode(ctx context.Context, dir string, people, citizens int) (*
 		}
 		fn.citizens = append(fn.citizens, tok)
 	}
-	owner := &healthcode.Principal{ID: "faults-owner", Name: "faults", Role: healthcode.RoleVenue}
-	operator := &healthcode.Principal{ID: "faults-op", Name: "faults", Role: healthcode.RoleOperator, Unit: "faults"}
-	for i := 0; i < 20; i++ {
-		v, err := n.engine.RegisterVenue(ctx, owner, healthcode.Venue{Name: fmt.Sprintf("场所 %d", i), Address: "金水路", Region: "410105", Category: "retail"})
-		if err != nil {
-			return nil, err
-		}
-		if err := n.engine.SetVenueStatus(ctx, operator, v.ID, healthcode.VenueActive); err != nil {
-			return nil, err
-		}
+	venues, err := activeVenues(ctx, n, 20)
+	if err != nil {
+		return nil, err
+	}
+	for _, v := range venues {
 		fn.venues = append(fn.venues, v.StaticCode())
 	}
 	lab, sampler := city.Labs[0].Principal(), city.Samplers[0].Principal()

@@ -190,16 +190,11 @@ func (c *checkInNode) setUp(env *bench.Env, venues int) error {
 	// stays verified, while its count (one read per venue and slot, then
 	// kept in memory) is still on the path.
 	n.engine.SlotCapacity = 1 << 30
-	owner := &healthcode.Principal{ID: "bench-owner", Name: "bench", Role: healthcode.RoleVenue}
-	operator := &healthcode.Principal{ID: "bench-op", Name: "bench", Role: healthcode.RoleOperator}
-	for i := 0; i < venues; i++ {
-		v, err := n.engine.RegisterVenue(env.Ctx, owner, healthcode.Venue{Name: fmt.Sprintf("场所 %d", i), Address: "金水路", Region: "410105", Category: "retail"})
-		if err != nil {
-			return err
-		}
-		if err := n.engine.SetVenueStatus(env.Ctx, operator, v.ID, healthcode.VenueActive); err != nil {
-			return err
-		}
+	vs, err := activeVenues(env.Ctx, n, venues)
+	if err != nil {
+		return err
+	}
+	for _, v := range vs {
 		c.venues = append(c.venues, *v)
 	}
 	var subjects []string

@@ -111,17 +111,11 @@ type overloadCity struct {
 func prepareOverloadNode(ctx context.Context, dir string, people, venues int) (*overloadCity, error) {
 	cfg := defaultConfig()
 	cfg.DataDir, cfg.Addr = dir, "127.0.0.1:0"
-	if err := cfg.finish(); err != nil {
-		return nil, err
-	}
-	n, err := openNode(ctx, cfg, healthcode.SystemClock{}, io.Discard)
+	n, err := openBenchNode(ctx, &cfg, healthcode.SystemClock{})
 	if err != nil {
 		return nil, err
 	}
 	defer n.close()
-	if err := n.publishBaselineIfNone(ctx); err != nil {
-		return nil, err
-	}
 	city, err := sim.New(sim.Config{Seed: 15, People: max(people, 1000), Region: cfg.Region})
 	if err != nil {
 		return nil, err
@@ -138,17 +132,8 @@ func prepareOverloadNode(ctx context.Context, dir string, people, venues int) (*
 		}
 		oc.tokens = append(oc.tokens, tok)
 	}
-	owner := &healthcode.Principal{ID: "bench-owner", Name: "bench", Role: healthcode.RoleVenue}
-	operator := &healthcode.Principal{ID: "bench-op", Name: "bench", Role: healthcode.RoleOperator, Unit: "bench"}
-	for i := 0; i < venues; i++ {
-		v, err := n.engine.RegisterVenue(ctx, owner, healthcode.Venue{Name: fmt.Sprintf("场所 %d", i), Address: "金水路", Region: "410105", Category: "retail"})
-		if err != nil {
-			return nil, err
-		}
-		if err := n.engine.SetVenueStatus(ctx, operator, v.ID, healthcode.VenueActive); err != nil {
-			return nil, err
-		}
-		oc.venues = append(oc.venues, v)
+	if oc.venues, err = activeVenues(ctx, n, venues); err != nil {
+		return nil, err
 	}
 	return oc, nil
 }

@@ -157,17 +157,12 @@ type oversightLoad struct {
 // ends: about 200 check-ins a second at 50 venues by loadPeople people, and
 // about 20 negative results a second of tubes a sampling site collected.
 func startOversightLoad(ctx context.Context, n *node, city *sim.City, token func(healthcode.Principal) (*hchttp.Client, error), jobs *sync.WaitGroup) (*oversightLoad, error) {
-	owner := &healthcode.Principal{ID: "bench-owner", Name: "bench", Role: healthcode.RoleVenue}
-	operator := &healthcode.Principal{ID: "bench-op", Name: "bench", Role: healthcode.RoleOperator}
+	venues, err := activeVenues(ctx, n, 50)
+	if err != nil {
+		return nil, err
+	}
 	var codes []string
-	for i := range 50 {
-		v, err := n.engine.RegisterVenue(ctx, owner, healthcode.Venue{Name: fmt.Sprintf("场所 %d", i), Address: "金水路", Region: "410105", Category: "retail"})
-		if err != nil {
-			return nil, err
-		}
-		if err := n.engine.SetVenueStatus(ctx, operator, v.ID, healthcode.VenueActive); err != nil {
-			return nil, err
-		}
+	for _, v := range venues {
 		codes = append(codes, v.StaticCode())
 	}
 	var citizens []*hchttp.Client

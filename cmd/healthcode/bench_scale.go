@@ -13,7 +13,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -698,12 +697,8 @@ func (b *cityBench) traceVenueWindow(string) error {
 			return err
 		}
 	}
-	p99 := func(ds []time.Duration) float64 {
-		slices.Sort(ds)
-		return float64(ds[len(ds)*99/100].Nanoseconds()) / 1e6
-	}
 	fmt.Fprintf(b.env.Stderr, "bench --scale: trace: %.1f check-ins per answer on average\n", float64(rows)/float64(len(ss)))
-	v, bv := p99(queries), p99(points)
+	v, bv := bench.Percentile(queries, 0.99), bench.Percentile(points, 0.99)
 	b.emit(bench.Result{Name: "city.trace.venue_window", Value: v, Unit: "ms p99", Baseline: "one indexed point read, p99", BaselineValue: bv, Ratio: bv / v, Lower: true})
 	return nil
 }
